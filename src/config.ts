@@ -1,0 +1,198 @@
+/**
+ * One validated configuration for everything, read from the environment.
+ *
+ * Every setting is declared once in `SETTINGS` below: its environment variable, how it is parsed,
+ * its default, what values are allowed, and whether it is secret. `Config` is derived from that
+ * table, so adding a setting (a Discord token, a digest schedule) is one entry here and nothing else.
+ * `loadConfig` checks every setting and reports all problems at once in one `ConfigError`.
+ */
+import os from "node:os";
+import path from "node:path";
+import { modelsDir, projectRoot } from "./paths.js";
+
+/** What `parse` gets besides the raw string: the whole environment and facts about the terminal. */
+export interface ParseContext {
+  env: NodeJS.ProcessEnv;
+  stderrIsTTY: boolean;
+}
+
+interface SettingSpec<T> {
+  /** Environment variable that sets it. */
+  env: string;
+  /** One line for `paperhound config` and the README. */
+  description: string;
+  /** What is allowed, in words, for error messages ("one of auto, cpu, cuda"). */
+  allowed: string;
+  /** Never logged or printed; `describeConfig` shows "[redacted]". */
+  secret?: boolean;
+  /** Value when unset (or set to an empty string). */
+  default: (ctx: ParseContext) => T;
+  /** Parses a non-empty raw value; returns `undefined` when the value is not allowed. */
+  parse: (raw: string, ctx: ParseContext) => T | undefined;
+}
+
+function setting<T>(spec: SettingSpec<T>): SettingSpec<T> {
+  return spec;
+}
+
+function oneOf<const V extends string>(values: readonly V[]): (raw: string) => V | undefined {
+  return (raw) => values.find((v) => v === raw.toLowerCase());
+}
+
+function intIn(min: number, max: number): (raw: string) => number | undefined {
+  return (raw) => {
+    if (!/^[+]?\d+$/.test(raw)) return undefined;
+    const n = Number(raw);
+    return Number.isSafeInteger(n) && n >= min && n <= max ? n : undefined;
+  };
+}
+
+function bool(raw: string): boolean | undefined {
+  const v = raw.toLowerCase();
+  if (v === "1" || v === "true") return true;
+  if (v === "0" || v === "false") return false;
+  return undefined;
+}
+
+export const DEVICE_SETTINGS = ["auto", "cpu", "cuda"] as const;
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export const LOG_FORMATS = ["json", "pretty"] as const;
+
+/** The settings, in the order `paperhound config` prints them. */
+export const SETTINGS = {
+  embedModel: setting<string>({
+    env: "EMBED_MODEL",
+    description: 'Embedding model: "use-lite" (built in), a local model directory, or a Hugging Face id',
+    allowed: '"use-lite", a directory, or a Hugging Face id',
+    default: () => "use-lite",
+    parse: (raw) => raw,
+  }),
+  embedDevice: setting({
+    env: "EMBED_DEVICE",
+    description: "Where inference runs; auto tries CUDA and falls back to CPU",
+    allowed: `one of ${DEVICE_SETTINGS.join(", ")}`,
+    default: () => "auto" as const,
+    parse: oneOf(DEVICE_SETTINGS),
+  }),
+  embedThreads: setting({
+    env: "EMBED_THREADS",
+    description: "CPU threads for inference",
+    allowed: "a positive integer",
+    default: () => os.availableParallelism(),
+    parse: intIn(1, 4096),
+  }),
+  embedBatchSize: setting({
+    env: "EMBED_BATCH_SIZE",
+    description: "Texts per inference batch",
+    allowed: "an integer from 1 to 1024",
+    default: () => 32,
+    parse: intIn(1, 1024),
+  }),
+  embedAllowDownload: setting({
+    env: "EMBED_ALLOW_DOWNLOAD",
+    description: "Allow downloading models from the Hugging Face Hub",
+    allowed: "one of 0, 1, true, false",
+    default: () => false,
+    parse: bool,
+  }),
+  modelsDir: setting({
+    env: "PAPERHOUND_MODELS_DIR",
+    description: "Directory of generated and downloaded models",
+    allowed: "a directory path",
+    default: () => modelsDir({}),
+    parse: (raw) => path.resolve(raw),
+  }),
+  indexPath: setting({
+    env: "PAPERHOUND_INDEX",
+    description: "Directory of the paper index",
+    allowed: "a directory path",
+    default: () => path.join(projectRoot, "index", "default"),
+    parse: (raw) => path.resolve(raw),
+  }),
+  logLevel: setting({
+    env: "LOG_LEVEL",
+    description: "Least severe log level written",
+    allowed: `one of ${LOG_LEVELS.join(", ")}`,
+    default: () => "info" as const,
+    parse: oneOf(LOG_LEVELS),
+  }),
+  logFormat: setting({
+    env: "LOG_FORMAT",
+    description: "Log line format; default json unless stderr is a terminal",
+    allowed: `one of ${LOG_FORMATS.join(", ")}`,
+    default: ({ stderrIsTTY }): (typeof LOG_FORMATS)[number] => (stderrIsTTY ? "pretty" : "json"),
+    parse: oneOf(LOG_FORMATS),
+  }),
+} satisfies Record<string, SettingSpec<unknown>>;
+
+type Settings = typeof SETTINGS;
+export type SettingKey = keyof Settings;
+
+/** The validated configuration: one field per entry of `SETTINGS`. */
+export type Config = { readonly [K in SettingKey]: Settings[K] extends SettingSpec<infer T> ? T : never };
+
+export interface ConfigProblem {
+  /** Environment variable name. */
+  name: string;
+  /** The value given ("[redacted]" for secret settings). */
+  value: string;
+  /** What is allowed. */
+  allowed: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(readonly problems: readonly ConfigProblem[]) {
+    const list = problems.map((p) => `${p.name}=${JSON.stringify(p.value)} is not allowed (expected ${p.allowed})`);
+    super(`invalid configuration: ${list.join("; ")}`);
+  }
+}
+
+export interface LoadConfigOptions {
+  /** Whether stderr is a terminal (decides the LOG_FORMAT default). Defaults to `process.stderr.isTTY`. */
+  stderrIsTTY?: boolean;
+}
+
+/** Reads and validates every setting; throws one `ConfigError` listing all bad settings. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): Config {
+  const ctx: ParseContext = { env, stderrIsTTY: options.stderrIsTTY ?? Boolean(process.stderr.isTTY) };
+  const problems: ConfigProblem[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(SETTINGS) as [SettingKey, SettingSpec<unknown>][]) {
+    const raw = env[spec.env]?.trim();
+    if (raw === undefined || raw === "") {
+      values[key] = spec.default(ctx);
+      continue;
+    }
+    const parsed = spec.parse(raw, ctx);
+    if (parsed === undefined) {
+      problems.push({ name: spec.env, value: spec.secret ? REDACTED : raw, allowed: spec.allowed });
+    } else {
+      values[key] = parsed;
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(values) as Config;
+}
+
+export const REDACTED = "[redacted]";
+
+export interface SettingDescription {
+  key: SettingKey;
+  env: string;
+  /** The value as text; "[redacted]" for secrets that are set. */
+  value: string;
+  secret: boolean;
+  description: string;
+}
+
+/** The configuration as printable rows, secrets redacted. Safe to log. */
+export function describeConfig(config: Config): SettingDescription[] {
+  return (Object.keys(SETTINGS) as SettingKey[]).map((key) => {
+    const spec: SettingSpec<unknown> = SETTINGS[key];
+    const value: unknown = config[key];
+    const secret = spec.secret === true;
+    const shown = value === undefined || value === "" ? "" : secret ? REDACTED : String(value);
+    return { key, env: spec.env, value: shown, secret, description: spec.description };
+  });
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    environment: "node",
+    // Model builds and ONNX sessions are slow on small machines (CI has 2 cores).
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Native addons (onnxruntime) are safer in child processes than in worker threads.
+    pool: "forks",
+  },
+});
