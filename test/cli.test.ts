@@ -1,0 +1,174 @@
+/** The `paperhound` command, run as a child process exactly as users run it. */
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { SETTINGS } from "../src/config.js";
+import { projectRoot } from "../src/paths.js";
+
+const BIN = path.join(projectRoot, "bin", "paperhound.js");
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs bin/paperhound.js with a clean environment: none of our settings leak in from the caller's shell. */
+function run(args: string[], opts: { env?: Record<string, string>; input?: string } = {}): Promise<Run> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const s of Object.values(SETTINGS)) delete env[s.env];
+  Object.assign(env, opts.env);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env, cwd: projectRoot, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(opts.input ?? "");
+  });
+}
+
+describe("paperhound config", () => {
+  it("prints every setting with its value", async () => {
+    const r = await run(["config"], { env: { EMBED_BATCH_SIZE: "16", EMBED_DEVICE: "cpu" } });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    for (const s of Object.values(SETTINGS)) expect(r.stdout).toContain(s.env);
+    expect(r.stdout).toMatch(/^EMBED_BATCH_SIZE\s+16$/m);
+    expect(r.stdout).toMatch(/^EMBED_DEVICE\s+cpu$/m);
+    expect(r.stdout).toMatch(/^EMBED_MODEL\s+use-lite$/m);
+  });
+
+  it("--json prints one object keyed by environment variable", async () => {
+    const r = await run(["config", "--json"], { env: { LOG_LEVEL: "warn" } });
+    expect(r.code).toBe(0);
+    const obj = JSON.parse(r.stdout) as Record<string, string>;
+    expect(obj).toMatchObject({ EMBED_MODEL: "use-lite", LOG_LEVEL: "warn", LOG_FORMAT: "json" });
+  });
+
+  it("bad settings: exit 1 and one line naming each setting, its value and what is allowed", async () => {
+    const r = await run(["config"], { env: { EMBED_DEVICE: "gpu", EMBED_BATCH_SIZE: "0" } });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain('EMBED_DEVICE="gpu"');
+    expect(r.stderr).toContain("auto, cpu, cuda");
+    expect(r.stderr).toContain('EMBED_BATCH_SIZE="0"');
+    expect(r.stderr).toContain("1 to 1024");
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("shows the stack with LOG_LEVEL=debug", async () => {
+    const r = await run(["config"], { env: { EMBED_THREADS: "lots", LOG_LEVEL: "debug" } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('EMBED_THREADS="lots"');
+    expect(r.stderr).toMatch(/\n\s+at /);
+  });
+});
+
+describe("paperhound usage errors", () => {
+  it("unknown command exits 2", async () => {
+    const r = await run(["frobnicate"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("unknown command 'frobnicate'");
+  });
+
+  it("--help exits 0 and lists the commands", async () => {
+    const r = await run(["--help"]);
+    expect(r.code).toBe(0);
+    for (const c of ["embed", "build-model", "config"]) expect(r.stdout).toContain(c);
+  });
+
+  it("embed with a bad --kind or --device exits 2", async () => {
+    const kind = await run(["embed", "--kind", "document", "hello"]);
+    expect(kind.code).toBe(2);
+    expect(kind.stderr).toContain("query, passage");
+    const device = await run(["embed", "--device", "tpu", "hello"]);
+    expect(device.code).toBe(2);
+    expect(device.stderr).toContain("auto, cpu, cuda");
+  });
+
+  it("embed without text exits 2", async () => {
+    const r = await run(["embed"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("missing required argument");
+  });
+});
+
+describe("paperhound embed: bad input", () => {
+  it("an empty text is a clear error, exit 1", async () => {
+    const r = await run(["embed", "fine", "  "]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe("paperhound: text 2 is empty; give some words to embed\n");
+  });
+
+  it("stdin with no text is a clear error, exit 1", async () => {
+    const r = await run(["embed", "-", "--json"], { input: "\n  \n" });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe("paperhound: no text to embed: stdin had no non-blank lines\n");
+  });
+
+  it("a bad setting is reported before any model loads", async () => {
+    const r = await run(["embed", "hello"], { env: { EMBED_BATCH_SIZE: "many" } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('EMBED_BATCH_SIZE="many"');
+  });
+});
+
+// The happy path needs the model runner (src/embed/load.ts) and the default-model builder
+// (src/embed/default-model.ts); both are written alongside this CLI.
+const engineFiles = ["src/embed/load.ts", "src/embed/default-model.ts"];
+const missingEngine = engineFiles.filter((f) => !existsSync(path.join(projectRoot, f)));
+const describeEngine = missingEngine.length === 0 ? describe : describe.skip;
+if (missingEngine.length > 0) {
+  console.warn(`test/cli.test.ts: skipping the embed happy path: ${missingEngine.join(", ")} not written yet`);
+}
+
+describeEngine("paperhound embed with the default model", () => {
+  function checkVector(line: string) {
+    const rec = JSON.parse(line) as { model: string; dim: number; device: string; tokens: number; truncated: boolean; vector: number[] };
+    expect(Object.keys(rec)).toEqual(["model", "dim", "device", "tokens", "truncated", "vector"]);
+    expect(rec.model).toBe("use-lite");
+    expect(rec.dim).toBe(512);
+    expect(["cpu", "cuda"]).toContain(rec.device);
+    expect(rec.tokens).toBeGreaterThan(0);
+    expect(rec.truncated).toBe(false);
+    expect(rec.vector).toHaveLength(512);
+    expect(rec.vector.every(Number.isFinite)).toBe(true);
+    expect(Math.hypot(...rec.vector)).toBeCloseTo(1, 4);
+    return rec;
+  }
+
+  it("--json prints one line per text", async () => {
+    const r = await run(["embed", "graph neural networks for molecules", "protein structure prediction", "--json"], {
+      env: { EMBED_DEVICE: "cpu" },
+    });
+    expect(r.stderr).not.toContain("paperhound:");
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines).toHaveLength(2);
+    const [a, b] = lines.map(checkVector);
+    expect(a!.vector).not.toEqual(b!.vector);
+  });
+
+  it('"-" reads texts from stdin, one per line, and agrees with arguments', async () => {
+    const fromArgs = await run(["embed", "sparse attention", "--json", "--kind", "passage"]);
+    const fromStdin = await run(["embed", "-", "--json", "--kind", "passage"], { input: "sparse attention\n\ndiffusion models\n" });
+    expect(fromStdin.code).toBe(0);
+    const lines = fromStdin.stdout.trimEnd().split("\n");
+    expect(lines).toHaveLength(2);
+    const viaStdin = checkVector(lines[0]!);
+    const viaArgs = checkVector(fromArgs.stdout.trim());
+    viaStdin.vector.forEach((v, i) => expect(v).toBeCloseTo(viaArgs.vector[i]!, 5));
+  });
+
+  it("without --json prints a short summary", async () => {
+    const r = await run(["embed", "retrieval augmented generation"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^model use-lite, dim 512, device (cpu|cuda)\n\d+ tokens, norm 1\.0000\n {2}first 8: \[/);
+  });
+});
