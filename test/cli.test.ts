@@ -1,6 +1,7 @@
 /** The `paperhound` command, run as a child process exactly as users run it. */
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { SETTINGS } from "../src/config.js";
@@ -170,5 +171,26 @@ describeEngine("paperhound embed with the default model", () => {
     const r = await run(["embed", "retrieval augmented generation"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^model use-lite, dim 512, device (cpu|cuda)\n\d+ tokens, norm 1\.0000\n {2}first 8: \[/);
+  });
+});
+
+const describeBuilder = existsSync(path.join(projectRoot, "src/embed/default-model.ts")) ? describe : describe.skip;
+
+describeBuilder("paperhound build-model", () => {
+  it("builds into --out, and --if-missing leaves a complete build alone", async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), "paperhound-build-"));
+    const out = path.join(tmp, "use-lite");
+    try {
+      const built = await run(["build-model", "--out", out]);
+      expect(built.stderr).toContain(`built the default model in ${out}`);
+      expect(built.code).toBe(0);
+      const onnx = path.join(out, "onnx", "model.onnx");
+      const before = statSync(onnx).mtimeMs;
+      const again = await run(["build-model", "--out", out, "--if-missing", "--quiet"]);
+      expect(again).toEqual({ code: 0, stdout: "", stderr: "" });
+      expect(statSync(onnx).mtimeMs).toBe(before);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
