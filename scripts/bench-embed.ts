@@ -14,7 +14,8 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { createGunzip } from "node:zlib";
-import { ConfigError, loadConfig } from "../src/config.js";
+import { isKnownError } from "../src/cli.js";
+import { ConfigError, loadConfig, type Config } from "../src/config.js";
 import { loadEmbedder } from "../src/embed/load.js";
 import { createLogger } from "../src/log.js";
 import { projectRoot } from "../src/paths.js";
@@ -127,15 +128,7 @@ function trackPeakRss(): { stop(): { polledMb: number; hwmMb: number | undefined
 
 async function main(): Promise<void> {
   const args = parseCli(process.argv.slice(2));
-  let config;
-  try {
-    config = loadConfig({ ...process.env, ...args.overrides });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      throw new BenchError(`${err.message} (--batch, --threads, --device and --model set EMBED_BATCH_SIZE, EMBED_THREADS, EMBED_DEVICE and EMBED_MODEL)`);
-    }
-    throw err;
-  }
+  const config = loadBenchConfig(args.overrides);
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   const rss = trackPeakRss();
 
@@ -214,6 +207,18 @@ async function main(): Promise<void> {
   }
 }
 
+/** The configuration with the command-line flags applied over the environment. */
+function loadBenchConfig(overrides: Record<string, string>): Config {
+  try {
+    return loadConfig({ ...process.env, ...overrides });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      throw new BenchError(`${err.message} (--batch, --threads, --device and --model set EMBED_BATCH_SIZE, EMBED_THREADS, EMBED_DEVICE and EMBED_MODEL)`);
+    }
+    throw err;
+  }
+}
+
 function round(x: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
@@ -226,8 +231,8 @@ main().catch((err: unknown) => {
     process.exitCode = 2;
     return;
   }
-  const known = err instanceof BenchError || err instanceof ConfigError || (err instanceof Error && err.name === "EmbedInputError");
-  const message = err instanceof Error ? (known ? err.message : (err.stack ?? err.message)) : String(err);
+  // Known errors (ours and the embedding engine's named errors) are written for the user; others get their stack.
+  const message = isKnownError(err) ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
   process.stderr.write(`bench-embed: ${message}\n`);
   process.exitCode = 1;
 });
