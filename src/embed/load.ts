@@ -1,0 +1,189 @@
+/**
+ * Turns the EMBED_MODEL setting into a running `Embedder`:
+ *  - "use-lite": the built-in model, built on first use by `ensureDefaultModel`;
+ *  - a local directory in transformers.js layout (absolute, or relative to the working directory);
+ *  - a Hugging Face id ("Xenova/all-MiniLM-L6-v2"): looked up in `<modelsDir>/<id>/`, then in
+ *    transformers.js's file cache (`env.cacheDir/<id>/`); downloaded into `<modelsDir>/<id>/` only
+ *    when `allowRemote` (EMBED_ALLOW_DOWNLOAD=1) is set.
+ * The tokenizer is always read from local files; transformers.js never goes to the network itself.
+ */
+import { createWriteStream, existsSync, statSync } from "node:fs";
+import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import { env as transformersEnv } from "@huggingface/transformers";
+import { modelsDir as defaultModelsDir } from "../paths.js";
+import { ensureDefaultModel } from "./default-model.js";
+import { stderrJsonLogger, type Logger } from "./device.js";
+import { MODEL_FILE_CANDIDATES, OnnxEmbedder } from "./onnx-embedder.js";
+import type { DeviceSetting, Embedder } from "./types.js";
+
+export const DEFAULT_MODEL = "use-lite";
+
+/** Files a model directory needs; the ONNX file may also be onnx/model_quantized.onnx. */
+export const MODEL_FILES = ["config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx"] as const;
+/** Of those, the ones we cannot run without (besides an ONNX file). */
+const REQUIRED_FILES = ["tokenizer.json", "tokenizer_config.json"] as const;
+
+export interface LoadEmbedderOptions {
+  /** "use-lite", a model directory, or a Hugging Face id. */
+  model: string;
+  /** Default "auto". */
+  device?: DeviceSetting;
+  threads?: number;
+  batchSize?: number;
+  /** Allow downloading a Hugging Face model that is not on disk (EMBED_ALLOW_DOWNLOAD=1). Default false. */
+  allowRemote?: boolean;
+  logger?: Logger;
+  /** Where models live; default `modelsDir()` (PAPERHOUND_MODELS_DIR or <project>/models). */
+  modelsDir?: string;
+  /** Hub base URL for downloads; default transformers.js `env.remoteHost` (https://huggingface.co/). */
+  remoteHost?: string;
+}
+
+/** The model named in the settings cannot be found (and may not be downloaded). */
+export class ModelNotFoundError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ModelNotFoundError";
+  }
+}
+
+const HUB_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$|^[A-Za-z0-9][\w.-]*$/;
+
+/** True for strings shaped like a Hub id ("org/name" or "name") that are not path-like. */
+export function isHubId(model: string): boolean {
+  if (model.startsWith(".") || path.isAbsolute(model) || model.startsWith("~")) return false;
+  return HUB_ID.test(model) && !model.includes("..") && !model.includes("--");
+}
+
+/** Files of MODEL_FILES that `dir` lacks (the ONNX file counts as present when either candidate exists). */
+export function missingModelFiles(dir: string): string[] {
+  const missing: string[] = REQUIRED_FILES.filter((f) => !existsSync(path.join(dir, f)));
+  if (!MODEL_FILE_CANDIDATES.some((f) => existsSync(path.join(dir, f)))) missing.push(MODEL_FILE_CANDIDATES.join(" or "));
+  return missing;
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+const FILE_LIST = `${MODEL_FILES.slice(0, 3).join(", ")}, and onnx/model.onnx (or onnx/model_quantized.onnx)`;
+
+/**
+ * Where the model's files are (downloading them if allowed) and the id to look its spec up by.
+ */
+export async function resolveModelDir(opts: LoadEmbedderOptions): Promise<{ dir: string; id?: string }> {
+  const model = opts.model.trim();
+  if (model.length === 0) throw new ModelNotFoundError("EMBED_MODEL is empty: use \"use-lite\", a model directory, or a Hugging Face id");
+  const root = path.resolve(opts.modelsDir ?? defaultModelsDir());
+  const logger = opts.logger ?? stderrJsonLogger;
+
+  if (model === DEFAULT_MODEL) {
+    const dir = opts.modelsDir !== undefined ? await ensureDefaultModel(path.join(root, DEFAULT_MODEL)) : await ensureDefaultModel();
+    return { dir, id: DEFAULT_MODEL };
+  }
+
+  const asPath = path.resolve(model.startsWith("~/") ? path.join(process.env.HOME ?? "~", model.slice(2)) : model);
+  if (!isHubId(model) || isDir(asPath)) {
+    if (!isDir(asPath)) throw new ModelNotFoundError(`EMBED_MODEL=${model}: model directory ${asPath} does not exist`);
+    const missing = missingModelFiles(asPath);
+    if (missing.length > 0) {
+      throw new ModelNotFoundError(`EMBED_MODEL=${model}: model directory ${asPath} is missing ${missing.join(", ")} (a model directory holds ${FILE_LIST})`);
+    }
+    return { dir: asPath };
+  }
+
+  // A Hub id.
+  const target = path.join(root, ...model.split("/"));
+  const cacheDir = transformersEnv.cacheDir;
+  const candidates = [target, ...(cacheDir ? [path.join(cacheDir, ...model.split("/"))] : [])];
+  for (const dir of candidates) {
+    if (isDir(dir) && missingModelFiles(dir).length === 0) return { dir, id: model };
+  }
+  if (!opts.allowRemote) {
+    const partial = isDir(target) ? ` (${target} exists but lacks ${missingModelFiles(target).join(", ")})` : "";
+    throw new ModelNotFoundError(
+      `EMBED_MODEL=${model} is not on disk${partial} and downloads are off. ` +
+        `Set EMBED_ALLOW_DOWNLOAD=1 to fetch it from the Hugging Face Hub, or put its files in ${target}${path.sep}: ${FILE_LIST}. ` +
+        `Or set EMBED_MODEL=use-lite for the built-in model.`,
+    );
+  }
+  await downloadHubModel(model, target, { remoteHost: opts.remoteHost ?? transformersEnv.remoteHost, logger });
+  return { dir: target, id: model };
+}
+
+/**
+ * Downloads a transformers.js-layout model from the Hub into `dest` (atomically: files land in a
+ * sibling temp dir that is renamed into place). onnx/model.onnx is preferred; when the repo has none,
+ * onnx/model_quantized.onnx is fetched instead. config.json is optional.
+ */
+export async function downloadHubModel(id: string, dest: string, opts: { remoteHost: string; logger?: Logger }): Promise<string> {
+  const logger = opts.logger ?? stderrJsonLogger;
+  const base = opts.remoteHost.replace(/\/+$/, "");
+  const template = transformersEnv.remotePathTemplate ?? "{model}/resolve/{revision}/";
+  const prefix = `${base}/${template.replaceAll("{model}", id).replaceAll("{revision}", "main").replace(/^\/+/, "")}`;
+  const url = (file: string): string => `${prefix.replace(/\/+$/, "")}/${file}`;
+
+  await mkdir(path.dirname(dest), { recursive: true });
+  const tmp = await mkdtemp(path.join(path.dirname(dest), `.${path.basename(dest)}.download-`));
+  try {
+    logger.info("downloading model", { model: id, from: prefix, to: dest });
+    for (const file of REQUIRED_FILES) await fetchTo(url(file), path.join(tmp, file), true);
+    await fetchTo(url("config.json"), path.join(tmp, "config.json"), false);
+    let got: string | undefined;
+    for (const file of MODEL_FILE_CANDIDATES) {
+      if (await fetchTo(url(file), path.join(tmp, file), false)) {
+        got = file;
+        break;
+      }
+    }
+    if (!got) throw new Error(`${id} has no ${MODEL_FILE_CANDIDATES.join(" or ")} on the Hub (is it a transformers.js / ONNX repo?)`);
+    await rm(dest, { recursive: true, force: true });
+    await rename(tmp, dest);
+    logger.info("model downloaded", { model: id, dir: dest, onnx: got });
+    return dest;
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw new Error(`downloading ${id} failed: ${(err as Error).message}`);
+  }
+}
+
+/** Fetches `url` to `file`. Returns false on 404 when not `required`. */
+async function fetchTo(url: string, file: string, required: boolean): Promise<boolean> {
+  const res = await fetch(url, { redirect: "follow" });
+  if (res.status === 404 && !required) {
+    await res.body?.cancel();
+    return false;
+  }
+  if (!res.ok || !res.body) {
+    await res.body?.cancel();
+    throw new Error(`GET ${url}: HTTP ${res.status}`);
+  }
+  await mkdir(path.dirname(file), { recursive: true });
+  await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), createWriteStream(file));
+  return true;
+}
+
+/** Resolves, downloads if allowed, and opens the configured model. */
+export async function loadEmbedder(opts: LoadEmbedderOptions): Promise<Embedder> {
+  const root = path.resolve(opts.modelsDir ?? defaultModelsDir());
+  // Tokenizers are only ever read from directories we resolved; keep transformers.js off the network.
+  transformersEnv.allowRemoteModels = false;
+  transformersEnv.localModelPath = root + path.sep;
+  const { dir, id } = await resolveModelDir(opts);
+  // The spec comes from the table (by id, else by directory name) or the unknown-model defaults.
+  return OnnxEmbedder.load(dir, {
+    ...(id !== undefined ? { modelId: id } : {}),
+    device: opts.device ?? "auto",
+    ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+    ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
+    ...(opts.logger ? { logger: opts.logger } : {}),
+  });
+}
