@@ -102,7 +102,7 @@ describe("default model build", () => {
   it("writes a complete transformers.js model directory", () => {
     for (const f of DEFAULT_MODEL_FILES) expect(statSync(path.join(dir, f)).size).toBeGreaterThan(0);
     expect(isDefaultModelBuilt(dir)).toBe(true);
-    expect(session.inputNames.sort()).toEqual(["attention_mask", "input_ids"]);
+    expect([...session.inputNames].sort()).toEqual(["attention_mask", "input_ids"]);
     expect(session.outputNames).toEqual(["sentence_embedding"]);
   });
 
