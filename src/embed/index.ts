@@ -11,6 +11,8 @@ export {
   DEFAULT_BATCH_SIZE,
   MAX_BATCH_SIZE,
   CHARS_PER_TOKEN_BUDGET,
+  FAST_CHARS_PER_TOKEN,
+  cutText,
 } from "./onnx-embedder.js";
 export type { OnnxEmbedderOptions } from "./onnx-embedder.js";
 export { createSession, cudaProviderMissingReason, stderrJsonLogger, DeviceError, CUDA_INSTALL_HINT } from "./device.js";

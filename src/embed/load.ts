@@ -39,6 +39,8 @@ export interface LoadEmbedderOptions {
   logger?: Logger;
   /** Where models live; default `modelsDir()` (PAPERHOUND_MODELS_DIR or <project>/models). */
   modelsDir?: string;
+  /** Exact pre-truncation token counts for long texts (slower); see OnnxEmbedderOptions. Default false. */
+  exactTokenCounts?: boolean;
   /** Hub base URL for downloads; default transformers.js `env.remoteHost` (https://huggingface.co/). */
   remoteHost?: string;
 }
@@ -185,5 +187,6 @@ export async function loadEmbedder(opts: LoadEmbedderOptions): Promise<Embedder>
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
     ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
     ...(opts.logger ? { logger: opts.logger } : {}),
+    ...(opts.exactTokenCounts !== undefined ? { exactTokenCounts: opts.exactTokenCounts } : {}),
   });
 }

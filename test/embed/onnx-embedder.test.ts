@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import path from "node:path";
-import { EmbedInputError, EmbedOutputError, OnnxEmbedder } from "../../src/embed/onnx-embedder.js";
+import { cutText, EmbedInputError, EmbedOutputError, OnnxEmbedder } from "../../src/embed/onnx-embedder.js";
 import type { ModelSpec } from "../../src/embed/types.js";
 import { CLS, HIDDEN, SEP, idsFor, l2, meanOf, recordingLogger, tempDir, tokenId, tokenVector, writeTinyModel } from "./tiny-model.js";
 
@@ -13,6 +13,15 @@ function expectVector(actual: Float32Array, expected: number[]): void {
 }
 
 const norm = (v: Float32Array): number => Math.sqrt(v.reduce((a, x) => a + x * x, 0));
+
+describe("cutText", () => {
+  it("cuts at the last whitespace near the limit, else hard, never inside a surrogate pair", () => {
+    expect(cutText("short", 10)).toBe("short");
+    expect(cutText("alpha beta gamma", 12)).toBe("alpha beta");
+    expect(cutText("abcdefghijklmnop", 10)).toBe("abcdefghij");
+    expect(cutText("abcdefghi\u{1F600}xyz", 10)).toBe("abcdefghi");
+  });
+});
 
 describe("OnnxEmbedder on a tiny model", () => {
   let tmp: { dir: string; cleanup: () => Promise<void> };
@@ -94,13 +103,24 @@ describe("OnnxEmbedder on a tiny model", () => {
 
   it("truncates to maxTokens keeping the closing special token, and reports it", async () => {
     const words = Array.from({ length: 20 }, (_, i) => ["hello", "world", "paper", "dog", "cat"][i % 5]!);
-    const [r] = await embedder.embedDetailed([words.join(" ")], "passage");
-    expect(r!.tokens).toBe(22);
+    const text = words.join(" "); // 103 characters, 22 tokens
+    const [r] = await embedder.embedDetailed([text], "passage");
     expect(r!.truncated).toBe(true);
+    // Only the first maxTokens * 6 = 96 characters (cut at a space: 18 words) were tokenised.
+    expect(r!.tokens).toBe(20);
     expectVector(r!.vector, l2(meanOf([CLS, ...words.slice(0, 14).map(tokenId), SEP])));
 
-    const exact = words.slice(0, 14).join(" "); // 14 words + [CLS] + [SEP] = 16 = maxTokens
-    const [e] = await embedder.embedDetailed([exact], "passage");
+    const exact = await OnnxEmbedder.load(plainDir, { device: "cpu", exactTokenCounts: true, logger: quiet });
+    try {
+      const [x] = await exact.embedDetailed([text], "passage");
+      expect(x).toMatchObject({ tokens: 22, truncated: true });
+      expectVector(x!.vector, Array.from(r!.vector));
+    } finally {
+      await exact.dispose();
+    }
+
+    const fits = words.slice(0, 14).join(" "); // 14 words + [CLS] + [SEP] = 16 = maxTokens
+    const [e] = await embedder.embedDetailed([fits], "passage");
     expect(e).toMatchObject({ tokens: 16, truncated: false });
   });
 
