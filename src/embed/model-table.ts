@@ -20,6 +20,8 @@ export const MODEL_TABLE: readonly ModelSpec[] = Object.freeze([
     passagePrefix: "",
     maxTokens: 128,
     output: "sentence_embedding",
+    // transformers.js breaks equal-score ties the other way ("IEEE"); the weights expect the original.
+    tokenizer: "use-lite-exact",
   },
   {
     id: "Xenova/all-MiniLM-L6-v2",

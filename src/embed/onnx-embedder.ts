@@ -26,7 +26,8 @@
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { AutoTokenizer, type PreTrainedTokenizer } from "@huggingface/transformers";
+import { AutoTokenizer } from "@huggingface/transformers";
+import { UseLiteTokenizer } from "./use-tokenizer.js";
 import * as ort from "onnxruntime-node";
 import { createSession, stderrJsonLogger, type Logger } from "./device.js";
 import { resolveModelSpec } from "./model-table.js";
@@ -135,6 +136,12 @@ interface Prepared {
   truncated: boolean;
 }
 
+/** What the runner needs of a tokenizer; transformers.js tokenizers and UseLiteTokenizer both fit. */
+export interface TextTokenizer {
+  encode(text: string, options?: { add_special_tokens?: boolean }): number[];
+  readonly pad_token_id?: number | null;
+}
+
 export class OnnxEmbedder implements Embedder {
   readonly modelId: string;
   readonly maxTokens: number;
@@ -154,7 +161,7 @@ export class OnnxEmbedder implements Embedder {
   private disposed = false;
 
   private constructor(
-    private readonly tokenizer: PreTrainedTokenizer,
+    private readonly tokenizer: TextTokenizer,
     private readonly session: ort.InferenceSession,
     init: { spec: ModelSpec; device: Device; batchSize: number; modelFile: string; dim: number; exactTokenCounts: boolean },
   ) {
@@ -190,10 +197,13 @@ export class OnnxEmbedder implements Embedder {
     const spec = opts.spec ?? (await resolveModelSpec(dir, opts.modelId));
     if (!Number.isInteger(spec.maxTokens) || spec.maxTokens < 1) throw new RangeError(`model ${spec.id}: bad maxTokens ${spec.maxTokens}`);
 
-    let tokenizer: PreTrainedTokenizer;
+    let tokenizer: TextTokenizer;
     try {
-      // An absolute path is never mistaken for a Hub id, and local_files_only keeps this offline.
-      tokenizer = await AutoTokenizer.from_pretrained(dir, { local_files_only: true });
+      tokenizer =
+        spec.tokenizer === "use-lite-exact"
+          ? UseLiteTokenizer.fromTokenizerJson(path.join(dir, "tokenizer.json"))
+          : // An absolute path is never mistaken for a Hub id, and local_files_only keeps this offline.
+            await AutoTokenizer.from_pretrained(dir, { local_files_only: true });
     } catch (err) {
       throw new Error(`cannot load the tokenizer from ${dir} (needs tokenizer.json and tokenizer_config.json): ${(err as Error).message}`);
     }
@@ -412,7 +422,7 @@ function checkGraph(session: ort.InferenceSession, spec: ModelSpec): void {
  * found by encoding a probe word with and without special tokens. Empty when there are none or the
  * probe is inconclusive (truncation then simply keeps the first maxTokens ids).
  */
-function detectSuffix(tokenizer: PreTrainedTokenizer): number[] {
+function detectSuffix(tokenizer: TextTokenizer): number[] {
   for (const probe of ["a", "the", "hello", "x"]) {
     const inner = tokenizer.encode(probe, { add_special_tokens: false });
     const outer = tokenizer.encode(probe, { add_special_tokens: true });

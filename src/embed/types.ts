@@ -36,7 +36,11 @@ export interface Embedder {
 
 export interface EmbedResult {
   vector: Float32Array;
-  /** Tokens the text produced before truncation. */
+  /**
+   * Tokens the text produced before truncation. For a long text this counts the tokens of the part
+   * that was tokenised (a generous prefix cut at a word boundary), so it is a lower bound when
+   * `truncated` is true; the runner's `exactTokenCounts` option counts the whole text instead.
+   */
   tokens: number;
   /** True when the text had more than `maxTokens` tokens and only the first ones were embedded. */
   truncated: boolean;
@@ -56,4 +60,9 @@ export interface ModelSpec {
   maxTokens: number;
   /** Name of the graph output to read. */
   output: string;
+  /**
+   * Which tokenizer reads the directory's tokenizer.json: transformers.js (default), or our exact
+   * re-implementation of the Universal Sentence Encoder's own segmentation (see use-tokenizer.ts).
+   */
+  tokenizer?: "transformers.js" | "use-lite-exact";
 }

@@ -12,6 +12,7 @@ import * as ort from "onnxruntime-node";
 import { AutoTokenizer } from "@huggingface/transformers";
 import { buildDefaultModel, ensureDefaultModel, isDefaultModelBuilt, DEFAULT_MODEL_FILES } from "../../src/embed/default-model.js";
 import { UseLiteTokenizer } from "../../src/embed/use-tokenizer.js";
+import { OnnxEmbedder } from "../../src/embed/onnx-embedder.js";
 
 const require = createRequire(import.meta.url);
 
@@ -152,6 +153,28 @@ describe("parity with the original TensorFlow.js model", () => {
     for (let i = 0; i < batch.length; i++) {
       const [alone] = await runIds([batch[i]!]);
       expect(cosine(together[i]!, alone!)).toBeGreaterThan(0.99999);
+    }
+  });
+});
+
+describe("the Embedder on the built directory", () => {
+  it("embeds every parity text like the original, in one call with batching and length sorting", async () => {
+    const quiet = { info: () => undefined, warn: () => undefined };
+    const embedder = await OnnxEmbedder.load(dir, { modelId: "use-lite", device: "cpu", batchSize: 5, logger: quiet });
+    try {
+      expect(embedder.dim).toBe(512);
+      expect(embedder.maxTokens).toBe(128);
+      const results = await embedder.embedDetailed(PARITY_TEXTS, "passage");
+      // The embedder trims surrounding whitespace (" x" and "x" are the same query), so compare with that.
+      const reference = await original.embed(PARITY_TEXTS.map((t) => t.trim()));
+      results.forEach((r, i) => {
+        expect(cosine(r.vector, reference[i]!), PARITY_TEXTS[i]).toBeGreaterThanOrEqual(0.9999);
+      });
+      // Only the 1,000-word text is longer than the model's 128-token window.
+      expect(results.map((r) => r.truncated)).toEqual(PARITY_TEXTS.map((t) => t === longText));
+      expect(results[0]!.tokens).toBe(original.tokenizer.encode(PARITY_TEXTS[0]!).length);
+    } finally {
+      await embedder.dispose();
     }
   });
 });

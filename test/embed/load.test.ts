@@ -30,6 +30,7 @@ describe("model table", () => {
       passagePrefix: "",
       maxTokens: 128,
       output: "sentence_embedding",
+      tokenizer: "use-lite-exact",
     });
     expect(lookupModelSpec("Xenova/all-MiniLM-L6-v2")).toMatchObject({ pooling: "mean", normalize: true, maxTokens: 256, output: "last_hidden_state", queryPrefix: "" });
     expect(lookupModelSpec("Xenova/bge-small-en-v1.5")).toMatchObject({
