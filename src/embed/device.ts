@@ -12,22 +12,13 @@ import os from "node:os";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
 import type { Device, DeviceSetting } from "./types.js";
+import { createLogger, type Logger as AppLogger } from "../log.js";
 
-/** Structured log sink; fields are merged into the event. */
-export interface Logger {
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-}
+/** The part of the application logger the engine uses; any object with these two methods will do. */
+export type Logger = Pick<AppLogger, "info" | "warn">;
 
-/** Default logger: one JSON line per event on stderr, `{"level","msg",...fields}`. */
-export const stderrJsonLogger: Logger = {
-  info: (msg, fields) => writeJsonLine("info", msg, fields),
-  warn: (msg, fields) => writeJsonLine("warn", msg, fields),
-};
-
-function writeJsonLine(level: string, msg: string, fields?: Record<string, unknown>): void {
-  process.stderr.write(`${JSON.stringify({ level, msg, ...fields })}\n`);
-}
+/** Default logger when the caller passes none: one JSON line per event on stderr. */
+export const stderrJsonLogger: Logger = createLogger({ level: "info", format: "json" });
 
 /** How to install the CUDA provider libraries of onnxruntime-node (see its script/install.js). */
 export const CUDA_INSTALL_HINT =
@@ -120,7 +111,8 @@ export async function createSession(modelPath: string, opts: CreateSessionOption
     if (setting === "cuda") {
       throw new DeviceError(`EMBED_DEVICE=cuda but CUDA is unavailable: ${reason}. To use the GPU, ${CUDA_INSTALL_HINT}; or set EMBED_DEVICE=cpu (or auto).`);
     }
-    logger.warn("CUDA unavailable, falling back to CPU", { device: "cpu", requested: setting, reason });
+    // On a machine without a GPU this is the expected path, so it is news, not a warning.
+    logger.info("CUDA unavailable, falling back to CPU", { device: "cpu", requested: setting, reason });
   }
 
   const session = await ort.InferenceSession.create(modelPath, sessionOptions(threads, ["cpu"]));
