@@ -15,7 +15,7 @@ import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { createGunzip } from "node:zlib";
 import { isKnownError } from "../src/cli.js";
-import { ConfigError, loadConfig, type Config } from "../src/config.js";
+import { ConfigError, embedBatchSize, loadConfig, type Config } from "../src/config.js";
 import { loadEmbedder } from "../src/embed/load.js";
 import { createLogger } from "../src/log.js";
 import { projectRoot } from "../src/paths.js";
@@ -140,12 +140,14 @@ async function main(): Promise<void> {
     model: config.embedModel,
     device: config.embedDevice,
     threads: config.embedThreads,
-    batchSize: config.embedBatchSize,
+    batchSize: embedBatchSize(config),
     allowRemote: config.embedAllowDownload,
     logger,
   });
   const loadMs = performance.now() - loadStart;
-  const batchSize = config.embedBatchSize;
+  const batchSize = embedder.batchSize;
+  // Indexing hands the embedder many texts per call so it can sort them by length; so does the bench.
+  const textsPerCall = batchSize * 8;
   try {
     const warmStart = performance.now();
     await embedder.embedDetailed(texts.slice(0, batchSize), "passage");
@@ -155,8 +157,8 @@ async function main(): Promise<void> {
     let tokens = 0;
     let truncated = 0;
     const start = performance.now();
-    for (let i = 0; i < texts.length; i += batchSize) {
-      const results = await embedder.embedDetailed(texts.slice(i, i + batchSize), "passage");
+    for (let i = 0; i < texts.length; i += textsPerCall) {
+      const results = await embedder.embedDetailed(texts.slice(i, i + textsPerCall), "passage");
       for (const r of results) {
         tokens += Math.min(r.tokens, embedder.maxTokens);
         if (r.truncated) truncated++;

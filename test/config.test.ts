@@ -11,7 +11,7 @@ describe("loadConfig", () => {
       embedModel: "use-lite",
       embedDevice: "auto",
       embedThreads: os.availableParallelism(),
-      embedBatchSize: 32,
+      embedBatchSize: "auto",
       embedAllowDownload: false,
       modelsDir: path.join(projectRoot, "models"),
       indexPath: path.join(projectRoot, "index", "default"),
@@ -59,7 +59,7 @@ describe("loadConfig", () => {
   });
 
   it("treats an empty or blank value as unset", () => {
-    expect(loadConfig({ EMBED_DEVICE: "", EMBED_BATCH_SIZE: "  " })).toMatchObject({ embedDevice: "auto", embedBatchSize: 32 });
+    expect(loadConfig({ EMBED_DEVICE: "", EMBED_BATCH_SIZE: "  " })).toMatchObject({ embedDevice: "auto", embedBatchSize: "auto" });
   });
 
   it.each([
@@ -67,9 +67,9 @@ describe("loadConfig", () => {
     ["EMBED_THREADS", "0", "positive integer"],
     ["EMBED_THREADS", "2.5", "positive integer"],
     ["EMBED_THREADS", "four", "positive integer"],
-    ["EMBED_BATCH_SIZE", "0", "1 to 1024"],
-    ["EMBED_BATCH_SIZE", "1025", "1 to 1024"],
-    ["EMBED_BATCH_SIZE", "-5", "1 to 1024"],
+    ["EMBED_BATCH_SIZE", "0", "auto or an integer from 1 to 1024"],
+    ["EMBED_BATCH_SIZE", "1025", "auto or an integer from 1 to 1024"],
+    ["EMBED_BATCH_SIZE", "-5", "auto or an integer from 1 to 1024"],
     ["EMBED_ALLOW_DOWNLOAD", "yes", "0, 1, true, false"],
     ["LOG_LEVEL", "verbose", "debug, info, warn, error"],
     ["LOG_FORMAT", "xml", "json, pretty"],

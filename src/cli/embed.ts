@@ -1,7 +1,10 @@
 /** `paperhound embed`: embeds texts with the configured model and prints the vectors. */
 import { createInterface } from "node:readline";
 import { Option } from "commander";
-import { DEVICE_SETTINGS } from "../config.js";
+import { DEVICE_SETTINGS, embedBatchSize } from "../config.js";
+
+/** Texts handed to the embedder per call; it sorts them by length and batches them itself. */
+const TEXTS_PER_CALL = 256;
 import type { DeviceSetting, EmbedKind, EmbedResult, Embedder } from "../embed/types.js";
 import { CliInputError, type CliContext, type RegisterCommand } from "./context.js";
 
@@ -31,13 +34,14 @@ export const registerEmbed: RegisterCommand = (program, ctx) => {
         model: opts.model ?? config.embedModel,
         device: opts.device ?? config.embedDevice,
         threads: config.embedThreads,
-        batchSize: config.embedBatchSize,
+        batchSize: embedBatchSize(config),
         allowRemote: config.embedAllowDownload,
         logger,
       });
       try {
-        for (let i = 0; i < texts.length; i += config.embedBatchSize) {
-          const batch = texts.slice(i, i + config.embedBatchSize);
+        // Chunks of many texts: the embedder sorts each chunk by length and batches it itself.
+        for (let i = 0; i < texts.length; i += TEXTS_PER_CALL) {
+          const batch = texts.slice(i, i + TEXTS_PER_CALL);
           const results = await embedder.embedDetailed(batch, opts.kind);
           results.forEach((r, j) => printResult(ctx, embedder, r, i + j, texts.length, opts.json === true));
         }

@@ -24,6 +24,8 @@ export interface Embedder {
   readonly maxTokens: number;
   /** Device that actually runs inference. */
   readonly device: Device;
+  /** Texts per inference batch; callers should still pass many texts per call (they are sorted by length). */
+  readonly batchSize: number;
   /** Embeds texts; each vector is L2-normalised and has `dim` finite numbers. */
   embed(texts: readonly string[], kind: EmbedKind): Promise<Float32Array[]>;
   /** Like `embed`, and also says per text how many tokens it had and whether it was cut. */

@@ -46,7 +46,7 @@ describe("OnnxEmbedder on a tiny model", () => {
     expect(embedder.dim).toBe(HIDDEN);
     expect(embedder.maxTokens).toBe(16);
     expect(embedder.device).toBe("cpu");
-    expect(embedder.batchSize).toBe(32);
+    expect(embedder.batchSize).toBe(16); // the CPU default
     expect(embedder.spec).toMatchObject({ pooling: "mean", normalize: true, output: "last_hidden_state", queryPrefix: "", passagePrefix: "" });
   });
 
