@@ -179,6 +179,26 @@ describe("the Embedder on the built directory", () => {
   });
 });
 
+describe("odd input on the real model", () => {
+  it("gives finite unit vectors for unknown-only, surrogate, control-character and 100k-character texts", async () => {
+    const quiet = { info: () => undefined, warn: () => undefined };
+    const embedder = await OnnxEmbedder.load(dir, { modelId: "use-lite", device: "cpu", logger: quiet });
+    try {
+      const odd = ["🍕🍕🍕", "\uD800 lone \uDFFF surrogates", "bell\u0007 and \u001b[31m escape", "word ".repeat(20_000), "\u00A0\u2003x\u3000"];
+      const results = await embedder.embedDetailed(odd, "query");
+      for (const r of results) {
+        expect(r.vector).toHaveLength(512);
+        expect(r.vector.every(Number.isFinite)).toBe(true);
+        expect(Math.hypot(...r.vector)).toBeCloseTo(1, 4);
+      }
+      expect(results[3]!.truncated).toBe(true);
+      await expect(embedder.embed([42 as unknown as string], "query")).rejects.toThrow(/text 0 is number, expected a string/);
+    } finally {
+      await embedder.dispose();
+    }
+  });
+});
+
 describe("tokenizer.json in transformers.js", () => {
   it("loads as a transformers.js tokenizer and agrees with the original where no tie is involved", async () => {
     const hf = await AutoTokenizer.from_pretrained(dir, { local_files_only: true });
