@@ -1,0 +1,1242 @@
+/**
+ * PaperStore: the SQLite side of the search core (papers, FTS5 full text, the passage ↔ vector-label
+ * map and a small JSON `meta` table). Synchronous, better-sqlite3 style; every multi-row write runs in
+ * one transaction.
+ *
+ * Durability: the database runs in WAL mode with `synchronous=NORMAL`. In WAL mode NORMAL never
+ * corrupts the database; a power loss (not a process crash) can lose the last transactions committed
+ * since the most recent checkpoint. Everything in the store can be re-ingested from its sources and the
+ * vector index is saved by generation, so we trade that window for much cheaper commits (no fsync per
+ * transaction). A `busy_timeout` lets the bot and a CLI command share the file without SQLITE_BUSY.
+ *
+ * Schema additions beyond the brief: `papers.title_key` (normalised title, indexed, for exact /related
+ * lookups), `papers_title_tri` (an FTS5 trigram index over title_key, external content, kept in sync by
+ * triggers: candidates for fuzzy title lookups), and a partial index over papers needing embedding.
+ * Row ids use AUTOINCREMENT so a deleted paper's rowid is never handed to another paper. The WAL is
+ * trimmed to 64 MiB after checkpoints (journal_size_limit).
+ */
+import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
+import fs from "node:fs";
+import path from "node:path";
+import type { Paper, PaperLinks, TrendingSignals } from "../papers/types.js";
+import type { ModelFingerprint, ScoredPaper, SearchFilters, StoredPaper, UpsertOutcome } from "./types.js";
+
+// ---------------------------------------------------------------------------------------------
+// better-sqlite3 has no bundled types (and @types/better-sqlite3 is not installed): the small
+// surface this file uses, typed here.
+
+interface RunResult {
+  changes: number;
+  lastInsertRowid: number | bigint;
+}
+interface Statement {
+  run(...params: unknown[]): RunResult;
+  get(...params: unknown[]): unknown;
+  all(...params: unknown[]): unknown[];
+  iterate(...params: unknown[]): IterableIterator<unknown>;
+  pluck(toggle?: boolean): Statement;
+  raw(toggle?: boolean): Statement;
+}
+interface SqliteDatabase {
+  prepare(sql: string): Statement;
+  exec(sql: string): SqliteDatabase;
+  pragma(source: string, options?: { simple?: boolean }): unknown;
+  transaction<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R;
+  function(name: string, options: { deterministic?: boolean }, fn: (...args: unknown[]) => unknown): SqliteDatabase;
+  close(): SqliteDatabase;
+  readonly open: boolean;
+  readonly inTransaction: boolean;
+}
+type SqliteDatabaseCtor = new (
+  file: string,
+  options?: { readonly?: boolean; fileMustExist?: boolean; timeout?: number },
+) => SqliteDatabase;
+
+const require = createRequire(import.meta.url);
+const Database = require("better-sqlite3") as SqliteDatabaseCtor;
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+const REINDEX_HINT = "Move it aside and rebuild the store with `paperhound reindex`.";
+
+/** The store file is not a SQLite database, is truncated, or fails an integrity check. */
+export class StoreCorruptError extends Error {
+  override readonly name = "StoreCorruptError";
+  constructor(
+    readonly file: string,
+    readonly detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`Paper store ${file} is corrupt or not a paperhound database: ${detail}. ${REINDEX_HINT}`, options);
+  }
+}
+
+/** The store's schema is newer than this build understands, or cannot be migrated as opened. */
+export class StoreSchemaError extends Error {
+  override readonly name = "StoreSchemaError";
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public types
+
+/** Current schema version written to `meta.schema_version`. */
+export const SCHEMA_VERSION = 1;
+
+/** At most this many distinct terms of a query reach FTS5 (the rest are ignored). */
+export const MAX_QUERY_TERMS = 64;
+/** Terms longer than this are dropped from queries (no real word is; it keeps FTS5 queries small). */
+export const MAX_TERM_LENGTH = 100;
+
+export interface Bm25Weights {
+  title: number;
+  abstract: number;
+}
+
+export interface PaperStoreOptions {
+  /** Open without write access: no schema creation or migration, no pragma changes. */
+  readonly?: boolean;
+  /** FTS5 column weights for bm25(); default title 2.0, abstract 1.0. */
+  bm25Weights?: Bm25Weights;
+  /** How long a statement waits for another connection's lock (ms). Default 5000. */
+  busyTimeoutMs?: number;
+  /** Clock for added_at/updated_at (tests). */
+  now?: () => Date;
+}
+
+export interface PassageRow {
+  label: number;
+  ord: number;
+  generation: number;
+}
+
+export interface EmbeddingCommit {
+  rowid: number;
+  labels: number[];
+  /** The content hash the vectors were computed from (as read by needingEmbedding). */
+  contentHash: string;
+}
+
+export interface TitleMatch {
+  paper: StoredPaper;
+  /** 0..1, 1 = same normalised title. */
+  similarity: number;
+}
+
+export interface TitleLookup {
+  /** The one paper whose normalised title equals the query; absent when none or several do. */
+  exact?: StoredPaper;
+  /** Close (or, when several papers share the title, equal) titles, best first. */
+  close: TitleMatch[];
+}
+
+export interface FindByTitleOptions {
+  /** Minimum similarity for a close match (character-trigram Dice). Default 0.5. */
+  threshold?: number;
+  /** At most this many close matches. Default 5. */
+  limit?: number;
+}
+
+export interface StoreStats {
+  file: string;
+  schemaVersion: number;
+  papers: number;
+  passages: number;
+  /** Papers whose vectors match their current content. */
+  embedded: number;
+  /** Papers needing (re-)embedding. */
+  pending: number;
+  /** Database file plus its WAL, in bytes (0 in memory). */
+  bytesOnDisk: number;
+  indexGeneration: number;
+  /** Most common primary categories, most frequent first. */
+  topCategories: { category: string; count: number }[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text helpers (exported for tests and for other retrievers that want the same normalisation)
+
+/** sha256 hex of title + "\n" + abstract, each NFC-normalised, trimmed and whitespace-collapsed. */
+export function contentHash(title: string, abstract: string): string {
+  const norm = (s: string) => s.normalize("NFC").replace(/\s+/gu, " ").trim();
+  return createHash("sha256").update(`${norm(title)}\n${norm(abstract)}`).digest("hex");
+}
+
+/** Lower case, no diacritics, NFKD-compatible folding: "Müller" → "muller". */
+export function foldText(s: string): string {
+  return s.normalize("NFKD").replace(/\p{M}+/gu, "").toLowerCase();
+}
+
+/** Title key for exact matching: case, whitespace, punctuation and diacritics ignored. */
+export function titleKey(title: string): string {
+  return (foldText(title).match(/[\p{L}\p{N}]+/gu) ?? []).join(" ");
+}
+
+// A conventional English stop list (short function words). FTS5 itself indexes every word; dropping
+// these from queries keeps "the"/"of" from matching the whole corpus.
+const STOP_WORDS = new Set(
+  (
+    "a about above after again against all am an and any are as at be because been before being below between " +
+    "both but by can could did do does doing down during each few for from further had has have having he her " +
+    "here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not " +
+    "now of off on once only or other our ours ourselves out over own same she should so some such than that the " +
+    "their theirs them themselves then there these they this those through to too under until up very was we " +
+    "were what when where which while who whom why will with would you your yours yourself yourselves via using " +
+    "use used toward towards"
+  ).split(" "),
+);
+
+/**
+ * Split user text into query terms: runs of Unicode letters/digits (marks kept inside a word),
+ * NFKC-normalised and lower-cased; stop words, duplicates and over-long terms dropped; at most
+ * MAX_QUERY_TERMS terms, in first-seen order. Nothing of the input survives except these words, so
+ * no FTS5 syntax (quotes, `*`, `:`, `^`, `-`, parentheses, NEAR/AND/OR/NOT) can reach the engine.
+ */
+export function queryTerms(text: string, maxTerms = MAX_QUERY_TERMS): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  const re = /[\p{L}\p{N}\p{M}]+/gu;
+  const normalised = text.normalize("NFKC").toLowerCase();
+  for (const m of normalised.matchAll(re)) {
+    const term = m[0];
+    if (!/[\p{L}\p{N}]/u.test(term)) continue; // marks alone
+    if (term.length > MAX_TERM_LENGTH || STOP_WORDS.has(term) || seen.has(term)) continue;
+    seen.add(term);
+    out.push(term);
+    if (out.length >= maxTerms) break;
+  }
+  return out;
+}
+
+/**
+ * The FTS5 MATCH expression for terms: each one a quoted string, joined with OR. OR, not AND: a
+ * natural-language query ("graph neural networks for molecule property prediction") rarely has every
+ * word in one abstract, so AND would return nothing; with OR, BM25 ranks papers matching more (and
+ * rarer) terms first. Terms contain only letters/digits/marks, so quoting cannot be escaped.
+ */
+function matchExpression(terms: string[]): string {
+  return terms.map((t) => `"${t}"`).join(" OR ");
+}
+
+function trigrams(s: string): string[] {
+  const chars = Array.from(s);
+  const out: string[] = [];
+  for (let i = 0; i + 3 <= chars.length; i++) out.push(chars.slice(i, i + 3).join(""));
+  return out;
+}
+
+/** Character-trigram Dice similarity of two already-normalised strings (multiset), 0..1. */
+export function trigramDice(a: string, b: string): number {
+  if (a === b) return 1;
+  const grams = (s: string) => {
+    const padded = `  ${s} `;
+    const m = new Map<string, number>();
+    const chars = Array.from(padded);
+    for (let i = 0; i + 3 <= chars.length; i++) {
+      const g = chars.slice(i, i + 3).join("");
+      m.set(g, (m.get(g) ?? 0) + 1);
+    }
+    return { m, n: Math.max(0, chars.length - 2) };
+  };
+  const A = grams(a);
+  const B = grams(b);
+  if (A.n + B.n === 0) return 0;
+  let inter = 0;
+  for (const [g, c] of A.m) inter += Math.min(c, B.m.get(g) ?? 0);
+  return (2 * inter) / (A.n + B.n);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Filters
+
+const DATE_RE = /^\d{4}(-\d{2}(-\d{2})?)?$/;
+
+function checkDate(value: string, name: string): void {
+  if (!DATE_RE.test(value)) throw new RangeError(`Filter ${name} must be a date like 2024-01-31 (got ${JSON.stringify(value)})`);
+}
+
+/** Inclusive upper bound string for a (possibly partial) date: "2024" → "2024-12-31". */
+function untilBound(until: string): string {
+  if (until.length === 4) return `${until}-12-31`;
+  if (until.length === 7) return `${until}-31`;
+  return until;
+}
+
+export function hasFilters(filters: SearchFilters | undefined): boolean {
+  if (!filters) return false;
+  return Boolean(filters.since || filters.until || (filters.categories && filters.categories.length > 0) || filters.author?.trim());
+}
+
+function categoryMatches(category: string, wanted: string): boolean {
+  const c = category.toLowerCase();
+  const w = wanted.trim().toLowerCase();
+  if (w === "") return false;
+  return c === w || (!w.includes(".") && c.startsWith(`${w}.`));
+}
+
+/**
+ * The same rules bm25Search and filterRowids apply in SQL: published date within [since, until]
+ * (papers without a published date fail a date filter), any category equal to a wanted one (case-
+ * insensitive) or inside a wanted archive ("cs" matches "cs.LG"), and the author text a case- and
+ * diacritic-insensitive substring of some author name.
+ */
+export function matchesFilters(paper: Paper, filters: SearchFilters | undefined): boolean {
+  if (!filters) return true;
+  if (filters.since) {
+    checkDate(filters.since, "since");
+    if (!paper.published || paper.published < filters.since) return false;
+  }
+  if (filters.until) {
+    checkDate(filters.until, "until");
+    if (!paper.published || paper.published > untilBound(filters.until)) return false;
+  }
+  const cats = (filters.categories ?? []).filter((c) => c.trim() !== "");
+  if (cats.length > 0 && !paper.categories.some((c) => cats.some((w) => categoryMatches(c, w)))) return false;
+  const author = filters.author?.trim();
+  if (author) {
+    const needle = foldText(author);
+    if (!paper.authors.some((a) => foldText(a).includes(needle))) return false;
+  }
+  return true;
+}
+
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** SQL conditions over alias `p` plus their parameters. */
+function filterSql(filters: SearchFilters | undefined): { where: string[]; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (!filters) return { where, params };
+  if (filters.since) {
+    checkDate(filters.since, "since");
+    where.push("p.published >= ?");
+    params.push(filters.since);
+  }
+  if (filters.until) {
+    checkDate(filters.until, "until");
+    where.push("p.published <= ?");
+    params.push(untilBound(filters.until));
+  }
+  const cats = (filters.categories ?? []).map((c) => c.trim().toLowerCase()).filter((c) => c !== "");
+  if (cats.length > 0) {
+    const ors: string[] = [];
+    for (const c of cats) {
+      ors.push("lower(c.value) = ?");
+      params.push(c);
+      if (!c.includes(".")) {
+        ors.push("lower(c.value) LIKE ? ESCAPE '\\'");
+        params.push(`${escapeLike(c)}.%`);
+      }
+    }
+    where.push(`EXISTS (SELECT 1 FROM json_each(p.categories) c WHERE ${ors.join(" OR ")})`);
+  }
+  const author = filters.author?.trim();
+  if (author) {
+    where.push("EXISTS (SELECT 1 FROM json_each(p.authors) a WHERE instr(ph_fold(a.value), ?) > 0)");
+    params.push(foldText(author));
+  }
+  return { where, params };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows
+
+interface PaperRow {
+  rowid: number;
+  id: string;
+  version: number | null;
+  title: string;
+  abstract: string;
+  title_key: string;
+  authors: string;
+  categories: string;
+  primary_category: string | null;
+  published: string | null;
+  updated: string | null;
+  links: string;
+  doi: string | null;
+  comment: string | null;
+  source: string;
+  trending: string | null;
+  content_hash: string;
+  embedded_hash: string | null;
+  added_at: string;
+  updated_at: string;
+}
+
+/** The columns an upsert writes (everything but rowid, embedded_hash and timestamps). */
+type PaperValues = Omit<PaperRow, "rowid" | "embedded_hash" | "added_at" | "updated_at">;
+const VALUE_COLUMNS: (keyof PaperValues)[] = [
+  "id",
+  "version",
+  "title",
+  "abstract",
+  "title_key",
+  "authors",
+  "categories",
+  "primary_category",
+  "published",
+  "updated",
+  "links",
+  "doi",
+  "comment",
+  "source",
+  "trending",
+  "content_hash",
+];
+
+/** JSON with object keys sorted and undefined/null members dropped, so equal content compares equal. */
+function canonicalObject(obj: object | undefined): Record<string, unknown> | undefined {
+  if (!obj) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(obj).sort()) {
+    const v = (obj as Record<string, unknown>)[key];
+    if (v !== undefined && v !== null && v !== "") out[key] = v;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+function rowToPaper(row: PaperRow): StoredPaper {
+  const p: StoredPaper = {
+    rowid: row.rowid,
+    id: row.id,
+    title: row.title,
+    abstract: row.abstract,
+    authors: JSON.parse(row.authors) as string[],
+    categories: JSON.parse(row.categories) as string[],
+    links: JSON.parse(row.links) as PaperLinks,
+    source: row.source,
+    contentHash: row.content_hash,
+  };
+  if (row.version !== null) p.version = row.version;
+  if (row.published !== null) p.published = row.published;
+  if (row.updated !== null) p.updated = row.updated;
+  if (row.doi !== null) p.doi = row.doi;
+  if (row.comment !== null) p.comment = row.comment;
+  if (row.trending !== null) p.trending = JSON.parse(row.trending) as TrendingSignals;
+  if (row.embedded_hash !== null) p.embeddedHash = row.embedded_hash;
+  return p;
+}
+
+function validatePaper(p: Paper, index: number): void {
+  const where = `paper #${index}${typeof p?.id === "string" ? ` (${p.id})` : ""}`;
+  if (!p || typeof p !== "object") throw new TypeError(`Cannot store ${where}: not an object`);
+  if (typeof p.id !== "string" || p.id.trim() === "") throw new TypeError(`Cannot store ${where}: id must be a non-empty string`);
+  if (typeof p.title !== "string") throw new TypeError(`Cannot store ${where}: title must be a string`);
+  if (typeof p.abstract !== "string") throw new TypeError(`Cannot store ${where}: abstract must be a string`);
+  if (!Array.isArray(p.authors) || p.authors.some((a) => typeof a !== "string")) {
+    throw new TypeError(`Cannot store ${where}: authors must be an array of strings`);
+  }
+  if (!Array.isArray(p.categories) || p.categories.some((c) => typeof c !== "string")) {
+    throw new TypeError(`Cannot store ${where}: categories must be an array of strings`);
+  }
+  if (p.links !== undefined && (typeof p.links !== "object" || p.links === null)) {
+    throw new TypeError(`Cannot store ${where}: links must be an object`);
+  }
+  if (typeof p.source !== "string") throw new TypeError(`Cannot store ${where}: source must be a string`);
+  if (p.version !== undefined && (!Number.isInteger(p.version) || p.version < 1)) {
+    throw new TypeError(`Cannot store ${where}: version must be a positive integer`);
+  }
+}
+
+const nonEmpty = (s: string | undefined | null): s is string => typeof s === "string" && s.trim() !== "";
+
+function uniqueStrings(list: string[]): string[] {
+  const out: string[] = [];
+  for (const s of list) {
+    const t = s.trim();
+    if (t !== "" && !out.includes(t)) out.push(t);
+  }
+  return out;
+}
+
+/** Values for a paper seen for the first time. */
+function valuesOf(p: Paper): PaperValues {
+  const title = p.title.trim();
+  const abstract = p.abstract.trim();
+  const categories = uniqueStrings(p.categories);
+  const trending = canonicalObject(p.trending);
+  return {
+    id: p.id.trim(),
+    version: p.version ?? null,
+    title,
+    abstract,
+    title_key: titleKey(title),
+    authors: JSON.stringify(uniqueStrings(p.authors)),
+    categories: JSON.stringify(categories),
+    primary_category: categories[0] ?? null,
+    published: nonEmpty(p.published) ? p.published : null,
+    updated: nonEmpty(p.updated) ? p.updated : null,
+    links: JSON.stringify(canonicalObject(p.links) ?? {}),
+    doi: nonEmpty(p.doi) ? p.doi : null,
+    comment: nonEmpty(p.comment) ? p.comment : null,
+    source: p.source,
+    trending: trending ? JSON.stringify(trending) : null,
+    content_hash: contentHash(title, abstract),
+  };
+}
+
+/**
+ * Merge an incoming record into the stored one. A record for an older version than the stored one is
+ * "stale": it only fills what the stored one lacks. Otherwise the incoming record wins field by field
+ * where it has a value (a newer version, or a same/unknown version with different content, replaces
+ * title/abstract). Nothing a source lacks erases what another source set: categories are a union
+ * (the winning side's primary first), links and trending merge per key, dates keep the earliest
+ * published and the latest updated, version keeps the highest.
+ */
+function mergeValues(old: PaperRow, inc: Paper): PaperValues {
+  const stale = inc.version !== undefined && old.version !== null && inc.version < old.version;
+  const pick = <T>(incoming: T | undefined, stored: T | undefined, has: (v: T | undefined) => v is T): T | undefined => {
+    if (stale) return has(stored) ? stored : has(incoming) ? incoming : undefined;
+    return has(incoming) ? incoming : has(stored) ? stored : undefined;
+  };
+  const str = (v: string | undefined | null): v is string => nonEmpty(v);
+  const arr = (v: string[] | undefined): v is string[] => Array.isArray(v) && v.length > 0;
+
+  const title = pick(inc.title.trim(), old.title, str) ?? "";
+  const abstract = pick(inc.abstract.trim(), old.abstract, str) ?? "";
+  const contentChanged = title !== old.title || abstract !== old.abstract;
+  const authors = pick(uniqueStrings(inc.authors), JSON.parse(old.authors) as string[], arr) ?? [];
+
+  const oldCats = JSON.parse(old.categories) as string[];
+  const incCats = uniqueStrings(inc.categories);
+  const categories = uniqueStrings(stale ? [...oldCats, ...incCats] : [...incCats, ...oldCats]);
+
+  const oldLinks = JSON.parse(old.links) as Record<string, unknown>;
+  const incLinks = canonicalObject(inc.links) ?? {};
+  const links = canonicalObject(stale ? { ...incLinks, ...oldLinks } : { ...oldLinks, ...incLinks }) ?? {};
+  // Popularity signals are about "now", not about a version: the incoming record always wins per key.
+  const trending = canonicalObject({ ...(old.trending ? (JSON.parse(old.trending) as object) : {}), ...(inc.trending ?? {}) });
+
+  const dates = (a: string | null, b: string | undefined, f: (x: string, y: string) => string) =>
+    nonEmpty(a) && nonEmpty(b) ? f(a, b) : nonEmpty(a) ? a : nonEmpty(b) ? b : null;
+  const versions = [old.version, inc.version].filter((v): v is number => typeof v === "number");
+
+  return {
+    id: old.id,
+    version: versions.length > 0 ? Math.max(...versions) : null,
+    title,
+    abstract,
+    title_key: titleKey(title),
+    authors: JSON.stringify(authors),
+    categories: JSON.stringify(categories),
+    primary_category: categories[0] ?? null,
+    published: dates(old.published, inc.published, (x, y) => (x < y ? x : y)),
+    updated: dates(old.updated, inc.updated, (x, y) => (x > y ? x : y)),
+    links: JSON.stringify(links),
+    doi: pick(inc.doi, old.doi ?? undefined, str) ?? null,
+    comment: pick(inc.comment, old.comment ?? undefined, str) ?? null,
+    // The source names where the text came from: it moves only with the title/abstract.
+    source: contentChanged ? inc.source : old.source,
+    trending: trending ? JSON.stringify(trending) : null,
+    content_hash: contentHash(title, abstract),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema
+
+const SCHEMA_V1 = `
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE papers (
+  rowid            INTEGER PRIMARY KEY AUTOINCREMENT,
+  id               TEXT NOT NULL UNIQUE,
+  version          INTEGER,
+  title            TEXT NOT NULL,
+  abstract         TEXT NOT NULL,
+  title_key        TEXT NOT NULL,
+  authors          TEXT NOT NULL DEFAULT '[]',
+  categories       TEXT NOT NULL DEFAULT '[]',
+  primary_category TEXT,
+  published        TEXT,
+  updated          TEXT,
+  links            TEXT NOT NULL DEFAULT '{}',
+  doi              TEXT,
+  comment          TEXT,
+  source           TEXT NOT NULL,
+  trending         TEXT,
+  content_hash     TEXT NOT NULL,
+  embedded_hash    TEXT,
+  added_at         TEXT NOT NULL,
+  updated_at       TEXT NOT NULL
+);
+CREATE INDEX papers_published ON papers(published);
+CREATE INDEX papers_primary_category ON papers(primary_category, published);
+CREATE INDEX papers_title_key ON papers(title_key);
+CREATE INDEX papers_pending ON papers(rowid) WHERE embedded_hash IS NULL OR embedded_hash <> content_hash;
+
+CREATE VIRTUAL TABLE papers_fts USING fts5(
+  title, abstract,
+  content='papers', content_rowid='rowid',
+  tokenize='porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER papers_fts_insert AFTER INSERT ON papers BEGIN
+  INSERT INTO papers_fts(rowid, title, abstract) VALUES (new.rowid, new.title, new.abstract);
+END;
+CREATE TRIGGER papers_fts_delete AFTER DELETE ON papers BEGIN
+  INSERT INTO papers_fts(papers_fts, rowid, title, abstract) VALUES ('delete', old.rowid, old.title, old.abstract);
+END;
+CREATE TRIGGER papers_fts_update AFTER UPDATE OF title, abstract ON papers
+WHEN old.title IS NOT new.title OR old.abstract IS NOT new.abstract BEGIN
+  INSERT INTO papers_fts(papers_fts, rowid, title, abstract) VALUES ('delete', old.rowid, old.title, old.abstract);
+  INSERT INTO papers_fts(rowid, title, abstract) VALUES (new.rowid, new.title, new.abstract);
+END;
+
+-- Character trigrams of the normalised title: candidates for fuzzy /related title lookups.
+CREATE VIRTUAL TABLE papers_title_tri USING fts5(
+  title_key,
+  content='papers', content_rowid='rowid',
+  tokenize='trigram'
+);
+CREATE TRIGGER papers_title_tri_insert AFTER INSERT ON papers BEGIN
+  INSERT INTO papers_title_tri(rowid, title_key) VALUES (new.rowid, new.title_key);
+END;
+CREATE TRIGGER papers_title_tri_delete AFTER DELETE ON papers BEGIN
+  INSERT INTO papers_title_tri(papers_title_tri, rowid, title_key) VALUES ('delete', old.rowid, old.title_key);
+END;
+CREATE TRIGGER papers_title_tri_update AFTER UPDATE OF title_key ON papers
+WHEN old.title_key IS NOT new.title_key BEGIN
+  INSERT INTO papers_title_tri(papers_title_tri, rowid, title_key) VALUES ('delete', old.rowid, old.title_key);
+  INSERT INTO papers_title_tri(rowid, title_key) VALUES (new.rowid, new.title_key);
+END;
+
+CREATE TABLE passages (
+  label       INTEGER PRIMARY KEY,
+  paper_rowid INTEGER NOT NULL REFERENCES papers(rowid) ON DELETE CASCADE,
+  ord         INTEGER NOT NULL,
+  generation  INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX passages_paper ON passages(paper_rowid, ord);
+`;
+
+/**
+ * Migration hook: MIGRATIONS[n] brings a store at schema n-1 to schema n (run in one transaction, in
+ * order). MIGRATIONS[1] creates a fresh store. Add MIGRATIONS[2] etc. and bump SCHEMA_VERSION.
+ */
+const MIGRATIONS: Record<number, (db: SqliteDatabase) => void> = {
+  1: (db) => {
+    db.exec(SCHEMA_V1);
+  },
+};
+
+const SQLITE_MAGIC = Buffer.from("SQLite format 3\0", "latin1");
+
+/**
+ * Look at an existing file before SQLite does: not a SQLite header → corrupt; shorter than the page
+ * count its header declares (and no WAL/journal that could explain it) → truncated. Read-only.
+ */
+function checkFileHeader(file: string): void {
+  let size: number;
+  try {
+    size = fs.statSync(file).size;
+  } catch {
+    return; // does not exist: a new store
+  }
+  if (size === 0) return; // SQLite treats an empty file as an empty database
+  const header = Buffer.alloc(100);
+  const fd = fs.openSync(file, "r");
+  let n: number;
+  try {
+    n = fs.readSync(fd, header, 0, 100, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (n < 100 || !header.subarray(0, 16).equals(SQLITE_MAGIC)) {
+    throw new StoreCorruptError(file, n < 100 ? `only ${size} bytes, shorter than a SQLite header` : "not a SQLite database (bad header)");
+  }
+  const rawPageSize = header.readUInt16BE(16);
+  const pageSize = rawPageSize === 1 ? 65536 : rawPageSize;
+  if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0) throw new StoreCorruptError(file, `invalid page size ${rawPageSize} in header`);
+  const changeCounter = header.readUInt32BE(24);
+  const pages = header.readUInt32BE(28);
+  const validFor = header.readUInt32BE(92);
+  const sidecarHasData = (suffix: string) => {
+    try {
+      return fs.statSync(file + suffix).size > 0;
+    } catch {
+      return false;
+    }
+  };
+  if (pages > 0 && changeCounter === validFor && !sidecarHasData("-wal") && !sidecarHasData("-journal")) {
+    if (size < pages * pageSize) {
+      throw new StoreCorruptError(file, `truncated: ${size} bytes but its header declares ${pages} pages of ${pageSize} bytes`);
+    }
+  }
+}
+
+function isCorruptionError(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return code === "SQLITE_NOTADB" || (typeof code === "string" && code.startsWith("SQLITE_CORRUPT"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Label → rowid cache
+
+/** Labels below this live in a dense Int32Array; larger ones (never allocated by nextLabel in practice) in a Map. */
+const DENSE_LABEL_LIMIT = 1 << 24;
+
+class LabelCache {
+  private dense = new Int32Array(1024);
+  private sparse = new Map<number, number>();
+
+  set(label: number, rowid: number): void {
+    if (label < DENSE_LABEL_LIMIT && rowid <= 0x7fffffff) {
+      if (label >= this.dense.length) {
+        let size = this.dense.length;
+        while (size <= label) size *= 2;
+        const grown = new Int32Array(Math.min(size, DENSE_LABEL_LIMIT));
+        grown.set(this.dense);
+        this.dense = grown;
+      }
+      this.dense[label] = rowid;
+      this.sparse.delete(label);
+    } else {
+      if (label < this.dense.length) this.dense[label] = 0;
+      this.sparse.set(label, rowid);
+    }
+  }
+
+  delete(label: number): void {
+    if (label < this.dense.length) this.dense[label] = 0;
+    this.sparse.delete(label);
+  }
+
+  get(label: number): number | undefined {
+    if (label >= 0 && label < this.dense.length) {
+      const v = this.dense[label]!;
+      if (v !== 0) return v;
+    }
+    return this.sparse.get(label);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const DEFAULT_WEIGHTS: Bm25Weights = { title: 2.0, abstract: 1.0 };
+const MAX_LABEL = 0xffffffff;
+
+export class PaperStore {
+  readonly file: string;
+  readonly readonly: boolean;
+  private readonly db: SqliteDatabase;
+  private readonly weights: Bm25Weights;
+  private readonly now: () => Date;
+  private readonly stmts = new Map<string, Statement>();
+
+  private labels: LabelCache | null = null;
+  private labelsDataVersion = -1;
+
+  private constructor(db: SqliteDatabase, file: string, readonly: boolean, opts: PaperStoreOptions) {
+    this.db = db;
+    this.file = file;
+    this.readonly = readonly;
+    const w = opts.bm25Weights ?? DEFAULT_WEIGHTS;
+    if (!(Number.isFinite(w.title) && w.title >= 0 && Number.isFinite(w.abstract) && w.abstract >= 0)) {
+      throw new RangeError("bm25Weights must be finite, non-negative numbers");
+    }
+    this.weights = { title: w.title, abstract: w.abstract };
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  /**
+   * Open (creating if needed, unless read-only) the store at `file`. A file that is not a SQLite
+   * database or is truncated → StoreCorruptError, and the file is left untouched; a schema newer
+   * than this build → StoreSchemaError.
+   */
+  static open(file: string, opts: PaperStoreOptions = {}): PaperStore {
+    const abs = path.resolve(file);
+    const readonly = opts.readonly === true;
+    if (readonly && !fs.existsSync(abs)) {
+      throw new Error(`Paper store ${abs} does not exist (opened read-only, so it was not created). Build it with \`paperhound reindex\`.`);
+    }
+    checkFileHeader(abs);
+    if (!readonly) fs.mkdirSync(path.dirname(abs), { recursive: true });
+    const timeout = opts.busyTimeoutMs ?? 5000;
+    let db: SqliteDatabase;
+    try {
+      db = new Database(abs, { readonly, fileMustExist: readonly, timeout });
+    } catch (e) {
+      if (isCorruptionError(e)) throw new StoreCorruptError(abs, (e as Error).message, { cause: e });
+      throw e;
+    }
+    try {
+      // First touch is a read: a file SQLite cannot parse fails here, before anything is written.
+      db.prepare("SELECT count(*) FROM sqlite_master").pluck().get();
+      if (!readonly) {
+        db.pragma("journal_mode = WAL");
+        db.pragma("synchronous = NORMAL");
+        // A big ingest grows the WAL; after a checkpoint, shrink it back to at most 64 MiB.
+        db.pragma("journal_size_limit = 67108864");
+      }
+      db.pragma(`busy_timeout = ${timeout}`);
+      db.pragma("foreign_keys = ON");
+      const store = new PaperStore(db, abs, readonly, opts);
+      store.init();
+      return store;
+    } catch (e) {
+      db.close();
+      if (isCorruptionError(e)) throw new StoreCorruptError(abs, (e as Error).message, { cause: e });
+      throw e;
+    }
+  }
+
+  /** A fresh in-memory store (tests, one-off evaluations). */
+  static memory(opts: Omit<PaperStoreOptions, "readonly"> = {}): PaperStore {
+    const db = new Database(":memory:");
+    db.pragma("foreign_keys = ON");
+    const store = new PaperStore(db, ":memory:", false, opts);
+    store.init();
+    return store;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+    this.stmts.clear();
+    this.labels = null;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Schema and plumbing
+
+  private init(): void {
+    this.db.function("ph_fold", { deterministic: true }, (s: unknown) => (typeof s === "string" ? foldText(s) : s));
+    const tables = new Set(this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
+    let version = 0;
+    if (tables.has("meta")) {
+      const raw = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get() as string | undefined;
+      version = raw === undefined ? 0 : Number(JSON.parse(raw));
+      if (!Number.isInteger(version) || version < 0) throw new StoreCorruptError(this.file, `invalid schema_version ${raw}`);
+    } else if (tables.size > 0 && !tables.has("papers")) {
+      throw new StoreSchemaError(
+        this.file,
+        `${this.file} is a SQLite database but not a paperhound paper store (no meta table). Point paperhound at another file.`,
+      );
+    }
+    if (version > SCHEMA_VERSION) {
+      throw new StoreSchemaError(
+        this.file,
+        `Paper store ${this.file} has schema version ${version}, newer than this paperhound understands (${SCHEMA_VERSION}). ` +
+          "Upgrade paperhound, or rebuild the store for this version with `paperhound reindex`.",
+      );
+    }
+    if (version === SCHEMA_VERSION) return;
+    if (version === 0 && tables.has("papers")) {
+      throw new StoreCorruptError(this.file, "papers table present but no schema_version in meta");
+    }
+    if (this.readonly) {
+      throw new StoreSchemaError(
+        this.file,
+        `Paper store ${this.file} has schema version ${version}; this paperhound needs ${SCHEMA_VERSION}. Open it once read-write to migrate it.`,
+      );
+    }
+    this.db.transaction(() => {
+      for (let v = version + 1; v <= SCHEMA_VERSION; v++) {
+        const migrate = MIGRATIONS[v];
+        if (!migrate) throw new Error(`No migration to schema version ${v}`);
+        migrate(this.db);
+      }
+      this.db
+        .prepare("INSERT INTO meta(key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+        .run(JSON.stringify(SCHEMA_VERSION));
+    })();
+  }
+
+  private stmt(sql: string): Statement {
+    let s = this.stmts.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  /**
+   * Run `fn` in one transaction (nested calls become savepoints). The label cache is edited as rows
+   * change and dropped (reloaded on next use) when any transaction or savepoint rolls back.
+   */
+  transaction<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn)();
+    } catch (e) {
+      this.labels = null;
+      throw e;
+    }
+  }
+
+  private timestamp(): string {
+    return this.now().toISOString();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Papers
+
+  /**
+   * Insert or merge papers by canonical id, in one transaction (an error leaves nothing written).
+   * Returns per-input outcomes and row ids, in input order.
+   */
+  upsertMany(papers: Paper[]): { outcomes: UpsertOutcome[]; rowids: number[] } {
+    papers.forEach(validatePaper);
+    const cols = VALUE_COLUMNS;
+    const insert = this.stmt(
+      `INSERT INTO papers (${cols.join(", ")}, added_at, updated_at) VALUES (${cols.map((c) => `@${c}`).join(", ")}, @added_at, @updated_at)`,
+    );
+    const update = this.stmt(
+      `UPDATE papers SET ${cols
+        .filter((c) => c !== "id")
+        .map((c) => `${c} = @${c}`)
+        .join(", ")}, updated_at = @updated_at WHERE rowid = @rowid`,
+    );
+    const select = this.stmt("SELECT * FROM papers WHERE id = ?");
+    return this.transaction(() => {
+      const outcomes: UpsertOutcome[] = [];
+      const rowids: number[] = [];
+      const ts = this.timestamp();
+      for (const p of papers) {
+        const old = select.get(p.id.trim()) as PaperRow | undefined;
+        if (!old) {
+          const info = insert.run({ ...valuesOf(p), added_at: ts, updated_at: ts });
+          outcomes.push("added");
+          rowids.push(Number(info.lastInsertRowid));
+          continue;
+        }
+        const merged = mergeValues(old, p);
+        rowids.push(old.rowid);
+        if (cols.every((c) => merged[c] === old[c])) {
+          outcomes.push("unchanged");
+          continue;
+        }
+        update.run({ ...merged, updated_at: ts, rowid: old.rowid });
+        outcomes.push("updated");
+      }
+      return { outcomes, rowids };
+    });
+  }
+
+  /** Store one paper; see upsertMany. */
+  upsert(paper: Paper): { outcome: UpsertOutcome; rowid: number } {
+    const r = this.upsertMany([paper]);
+    return { outcome: r.outcomes[0]!, rowid: r.rowids[0]! };
+  }
+
+  /** By canonical id (callers canonicalise: no arXiv version suffix). */
+  get(id: string): StoredPaper | undefined {
+    const row = this.stmt("SELECT * FROM papers WHERE id = ?").get(id) as PaperRow | undefined;
+    return row ? rowToPaper(row) : undefined;
+  }
+
+  getByRowid(rowid: number): StoredPaper | undefined {
+    const row = this.stmt("SELECT * FROM papers WHERE rowid = ?").get(rowid) as PaperRow | undefined;
+    return row ? rowToPaper(row) : undefined;
+  }
+
+  /** Papers for the given row ids, in the given order; unknown row ids are skipped. */
+  getMany(rowids: readonly number[]): StoredPaper[] {
+    if (rowids.length === 0) return [];
+    const rows = this.stmt("SELECT * FROM papers WHERE rowid IN (SELECT value FROM json_each(?))").all(
+      JSON.stringify(rowids),
+    ) as PaperRow[];
+    const byRowid = new Map(rows.map((r) => [r.rowid, r]));
+    const out: StoredPaper[] = [];
+    for (const id of rowids) {
+      const row = byRowid.get(id);
+      if (row) out.push(rowToPaper(row));
+    }
+    return out;
+  }
+
+  count(): number {
+    return this.stmt("SELECT count(*) FROM papers").pluck().get() as number;
+  }
+
+  /**
+   * Papers whose vectors are missing or were computed from other content, in rowid order. Pass the
+   * last rowid seen as `afterRowid` to page through without committing in between.
+   */
+  needingEmbedding(limit = 1000, afterRowid = 0): StoredPaper[] {
+    const rows = this.stmt(
+      "SELECT * FROM papers WHERE (embedded_hash IS NULL OR embedded_hash <> content_hash) AND rowid > ? ORDER BY rowid LIMIT ?",
+    ).all(afterRowid, Math.max(0, Math.floor(limit))) as PaperRow[];
+    return rows.map(rowToPaper);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Passages ↔ labels
+
+  /**
+   * Replace the passages of a paper with `labels` (ord = position) from index `generation`, and mark
+   * the paper embedded from `contentHash`. Returns the labels it had before (to delete from the index).
+   */
+  setPassages(paperRowid: number, labels: readonly number[], generation: number, contentHash: string): number[] {
+    for (const l of labels) {
+      if (!Number.isInteger(l) || l < 0 || l > MAX_LABEL) throw new RangeError(`Vector label ${l} is not a uint32`);
+    }
+    return this.transaction(() => {
+      const old = this.deletePassages(paperRowid);
+      const ins = this.stmt("INSERT INTO passages(label, paper_rowid, ord, generation) VALUES (?, ?, ?, ?)");
+      labels.forEach((label, ord) => {
+        ins.run(label, paperRowid, ord, generation);
+        this.labels?.set(label, paperRowid);
+      });
+      const info = this.stmt("UPDATE papers SET embedded_hash = ? WHERE rowid = ?").run(contentHash, paperRowid);
+      if (info.changes === 0) throw new RangeError(`No paper with rowid ${paperRowid}`);
+      return old;
+    });
+  }
+
+  private deletePassages(paperRowid: number): number[] {
+    const old = this.stmt("SELECT label FROM passages WHERE paper_rowid = ? ORDER BY ord").pluck().all(paperRowid) as number[];
+    if (old.length > 0) {
+      this.stmt("DELETE FROM passages WHERE paper_rowid = ?").run(paperRowid);
+      for (const label of old) this.labels?.delete(label);
+    }
+    return old;
+  }
+
+  /** Drop a paper's passages and mark it not embedded. Returns the removed labels. */
+  removePassages(paperRowid: number): number[] {
+    return this.transaction(() => {
+      const old = this.deletePassages(paperRowid);
+      this.stmt("UPDATE papers SET embedded_hash = NULL WHERE rowid = ?").run(paperRowid);
+      return old;
+    });
+  }
+
+  passagesOf(paperRowid: number): PassageRow[] {
+    return this.stmt("SELECT label, ord, generation FROM passages WHERE paper_rowid = ? ORDER BY ord").all(paperRowid) as PassageRow[];
+  }
+
+  /**
+   * Record a batch of embedded papers and the index generation that holds their vectors, in one
+   * transaction. Returns every label replaced (to mark deleted in the vector index).
+   */
+  commitEmbedding(batch: readonly EmbeddingCommit[], generation: number): number[] {
+    return this.transaction(() => {
+      const replaced: number[] = [];
+      for (const item of batch) replaced.push(...this.setPassages(item.rowid, item.labels, generation, item.contentHash));
+      this.setMeta("index_generation", generation);
+      return replaced;
+    });
+  }
+
+  private labelCache(): LabelCache {
+    // Another connection (a CLI reindex next to the bot) changing the file bumps data_version.
+    const dataVersion = this.stmt("PRAGMA data_version").pluck().get() as number;
+    if (this.labels && dataVersion === this.labelsDataVersion) return this.labels;
+    const cache = new LabelCache();
+    for (const row of this.db.prepare("SELECT label, paper_rowid FROM passages").raw().iterate()) {
+      const [label, rowid] = row as [number, number];
+      cache.set(label, rowid);
+    }
+    this.labels = cache;
+    this.labelsDataVersion = dataVersion;
+    return cache;
+  }
+
+  /** Row id of the paper a vector label belongs to. */
+  paperForLabel(label: number): number | undefined {
+    return this.labelCache().get(label);
+  }
+
+  /** label → paper rowid for the labels that are known (unknown labels are absent). */
+  labelsToPapers(labels: Iterable<number>): Map<number, number> {
+    const cache = this.labelCache();
+    const out = new Map<number, number>();
+    for (const label of labels) {
+      const rowid = cache.get(label);
+      if (rowid !== undefined) out.set(label, rowid);
+    }
+    return out;
+  }
+
+  /**
+   * Allocate `count` consecutive vector labels; returns the first. Persisted in meta.next_label
+   * (never reused, always above every stored label).
+   */
+  nextLabel(count = 1): number {
+    if (!Number.isInteger(count) || count < 1) throw new RangeError("nextLabel count must be a positive integer");
+    return this.transaction(() => {
+      const stored = this.getMeta<number>("next_label");
+      const maxUsed = this.stmt("SELECT max(label) FROM passages").pluck().get() as number | null;
+      const first = Math.max(stored ?? 0, maxUsed === null ? 0 : maxUsed + 1);
+      if (first + count - 1 > MAX_LABEL) throw new RangeError("Vector labels exhausted (uint32); rebuild with `paperhound reindex`");
+      this.setMeta("next_label", first + count);
+      return first;
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Meta
+
+  getMeta<T = unknown>(key: string): T | undefined {
+    const raw = this.stmt("SELECT value FROM meta WHERE key = ?").pluck().get(key) as string | undefined;
+    return raw === undefined ? undefined : (JSON.parse(raw) as T);
+  }
+
+  /** Store a JSON value; `undefined` deletes the key. */
+  setMeta(key: string, value: unknown): void {
+    if (value === undefined) {
+      this.stmt("DELETE FROM meta WHERE key = ?").run(key);
+      return;
+    }
+    this.stmt("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(
+      key,
+      JSON.stringify(value),
+    );
+  }
+
+  getModelFingerprint(): ModelFingerprint | undefined {
+    return this.getMeta<ModelFingerprint>("model_fingerprint");
+  }
+
+  setModelFingerprint(fp: ModelFingerprint): void {
+    this.setMeta("model_fingerprint", { modelId: fp.modelId, dim: fp.dim, checksum: fp.checksum });
+  }
+
+  /** The index generation last committed (0 before any). */
+  indexGeneration(): number {
+    return this.getMeta<number>("index_generation") ?? 0;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Search
+
+  /**
+   * BM25 over title and abstract (title weighted higher), best first, higher score = better.
+   * The query is reduced to plain words (see queryTerms) joined with OR; a query with no usable
+   * words returns []. Filters are applied in SQL.
+   */
+  bm25Search(query: string, k: number, filters?: SearchFilters): ScoredPaper[] {
+    const limit = Math.floor(k);
+    if (!(limit > 0)) return [];
+    const terms = queryTerms(query);
+    if (terms.length === 0) return [];
+    const { where, params } = filterSql(filters);
+    const sql =
+      "SELECT p.rowid AS rowid, -bm25(papers_fts, ?, ?) AS score FROM papers_fts JOIN papers p ON p.rowid = papers_fts.rowid " +
+      `WHERE papers_fts MATCH ?${where.map((w) => ` AND ${w}`).join("")} ORDER BY score DESC, p.rowid LIMIT ?`;
+    return this.stmt(sql).all(this.weights.title, this.weights.abstract, matchExpression(terms), ...params, limit) as ScoredPaper[];
+  }
+
+  /** The subset of `rowids` whose papers pass `filters` (all of them when there are no filters). */
+  filterRowids(rowids: readonly number[], filters: SearchFilters | undefined): Set<number> {
+    if (!hasFilters(filters)) return new Set(rowids);
+    if (rowids.length === 0) return new Set();
+    const { where, params } = filterSql(filters);
+    const sql = `SELECT p.rowid FROM papers p WHERE p.rowid IN (SELECT value FROM json_each(?))${where.map((w) => ` AND ${w}`).join("")}`;
+    return new Set(this.stmt(sql).pluck().all(JSON.stringify(rowids), ...params) as number[]);
+  }
+
+  /** The same rules as the SQL filters, on a paper in memory. */
+  matchesFilters(paper: Paper, filters: SearchFilters | undefined): boolean {
+    return matchesFilters(paper, filters);
+  }
+
+  /**
+   * Title lookup for /related. `exact` when exactly one paper has the same title ignoring case,
+   * whitespace, punctuation and diacritics. Otherwise (or additionally, when several share it)
+   * `close`: candidates from a trigram index of normalised titles, scored by character-trigram Dice,
+   * above `threshold`, best first.
+   */
+  findByTitle(title: string, opts: FindByTitleOptions = {}): TitleLookup {
+    const threshold = opts.threshold ?? 0.5;
+    const limit = opts.limit ?? 5;
+    const key = titleKey(title);
+    if (key === "") return { close: [] };
+    const exactRows = this.stmt("SELECT * FROM papers WHERE title_key = ? ORDER BY rowid").all(key) as PaperRow[];
+    if (exactRows.length === 1) return { exact: rowToPaper(exactRows[0]!), close: [] };
+    const scored = new Map<number, TitleMatch>();
+    for (const row of exactRows) scored.set(row.rowid, { paper: rowToPaper(row), similarity: 1 });
+
+    // Candidates: papers sharing the most title trigrams (BM25 over an FTS5 trigram index of
+    // title_key), so a typo anywhere in a word still finds the paper. Trigrams hold only letters,
+    // digits and spaces, so quoting them is safe.
+    const grams = [...new Set(trigrams(key))].slice(0, MAX_QUERY_TERMS);
+    if (grams.length > 0) {
+      const rows = this.stmt(
+        "SELECT p.* FROM papers_title_tri t JOIN papers p ON p.rowid = t.rowid WHERE papers_title_tri MATCH ? ORDER BY bm25(papers_title_tri) LIMIT 100",
+      ).all(grams.map((g) => `"${g}"`).join(" OR ")) as PaperRow[];
+      for (const row of rows) {
+        if (scored.has(row.rowid)) continue;
+        const similarity = trigramDice(key, row.title_key);
+        if (similarity >= threshold) scored.set(row.rowid, { paper: rowToPaper(row), similarity });
+      }
+    }
+    const close = [...scored.values()].sort((a, b) => b.similarity - a.similarity || a.paper.rowid - b.paper.rowid).slice(0, limit);
+    return { close };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Maintenance
+
+  stats(topCategories = 10): StoreStats {
+    const one = (sql: string) => this.stmt(sql).pluck().get() as number;
+    let bytesOnDisk = 0;
+    if (this.file !== ":memory:") {
+      for (const suffix of ["", "-wal"]) {
+        try {
+          bytesOnDisk += fs.statSync(this.file + suffix).size;
+        } catch {
+          // no WAL right now
+        }
+      }
+    }
+    const pending = one("SELECT count(*) FROM papers WHERE embedded_hash IS NULL OR embedded_hash <> content_hash");
+    const papers = this.count();
+    return {
+      file: this.file,
+      schemaVersion: this.getMeta<number>("schema_version") ?? 0,
+      papers,
+      passages: one("SELECT count(*) FROM passages"),
+      embedded: papers - pending,
+      pending,
+      bytesOnDisk,
+      indexGeneration: this.indexGeneration(),
+      topCategories: this.stmt(
+        "SELECT primary_category AS category, count(*) AS count FROM papers WHERE primary_category IS NOT NULL " +
+          "GROUP BY primary_category ORDER BY count DESC, category LIMIT ?",
+      ).all(topCategories) as { category: string; count: number }[],
+    };
+  }
+
+  /**
+   * `PRAGMA quick_check`, foreign keys, and FTS5 consistency with the papers table (the FTS check
+   * needs write access and is skipped read-only). Throws StoreCorruptError; returns the checks run.
+   */
+  integrityCheck(): { checks: string[] } {
+    const checks: string[] = [];
+    try {
+      const problems = (this.db.prepare("PRAGMA quick_check").pluck().all() as string[]).filter((r) => r !== "ok");
+      if (problems.length > 0) throw new StoreCorruptError(this.file, `quick_check: ${problems.slice(0, 5).join("; ")}`);
+      checks.push("quick_check");
+      const fk = this.db.prepare("PRAGMA foreign_key_check").all();
+      if (fk.length > 0) throw new StoreCorruptError(this.file, `${fk.length} passage rows point at missing papers`);
+      checks.push("foreign_key_check");
+      if (!this.readonly) {
+        try {
+          this.db.prepare("INSERT INTO papers_fts(papers_fts, rank) VALUES ('integrity-check', 1)").run();
+          this.db.prepare("INSERT INTO papers_title_tri(papers_title_tri, rank) VALUES ('integrity-check', 1)").run();
+        } catch (e) {
+          throw new StoreCorruptError(this.file, `full-text index out of sync with papers (${(e as Error).message})`, { cause: e });
+        }
+        checks.push("fts_integrity_check");
+      }
+    } catch (e) {
+      if (e instanceof StoreCorruptError) throw e;
+      if (isCorruptionError(e)) throw new StoreCorruptError(this.file, (e as Error).message, { cause: e });
+      throw e;
+    }
+    return { checks };
+  }
+}
