@@ -57,8 +57,14 @@ const OLD_STYLE = /^([a-z]+(?:-[a-z]+)?)(?:\.[a-z]+(?:-[a-z]+)?)?\/(\d{2})(\d{2}
 const NEW_STYLE_LOOSE = /^\d{4}\.\d+(?:v\d+)?$/i;
 const OLD_STYLE_LOOSE = /^[a-z]+(?:-[a-z]+)?(?:\.[a-z-]+)?\/\d+(?:v\d+)?$/i;
 
-/** `unrecognised`: the input does not even look like an id (as opposed to an id with a bad month, say). */
-type Analysis = { ok: true; ref: ArxivRef } | { ok: false; error: string; unrecognised?: boolean };
+/**
+ * `parseArxivRef` and `describeRefError` in one: either the reference, or the reason it is rejected.
+ * `unrecognised` is true when the input does not look like an arXiv reference at all (a word, another
+ * site's URL), as opposed to one that is broken (month 13, an arXiv URL without an id): sources use
+ * it to tell "some other kind of id" from "a bad arXiv id".
+ */
+export type ArxivRefAnalysis = { ok: true; ref: ArxivRef } | { ok: false; error: string; unrecognised?: boolean };
+type Analysis = ArxivRefAnalysis;
 
 /** Input echoed in messages is cut, so a pasted novel does not become a chat reply. */
 function quote(input: string): string {
@@ -143,9 +149,11 @@ function analyseUrl(original: string, text: string): Analysis {
   try {
     url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`);
   } catch {
-    return { ok: false, error: `not an arXiv id or URL: ${quote(original)}` };
+    return { ok: false, error: `not an arXiv id or URL: ${quote(original)}`, unrecognised: true };
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") return { ok: false, error: `not an arXiv id or URL: ${quote(original)}` };
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    return { ok: false, error: `not an arXiv id or URL: ${quote(original)}`, unrecognised: true };
+  }
   const host = stripWww(url.hostname);
   const segments = url.pathname.split("/").filter((s) => s.length > 0).map((s) => {
     try {
@@ -156,10 +164,10 @@ function analyseUrl(original: string, text: string): Analysis {
   });
   if (DOI_HOSTS.has(host)) {
     const m = ARXIV_DOI.exec(segments.join("/"));
-    if (!m) return { ok: false, error: `not an arXiv DOI: ${quote(original)}` };
+    if (!m) return { ok: false, error: `not an arXiv DOI: ${quote(original)}`, unrecognised: true };
     return analyseBareId(m[1]!);
   }
-  if (!ARXIV_HOSTS.has(host)) return { ok: false, error: `not an arXiv id or URL: ${quote(original)}` };
+  if (!ARXIV_HOSTS.has(host)) return { ok: false, error: `not an arXiv id or URL: ${quote(original)}`, unrecognised: true };
   const id = idFromPath(segments);
   if (!id) return { ok: false, error: `arXiv URL without an id: ${quote(original)}` };
   const r = analyseBareId(id);
@@ -167,8 +175,12 @@ function analyseUrl(original: string, text: string): Analysis {
   return r;
 }
 
+export function analyseArxivRef(input: string): ArxivRefAnalysis {
+  return analyse(input);
+}
+
 function analyse(input: unknown): Analysis {
-  if (typeof input !== "string") return { ok: false, error: "expected an arXiv id or URL as text" };
+  if (typeof input !== "string") return { ok: false, error: "expected an arXiv id or URL as text", unrecognised: true };
   let s = input.trim();
   if (s === "") return { ok: false, error: "empty input: give an arXiv id (like 2401.00631) or an arXiv URL" };
   // Angle brackets or quotes around a pasted reference.
@@ -179,7 +191,9 @@ function analyse(input: unknown): Analysis {
   if (prefixed) {
     const rest = prefixed[1]!.trim();
     if (rest === "") return { ok: false, error: `arXiv reference without an id: ${quote(input)}` };
-    return analyseBareId(rest);
+    const r = analyseBareId(rest);
+    // "arXiv:" says it is meant as an arXiv id: a broken one, not some other kind of id.
+    return r.ok || !r.unrecognised ? r : { ok: false, error: `malformed arXiv id: ${quote(input)}` };
   }
   const doi = ARXIV_DOI.exec(s.replace(/^doi\s*:\s*/i, ""));
   if (doi) return analyseBareId(doi[1]!);

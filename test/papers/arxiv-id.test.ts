@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   ArxivIdError,
+  analyseArxivRef,
   arxivAbsUrl,
   arxivPdfUrl,
   canonicalId,
@@ -175,6 +176,20 @@ describe("canonicalId, isArxivId and URLs", () => {
     for (const id of ["2401.00631", "0704.0001", "hep-th/9901001", "math/0309136"]) {
       expect(parseArxivRef(arxivAbsUrl(id))).toEqual({ id });
       expect(parseArxivRef(arxivPdfUrl(id, 2))).toEqual({ id, version: 2 });
+    }
+  });
+});
+
+describe("analyseArxivRef", () => {
+  it("tells other kinds of id from broken arXiv ids", () => {
+    expect(analyseArxivRef("2401.00631v2")).toEqual({ ok: true, ref: { id: "2401.00631", version: 2 } });
+    for (const other of ["4983", "abc", "https://openreview.net/forum?id=x", "scifact:12", "10.1000/xyz"]) {
+      expect(analyseArxivRef(other)).toMatchObject({ ok: false, unrecognised: true });
+    }
+    for (const broken of ["2413.00001", "2401.0063", "hep-th/9913001", "https://arxiv.org/abs/", "arXiv:abc"]) {
+      const r = analyseArxivRef(broken);
+      expect(r.ok).toBe(false);
+      expect(r.ok === false && r.unrecognised).toBeFalsy();
     }
   });
 });
