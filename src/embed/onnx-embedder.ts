@@ -24,7 +24,8 @@
  *    count. Pass `exactTokenCounts: true` to skip the first, fast cut (exact counts up to the hard
  *    ceiling, at ~10% of throughput for abstract-length texts with the default model).
  */
-import { existsSync } from "node:fs";
+import { createReadStream, existsSync } from "node:fs";
+import { createHash } from "node:crypto";
 import path from "node:path";
 import { AutoTokenizer } from "@huggingface/transformers";
 import { UseLiteTokenizer } from "./use-tokenizer.js";
@@ -151,6 +152,7 @@ export class OnnxEmbedder implements Embedder {
   readonly spec: Readonly<ModelSpec>;
   /** The ONNX file in use. */
   readonly modelFile: string;
+  readonly checksum: string;
   readonly exactTokenCounts: boolean;
   private dimension: number;
   private readonly feedTokenTypes: boolean;
@@ -164,7 +166,7 @@ export class OnnxEmbedder implements Embedder {
   private constructor(
     private readonly tokenizer: TextTokenizer,
     private readonly session: ort.InferenceSession,
-    init: { spec: ModelSpec; device: Device; batchSize: number; modelFile: string; dim: number; exactTokenCounts: boolean },
+    init: { spec: ModelSpec; device: Device; batchSize: number; modelFile: string; checksum: string; dim: number; exactTokenCounts: boolean },
   ) {
     this.spec = Object.freeze({ ...init.spec });
     this.modelId = init.spec.id;
@@ -172,6 +174,7 @@ export class OnnxEmbedder implements Embedder {
     this.device = init.device;
     this.batchSize = init.batchSize;
     this.modelFile = init.modelFile;
+    this.checksum = init.checksum;
     this.dimension = init.dim;
     this.exactTokenCounts = init.exactTokenCounts;
     this.feedTokenTypes = session.inputNames.includes("token_type_ids");
@@ -224,6 +227,7 @@ export class OnnxEmbedder implements Embedder {
         device,
         batchSize,
         modelFile,
+        checksum: await sha256File(modelFile),
         dim: typeof last === "number" && last > 0 ? last : 0,
         exactTokenCounts: opts.exactTokenCounts ?? false,
       });
@@ -433,4 +437,10 @@ function detectSuffix(tokenizer: TextTokenizer): number[] {
     }
   }
   return [];
+}
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
 }

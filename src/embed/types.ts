@@ -20,6 +20,8 @@ export interface Embedder {
   readonly modelId: string;
   /** Output dimension. */
   readonly dim: number;
+  /** sha256 of the model's weights file: an index built with other weights must not be searched with these. */
+  readonly checksum: string;
   /** Longest input in tokens; longer texts are truncated and reported (see `embedDetailed`). */
   readonly maxTokens: number;
   /** Device that actually runs inference. */

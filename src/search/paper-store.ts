@@ -1049,6 +1049,14 @@ export class PaperStore {
     return this.labelCache().get(label);
   }
 
+  /** Papers with at least one stored label for which `present(label)` is false (vectors lost in a crash). */
+  rowidsWithMissingLabels(present: (label: number) => boolean): number[] {
+    const rows = this.stmt("SELECT label, paper_rowid FROM passages").raw().iterate() as Iterable<[number, number]>;
+    const out = new Set<number>();
+    for (const [label, rowid] of rows) if (!present(label)) out.add(rowid);
+    return [...out];
+  }
+
   /** label → paper rowid for the labels that are known (unknown labels are absent). */
   labelsToPapers(labels: Iterable<number>): Map<number, number> {
     const cache = this.labelCache();

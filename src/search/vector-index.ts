@@ -257,6 +257,11 @@ export class VectorIndex {
     return this.live.values();
   }
 
+  /** The stored (unit) vector of a live label, e.g. to score a candidate another retriever found. */
+  vector(label: number): Float32Array | undefined {
+    return this.live.has(label) ? Float32Array.from(this.hnsw.getPoint(label)) : undefined;
+  }
+
   /** Adds a vector, or replaces the vector of a label already present (or deleted). */
   add(label: number, vector: Float32Array): void {
     this.assertWritable();

@@ -1,0 +1,108 @@
+/**
+ * Search quality on a BEIR-format dataset: nDCG@10, nDCG@20, Recall@100 and MAP for `bm25`,
+ * `dense` and `hybrid`, through the same PaperIndex the commands use.
+ *   npm run eval -- [--dataset ../shared/data/scifact] [--split train] [--weight 0.3] [--index DIR]
+ * A query line carrying "paper_id" is run through the /related path with that corpus paper.
+ * The last line is one JSON object with every figure.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { loadConfig, embedBatchSize } from "../src/config.js";
+import { loadEmbedder } from "../src/embed/load.js";
+import { loadBeir, type BeirQuery } from "../src/eval/beir.js";
+import { meanMetrics, scoreQuery, type QueryMetrics } from "../src/eval/metrics.js";
+import { createLogger } from "../src/log.js";
+import { projectRoot } from "../src/paths.js";
+import { createProgress } from "../src/progress.js";
+import { PaperIndex, type QueryOptions } from "../src/search/paper-index.js";
+
+const MODES = ["bm25", "dense", "hybrid"] as const;
+const ID_PREFIX = "beir:";
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      dataset: { type: "string", default: path.join(projectRoot, "..", "shared", "data", "scifact") },
+      split: { type: "string", default: "train" },
+      weight: { type: "string" },
+      index: { type: "string" },
+      limit: { type: "string" },
+    },
+  });
+  const config = loadConfig();
+  const logger = createLogger({ level: "warn", format: config.logFormat });
+  const dataset = path.resolve(values.dataset!);
+  const ds = await loadBeir(dataset, values.split!);
+  const queries = values.limit ? ds.queries.slice(0, Number(values.limit)) : ds.queries;
+  const weight = values.weight !== undefined ? Number(values.weight) : undefined;
+
+  const embedder = await loadEmbedder({
+    model: config.embedModel,
+    device: config.embedDevice,
+    threads: config.embedThreads,
+    batchSize: embedBatchSize(config),
+    allowRemote: config.embedAllowDownload,
+    logger,
+  });
+  const tmp = values.index ? undefined : mkdtempSync(path.join(os.tmpdir(), "paperhound-eval-"));
+  const index = await PaperIndex.open({ dir: values.index ?? tmp!, embedder });
+  try {
+    const started = performance.now();
+    const progress = createProgress({ label: "indexing", total: ds.corpus.length, unit: "papers" });
+    const report = await index.add(
+      ds.corpus.map((d) => ({ id: ID_PREFIX + d.id, title: d.title, abstract: d.text, authors: [], categories: [], links: {}, source: "beir" })),
+      (p) => p.phase === "embed" && progress.update(p.done),
+    );
+    progress.finish();
+    const indexSeconds = (performance.now() - started) / 1000;
+
+    const perMode: Record<(typeof MODES)[number], QueryMetrics[]> = { bm25: [], dense: [], hybrid: [] };
+    const qProgress = createProgress({ label: "queries", total: queries.length * MODES.length, unit: "queries" });
+    for (const mode of MODES) {
+      const opts: QueryOptions = { k: 100, mode, ...(weight !== undefined ? { denseWeight: weight } : {}) };
+      for (const q of queries) {
+        const ranked = await run(index, q, opts);
+        perMode[mode].push(scoreQuery(ranked, ds.qrels.get(q.id)!));
+        qProgress.tick();
+      }
+    }
+    qProgress.finish();
+
+    const result = {
+      dataset: path.basename(dataset),
+      split: values.split,
+      queries: queries.length,
+      corpus: ds.corpus.length,
+      model: embedder.modelId,
+      dense_weight: weight ?? index.denseWeight,
+      passages: report.passages,
+      index_s: Math.round(indexSeconds * 10) / 10,
+      bm25: meanMetrics(perMode.bm25),
+      dense: meanMetrics(perMode.dense),
+      hybrid: meanMetrics(perMode.hybrid),
+    };
+    console.log(`dataset ${result.dataset} (${result.split}): ${result.queries} queries, ${result.corpus} papers, ${result.passages} passages, model ${result.model}, dense weight ${result.dense_weight}`);
+    console.log("mode     nDCG@10  nDCG@20  R@100    MAP");
+    for (const mode of MODES) {
+      const m = result[mode];
+      console.log(`${mode.padEnd(8)} ${m["ndcg@10"].toFixed(4)}   ${m["ndcg@20"].toFixed(4)}   ${m["recall@100"].toFixed(4)}   ${m.map.toFixed(4)}`);
+    }
+    console.log(JSON.stringify(result));
+  } finally {
+    index.close();
+    await embedder.dispose();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function run(index: PaperIndex, q: BeirQuery, opts: QueryOptions): Promise<string[]> {
+  const hits = q.paperId ? (await index.related(ID_PREFIX + q.paperId, opts)).hits : await index.search(q.text, opts);
+  return hits.map((h) => h.paper.id.slice(ID_PREFIX.length));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`eval: ${(err as Error).message}\n`);
+  process.exitCode = 1;
+});
