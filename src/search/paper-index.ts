@@ -11,6 +11,11 @@
  * A crash between 3's two steps leaves vectors the store does not know (removed at the next open)
  * and store rows whose vectors vanished (their papers become pending again): the previous state
  * stays searchable and a re-run completes the work.
+ *
+ * Checkpoints come every `CHECKPOINT_EVERY` (4,096) embedded papers and at the end of `add`. Each one
+ * rewrites the whole vector file, so fewer is faster; a crash loses at most the papers embedded since
+ * the last one. `PAPERHOUND_CHECKPOINT_EVERY=<n>` (or the `checkpointEvery` option) changes the
+ * interval; the crash test sets it to a few papers so that kills land in and around checkpoints.
  */
 import { mkdirSync } from "node:fs";
 import path from "node:path";
@@ -27,9 +32,10 @@ import type { ModelFingerprint, SearchFilters, SearchHit, StoredPaper, UpsertOut
 export const DEFAULT_DENSE_WEIGHT = 0.3;
 /** Candidates each retriever contributes before fusion. */
 export const CANDIDATES = 100;
-/** Papers per embedding call and per checkpoint of the vector index. */
+/** Papers per embedding call (fewer when checkpoints are more frequent). */
 const EMBED_CHUNK = 256;
-const CHECKPOINT_EVERY = 4096;
+/** Papers embedded between two saves of the vector index; see the header comment. */
+export const CHECKPOINT_EVERY = 4096;
 export const MAX_K = 1000;
 export const STORE_FILE = "papers.sqlite";
 
@@ -84,6 +90,19 @@ export interface PaperIndexOptions {
   embedder: Embedder;
   readonly?: boolean;
   denseWeight?: number;
+  /** Papers embedded between checkpoints; default `PAPERHOUND_CHECKPOINT_EVERY`, else `CHECKPOINT_EVERY`. */
+  checkpointEvery?: number;
+}
+
+/** The checkpoint interval from the option, else the environment, else the default. */
+export function checkpointInterval(option?: number, env: NodeJS.ProcessEnv = process.env): number {
+  const raw = option ?? (env.PAPERHOUND_CHECKPOINT_EVERY?.trim() ? Number(env.PAPERHOUND_CHECKPOINT_EVERY) : CHECKPOINT_EVERY);
+  if (!Number.isSafeInteger(raw) || raw < 1) {
+    throw new RangeError(
+      `the checkpoint interval must be a positive whole number of papers, got ${option !== undefined ? String(option) : `PAPERHOUND_CHECKPOINT_EVERY=${env.PAPERHOUND_CHECKPOINT_EVERY}`}`,
+    );
+  }
+  return raw;
 }
 
 export function fingerprintOf(embedder: Embedder): ModelFingerprint {
@@ -132,6 +151,7 @@ export class PaperIndex {
   readonly dir: string;
   readonly fingerprint: ModelFingerprint;
   denseWeight: number;
+  readonly checkpointEvery: number;
 
   private constructor(
     readonly store: PaperStore,
@@ -142,6 +162,7 @@ export class PaperIndex {
     this.dir = opts.dir;
     this.fingerprint = fingerprintOf(embedder);
     this.denseWeight = opts.denseWeight ?? DEFAULT_DENSE_WEIGHT;
+    this.checkpointEvery = checkpointInterval(opts.checkpointEvery);
   }
 
   /** Opens (or creates) the index in `dir`; refuses an index built by another model. */
@@ -149,6 +170,7 @@ export class PaperIndex {
     const dir = path.resolve(opts.dir);
     if (!opts.readonly) mkdirSync(dir, { recursive: true });
     const fingerprint = fingerprintOf(opts.embedder);
+    checkpointInterval(opts.checkpointEvery); // a bad setting fails before anything is opened
     const store = PaperStore.open(path.join(dir, STORE_FILE), { readonly: opts.readonly ?? false });
     try {
       const built = store.getModelFingerprint();
@@ -180,6 +202,11 @@ export class PaperIndex {
 
   close(): void {
     this.store.close();
+  }
+
+  /** The vector index, for diagnostics and benchmarks (recall of HNSW against exact search). Do not modify it. */
+  get vectorIndex(): VectorIndex {
+    return this.vectors;
   }
 
   /** Upserts papers, then embeds every paper whose vectors are missing or stale. */
@@ -220,8 +247,9 @@ export class PaperIndex {
       this.store.commitEmbedding(pending, this.vectors.generation);
       pending = [];
     };
+    const chunkSize = Math.min(EMBED_CHUNK, this.checkpointEvery);
     for (;;) {
-      const papers = this.store.needingEmbedding(EMBED_CHUNK, afterRowid);
+      const papers = this.store.needingEmbedding(chunkSize, afterRowid);
       if (papers.length === 0) break;
       afterRowid = papers[papers.length - 1]!.rowid;
       const texts: string[] = [];
@@ -249,7 +277,7 @@ export class PaperIndex {
       report.passages += texts.length;
       done += papers.length;
       onProgress?.({ phase: "embed", done, total });
-      if (pending.length >= CHECKPOINT_EVERY) await checkpoint();
+      if (pending.length >= this.checkpointEvery) await checkpoint();
     }
     await checkpoint();
   }
