@@ -23,14 +23,14 @@ import type { Embedder } from "../embed/types.js";
 import { splitPassages, splitSentences } from "../embed/passages.js";
 import type { Paper } from "../papers/types.js";
 import { parseArxivRef } from "../papers/arxiv-id.js";
-import { PaperStore } from "./paper-store.js";
+import { hasFilters, PaperStore } from "./paper-store.js";
 import { ModelMismatchError, VectorIndex } from "./vector-index.js";
 import { fuseScores } from "./fusion.js";
 import type { ModelFingerprint, SearchFilters, SearchHit, StoredPaper, UpsertOutcome } from "./types.js";
 
 /** Measured on SciFact train with use-lite: 0.3 is the best of 0.2–0.5 (nDCG@10 0.717; BM25 alone 0.705). */
 export const DEFAULT_DENSE_WEIGHT = 0.3;
-/** Candidates each retriever contributes before fusion. */
+/** Candidates each retriever contributes before fusion (at least; more when k asks for more). */
 export const CANDIDATES = 100;
 /** Papers per embedding call (fewer when checkpoints are more frequent). */
 const EMBED_CHUNK = 256;
@@ -287,11 +287,12 @@ export class PaperIndex {
     const k = checkK(opts.k ?? 10);
     const text = checkQuery(query);
     const mode = opts.mode ?? "hybrid";
-    const bm25 = mode === "dense" ? new Map<number, number>() : this.bm25Candidates(text, opts.filters);
+    const want = Math.max(CANDIDATES, k);
+    const bm25 = mode === "dense" ? new Map<number, number>() : this.bm25Candidates(text, want, opts.filters);
     let dense = new Map<number, number>();
     if (mode !== "bm25") {
       const [qvec] = await this.embedder.embed([text], "query");
-      dense = this.denseCandidates([qvec!], opts.filters, new Set());
+      dense = this.denseCandidates([qvec!], opts.filters, new Set(), want, k);
       if (mode === "hybrid") this.fillDenseScores(dense, [qvec!], bm25.keys());
     }
     return this.rank(dense, bm25, k, mode, opts.denseWeight);
@@ -312,10 +313,12 @@ export class PaperIndex {
       // Not embedded yet (e.g. indexing still running): embed its passages now.
       qvecs.push(...(await this.embedder.embed(passagesOf(paper, this.embedder), "passage")));
     }
-    const bm25 = mode === "dense" ? new Map<number, number>() : this.bm25Candidates(`${paper.title} ${paper.abstract}`, opts.filters);
+    const want = Math.max(CANDIDATES, k);
+    // One more BM25 candidate than wanted: the paper itself is usually among them.
+    const bm25 = mode === "dense" ? new Map<number, number>() : this.bm25Candidates(`${paper.title} ${paper.abstract}`, want + 1, opts.filters);
     bm25.delete(paper.rowid);
     if (mode !== "bm25") {
-      dense = this.denseCandidates(qvecs, opts.filters, exclude);
+      dense = this.denseCandidates(qvecs, opts.filters, exclude, want, k);
       if (mode === "hybrid") this.fillDenseScores(dense, qvecs, bm25.keys());
     }
     return { paper, hits: this.rank(dense, bm25, k, mode, opts.denseWeight) };
@@ -343,29 +346,52 @@ export class PaperIndex {
     throw new PaperNotFoundError(`no paper in this index matches "${text}"`);
   }
 
-  private bm25Candidates(text: string, filters?: SearchFilters): Map<number, number> {
-    return new Map(this.store.bm25Search(text, CANDIDATES, filters).map((s) => [s.rowid, s.score]));
+  private bm25Candidates(text: string, limit: number, filters?: SearchFilters): Map<number, number> {
+    return new Map(this.store.bm25Search(text, limit, filters).map((s) => [s.rowid, s.score]));
   }
 
-  /** Best passage score per paper over the query vectors' nearest passages. */
-  private denseCandidates(qvecs: Float32Array[], filters: SearchFilters | undefined, exclude: ReadonlySet<number>): Map<number, number> {
-    const best = new Map<number, number>();
-    // Several passages per paper: over-fetch so CANDIDATES distinct papers usually remain.
-    const kPassages = Math.min(this.vectors.size, CANDIDATES * 4);
-    for (const q of qvecs) {
-      const hits = this.vectors.search(q, kPassages);
-      const owners = this.store.labelsToPapers(hits.map((h) => h.label));
-      for (const h of hits) {
-        const rowid = owners.get(h.label);
-        if (rowid === undefined || exclude.has(rowid)) continue;
-        if (h.score > (best.get(rowid) ?? -Infinity)) best.set(rowid, h.score);
+  /**
+   * Best passage score per paper over the query vectors' nearest passages (about `want` papers).
+   * Filters are applied to the nearest passages first; when fewer than `atLeast` papers pass them
+   * and the search did not already cover every vector (a narrow filter: an author, a rare category),
+   * the search is run again restricted to the passages of papers that pass, so dense results under a
+   * filter are the nearest allowed papers, not whatever allowed papers happened to be near the top.
+   */
+  private denseCandidates(
+    qvecs: Float32Array[],
+    filters: SearchFilters | undefined,
+    exclude: ReadonlySet<number>,
+    want: number,
+    atLeast: number,
+  ): Map<number, number> {
+    // Several passages per paper: over-fetch so `want` distinct papers usually remain.
+    const kPassages = Math.min(this.vectors.size, want * 4);
+    const collect = (filter?: (label: number) => boolean): Map<number, number> => {
+      const best = new Map<number, number>();
+      for (const q of qvecs) {
+        const hits = this.vectors.search(q, kPassages, filter ? { filter } : {});
+        const owners = this.store.labelsToPapers(hits.map((h) => h.label));
+        for (const h of hits) {
+          const rowid = owners.get(h.label);
+          if (rowid === undefined || exclude.has(rowid)) continue;
+          if (h.score > (best.get(rowid) ?? -Infinity)) best.set(rowid, h.score);
+        }
       }
-    }
-    if (filters) {
-      const allowed = this.store.filterRowids([...best.keys()], filters);
-      for (const rowid of [...best.keys()]) if (!allowed.has(rowid)) best.delete(rowid);
-    }
-    return best;
+      return best;
+    };
+    const best = collect();
+    if (!hasFilters(filters)) return best;
+    const passing = this.store.filterRowids([...best.keys()], filters);
+    for (const rowid of [...best.keys()]) if (!passing.has(rowid)) best.delete(rowid);
+    if (best.size >= atLeast || kPassages >= this.vectors.size) return best;
+    const owners = this.store.labelsToPapers(this.vectors.labels());
+    const allowed = this.store.filterRowids([...new Set(owners.values())], filters);
+    for (const rowid of exclude) allowed.delete(rowid);
+    if (allowed.size === 0) return new Map();
+    return collect((label) => {
+      const rowid = owners.get(label);
+      return rowid !== undefined && allowed.has(rowid);
+    });
   }
 
   /** Exact dense scores for candidates only BM25 found, so fusion compares like with like. */
