@@ -16,6 +16,9 @@
  * rewrites the whole vector file, so fewer is faster; a crash loses at most the papers embedded since
  * the last one. `PAPERHOUND_CHECKPOINT_EVERY=<n>` (or the `checkpointEvery` option) changes the
  * interval; the crash test sets it to a few papers so that kills land in and around checkpoints.
+ *
+ * One writer: `add` calls on one PaperIndex run one after another (a second call waits for the
+ * first); two processes must not index into the same directory at once.
  */
 import { mkdirSync } from "node:fs";
 import path from "node:path";
@@ -152,6 +155,8 @@ export class PaperIndex {
   readonly fingerprint: ModelFingerprint;
   denseWeight: number;
   readonly checkpointEvery: number;
+  /** The last write (add) in progress: the next one starts after it. */
+  private writing: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly store: PaperStore,
@@ -209,8 +214,18 @@ export class PaperIndex {
     return this.vectors;
   }
 
-  /** Upserts papers, then embeds every paper whose vectors are missing or stale. */
-  async add(papers: Iterable<Paper> | AsyncIterable<Paper>, onProgress?: (p: IndexProgress) => void): Promise<IndexReport> {
+  /**
+   * Upserts papers, then embeds every paper whose vectors are missing or stale. Calls on one index
+   * run one at a time (two interleaved runs would embed the same pending papers twice, and modify the
+   * vector index while the other saves it).
+   */
+  add(papers: Iterable<Paper> | AsyncIterable<Paper>, onProgress?: (p: IndexProgress) => void): Promise<IndexReport> {
+    const run = this.writing.then(() => this.addNow(papers, onProgress));
+    this.writing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async addNow(papers: Iterable<Paper> | AsyncIterable<Paper>, onProgress?: (p: IndexProgress) => void): Promise<IndexReport> {
     const report: IndexReport = { read: 0, added: 0, updated: 0, unchanged: 0, embedded: 0, passages: 0, truncatedPassages: 0 };
     let chunk: Paper[] = [];
     const flush = () => {
