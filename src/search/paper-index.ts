@@ -25,7 +25,7 @@ import path from "node:path";
 import type { Embedder } from "../embed/types.js";
 import { splitPassages, splitSentences } from "../embed/passages.js";
 import type { Paper } from "../papers/types.js";
-import { parseArxivRef } from "../papers/arxiv-id.js";
+import { isArxivId, parseArxivRef } from "../papers/arxiv-id.js";
 import { hasFilters, PaperStore } from "./paper-store.js";
 import { ModelMismatchError, VectorIndex } from "./vector-index.js";
 import { fuseScores } from "./fusion.js";
@@ -106,6 +106,18 @@ export function checkpointInterval(option?: number, env: NodeJS.ProcessEnv = pro
     );
   }
   return raw;
+}
+
+/**
+ * Callers give canonical ids, but an arXiv id with a version ("2401.00631v2") or an old-style subject
+ * class ("math.GT/0309136") would otherwise become a second row for the same paper: canonicalise it.
+ */
+function canonicalPaper(paper: Paper): Paper {
+  if (typeof paper?.id !== "string" || !isArxivId(paper.id)) return paper;
+  const ref = parseArxivRef(paper.id);
+  if (!ref || ref.id === paper.id) return paper;
+  const versions = [paper.version, ref.version].filter((v): v is number => typeof v === "number");
+  return { ...paper, id: ref.id, ...(versions.length > 0 ? { version: Math.max(...versions) } : {}) };
 }
 
 export function fingerprintOf(embedder: Embedder): ModelFingerprint {
@@ -237,7 +249,7 @@ export class PaperIndex {
       onProgress?.({ phase: "store", done: report.read, total: report.read });
     };
     for await (const paper of papers) {
-      chunk.push(paper);
+      chunk.push(canonicalPaper(paper));
       if (chunk.length >= 1000) flush();
     }
     flush();
