@@ -7,9 +7,23 @@ import { registerBuildModel } from "./cli/build-model.js";
 import { registerConfig } from "./cli/config.js";
 import { createContext, type CliContext, type RegisterCommand } from "./cli/context.js";
 import { registerEmbed } from "./cli/embed.js";
+import { registerIndex } from "./cli/index-papers.js";
+import { registerReindex } from "./cli/reindex.js";
+import { registerRelated } from "./cli/related.js";
+import { registerSearch } from "./cli/search.js";
+import { registerStats } from "./cli/stats.js";
 
 /** Subcommands, in the order `--help` lists them. Later commands (index, search, bot, ...) go here. */
-const COMMANDS: readonly RegisterCommand[] = [registerEmbed, registerBuildModel, registerConfig];
+const COMMANDS: readonly RegisterCommand[] = [
+  registerSearch,
+  registerRelated,
+  registerIndex,
+  registerStats,
+  registerReindex,
+  registerEmbed,
+  registerBuildModel,
+  registerConfig,
+];
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;

@@ -1,0 +1,246 @@
+/**
+ * `paperhound index <file...>`: adds papers from JSON / JSON Lines (gzipped or not) or listing-page
+ * files to the index, embedding only papers that are new or whose title or abstract changed.
+ */
+import { constants as fsConstants, existsSync } from "node:fs";
+import { access, open, readFile, stat } from "node:fs/promises";
+import { Option } from "commander";
+import { ListingParseError, parseDailyListingDetailed } from "../papers/sources/daily-listing.js";
+import { PaperFileError, readPaperFile } from "../papers/sources/jsonl.js";
+import type { Paper } from "../papers/types.js";
+import { formatDuration, createProgress, type Progress } from "../progress.js";
+import { PaperIndex, type IndexProgress } from "../search/paper-index.js";
+import { contentHash, PaperStore } from "../search/paper-store.js";
+import { CliInputError, type CliContext, type RegisterCommand } from "./context.js";
+import { addIndexOption, explainIndexError, indexLocation, openEmbedder, paperCount, storeFileOf, type IndexLocation, type IndexOption } from "./search-common.js";
+
+const FORMATS = ["auto", "jsonl", "json", "listing"] as const;
+type Format = (typeof FORMATS)[number];
+
+/** Per-record errors printed in full; the rest are counted. */
+export const MAX_ERRORS_SHOWN = 20;
+/** `Paper.source` and id namespace of papers read from listing pages ("listing:<slug of title>"). */
+export const LISTING_SOURCE = "listing";
+
+interface IndexOptions extends IndexOption {
+  format: Format;
+  dryRun?: boolean;
+}
+
+export const registerIndex: RegisterCommand = (program, ctx) => {
+  const cmd = program
+    .command("index")
+    .description("add papers from JSON, JSON Lines (optionally gzipped) or listing-page files to the index")
+    .argument("<file...>", "paper files")
+    .addOption(
+      new Option("--format <format>", "file format; auto: JSON/JSON Lines when the file starts with { or [, else a listing page")
+        .choices(FORMATS)
+        .default("auto"),
+    )
+    .option("--dry-run", "read the files and say what would change, without writing anything");
+  addIndexOption(cmd).action(async (files: string[], opts: IndexOptions) => {
+    const loc = indexLocation(ctx, opts);
+    await checkReadable(files);
+    const started = performance.now();
+    const reader = new PaperReader(ctx, files, opts.format);
+    if (opts.dryRun) {
+      await dryRun(ctx, reader, loc);
+    } else {
+      // A damaged store is reported before the model loads (and is never written to).
+      try {
+        paperCount(storeFileOf(loc.dir));
+      } catch (err) {
+        throw explainIndexError(err, loc);
+      }
+      const embedder = await openEmbedder(ctx);
+      let index: PaperIndex;
+      try {
+        index = await PaperIndex.open({ dir: loc.dir, embedder });
+      } catch (err) {
+        await embedder.dispose();
+        throw explainIndexError(err, loc);
+      }
+      try {
+        const report = await index.add(reader.papers(), reader.onProgress);
+        reader.finishProgress();
+        const seconds = (performance.now() - started) / 1000;
+        ctx.stdout.write(
+          `indexed ${loc.dir}: read ${report.read}, added ${report.added}, updated ${report.updated}, unchanged ${report.unchanged}, ` +
+            `embedded ${report.embedded}, passages ${report.passages}, errors ${reader.errorCount}, time ${formatDuration(seconds)}\n`,
+        );
+      } finally {
+        reader.finishProgress();
+        index.close();
+        await embedder.dispose();
+      }
+    }
+    reader.reportErrorTotal();
+    if (reader.fileErrors.length > 0) {
+      const n = reader.fileErrors.length;
+      const rest = n === files.length ? "" : opts.dryRun ? " (the other files were read)" : " (the papers of the other files were indexed)";
+      throw new CliInputError(`${n} of ${files.length} file(s) could not be read${rest}: ${reader.fileErrors.join("; ")}`);
+    }
+  });
+};
+
+/** Every file must exist and be readable before anything is written; names every one that is not. */
+async function checkReadable(files: readonly string[]): Promise<void> {
+  const problems: string[] = [];
+  for (const file of files) {
+    try {
+      const st = await stat(file);
+      if (st.isDirectory()) {
+        problems.push(`${file} is a directory`);
+        continue;
+      }
+      await access(file, fsConstants.R_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      problems.push(code === "ENOENT" ? `${file} does not exist` : code === "EACCES" ? `${file} is not readable (permission denied)` : `cannot read ${file}: ${(err as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new CliInputError(`${problems.join("; ")}; nothing was indexed`);
+}
+
+/** "listing" when the file's first non-blank character is not { or [ (gzip is always JSON). */
+async function detectFormat(file: string): Promise<"json-auto" | "listing"> {
+  const fh = await open(file, "r");
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    const head = buf.subarray(0, bytesRead);
+    if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return "json-auto";
+    const first = head.toString("utf8").replace(/^\uFEFF/, "").trimStart()[0];
+    return first === undefined || first === "{" || first === "[" ? "json-auto" : "listing";
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Streams papers from all files; prints per-record errors; records files that cannot be read. */
+class PaperReader {
+  errorCount = 0;
+  readonly fileErrors: string[] = [];
+  private progress: Progress | undefined;
+  private phase: IndexProgress["phase"] | undefined;
+  /** When the files were read to the end: embedding starts right after. */
+  private readEndedAt: number | undefined;
+  private readStartedAt: number | undefined;
+
+  constructor(
+    private readonly ctx: CliContext,
+    private readonly files: readonly string[],
+    private readonly format: Format,
+  ) {}
+
+  private say(line: string): void {
+    if (this.progress) this.progress.log(line);
+    else this.ctx.stderr.write(`${line}\n`);
+  }
+
+  private recordError(file: string, line: number, message: string): void {
+    this.errorCount += 1;
+    if (this.errorCount <= MAX_ERRORS_SHOWN) this.say(`${file}:${line}: ${message}`);
+  }
+
+  reportErrorTotal(): void {
+    if (this.errorCount > MAX_ERRORS_SHOWN) {
+      this.ctx.stderr.write(`... and ${this.errorCount - MAX_ERRORS_SHOWN} more record errors (${this.errorCount} in all; those records were skipped)\n`);
+    }
+  }
+
+  async *papers(): AsyncGenerator<Paper> {
+    this.readStartedAt = performance.now();
+    for (const file of this.files) {
+      try {
+        const format = this.format === "auto" ? await detectFormat(file) : this.format;
+        if (format === "listing") {
+          const { papers } = parseDailyListingDetailed(await readFile(file, "utf8"), { source: LISTING_SOURCE });
+          yield* papers;
+          continue;
+        }
+        const fmt = format === "json-auto" ? "auto" : format;
+        for await (const entry of readPaperFile(file, { format: fmt })) {
+          if (entry.paper) yield entry.paper;
+          else this.recordError(file, entry.error.line, entry.error.message);
+        }
+      } catch (err) {
+        if (err instanceof PaperFileError || err instanceof ListingParseError || /^E[A-Z]+$/.test(String((err as NodeJS.ErrnoException).code))) {
+          const message = (err as Error).message;
+          const named = message.includes(file) ? message : `${file}: ${message}`;
+          // Reported once, after the summary (main prints it as the command's error).
+          this.fileErrors.push(named);
+          continue;
+        }
+        throw err;
+      }
+    }
+    this.readEndedAt = performance.now();
+  }
+
+  readonly onProgress = (p: IndexProgress): void => {
+    if (p.phase !== this.phase) {
+      this.progress?.finish();
+      this.phase = p.phase;
+      this.progress =
+        p.phase === "embed"
+          ? createProgress({ label: "embedding", total: p.total, unit: "papers", stream: this.ctx.stderr, now: clockFrom(this.readEndedAt) })
+          : createProgress({ label: "reading", unit: "papers", stream: this.ctx.stderr, now: clockFrom(this.readStartedAt) });
+    }
+    this.progress!.update(p.done);
+  };
+
+  finishProgress(): void {
+    this.progress?.finish();
+    this.progress = undefined;
+  }
+}
+
+/**
+ * The first event of a phase comes after its first chunk is done; the bar's clock starts when the
+ * phase did instead, so rates and times cover the whole phase.
+ */
+function clockFrom(start: number | undefined): () => number {
+  let first = start !== undefined;
+  return () => {
+    if (first) {
+      first = false;
+      return start!;
+    }
+    return performance.now();
+  };
+}
+
+/** Reads every file and compares with the store (read-only): new, changed and unchanged ids. */
+async function dryRun(ctx: CliContext, reader: PaperReader, loc: IndexLocation): Promise<void> {
+  const storeFile = storeFileOf(loc.dir);
+  let store: PaperStore | undefined;
+  try {
+    if (existsSync(storeFile)) store = PaperStore.open(storeFile, { readonly: true });
+  } catch (err) {
+    throw explainIndexError(err, loc);
+  }
+  try {
+    const seen = new Map<string, string>();
+    let read = 0;
+    let added = 0;
+    let changed = 0;
+    let unchanged = 0;
+    for await (const paper of reader.papers()) {
+      read += 1;
+      const id = paper.id.trim();
+      const hash = contentHash(paper.title, paper.abstract);
+      const before = seen.get(id) ?? store?.get(id)?.contentHash;
+      if (before === undefined) added += 1;
+      else if (before !== hash) changed += 1;
+      else unchanged += 1;
+      seen.set(id, hash);
+    }
+    ctx.stdout.write(
+      `dry run for ${loc.dir}: read ${read}, new ${added}, known ${changed + unchanged} (${changed} with a changed title or abstract, to be re-embedded), ` +
+        `errors ${reader.errorCount}; nothing was written\n`,
+    );
+  } finally {
+    store?.close();
+  }
+}

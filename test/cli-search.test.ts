@@ -1,0 +1,490 @@
+/**
+ * The search commands (index, search, related, stats, reindex) run as child processes exactly as
+ * users run them, against temporary index directories built from test/fixtures/cli-papers.jsonl
+ * (12 arXiv papers). Tests that damage or change an index work on their own copy of it.
+ */
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isKnownError } from "../src/cli.js";
+import { CliInputError } from "../src/cli/context.js";
+import { abstractSnippet, IndexUnusableError, parseDate, parseK, shortAuthors, shortName, wrap } from "../src/cli/search-common.js";
+import { SETTINGS } from "../src/config.js";
+import { PaperFileError } from "../src/papers/sources/jsonl.js";
+import { ListingParseError } from "../src/papers/sources/daily-listing.js";
+import { projectRoot } from "../src/paths.js";
+import { PaperNotFoundError, SearchInputError } from "../src/search/paper-index.js";
+import { PaperStore, StoreCorruptError, StoreSchemaError } from "../src/search/paper-store.js";
+import { IndexCorruptError, ModelMismatchError, VectorIndexError } from "../src/search/vector-index.js";
+
+const BIN = path.join(projectRoot, "bin", "paperhound.js");
+const FIXTURE = path.join(projectRoot, "test", "fixtures", "cli-papers.jsonl");
+const BAD_LINES = path.join(projectRoot, "test", "fixtures", "papers-bad-lines.jsonl");
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let tmp: string;
+/** The index every read-only test queries: the fixture, indexed once. */
+let base: string;
+let baseRun: Run;
+
+/**
+ * Runs bin/paperhound.js with none of our settings from the caller's shell. PAPERHOUND_INDEX points
+ * into the temp dir unless a test sets it, so no test can touch the project's default index.
+ */
+function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const full: NodeJS.ProcessEnv = { ...process.env };
+  for (const s of Object.values(SETTINGS)) delete full[s.env];
+  delete full.PAPERHOUND_SAMPLE_IF_EMPTY;
+  full.PAPERHOUND_INDEX = path.join(tmp, "configured-index");
+  Object.assign(full, env);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: full, cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A copy of the base index for a test that changes or damages it. */
+function copyOfBase(name: string): string {
+  const dir = path.join(tmp, name);
+  cpSync(base, dir, { recursive: true });
+  return dir;
+}
+
+function sha256(file: string): string {
+  return createHash("sha256").update(readFileSync(file)).digest("hex");
+}
+
+/** The last line of stderr (errors come last, after any progress output). */
+function lastLine(s: string): string {
+  return s.trimEnd().split("\n").at(-1) ?? "";
+}
+
+interface HitJson {
+  rank: number;
+  id: string;
+  title: string;
+  authors: string[];
+  date: string | null;
+  categories: string[];
+  url: string | null;
+  score: number;
+  dense: number | null;
+  bm25: number | null;
+  abstract: string;
+}
+
+beforeAll(async () => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), "paperhound-cli-search-"));
+  base = path.join(tmp, "base");
+  baseRun = await run(["index", FIXTURE, "--index", base]);
+});
+
+afterAll(() => {
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("paperhound index", () => {
+  it("indexes a JSONL file, embeds every paper and prints a summary", () => {
+    expect(baseRun.stderr).not.toContain("paperhound:");
+    expect(baseRun.code).toBe(0);
+    expect(baseRun.stdout).toMatch(/read 12, added 12, updated 0, unchanged 0, embedded 12, passages \d+, errors 0, time [\d.]+ s/);
+    expect(baseRun.stderr).toContain("embedding done: 12/12 papers");
+    expect(readdirSync(base)).toEqual(expect.arrayContaining(["papers.sqlite", "vectors.json"]));
+  });
+
+  it("re-indexing the same file embeds nothing; a changed abstract re-embeds only that paper; --dry-run writes nothing", async () => {
+    const dir = copyOfBase("reindex-same");
+    const again = await run(["index", FIXTURE, "--index", dir]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/read 12, added 0, updated 0, unchanged 12, embedded 0, passages 0, errors 0/);
+
+    const changed = path.join(tmp, "changed.jsonl");
+    const lines = readFileSync(FIXTURE, "utf8").replace("Dark matter halos host galaxies.", "Dark matter halos host nearly all galaxies.");
+    writeFileSync(changed, lines);
+    const extra = path.join(tmp, "extra.jsonl");
+    writeFileSync(extra, `${JSON.stringify({ id: "2501.00001", title: "Benchmarks for Paper Search", abstract: "We build a benchmark for searching research papers by meaning." })}\n`);
+    const storeBefore = sha256(path.join(dir, "papers.sqlite"));
+    const dry = await run(["index", changed, extra, "--dry-run", "--index", dir]);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain("read 13, new 1, known 12 (1 with a changed title or abstract, to be re-embedded), errors 0; nothing was written");
+    expect(sha256(path.join(dir, "papers.sqlite"))).toBe(storeBefore);
+
+    const update = await run(["index", changed, "--index", dir]);
+    expect(update.code).toBe(0);
+    expect(update.stdout).toMatch(/read 12, added 0, updated 1, unchanged 11, embedded 1, passages 1, errors 0/);
+    const store = PaperStore.open(path.join(dir, "papers.sqlite"), { readonly: true });
+    try {
+      expect(store.get("2407.77777")?.abstract).toContain("nearly all galaxies");
+      expect(store.stats()).toMatchObject({ papers: 12, pending: 0 });
+    } finally {
+      store.close();
+    }
+  });
+
+  it("reports bad records as file:line and goes on (exit 0); 20 shown, then a count", async () => {
+    const many = path.join(tmp, "many-bad.jsonl");
+    const bad = Array.from({ length: 25 }, (_, i) => `{"id": "2101.${String(i + 100).padStart(5, "0")}", "title": "No abstract ${i}"}`);
+    writeFileSync(many, [...bad, JSON.stringify({ id: "2101.09999", title: "The Only Good One", abstract: "It has an abstract." })].join("\n"));
+    const dir = path.join(tmp, "bad-lines");
+    const [r, dry] = await Promise.all([run(["index", BAD_LINES, many, "--index", dir]), run(["index", many, "--dry-run", "--index", dir])]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`${BAD_LINES}:2: not valid JSON`);
+    expect(r.stderr).toContain(`${BAD_LINES}:4: "abstract" is missing`);
+    const shown = r.stderr.split("\n").filter((l) => l.includes(".jsonl:"));
+    expect(shown).toHaveLength(20);
+    expect(r.stderr).toContain("... and 13 more record errors (33 in all");
+    expect(r.stdout).toMatch(/read 4, added 4, .*errors 33,/);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain("read 1, new 1, known 0");
+  });
+
+  it("a missing or unreadable file: exit 1 naming it, nothing written", async () => {
+    const dir = path.join(tmp, "missing-file");
+    const r = await run(["index", FIXTURE, "no-such-file.jsonl", "--index", dir]);
+    expect(r.code).toBe(1);
+    expect(lastLine(r.stderr)).toBe("paperhound: no-such-file.jsonl does not exist; nothing was indexed");
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it("reads listing pages (auto-detected) and names a file with no papers (exit 1)", async () => {
+    const listing = path.join(tmp, "listing.txt");
+    writeFileSync(
+      listing,
+      "Jun 6\n\nRobots That Learn to Grasp\n\nRobots learn to grasp unfamiliar objects from a handful of demonstrations with a diffusion policy trained in simulation.\n\n" +
+        "Counting Letters in Language Models\n\nWe study how language models count letters in words and find that they mostly guess from token statistics.\n",
+    );
+    const junk = path.join(tmp, "junk.txt");
+    writeFileSync(junk, "hello\n");
+    const dir = path.join(tmp, "listing-index");
+    const r = await run(["index", listing, junk, "--index", dir]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/read 2, added 2, updated 0, unchanged 0, embedded 2/);
+    expect(lastLine(r.stderr)).toMatch(/^paperhound: 1 of 2 file\(s\) could not be read .*junk\.txt: no papers found/);
+    const store = PaperStore.open(path.join(dir, "papers.sqlite"), { readonly: true });
+    try {
+      expect(store.get("listing:robots-that-learn-to-grasp")?.title).toBe("Robots That Learn to Grasp");
+    } finally {
+      store.close();
+    }
+  });
+});
+
+describe("paperhound search", () => {
+  it("prints ranked hits readable in 80 columns", async () => {
+    const r = await run(["search", "sparse attention for long documents", "-k", "3", "--index", base]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines[0]).toBe('3 results for "sparse attention for long documents"');
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
+    const first = r.stdout.split("\n\n")[1]!.split("\n");
+    expect(first[0]).toBe("1. Sparse Attention for Long Documents");
+    expect(first[1]).toMatch(/^ {3}A\. Smith, B\. Jones et al\. · 2021-01-04 · cs\.CL · score -?\d+\.\d\d$/);
+    expect(first[2]).toBe("   https://arxiv.org/abs/2101.00001");
+    expect(first[3]).toBe("   Transformers scale quadratically with sequence length, which makes long");
+    expect(first[4]).toBe("   documents expensive to read.");
+    expect(r.stdout).toMatch(/\n2\. /);
+    expect(r.stdout).toMatch(/\n3\. /);
+  });
+
+  it("--json prints exactly one JSON object with the hits", async () => {
+    const r = await run(["search", "protein embeddings", "--json", "-k", "4", "--index", base]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trimEnd().split("\n")).toHaveLength(1);
+    const out = JSON.parse(r.stdout) as { query: string; hits: HitJson[] };
+    expect(out.query).toBe("protein embeddings");
+    expect(out.hits.map((h) => h.rank)).toEqual([1, 2, 3, 4]);
+    const top = out.hits[0]!;
+    expect(Object.keys(top)).toEqual(["rank", "id", "title", "authors", "date", "categories", "url", "score", "dense", "bm25", "abstract"]);
+    expect(top).toMatchObject({
+      id: "2205.05678",
+      title: "Contrastive Learning of Protein Embeddings",
+      authors: ["Ines Moreau", "Jonas Weber"],
+      date: "2022-05-10",
+      categories: ["q-bio.BM", "cs.LG"],
+      url: "https://arxiv.org/abs/2205.05678",
+    });
+    expect(top.dense).toEqual(expect.any(Number));
+    expect(top.bm25).toEqual(expect.any(Number));
+    expect(out.hits[1]!.score).toBeLessThanOrEqual(top.score);
+  });
+
+  it("filters: --since/--until/--category (archive) and --author", async () => {
+    const [dated, byAuthor] = await Promise.all([
+      run(["search", "learning", "--json", "-k", "20", "--since", "2022-01-01", "--until", "2023-12-31", "--category", "cs", "--category", "quant-ph", "--index", base]),
+      run(["search", "learning", "--json", "-k", "20", "--author", "SMITH", "--weight", "0", "--index", base]),
+    ]);
+    for (const r of [dated, byAuthor]) expect(r.code).toBe(0);
+    const d = (JSON.parse(dated.stdout) as { hits: HitJson[] }).hits;
+    expect(d.length).toBeGreaterThan(0);
+    for (const h of d) {
+      expect(h.date! >= "2022-01-01" && h.date! <= "2023-12-31").toBe(true);
+      expect(h.categories.some((c) => c.startsWith("cs.") || c === "quant-ph")).toBe(true);
+    }
+    expect(d.map((h) => h.id)).not.toContain("2101.00001");
+    const a = (JSON.parse(byAuthor.stdout) as { hits: HitJson[] }).hits;
+    expect(a.map((h) => h.id).sort()).toEqual(["2101.00001", "2404.66666"]);
+    for (const h of a) expect(h.authors).toContain("Alice Smith");
+  });
+
+  it("bad query text: empty and punctuation-only fail (exit 1); 10,000 characters and FTS5 syntax work", async () => {
+    const [empty, punct, long, fts] = await Promise.all([
+      run(["search", "   ", "--index", base]),
+      run(["search", "?!... --", "--index", base]),
+      run(["search", "attention ".repeat(1000), "--json", "-k", "2", "--index", base]),
+      run(["search", '"sparse attention" NEAR * -long: title:videos (x OR', "--json", "--index", base]),
+    ]);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toBe("paperhound: the query is empty: type a few words about the papers you want\n");
+    expect(punct.code).toBe(1);
+    expect(punct.stderr).toBe("paperhound: the query has no letters or digits to search for\n");
+    expect(long.code).toBe(0);
+    expect((JSON.parse(long.stdout) as { hits: HitJson[] }).hits).toHaveLength(2);
+    expect(fts.stderr).toBe("");
+    expect(fts.code).toBe(0);
+    expect((JSON.parse(fts.stdout) as { hits: HitJson[] }).hits[0]!.id).toMatch(/^2101\.0000[12]$/);
+  });
+
+  it("bad -k, dates, weight and date ranges are usage errors (exit 2) naming the option", async () => {
+    const cases: [string[], RegExp][] = [
+      [["-k", "0"], /option '-k <n>' argument '0' is invalid\. .*from 1 to 1000/],
+      [["-k", "-3"], /option '-k <n>' argument '-3' is invalid\. .*from 1 to 1000/],
+      [["-k", "1000000"], /argument '1000000' is invalid\. .*from 1 to 1000/],
+      [["-k", "abc"], /argument 'abc' is invalid\. .*from 1 to 1000/],
+      [["--since", "2024-13-45"], /option '--since <date>' argument '2024-13-45' is invalid\. expected a date like 2024-01-31/],
+      [["--since", "yesterday"], /option '--since <date>' argument 'yesterday' is invalid/],
+      [["--until", "2023-02-29"], /option '--until <date>' argument '2023-02-29' is invalid/],
+      [["--weight", "1.5"], /option '--weight <w>' argument '1.5' is invalid/],
+      [["--since", "2024-05-01", "--until", "2024-01-01"], /--since 2024-05-01 is after --until 2024-01-01/],
+    ];
+    const runs = await Promise.all(cases.map(([args]) => run(["search", "graphs", ...args, "--index", base])));
+    runs.forEach((r, i) => {
+      expect(r.code, cases[i]![0].join(" ")).toBe(2);
+      expect(r.stderr.split("\n")[0]).toMatch(cases[i]![1]);
+      expect(r.stdout).toBe("");
+    });
+  });
+
+  it("a user-given empty index: exit 1 saying how to fill it, and nothing is created", async () => {
+    const dir = path.join(tmp, "never-created");
+    const r = await run(["search", "graphs", "--index", dir], { PAPERHOUND_SAMPLE_IF_EMPTY: "1" });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `paperhound: the index in ${dir} is empty: add papers with \`paperhound index <file...> --index ${dir}\` (JSON, JSON Lines or a listing page)\n`,
+    );
+    expect(existsSync(dir)).toBe(false);
+  });
+});
+
+describe("paperhound related", () => {
+  it("finds the paper by id, abs URL with version, pdf URL with version, and title", async () => {
+    const [byId, byAbs, byPdf, byTitle] = await Promise.all([
+      run(["related", "2203.01234", "--json", "-k", "3", "--index", base]),
+      run(["related", "https://arxiv.org/abs/2203.01234v2", "--json", "--index", base]),
+      run(["related", "arxiv.org/pdf/hep-th/0601001v1", "--json", "--index", base]),
+      run(["related", "graph neural networks for molecular property prediction", "-k", "2", "--index", base]),
+    ]);
+    for (const r of [byId, byAbs, byPdf]) expect(r.code).toBe(0);
+    const id = JSON.parse(byId.stdout) as { query: string; paper: Record<string, unknown>; hits: HitJson[] };
+    expect(id.query).toBe("2203.01234");
+    expect(id.paper).toMatchObject({ id: "2203.01234", title: "Graph Neural Networks for Molecular Property Prediction", url: "https://arxiv.org/abs/2203.01234" });
+    expect(id.hits).toHaveLength(3);
+    expect(id.hits.map((h) => h.id)).not.toContain("2203.01234");
+    expect((JSON.parse(byAbs.stdout) as { paper: { id: string } }).paper.id).toBe("2203.01234");
+    expect((JSON.parse(byPdf.stdout) as { paper: { id: string } }).paper.id).toBe("hep-th/0601001");
+    expect(byTitle.code).toBe(0);
+    expect(byTitle.stdout).toMatch(/^Related to: Graph Neural Networks for Molecular Property Prediction\n {2}https:\/\/arxiv\.org\/abs\/2203\.01234\n\n1\. /);
+    expect(byTitle.stdout).toMatch(/\n2\. /);
+  });
+
+  it("unknown arXiv id, malformed URL and ambiguous title: exit 1 with one clear message", async () => {
+    const [unknown, badUrl, ambiguous] = await Promise.all([
+      run(["related", "2401.99999", "--index", base]),
+      run(["related", "https://arxiv.org/abs/", "--index", base]),
+      run(["related", "sparse attention for long", "--index", base]),
+    ]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toBe("paperhound: arXiv 2401.99999 is not in this index\n");
+    expect(badUrl.code).toBe(1);
+    expect(badUrl.stderr).toMatch(/^paperhound: arXiv URL without an id: https:\/\/arxiv\.org\/abs\/; give an arXiv id, an arXiv URL or a paper title\n$/);
+    expect(ambiguous.code).toBe(1);
+    expect(ambiguous.stderr).toMatch(/^paperhound: several papers match "sparse attention for long"; say which one:\n/);
+    expect(ambiguous.stderr).toContain("  2101.00001  Sparse Attention for Long Documents\n");
+    expect(ambiguous.stderr).toContain("  2101.00002  Sparse Attention for Long Videos\n");
+  });
+});
+
+describe("paperhound stats", () => {
+  it("--json prints counts, model and sizes as one object", async () => {
+    const json = await run(["stats", "--json", "--index", base]);
+    expect(json.code).toBe(0);
+    expect(json.stdout.trimEnd().split("\n")).toHaveLength(1);
+    const s = JSON.parse(json.stdout) as Record<string, unknown>;
+    expect(s).toMatchObject({ papers: 12, vectors: s.passages, pending: 0, model: "use-lite", dim: 512, index_dir: base });
+    expect(s.checksum).toMatch(/^[0-9a-f]{64}$/);
+    expect(s.bytes_on_disk).toBeGreaterThan(10_000);
+  });
+});
+
+describe("the sample corpus on first use", () => {
+  it("an empty configured index is filled with the 37 sample papers first (PAPERHOUND_SAMPLE_IF_EMPTY=1)", async () => {
+    const dir = path.join(tmp, "sample-index");
+    const env = { PAPERHOUND_INDEX: dir, PAPERHOUND_SAMPLE_IF_EMPTY: "1" };
+    const r = await run(["search", "latent space communication", "--json", "-k", "3"], env);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("index is empty: indexing the built-in sample corpus (37 papers) first\n");
+    const hits = (JSON.parse(r.stdout) as { hits: HitJson[] }).hits;
+    expect(hits).toHaveLength(3);
+    for (const h of hits) expect(h.id).toMatch(/^sample:/);
+    const [stats, notDefault] = await Promise.all([
+      run(["stats"], env),
+      // Without the switch, a configured directory that is not the built-in default is not filled.
+      run(["stats"], { PAPERHOUND_INDEX: path.join(tmp, "other-empty") }),
+    ]);
+    expect(stats.stderr).toBe("");
+    expect(stats.stdout).toMatch(/^index +.*sample-index$/m);
+    expect(stats.stdout).toMatch(/^papers +37 \(37 embedded, 0 pending\)$/m);
+    expect(stats.stdout).toMatch(/^model +use-lite \(dim 512, checksum [0-9a-f]{12}\)$/m);
+    expect(notDefault.code).toBe(1);
+    expect(notDefault.stderr).toMatch(/^paperhound: the index in .*other-empty is empty: add papers with `paperhound index <file\.\.\.>`/);
+  });
+});
+
+describe("damaged or mismatched indexes", () => {
+  it("model mismatch: exit 1 saying to run reindex --yes; reindex asks for --yes, then fixes it", async () => {
+    const dir = copyOfBase("mismatch");
+    const store = PaperStore.open(path.join(dir, "papers.sqlite"));
+    store.setModelFingerprint({ modelId: "other-model", dim: 384, checksum: "0123456789abcdef0123" });
+    store.close();
+    const [search, ask] = await Promise.all([run(["search", "graphs", "--index", dir]), run(["reindex", "--index", dir])]);
+    expect(search.code).toBe(1);
+    expect(search.stderr).toMatch(/^paperhound: the index in .* was built with model "other-model" \(dim 384, .*\), but the configured model .* is "use-lite"/);
+    expect(search.stderr).toContain(`run \`paperhound reindex --yes --index ${dir}\``);
+    expect(search.stderr.trimEnd().split("\n")).toHaveLength(1);
+    expect(ask.code).toBe(1);
+    expect(ask.stderr).toContain("reindex re-embeds all 12 papers");
+    expect(ask.stderr).toContain("--yes");
+
+    const fix = await run(["reindex", "--yes", "--index", dir]);
+    expect(fix.code).toBe(0);
+    expect(fix.stdout).toMatch(/reindexed .*: embedded 12 papers, \d+ passages, model use-lite \(dim 512\)/);
+    const after = await run(["search", "graph neural networks", "--json", "-k", "1", "--index", dir]);
+    expect(after.code).toBe(0);
+    expect((JSON.parse(after.stdout) as { hits: HitJson[] }).hits[0]!.id).toBe("2203.01234");
+  });
+
+  it("a corrupted vector file: exit 1 naming it and suggesting reindex --yes; the file is untouched", async () => {
+    const dir = copyOfBase("bad-vectors");
+    const pointer = JSON.parse(readFileSync(path.join(dir, "vectors.json"), "utf8")) as { file: string };
+    const file = path.join(dir, pointer.file);
+    const bytes = readFileSync(file);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+    writeFileSync(file, bytes);
+    const damaged = sha256(file);
+    const r = await run(["search", "graphs", "--index", dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^paperhound: vector index file ${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is unusable: .*sha256`));
+    expect(r.stderr).toContain("paperhound reindex --yes");
+    expect(r.stderr).toContain("backup");
+    expect(sha256(file)).toBe(damaged);
+  });
+
+  it("a truncated or overwritten paper store: exit 1 naming it, suggesting a backup; the file is untouched", async () => {
+    const truncated = copyOfBase("truncated-store");
+    const overwritten = copyOfBase("garbage-store");
+    const tFile = path.join(truncated, "papers.sqlite");
+    const gFile = path.join(overwritten, "papers.sqlite");
+    truncateSync(tFile, 8192);
+    const g = readFileSync(gFile);
+    g.write("this is not a database at all", 0);
+    writeFileSync(gFile, g);
+    const [tHash, gHash] = [sha256(tFile), sha256(gFile)];
+    const [search, index, stats] = await Promise.all([
+      run(["search", "graphs", "--index", truncated]),
+      run(["index", FIXTURE, "--index", truncated]),
+      run(["stats", "--index", overwritten]),
+    ]);
+    for (const r of [search, index]) {
+      expect(r.code).toBe(1);
+      expect(lastLine(r.stderr)).toMatch(new RegExp(`^paperhound: paper store ${tFile.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is corrupt .*truncated.*backup`));
+    }
+    expect(stats.code).toBe(1);
+    expect(stats.stderr).toMatch(/^paperhound: paper store .*garbage-store\/papers\.sqlite is corrupt or not a paperhound database \(not a SQLite database/);
+    expect(sha256(tFile)).toBe(tHash);
+    expect(sha256(gFile)).toBe(gHash);
+  });
+});
+
+describe("command line wiring", () => {
+  it("--help lists the search commands", async () => {
+    const r = await run(["--help"]);
+    expect(r.code).toBe(0);
+    for (const c of ["search", "related", "index", "stats", "reindex"]) expect(r.stdout).toMatch(new RegExp(`^  ${c}\\b`, "m"));
+  });
+
+  it("every error class the search commands raise is a known error (its message is shown as is)", () => {
+    const fp = { modelId: "m", dim: 1, checksum: "c" };
+    const errors = [
+      new CliInputError("x"),
+      new SearchInputError("x"),
+      new PaperNotFoundError("x"),
+      new StoreCorruptError("f", "d"),
+      new StoreSchemaError("f", "x"),
+      new ModelMismatchError(fp, fp, "d"),
+      new IndexCorruptError("f", "r"),
+      new VectorIndexError("x"),
+      new PaperFileError("x", "f"),
+      new ListingParseError("x"),
+      new IndexUnusableError("x"),
+    ];
+    for (const e of errors) expect(isKnownError(e), e.name).toBe(true);
+    expect(isKnownError(new RangeError("x"))).toBe(false);
+  });
+});
+
+describe("formatting helpers", () => {
+  it("shortens names and author lists", () => {
+    expect(shortName("Alice Smith")).toBe("A. Smith");
+    expect(shortName("Babak H. Khalaj")).toBe("B. H. Khalaj");
+    expect(shortName("Jean-Pierre Dupont")).toBe("J.-P. Dupont");
+    expect(shortName("Victor Hugo van der Berg")).toBe("V. H. van der Berg");
+    expect(shortName("Plato")).toBe("Plato");
+    expect(shortAuthors(["Alice Smith", "Bob Jones", "Carol Lee"])).toBe("A. Smith, B. Jones, C. Lee");
+    expect(shortAuthors(["Alice Smith", "Bob Jones", "Carol Lee", "Dan Wu"])).toBe("A. Smith, B. Jones et al.");
+    expect(shortAuthors([])).toBe("");
+  });
+
+  it("cuts abstracts to the first sentence or ~160 characters, and wraps without splitting words", () => {
+    expect(abstractSnippet("We do this. Then that.")).toBe("We do this.");
+    expect(abstractSnippet("Results improve by 3.5 points on e.g. GLUE. More text.")).toBe("Results improve by 3.5 points on e.g. GLUE.");
+    const long = abstractSnippet("word ".repeat(100));
+    expect(long.length).toBeLessThanOrEqual(160);
+    expect(long.endsWith("…")).toBe(true);
+    const lines = wrap("a ".repeat(100), "   ");
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
+    expect(wrap(`see ${"x".repeat(90)}`, "  ")).toEqual(["  see", `  ${"x".repeat(90)}`]);
+  });
+
+  it("parses k and dates strictly", () => {
+    expect(parseK("10")).toBe(10);
+    expect(parseK("1000")).toBe(1000);
+    for (const bad of ["0", "-3", "1001", "abc", "1.5", ""]) expect(() => parseK(bad), bad).toThrow(/1 to 1000/);
+    expect(parseDate("2024-02-29")).toBe("2024-02-29");
+    expect(parseDate("2024-02")).toBe("2024-02");
+    expect(parseDate("2024")).toBe("2024");
+    for (const bad of ["2023-02-29", "2024-13-01", "2024-00-10", "2024-1-5", "yesterday", "24-01-01"]) expect(() => parseDate(bad), bad).toThrow(/2024-01-31/);
+  });
+});
