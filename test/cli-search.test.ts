@@ -386,6 +386,34 @@ describe("damaged or mismatched indexes", () => {
     expect((JSON.parse(after.stdout) as { hits: HitJson[] }).hits[0]!.id).toBe("2203.01234");
   });
 
+  it("a reindex that died after clearing the store (old vector files still there) completes when rerun", async () => {
+    const dir = copyOfBase("interrupted-reindex");
+    // The state reindex leaves between its store transaction and deleting the vector files, after a
+    // model change: the store has no passages and the new model's fingerprint; vectors.json the old one.
+    const pointerFile = path.join(dir, "vectors.json");
+    const pointer = JSON.parse(readFileSync(pointerFile, "utf8")) as { fingerprint: Record<string, unknown> };
+    pointer.fingerprint = { modelId: "other-model", dim: pointer.fingerprint.dim, checksum: "0123456789abcdef0123" };
+    writeFileSync(pointerFile, JSON.stringify(pointer));
+    const store = PaperStore.open(path.join(dir, "papers.sqlite"));
+    store.transaction(() => {
+      for (const rowid of store.rowidsWithMissingLabels(() => false)) store.removePassages(rowid);
+    });
+    expect(store.stats()).toMatchObject({ papers: 12, passages: 0, pending: 12 });
+    store.close();
+
+    const rerun = await run(["reindex", "--yes", "--index", dir]);
+    expect(rerun.code).toBe(0);
+    expect(rerun.stdout).toContain("embedded 12 papers");
+    const after = PaperStore.open(path.join(dir, "papers.sqlite"), { readonly: true });
+    try {
+      expect(after.stats()).toMatchObject({ papers: 12, pending: 0 });
+      expect(after.stats().passages).toBeGreaterThanOrEqual(12);
+    } finally {
+      after.close();
+    }
+    expect((JSON.parse(readFileSync(pointerFile, "utf8")) as { fingerprint: { modelId: string } }).fingerprint.modelId).toBe("use-lite");
+  });
+
   it("a corrupted vector file: exit 1 naming it and suggesting reindex --yes; the file is untouched", async () => {
     const dir = copyOfBase("bad-vectors");
     const pointer = JSON.parse(readFileSync(path.join(dir, "vectors.json"), "utf8")) as { file: string };

@@ -228,7 +228,7 @@ export interface QueryCliOptions extends IndexOption {
   k: number;
   since?: string;
   until?: string;
-  category: string[];
+  category?: string[];
   author?: string;
   json?: boolean;
   weight?: number;
@@ -262,7 +262,7 @@ export function parseDate(value: string): string {
 
 const CATEGORY_RE = /^[a-z][a-z-]*(?:\.[a-z][a-z-]*)?$/i;
 
-function collectCategory(value: string, previous: string[]): string[] {
+function collectCategory(value: string, previous: string[] | undefined): string[] {
   const parts = value
     .split(/[\s,]+/)
     .map((c) => c.trim())
@@ -270,7 +270,7 @@ function collectCategory(value: string, previous: string[]): string[] {
   if (parts.length === 0 || !parts.every((c) => CATEGORY_RE.test(c))) {
     throw new InvalidArgumentError('expected an arXiv category like cs.LG, or an archive like "cs".');
   }
-  return [...previous, ...parts];
+  return [...(previous ?? []), ...parts];
 }
 
 function parseAuthor(value: string): string {
@@ -292,7 +292,7 @@ export function addQueryOptions(cmd: Command): Command {
     .option("-k <n>", `number of results, 1 to ${MAX_K}`, parseK, 10)
     .option("--since <date>", "published on or after this date (YYYY-MM-DD)", parseDate)
     .option("--until <date>", "published on or before this date (YYYY-MM-DD)", parseDate)
-    .option("--category <cat>", "in this arXiv category (cs.LG) or archive (cs); repeat for any of several", collectCategory, [])
+    .option("--category <cat>", "in this arXiv category (cs.LG) or archive (cs); repeat for any of several", collectCategory)
     .option("--author <name>", "with an author whose name contains this text", parseAuthor)
     .option("--json", "print one JSON object")
     .addOption(
@@ -315,7 +315,7 @@ export function filtersFrom(opts: QueryCliOptions): SearchFilters | undefined {
   const filters: SearchFilters = {};
   if (opts.since) filters.since = opts.since;
   if (opts.until) filters.until = opts.until;
-  if (opts.category.length > 0) filters.categories = [...opts.category];
+  if (opts.category && opts.category.length > 0) filters.categories = [...opts.category];
   if (opts.author) filters.author = opts.author;
   return Object.keys(filters).length > 0 ? filters : undefined;
 }
@@ -324,7 +324,7 @@ export function describeFilters(opts: QueryCliOptions): string {
   const parts: string[] = [];
   if (opts.since) parts.push(`since ${opts.since}`);
   if (opts.until) parts.push(`until ${opts.until}`);
-  if (opts.category.length > 0) parts.push(`in ${opts.category.join(" or ")}`);
+  if (opts.category && opts.category.length > 0) parts.push(`in ${opts.category.join(" or ")}`);
   if (opts.author) parts.push(`by "${opts.author}"`);
   return parts.join(", ");
 }
