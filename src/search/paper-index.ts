@@ -267,46 +267,69 @@ export class PaperIndex {
     if (total === 0) return;
     let done = 0;
     let afterRowid = 0;
-    let pending: { rowid: number; labels: number[]; contentHash: string }[] = [];
+    let pending: { rowid: number; labels: number[]; contentHash: string; old: number[] }[] = [];
+    /** Labels added to the vector index since the last commit. */
+    let added: number[] = [];
+    /** Old vectors taken out by a checkpoint that has not committed yet (to put back if it fails). */
+    let removed: { label: number; vector: Float32Array }[] = [];
     const checkpoint = async () => {
       if (pending.length === 0) return;
+      // Re-embedded papers keep their old vectors (still searchable) until the save that replaces them.
+      for (const item of pending) {
+        for (const label of item.old) {
+          const vector = this.vectors.vector(label);
+          if (vector && this.vectors.remove(label)) removed.push({ label, vector });
+        }
+      }
       await this.vectors.save(this.dir);
       this.store.commitEmbedding(pending, this.vectors.generation);
       pending = [];
+      added = [];
+      removed = [];
     };
     const chunkSize = Math.min(EMBED_CHUNK, this.checkpointEvery);
-    for (;;) {
-      const papers = this.store.needingEmbedding(chunkSize, afterRowid);
-      if (papers.length === 0) break;
-      afterRowid = papers[papers.length - 1]!.rowid;
-      const texts: string[] = [];
-      const owners: number[] = [];
-      papers.forEach((p, i) => {
-        for (const t of passagesOf(p, this.embedder)) {
-          texts.push(t);
-          owners.push(i);
-        }
-      });
-      const results = await this.embedder.embedDetailed(texts, "passage");
-      const first = this.store.nextLabel(texts.length);
-      const labelsByPaper = papers.map(() => [] as number[]);
-      results.forEach((r, j) => {
-        const label = first + j;
-        this.vectors.add(label, r.vector);
-        labelsByPaper[owners[j]!]!.push(label);
-        if (r.truncated) report.truncatedPassages += 1;
-      });
-      papers.forEach((p, i) => {
-        for (const old of this.store.passagesOf(p.rowid)) this.vectors.remove(old.label);
-        pending.push({ rowid: p.rowid, labels: labelsByPaper[i]!, contentHash: p.contentHash });
-      });
-      report.embedded += papers.length;
-      report.passages += texts.length;
-      done += papers.length;
-      onProgress?.({ phase: "embed", done, total });
-      if (pending.length >= this.checkpointEvery) await checkpoint();
+    try {
+      for (;;) {
+        const papers = this.store.needingEmbedding(chunkSize, afterRowid);
+        if (papers.length === 0) break;
+        afterRowid = papers[papers.length - 1]!.rowid;
+        const texts: string[] = [];
+        const owners: number[] = [];
+        papers.forEach((p, i) => {
+          for (const t of passagesOf(p, this.embedder)) {
+            texts.push(t);
+            owners.push(i);
+          }
+        });
+        const results = await this.embedder.embedDetailed(texts, "passage");
+        const first = this.store.nextLabel(texts.length);
+        const labelsByPaper = papers.map(() => [] as number[]);
+        results.forEach((r, j) => {
+          const label = first + j;
+          this.vectors.add(label, r.vector);
+          added.push(label);
+          labelsByPaper[owners[j]!]!.push(label);
+          if (r.truncated) report.truncatedPassages += 1;
+        });
+        papers.forEach((p, i) => {
+          const old = this.store.passagesOf(p.rowid).map((row) => row.label);
+          pending.push({ rowid: p.rowid, labels: labelsByPaper[i]!, contentHash: p.contentHash, old });
+        });
+        report.embedded += papers.length;
+        report.passages += texts.length;
+        done += papers.length;
+        onProgress?.({ phase: "embed", done, total });
+        if (pending.length >= this.checkpointEvery) await checkpoint();
+      }
+      await checkpoint();
+    } catch (err) {
+      // Nothing since the last commit happened, as far as this process is concerned: the in-memory
+      // vector index goes back to what the store describes (uncommitted vectors out, old ones back),
+      // so searches keep working and a re-run starts clean. Files on disk are reconciled at open.
+      for (const label of added) this.vectors.remove(label);
+      for (const { label, vector } of removed) this.vectors.add(label, vector);
+      throw err;
     }
-    await checkpoint();
   }
 
   /** Free-text search: dense and BM25 candidates fused into one ranking. */

@@ -4,7 +4,7 @@
  * where the candidate lists must be truncated (filters, large k).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { loadEmbedder } from "../../src/embed/load.js";
@@ -401,6 +401,68 @@ describe("PaperIndex updates", () => {
       expect((await index.add(PAPERS)).embedded).toBe(0);
     } finally {
       index.close();
+    }
+  });
+
+  it("a failed add leaves the in-memory index as the store describes it; the next add completes", async () => {
+    const dir = tempDir();
+    const built = await PaperIndex.open({ dir, embedder });
+    await built.add(PAPERS);
+    built.close();
+    const changedIds = ["2401.00002", "2402.00003", "2303.00005", "2303.00006"];
+    const changed = PAPERS.filter((p) => changedIds.includes(p.id)).map((p) => ({ ...p, abstract: `${p.abstract} Revised: we add an appendix on reproducibility.` }));
+    let calls = 0;
+    const flaky: Embedder = {
+      ...otherModel(embedder, {}),
+      embedDetailed: async (texts, kind) => {
+        if (++calls === 2) throw new Error("inference failed");
+        return embedder.embedDetailed(texts, kind);
+      },
+    };
+    const index = await PaperIndex.open({ dir, embedder: flaky, checkpointEvery: 2 });
+    try {
+      const before = index.stats();
+      // 1. The embedder fails on the second chunk: the first chunk (2 papers) is committed.
+      await expect(index.add(changed)).rejects.toThrow("inference failed");
+      let stats = index.stats();
+      expect(stats.pending).toBe(2);
+      expect(stats.vectors).toBe(before.vectors);
+      expectConsistent(index);
+      // The papers not re-embedded keep their old vectors, so dense search still finds them.
+      expect((await index.search("robot arm picking objects from a bin", { mode: "dense", k: 1 }))[0]?.paper.id).toBe("2303.00005");
+
+      // 2. The vector save fails at a checkpoint (the directory is gone): the old vectors it had
+      //    taken out come back, the new ones go.
+      const away = `${dir}.away`;
+      const broken = index.add([], (p) => {
+        if (p.phase === "embed") {
+          renameSync(dir, away);
+          writeFileSync(dir, "not a directory");
+        }
+      });
+      await expect(broken).rejects.toThrow();
+      rmSync(dir);
+      renameSync(away, dir);
+      stats = index.stats();
+      expect(stats.pending).toBe(2);
+      expect(stats.vectors).toBe(before.vectors);
+      expectConsistent(index);
+      expect((await index.search("dark matter halo profiles from lensing", { mode: "dense", k: 1 }))[0]?.paper.id).toBe("2303.00006");
+
+      // 3. A working run completes.
+      const report = await index.add([]);
+      expect(report.embedded).toBe(2);
+      expect(index.stats()).toMatchObject({ pending: 0, vectors: before.vectors });
+      expectConsistent(index);
+    } finally {
+      index.close();
+    }
+    const reopened = await PaperIndex.open({ dir, embedder });
+    try {
+      expect(reopened.stats()).toMatchObject({ pending: 0, papers: PAPERS.length });
+      expectConsistent(reopened);
+    } finally {
+      reopened.close();
     }
   });
 
