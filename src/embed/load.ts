@@ -13,12 +13,16 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
-import { env as transformersEnv } from "@huggingface/transformers";
 import { modelsDir as defaultModelsDir } from "../paths.js";
 import { ensureDefaultModel } from "./default-model.js";
 import { stderrJsonLogger, type Logger } from "./device.js";
 import { MODEL_FILE_CANDIDATES, OnnxEmbedder } from "./onnx-embedder.js";
 import type { DeviceSetting, Embedder } from "./types.js";
+
+/** transformers.js's settings, imported on demand: the import costs ~1.7 s and use-lite never needs it. */
+async function transformersEnv(): Promise<typeof import("@huggingface/transformers").env> {
+  return (await import("@huggingface/transformers")).env;
+}
 
 export const DEFAULT_MODEL = "use-lite";
 
@@ -104,7 +108,7 @@ export async function resolveModelDir(opts: LoadEmbedderOptions): Promise<{ dir:
 
   // A Hub id.
   const target = path.join(root, ...model.split("/"));
-  const cacheDir = transformersEnv.cacheDir;
+  const cacheDir = (await transformersEnv()).cacheDir;
   const candidates = [target, ...(cacheDir ? [path.join(cacheDir, ...model.split("/"))] : [])];
   for (const dir of candidates) {
     if (isDir(dir) && missingModelFiles(dir).length === 0) return { dir, id: model };
@@ -117,7 +121,7 @@ export async function resolveModelDir(opts: LoadEmbedderOptions): Promise<{ dir:
         `Or set EMBED_MODEL=use-lite for the built-in model.`,
     );
   }
-  await downloadHubModel(model, target, { remoteHost: opts.remoteHost ?? transformersEnv.remoteHost, logger });
+  await downloadHubModel(model, target, { remoteHost: opts.remoteHost ?? (await transformersEnv()).remoteHost, logger });
   return { dir: target, id: model };
 }
 
@@ -129,7 +133,7 @@ export async function resolveModelDir(opts: LoadEmbedderOptions): Promise<{ dir:
 export async function downloadHubModel(id: string, dest: string, opts: { remoteHost: string; logger?: Logger }): Promise<string> {
   const logger = opts.logger ?? stderrJsonLogger;
   const base = opts.remoteHost.replace(/\/+$/, "");
-  const template = transformersEnv.remotePathTemplate ?? "{model}/resolve/{revision}/";
+  const template = (await transformersEnv()).remotePathTemplate ?? "{model}/resolve/{revision}/";
   const prefix = `${base}/${template.replaceAll("{model}", id).replaceAll("{revision}", "main").replace(/^\/+/, "")}`;
   const url = (file: string): string => `${prefix.replace(/\/+$/, "")}/${file}`;
 
@@ -176,9 +180,12 @@ async function fetchTo(url: string, file: string, required: boolean): Promise<bo
 /** Resolves, downloads if allowed, and opens the configured model. */
 export async function loadEmbedder(opts: LoadEmbedderOptions): Promise<Embedder> {
   const root = path.resolve(opts.modelsDir ?? defaultModelsDir());
-  // Tokenizers are only ever read from directories we resolved; keep transformers.js off the network.
-  transformersEnv.allowRemoteModels = false;
-  transformersEnv.localModelPath = root + path.sep;
+  if (opts.model !== DEFAULT_MODEL) {
+    // Tokenizers are only ever read from directories we resolved; keep transformers.js off the network.
+    const env = await transformersEnv();
+    env.allowRemoteModels = false;
+    env.localModelPath = root + path.sep;
+  }
   const { dir, id } = await resolveModelDir(opts);
   // The spec comes from the table (by id, else by directory name) or the unknown-model defaults.
   return OnnxEmbedder.load(dir, {

@@ -27,7 +27,6 @@
 import { createReadStream, existsSync } from "node:fs";
 import { createHash } from "node:crypto";
 import path from "node:path";
-import { AutoTokenizer } from "@huggingface/transformers";
 import { UseLiteTokenizer } from "./use-tokenizer.js";
 import * as ort from "onnxruntime-node";
 import { createSession, stderrJsonLogger, type Logger } from "./device.js";
@@ -206,7 +205,8 @@ export class OnnxEmbedder implements Embedder {
         spec.tokenizer === "use-lite-exact"
           ? UseLiteTokenizer.fromTokenizerJson(path.join(dir, "tokenizer.json"))
           : // An absolute path is never mistaken for a Hub id, and local_files_only keeps this offline.
-            await AutoTokenizer.from_pretrained(dir, { local_files_only: true });
+            // Imported only here: loading transformers.js costs ~1.7 s, and use-lite does not need it.
+            await (await import("@huggingface/transformers")).AutoTokenizer.from_pretrained(dir, { local_files_only: true });
     } catch (err) {
       throw new Error(`cannot load the tokenizer from ${dir} (needs tokenizer.json and tokenizer_config.json): ${(err as Error).message}`);
     }

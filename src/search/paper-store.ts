@@ -59,7 +59,7 @@ const Database = require("better-sqlite3") as SqliteDatabaseCtor;
 // ---------------------------------------------------------------------------------------------
 // Errors
 
-const REINDEX_HINT = "Move it aside and rebuild the store with `paperhound reindex`.";
+const REINDEX_HINT = "Restore it from a backup, or move it aside and rebuild it from your paper files with `paperhound index <file...>`.";
 
 /** The store file is not a SQLite database, is truncated, or fails an integrity check. */
 export class StoreCorruptError extends Error {
@@ -759,7 +759,7 @@ export class PaperStore {
     const abs = path.resolve(file);
     const readonly = opts.readonly === true;
     if (readonly && !fs.existsSync(abs)) {
-      throw new Error(`Paper store ${abs} does not exist (opened read-only, so it was not created). Build it with \`paperhound reindex\`.`);
+      throw new Error(`Paper store ${abs} does not exist (opened read-only, so it was not created). Build it with \`paperhound index <file...>\`.`);
     }
     checkFileHeader(abs);
     if (!readonly) fs.mkdirSync(path.dirname(abs), { recursive: true });
@@ -828,7 +828,7 @@ export class PaperStore {
       throw new StoreSchemaError(
         this.file,
         `Paper store ${this.file} has schema version ${version}, newer than this paperhound understands (${SCHEMA_VERSION}). ` +
-          "Upgrade paperhound, or rebuild the store for this version with `paperhound reindex`.",
+          "Upgrade paperhound, or rebuild the store for this version from your paper files with `paperhound index <file...>` in a new index directory.",
       );
     }
     if (version === SCHEMA_VERSION) return;

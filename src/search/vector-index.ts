@@ -95,7 +95,7 @@ export class ModelMismatchError extends Error {
   ) {
     super(
       `the vector index in ${dir} was built with model ${describeModel(found)}, but the configured model is ` +
-        `${describeModel(expected)}; run \`paperhound reindex\` to rebuild it with the configured model`,
+        `${describeModel(expected)}; run \`paperhound reindex --yes\` to rebuild it with the configured model`,
     );
   }
 }
@@ -107,7 +107,7 @@ export class IndexCorruptError extends Error {
     readonly file: string,
     readonly reason: string,
   ) {
-    super(`vector index file ${file} is unusable: ${reason}; it was left untouched (run \`paperhound reindex\` to rebuild the index)`);
+    super(`vector index file ${file} is unusable: ${reason}; it was left untouched (run \`paperhound reindex --yes\` to rebuild the vectors from the paper store)`);
   }
 }
 
