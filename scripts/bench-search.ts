@@ -43,6 +43,7 @@ import type { Paper } from "../src/papers/types.js";
 import { projectRoot } from "../src/paths.js";
 import { createProgress, formatDuration } from "../src/progress.js";
 import { PaperIndex, STORE_FILE } from "../src/search/paper-index.js";
+import { seededRandom } from "../src/random.js";
 
 const DEFAULT_DATA = path.resolve(projectRoot, "../shared/data/arxiv/papers-140k.jsonl.gz");
 const HELD_OUT = 500;
@@ -315,16 +316,6 @@ function runBuildChild(args: Args, dir: string): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Queries (this process)
 
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A span of 3-6 consecutive words of the abstract (words with letters; LaTeX and numbers skipped). */
 function phraseOf(abstract: string, rnd: () => number): string | undefined {

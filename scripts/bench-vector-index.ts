@@ -31,6 +31,7 @@ import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { createGunzip } from "node:zlib";
 import hnswlib from "hnswlib-node";
+import { seededRandom as rng } from "../src/random.js";
 
 const { HierarchicalNSW, BruteforceSearch } = hnswlib;
 
@@ -116,17 +117,6 @@ async function embedArxiv(n: number, q: number, out: string): Promise<void> {
   console.log(`model ${embedder.modelId} dim ${embedder.dim}: wrote ${out}.passages.f32 (${passages.length}) and ${out}.queries.f32 (${titles.length})`);
 }
 
-/** mulberry32: small seeded PRNG so runs are comparable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function gaussianUnit(rand: () => number, d: number): Float32Array {
   const v = new Float32Array(d);
   let norm = 0;

@@ -3,6 +3,9 @@
  * data set: distinct titles, varied English-ish abstracts (several sentences, so several passages),
  * arXiv ids, categories, dates and authors. Deterministic for a seed.
  */
+import { seededRandom } from "../../src/random.js";
+
+export { seededRandom };
 
 export interface SynthRecord {
   id: string;
@@ -15,17 +18,6 @@ export interface SynthRecord {
   source: string;
 }
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Field {
   category: string;

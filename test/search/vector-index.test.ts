@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import os from "node:os";
+import { seededRandom as rng } from "../../src/random.js";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -18,16 +19,6 @@ import type { ModelFingerprint } from "../../src/search/types.js";
 
 const fp = (dim: number, modelId = "use-lite"): ModelFingerprint => ({ modelId, dim, checksum: `${modelId}-sha-${dim}`.padEnd(64, "0") });
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function gaussian(rand: () => number): number {
   return Math.sqrt(-2 * Math.log(rand() || 1e-12)) * Math.cos(2 * Math.PI * rand());
 }
