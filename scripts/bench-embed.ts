@@ -15,7 +15,7 @@ import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { createGunzip } from "node:zlib";
 import { isKnownError } from "../src/cli.js";
-import { ConfigError, embedBatchSize, loadConfig, type Config } from "../src/config.js";
+import { ConfigError, embedderSettings, loadConfig, type Config } from "../src/config.js";
 import { loadEmbedder } from "../src/embed/load.js";
 import { createLogger } from "../src/log.js";
 import { projectRoot } from "../src/paths.js";
@@ -137,11 +137,7 @@ async function main(): Promise<void> {
 
   const loadStart = performance.now();
   const embedder = await loadEmbedder({
-    model: config.embedModel,
-    device: config.embedDevice,
-    threads: config.embedThreads,
-    batchSize: embedBatchSize(config),
-    allowRemote: config.embedAllowDownload,
+    ...embedderSettings(config),
     logger,
   });
   const loadMs = performance.now() - loadStart;

@@ -34,7 +34,7 @@ import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { createGunzip } from "node:zlib";
-import { ConfigError, embedBatchSize, loadConfig } from "../src/config.js";
+import { ConfigError, embedderSettings, loadConfig } from "../src/config.js";
 import { loadEmbedder } from "../src/embed/load.js";
 import type { Embedder } from "../src/embed/types.js";
 import { createLogger } from "../src/log.js";
@@ -231,11 +231,7 @@ async function loadBenchEmbedder(): Promise<Embedder> {
   }
   const logger = createLogger({ level: "warn", format: config.logFormat });
   return loadEmbedder({
-    model: config.embedModel,
-    device: config.embedDevice,
-    threads: config.embedThreads,
-    batchSize: embedBatchSize(config),
-    allowRemote: config.embedAllowDownload,
+    ...embedderSettings(config),
     logger,
   });
 }

@@ -74,7 +74,7 @@ function readVectorFiles(prefix: string): { passages: Float32Array; queries: Flo
 }
 
 async function embedArxiv(n: number, q: number, out: string): Promise<void> {
-  const { loadConfig, embedBatchSize } = await import("../src/config.js");
+  const { loadConfig, embedderSettings } = await import("../src/config.js");
   const { loadEmbedder } = await import("../src/embed/load.js");
   const { projectRoot } = await import("../src/paths.js");
   const file = path.resolve(projectRoot, "../shared/data/arxiv/papers-140k.jsonl.gz");
@@ -91,10 +91,7 @@ async function embedArxiv(n: number, q: number, out: string): Promise<void> {
   lines.close();
   const config = loadConfig(process.env);
   const embedder = await loadEmbedder({
-    model: config.embedModel,
-    device: config.embedDevice,
-    threads: config.embedThreads,
-    batchSize: embedBatchSize(config),
+    ...embedderSettings(config),
     allowRemote: false,
   });
   const write = async (texts: string[], kind: "query" | "passage", f: string): Promise<void> => {

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { loadConfig, embedBatchSize } from "../src/config.js";
+import { loadConfig, embedderSettings } from "../src/config.js";
 import { loadEmbedder } from "../src/embed/load.js";
 import { loadBeir, type BeirQuery } from "../src/eval/beir.js";
 import { meanMetrics, scoreQuery, type QueryMetrics } from "../src/eval/metrics.js";
@@ -39,11 +39,7 @@ async function main(): Promise<void> {
   const weight = values.weight !== undefined ? Number(values.weight) : undefined;
 
   const embedder = await loadEmbedder({
-    model: config.embedModel,
-    device: config.embedDevice,
-    threads: config.embedThreads,
-    batchSize: embedBatchSize(config),
-    allowRemote: config.embedAllowDownload,
+    ...embedderSettings(config),
     logger,
   });
   const tmp = values.index ? undefined : mkdtempSync(path.join(os.tmpdir(), "paperhound-eval-"));

@@ -198,7 +198,19 @@ export function describeConfig(config: Config): SettingDescription[] {
   });
 }
 
-/** The configured batch size for the embedder, or undefined to let it choose by device ("auto"). */
-export function embedBatchSize(config: Pick<Config, "embedBatchSize">): number | undefined {
-  return config.embedBatchSize === "auto" ? undefined : config.embedBatchSize;
+/** The embedder settings of a configuration, as `loadEmbedder` takes them ("auto" batch size: the embedder chooses by device). */
+export function embedderSettings(config: Config): {
+  model: string;
+  device: Config["embedDevice"];
+  threads: number;
+  batchSize?: number;
+  allowRemote: boolean;
+} {
+  return {
+    model: config.embedModel,
+    device: config.embedDevice,
+    threads: config.embedThreads,
+    ...(config.embedBatchSize === "auto" ? {} : { batchSize: config.embedBatchSize }),
+    allowRemote: config.embedAllowDownload,
+  };
 }

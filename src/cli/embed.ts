@@ -1,7 +1,7 @@
 /** `paperhound embed`: embeds texts with the configured model and prints the vectors. */
 import { createInterface } from "node:readline";
 import { Option } from "commander";
-import { DEVICE_SETTINGS, embedBatchSize } from "../config.js";
+import { DEVICE_SETTINGS, embedderSettings } from "../config.js";
 
 /** Texts handed to the embedder per call; it sorts them by length and batches them itself. */
 const TEXTS_PER_CALL = 256;
@@ -31,11 +31,9 @@ export const registerEmbed: RegisterCommand = (program, ctx) => {
       // Loaded here, not at start-up: the model runner pulls in onnxruntime and transformers.js.
       const { loadEmbedder } = await import("../embed/load.js");
       const embedder = await loadEmbedder({
-        model: opts.model ?? config.embedModel,
-        device: opts.device ?? config.embedDevice,
-        threads: config.embedThreads,
-        batchSize: embedBatchSize(config),
-        allowRemote: config.embedAllowDownload,
+        ...embedderSettings(config),
+        ...(opts.model !== undefined ? { model: opts.model } : {}),
+        ...(opts.device !== undefined ? { device: opts.device } : {}),
         logger,
       });
       try {

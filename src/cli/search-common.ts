@@ -14,7 +14,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
-import { embedBatchSize, SETTINGS } from "../config.js";
+import { embedderSettings, SETTINGS } from "../config.js";
 import { splitSentences } from "../embed/passages.js";
 import type { Embedder } from "../embed/types.js";
 import { createLogger, type Logger } from "../log.js";
@@ -102,11 +102,7 @@ export async function openEmbedder(ctx: CliContext): Promise<Embedder> {
   // Loaded here, not at start-up: the model runner pulls in onnxruntime and transformers.js.
   const { loadEmbedder } = await import("../embed/load.js");
   return loadEmbedder({
-    model: config.embedModel,
-    device: config.embedDevice,
-    threads: config.embedThreads,
-    batchSize: embedBatchSize(config),
-    allowRemote: config.embedAllowDownload,
+    ...embedderSettings(config),
     logger: commandLogger(ctx),
   });
 }
