@@ -267,7 +267,8 @@ export class PaperIndex {
 
   /** Papers in the store without current vectors. */
   pendingCount(): number {
-    return this.store.stats().pending;
+    // Not stats(): that also sizes files and counts categories over every paper.
+    return this.store.pendingCount();
   }
 
   private async embedPending(report: IndexReport, onProgress?: (p: IndexProgress) => void): Promise<void> {

@@ -960,6 +960,11 @@ export class PaperStore {
     return this.stmt("SELECT count(*) FROM papers").pluck().get() as number;
   }
 
+  /** Papers whose vectors are missing or stale (served by the papers_pending partial index). */
+  pendingCount(): number {
+    return this.stmt("SELECT count(*) FROM papers WHERE embedded_hash IS NULL OR embedded_hash <> content_hash").pluck().get() as number;
+  }
+
   /**
    * Papers whose vectors are missing or were computed from other content, in rowid order. Pass the
    * last rowid seen as `afterRowid` to page through without committing in between.
@@ -1206,7 +1211,7 @@ export class PaperStore {
         }
       }
     }
-    const pending = one("SELECT count(*) FROM papers WHERE embedded_hash IS NULL OR embedded_hash <> content_hash");
+    const pending = this.pendingCount();
     const papers = this.count();
     return {
       file: this.file,
