@@ -47,6 +47,21 @@ function intIn(min: number, max: number): (raw: string) => number | undefined {
   };
 }
 
+/** An absolute http(s) URL, kept as given (base URLs of remote sources; tests point them at a local server). */
+function httpUrl(raw: string): string | undefined {
+  try {
+    const url = new URL(raw);
+    return url.protocol === "http:" || url.protocol === "https:" ? raw : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A plain e-mail address (no display name): it goes into the User-Agent as `mailto:<address>`. */
+function email(raw: string): string | undefined {
+  return /^[^\s@<>()";,]+@[^\s@<>()";,]+\.[^\s@<>()";,]+$/.test(raw) ? raw : undefined;
+}
+
 function bool(raw: string): boolean | undefined {
   const v = raw.toLowerCase();
   if (v === "1" || v === "true") return true;
@@ -123,6 +138,57 @@ export const SETTINGS = {
     allowed: `one of ${LOG_FORMATS.join(", ")}`,
     default: ({ stderrIsTTY }): (typeof LOG_FORMATS)[number] => (stderrIsTTY ? "pretty" : "json"),
     parse: oneOf(LOG_FORMATS),
+  }),
+  contactEmail: setting<string | undefined>({
+    env: "PAPERHOUND_CONTACT_EMAIL",
+    // arXiv asks API clients for contact details; without one, arXiv requests still run but log a warning.
+    description: "Contact e-mail sent in the User-Agent of requests to arXiv and Hugging Face",
+    allowed: "an e-mail address",
+    default: () => undefined,
+    parse: email,
+  }),
+  arxivApiUrl: setting({
+    env: "ARXIV_API_URL",
+    description: "arXiv API query endpoint",
+    allowed: "an http(s) URL",
+    default: () => "https://export.arxiv.org/api/query",
+    parse: httpUrl,
+  }),
+  arxivRssUrl: setting({
+    env: "ARXIV_RSS_URL",
+    description: "arXiv RSS feed base; category lists are appended",
+    allowed: "an http(s) URL",
+    default: () => "https://rss.arxiv.org/rss/",
+    parse: httpUrl,
+  }),
+  arxivOaiUrl: setting({
+    env: "ARXIV_OAI_URL",
+    description: "arXiv OAI-PMH endpoint",
+    allowed: "an http(s) URL",
+    default: () => "https://oaipmh.arxiv.org/oai",
+    parse: httpUrl,
+  }),
+  hfApiUrl: setting({
+    env: "HF_API_URL",
+    description: "Hugging Face API base (daily papers)",
+    allowed: "an http(s) URL",
+    default: () => "https://huggingface.co/api",
+    parse: httpUrl,
+  }),
+  arxivMinIntervalMs: setting({
+    env: "ARXIV_MIN_INTERVAL_MS",
+    // arXiv's terms: one request every 3 s. A smaller value only applies to hosts outside arxiv.org (mirrors, test servers).
+    description: "Milliseconds between request starts to arXiv endpoints (all of them share one budget); never below 3000 for arxiv.org",
+    allowed: "an integer from 0 to 600000",
+    default: () => 3000,
+    parse: intIn(0, 600_000),
+  }),
+  hfMinIntervalMs: setting({
+    env: "HF_MIN_INTERVAL_MS",
+    description: "Milliseconds between request starts to the Hugging Face API",
+    allowed: "an integer from 0 to 600000",
+    default: () => 1000,
+    parse: intIn(0, 600_000),
   }),
 } satisfies Record<string, SettingSpec<unknown>>;
 

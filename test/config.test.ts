@@ -17,6 +17,13 @@ describe("loadConfig", () => {
       indexPath: path.join(projectRoot, "index", "default"),
       logLevel: "info",
       logFormat: "json",
+      contactEmail: undefined,
+      arxivApiUrl: "https://export.arxiv.org/api/query",
+      arxivRssUrl: "https://rss.arxiv.org/rss/",
+      arxivOaiUrl: "https://oaipmh.arxiv.org/oai",
+      hfApiUrl: "https://huggingface.co/api",
+      arxivMinIntervalMs: 3000,
+      hfMinIntervalMs: 1000,
     });
     expect(Object.isFrozen(c)).toBe(true);
   });
@@ -49,6 +56,27 @@ describe("loadConfig", () => {
     expect(c.logFormat).toBe("pretty");
   });
 
+  it("reads the remote-source settings", () => {
+    const c = loadConfig({
+      PAPERHOUND_CONTACT_EMAIL: "team@example.org",
+      ARXIV_API_URL: "http://127.0.0.1:8080/api/query",
+      ARXIV_RSS_URL: "http://127.0.0.1:8080/rss/",
+      ARXIV_OAI_URL: "http://127.0.0.1:8080/oai",
+      HF_API_URL: "http://127.0.0.1:8080/hf",
+      ARXIV_MIN_INTERVAL_MS: "50",
+      HF_MIN_INTERVAL_MS: "0",
+    });
+    expect(c).toMatchObject({
+      contactEmail: "team@example.org",
+      arxivApiUrl: "http://127.0.0.1:8080/api/query",
+      arxivRssUrl: "http://127.0.0.1:8080/rss/",
+      arxivOaiUrl: "http://127.0.0.1:8080/oai",
+      hfApiUrl: "http://127.0.0.1:8080/hf",
+      arxivMinIntervalMs: 50,
+      hfMinIntervalMs: 0,
+    });
+  });
+
   it.each([
     ["0", false],
     ["1", true],
@@ -73,6 +101,12 @@ describe("loadConfig", () => {
     ["EMBED_ALLOW_DOWNLOAD", "yes", "0, 1, true, false"],
     ["LOG_LEVEL", "verbose", "debug, info, warn, error"],
     ["LOG_FORMAT", "xml", "json, pretty"],
+    ["PAPERHOUND_CONTACT_EMAIL", "Jane Doe <jane@example.org>", "an e-mail address"],
+    ["PAPERHOUND_CONTACT_EMAIL", "jane", "an e-mail address"],
+    ["ARXIV_API_URL", "export.arxiv.org/api/query", "an http(s) URL"],
+    ["HF_API_URL", "ftp://huggingface.co/api", "an http(s) URL"],
+    ["ARXIV_MIN_INTERVAL_MS", "-1", "an integer from 0 to 600000"],
+    ["HF_MIN_INTERVAL_MS", "1s", "an integer from 0 to 600000"],
   ])("rejects %s=%s and says what is allowed", (name, value, allowed) => {
     const err = catchConfigError({ [name]: value });
     expect(err.problems).toEqual([expect.objectContaining({ name, value })]);
