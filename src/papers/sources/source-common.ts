@@ -1,0 +1,99 @@
+/**
+ * Small pieces shared by the feed parsers (arXiv Atom, arXiv RSS, OAI-PMH, Hugging Face daily
+ * papers): the error for input that is not the format it claims to be, whitespace and DOI
+ * clean-up, and the canonical arXiv links every parser fills in the same way.
+ */
+import { analyseArxivRef, arxivAbsUrl, arxivPdfUrl, type ArxivRef } from "../arxiv-id.js";
+import type { PaperLinks } from "../types.js";
+
+/** Where a problem is: "file:line", "file", "line 12" or "" (for messages). */
+export function where(file: string | undefined, line?: number): string {
+  if (file && line !== undefined) return `${file}:${line}`;
+  if (file) return file;
+  return line !== undefined ? `line ${line}` : "";
+}
+
+/**
+ * The input is not a valid document of the format being read (not XML, the wrong root element,
+ * a malformed Hugging Face day). The message starts with the file and line when they are known.
+ */
+export class SourceFormatError extends Error {
+  override readonly name = "SourceFormatError";
+  constructor(
+    /** What was wrong, without the location (that is prefixed to `message`). */
+    readonly detail: string,
+    /** The format being read: "arxiv-atom", "arxiv-rss", "oai-pmh", "hf-daily", ... */
+    readonly format: string,
+    readonly file?: string,
+    /** 1-based line of the input, when known. */
+    readonly line?: number,
+  ) {
+    const at = where(file, line);
+    super(at ? `${at}: ${detail}` : detail);
+  }
+}
+
+/** One record of a feed that could not become a Paper; reading goes on with the next one. */
+export interface SourceRecordError {
+  /** 1-based line the record starts on. */
+  line: number;
+  message: string;
+}
+
+/** Thrown inside a record parser; becomes a `SourceRecordError` for that record. */
+export class RecordProblem extends Error {
+  override readonly name = "RecordProblem";
+}
+
+export function recordProblem(message: string): never {
+  throw new RecordProblem(message);
+}
+
+/** Runs of whitespace (including the line wraps arXiv puts in titles and abstracts) become one space. */
+export function collapse(s: string): string {
+  return s.replace(/\s+/g, " ").trim();
+}
+
+const DOI = /^10\.\d{4,9}\/\S+$/;
+
+/**
+ * The first DOI in a field that may hold several ("10.1/a 10.2/b") or a resolver URL / "doi:"
+ * prefix; undefined when there is none.
+ */
+export function firstDoi(s: string | undefined): string | undefined {
+  if (!s) return undefined;
+  for (const token of s.trim().split(/[\s,;]+/)) {
+    const d = token.replace(/^(?:https?:\/\/(?:dx\.)?doi\.org\/|doi:)/i, "");
+    if (DOI.test(d)) return d;
+  }
+  return undefined;
+}
+
+/**
+ * The arXiv reference in `raw` (an id, "arXiv:" reference, URL, or "oai:arXiv.org:<id>"), or a
+ * `RecordProblem` saying why it is not one. `field` names where it came from, for the message.
+ */
+export function arxivRefOf(raw: string, field: string): ArxivRef {
+  const text = raw.trim().replace(/^oai:arxiv\.org:/i, "");
+  const a = analyseArxivRef(text);
+  if (!a.ok) recordProblem(`${field} ${JSON.stringify(raw.trim().slice(0, 100))} is not an arXiv id: ${a.error}`);
+  return a.ref;
+}
+
+/** Canonical abstract and PDF links of an arXiv paper (latest version), as every source stores them. */
+export function arxivLinks(id: string): PaperLinks {
+  return { abs: arxivAbsUrl(id), pdf: arxivPdfUrl(id) };
+}
+
+/** `s` when it is an http(s) URL (trimmed), else undefined: feeds sometimes put "N/A" or " https://..." there. */
+export function httpUrlOrUndefined(s: unknown): string | undefined {
+  if (typeof s !== "string") return undefined;
+  const t = s.trim();
+  if (!/^https?:\/\//i.test(t)) return undefined;
+  try {
+    new URL(t);
+    return t;
+  } catch {
+    return undefined;
+  }
+}

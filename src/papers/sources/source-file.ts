@@ -1,0 +1,139 @@
+/**
+ * Reading source files: gzipped or not (told by the magic bytes, not the name), decoded as UTF-8,
+ * in chunks so memory stays flat in the file size. Every failure (missing, unreadable, empty,
+ * corrupt gzip data) is a `PaperFileError` naming the file, as in jsonl.ts.
+ */
+import { constants as fsConstants } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
+import { StringDecoder } from "node:string_decoder";
+import { pipeline, type Readable } from "node:stream";
+import zlib from "node:zlib";
+import { PaperFileError } from "./jsonl.js";
+
+export function isGzip(head: Uint8Array): boolean {
+  return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+}
+
+async function openForReading(file: string): Promise<FileHandle> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, fsConstants.O_RDONLY);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (err as Error).message;
+    throw new PaperFileError(`cannot read ${file}: ${why}`, file);
+  }
+  try {
+    const st = await handle.stat();
+    if (st.isDirectory()) throw new PaperFileError(`cannot read ${file}: it is a directory`, file);
+    if (st.size === 0) throw new PaperFileError(`${file} is empty`, file);
+    return handle;
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+}
+
+/**
+ * The first `bytes` bytes of the file's content: gunzipped when the file is gzipped (as much as
+ * the compressed head yields), raw otherwise.
+ */
+export async function readFileHead(file: string, bytes = 64 * 1024): Promise<Buffer> {
+  const handle = await openForReading(file);
+  try {
+    const buf = Buffer.alloc(bytes);
+    const { bytesRead } = await handle.read(buf, 0, bytes, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Gunzips as much of a (possibly cut) gzip head as it holds; the head itself when not gzipped. */
+export function decodeHead(head: Buffer): Buffer {
+  if (!isGzip(head)) return head;
+  try {
+    // Z_SYNC_FLUSH: return what the partial stream decodes to instead of failing on its end.
+    return zlib.gunzipSync(head, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  } catch {
+    return Buffer.alloc(0);
+  }
+}
+
+function explainReadError(file: string, gzip: boolean, err: unknown): PaperFileError {
+  if (err instanceof PaperFileError) return err;
+  const e = err as NodeJS.ErrnoException;
+  if (gzip && (e.code?.startsWith("Z_") || /unexpected end of file|incorrect header|invalid/i.test(e.message))) {
+    return new PaperFileError(`${file}: the gzip data is corrupt or cut short (${e.message})`, file);
+  }
+  return new PaperFileError(`cannot read ${file}: ${e.message}`, file);
+}
+
+/** Decoded UTF-8 text chunks of the file (gunzipped if needed, byte-order mark dropped). Stopping early closes it. */
+export async function* fileTextChunks(file: string, highWaterMark = 1 << 16): AsyncGenerator<string> {
+  const handle = await openForReading(file);
+  const head = Buffer.alloc(2);
+  let gzip = false;
+  try {
+    const { bytesRead } = await handle.read(head, 0, 2, 0);
+    gzip = isGzip(head.subarray(0, bytesRead));
+  } catch (err) {
+    await handle.close();
+    throw explainReadError(file, false, err);
+  }
+  const raw = handle.createReadStream({ start: 0, highWaterMark });
+  let stream: Readable = raw;
+  if (gzip) stream = pipeline(raw, zlib.createGunzip(), () => {});
+  try {
+    yield* decodeUtf8(stream as AsyncIterable<Buffer>);
+  } catch (err) {
+    throw explainReadError(file, gzip, err);
+  } finally {
+    stream.destroy();
+    raw.destroy();
+  }
+}
+
+/**
+ * Strings from a byte (or string) stream, decoded as UTF-8 without splitting characters across
+ * chunks; a leading byte-order mark is dropped.
+ */
+export async function* decodeUtf8(input: AsyncIterable<Buffer | Uint8Array | string>): AsyncGenerator<string> {
+  const decoder = new StringDecoder("utf8");
+  let first = true;
+  for await (const chunk of input) {
+    let s = typeof chunk === "string" ? chunk : decoder.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+    if (first && s.length > 0) {
+      first = false;
+      s = s.replace(/^\uFEFF/, "");
+    }
+    if (s.length > 0) yield s;
+  }
+  const rest = decoder.end();
+  if (rest.length > 0) yield rest;
+}
+
+/** The whole file as text (gunzipped if needed). For formats whose files are small (one API response). */
+export async function readFileText(file: string): Promise<string> {
+  const parts: string[] = [];
+  for await (const chunk of fileTextChunks(file)) parts.push(chunk);
+  return parts.join("");
+}
+
+/** Lines of a text stream without their line ends, numbered from 1 (for JSON Lines). */
+export async function* textLines(chunks: AsyncIterable<string>): AsyncGenerator<{ line: number; text: string }> {
+  let rest = "";
+  let line = 0;
+  for await (const chunk of chunks) {
+    const text = rest + chunk;
+    let start = 0;
+    // `rest` holds no newline: search from where the new chunk begins.
+    for (let nl = text.indexOf("\n", rest.length); nl >= 0; nl = text.indexOf("\n", start)) {
+      line++;
+      yield { line, text: text.slice(start, nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl) };
+      start = nl + 1;
+    }
+    rest = text.slice(start);
+  }
+  if (rest !== "") yield { line: line + 1, text: rest.replace(/\r$/, "") };
+}
