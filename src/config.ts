@@ -178,14 +178,14 @@ export const SETTINGS = {
   arxivMinIntervalMs: setting({
     env: "ARXIV_MIN_INTERVAL_MS",
     // arXiv's terms: one request every 3 s. A smaller value only applies to hosts outside arxiv.org (mirrors, test servers).
-    description: "Milliseconds between request starts to arXiv endpoints (all of them share one budget); never below 3000 for arxiv.org",
+    description: "Milliseconds from one arXiv request (start and end) to the next; all arXiv endpoints share it; never below 3000 for arxiv.org",
     allowed: "an integer from 0 to 600000",
     default: () => 3000,
     parse: intIn(0, 600_000),
   }),
   hfMinIntervalMs: setting({
     env: "HF_MIN_INTERVAL_MS",
-    description: "Milliseconds between request starts to the Hugging Face API",
+    description: "Milliseconds from one Hugging Face API request (start and end) to the next",
     allowed: "an integer from 0 to 600000",
     default: () => 1000,
     parse: intIn(0, 600_000),

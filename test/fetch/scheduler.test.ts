@@ -34,6 +34,23 @@ describe("RequestScheduler", () => {
     expect(starts).toEqual([0, 3000, 6000]);
   });
 
+  it("counts the interval from the end of a slow request too", async () => {
+    const clock = new VirtualClock();
+    const scheduler = new RequestScheduler(clock);
+    const t0 = clock.now();
+    const spans: [number, number][] = [];
+    const slowTask = async (): Promise<void> => {
+      const start = clock.now() - t0;
+      clock.time += 5000; // a response that takes 5 s
+      spans.push([start, clock.now() - t0]);
+    };
+    await Promise.all([1, 2].map(() => scheduler.run("arxiv", { minIntervalMs: 3000, maxConcurrent: 1 }, slowTask)));
+    expect(spans).toEqual([
+      [0, 5000],
+      [8000, 13000],
+    ]);
+  });
+
   it("runs one request at a time when maxConcurrent is 1, whatever the interval", async () => {
     const clock = new VirtualClock();
     const scheduler = new RequestScheduler(clock);

@@ -3,7 +3,8 @@
  * Face), built on Node's fetch.
  *
  * - Politeness: every attempt waits for its budget in a `RequestScheduler` (process-wide by default).
- *   All arXiv hosts share one budget of one request at a time, one start every 3 s at least;
+ *   All arXiv hosts share one budget: one request at a time, each at least 3 s after the previous
+ *   one started and ended;
  *   Hugging Face has its own, shorter interval.
  * - Identification: a User-Agent naming paperhound, its version and the operator's contact address.
  * - Failures: every attempt has a deadline for the response headers and one for the whole body.
@@ -99,9 +100,9 @@ export interface PoliteHttpClientOptions {
   contactEmail?: string;
   /** Overrides the whole User-Agent (default from `userAgent()`). */
   userAgent?: string;
-  /** Between starts of arXiv requests (all arXiv hosts together). Default and floor for arxiv.org hosts: 3000. */
+  /** Gap before each arXiv request (all arXiv hosts together), from the previous one's start and end. Default and floor for arxiv.org hosts: 3000. */
   arxivMinIntervalMs?: number;
-  /** Between starts of Hugging Face requests. Default 1000. */
+  /** Gap before each Hugging Face request, from the previous one's start and end. Default 1000. */
   hfMinIntervalMs?: number;
   /** Politeness for any other host (mirrors, test servers). Default: no interval, 4 at once. */
   otherHosts?: Politeness;

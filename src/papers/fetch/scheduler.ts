@@ -2,8 +2,10 @@
  * Politeness budgets: how often and how many requests at once may go to one service.
  *
  * A budget is named ("arxiv", "huggingface", "host:example.org"). Requests in one budget start in
- * the order they asked, at least `minIntervalMs` after the previous start, with at most
- * `maxConcurrent` running (a "running" request holds its slot until its body is read). The process
+ * the order they asked, at least `minIntervalMs` after the previous request of the budget started
+ * and after it finished, with at most `maxConcurrent` running (a "running" request holds its slot
+ * until its body is read). Counting from the finish too keeps the gap the server sees at least
+ * `minIntervalMs` even when a response is slow or a connection takes time to open. The process
  * shares one scheduler (`sharedScheduler`), so two fetchers running side by side still make one
  * stream of requests per service, as arXiv's terms ask ("one request every three seconds, on a
  * single connection").
@@ -11,7 +13,7 @@
 import { systemClock, type Clock } from "./clock.js";
 
 export interface Politeness {
-  /** Least time between the starts of two requests in the budget. */
+  /** Least time from the start and from the end of one request of the budget to the start of the next. */
   minIntervalMs: number;
   /** Most requests of the budget in flight at once. */
   maxConcurrent: number;
@@ -23,7 +25,8 @@ interface Waiter {
 }
 
 interface BudgetState {
-  lastStartAt: number;
+  /** Latest start or end of a request of the budget. */
+  lastActivityAt: number;
   active: number;
   /** Nobody starts before this (a server's Retry-After applies to every caller, not only the one told). */
   holdUntil: number;
@@ -66,7 +69,7 @@ export class RequestScheduler {
   private state(key: string): BudgetState {
     let state = this.budgets.get(key);
     if (!state) {
-      state = { lastStartAt: Number.NEGATIVE_INFINITY, active: 0, holdUntil: 0, queue: [], pumping: false };
+      state = { lastActivityAt: Number.NEGATIVE_INFINITY, active: 0, holdUntil: 0, queue: [], pumping: false };
       this.budgets.set(key, state);
     }
     return state;
@@ -100,6 +103,7 @@ export class RequestScheduler {
   private release(key: string): void {
     const state = this.state(key);
     state.active -= 1;
+    state.lastActivityAt = Math.max(state.lastActivityAt, this.clock.now());
     this.pump(state);
   }
 
@@ -112,7 +116,7 @@ export class RequestScheduler {
           const next = state.queue[0];
           // Nothing to do, or every slot taken: release() pumps again when one frees up.
           if (!next || state.active >= next.politeness.maxConcurrent) return;
-          const readyAt = Math.max(state.lastStartAt + next.politeness.minIntervalMs, state.holdUntil);
+          const readyAt = Math.max(state.lastActivityAt + next.politeness.minIntervalMs, state.holdUntil);
           const wait = readyAt - this.clock.now();
           if (wait > 0) {
             state.sleepAbort = new AbortController();
@@ -125,7 +129,7 @@ export class RequestScheduler {
           }
           state.queue.shift();
           state.active += 1;
-          state.lastStartAt = this.clock.now();
+          state.lastActivityAt = this.clock.now();
           next.grant();
         }
       } finally {
