@@ -20,6 +20,8 @@ export interface TrendingSignals {
   githubStars?: number;
   /** Day the paper was featured (YYYY-MM-DD). */
   featuredOn?: string;
+  /** Topic keywords the source derived from the paper (Hugging Face `ai_keywords`), in its order. */
+  keywords?: string[];
 }
 
 export interface Paper {
