@@ -397,7 +397,8 @@ async function main(): Promise<void> {
     const embedder = await loadBenchEmbedder();
     const rssModel = process.memoryUsage().rss;
     const loadStart = performance.now();
-    const index = await PaperIndex.open({ dir, embedder });
+    // warm: the in-memory BM25 index is built while the vectors load, as a bot or CLI search does.
+    const index = await PaperIndex.open({ dir, embedder, readonly: true, warm: true });
     const loadMs = performance.now() - loadStart;
     const rssLoaded = process.memoryUsage().rss;
     try {

@@ -21,7 +21,7 @@ import { createLogger, type Logger } from "../log.js";
 import { arxivAbsUrl, isArxivId } from "../papers/arxiv-id.js";
 import { loadSampleCorpus } from "../papers/sources/daily-listing.js";
 import { DEFAULT_DENSE_WEIGHT, MAX_K, PaperIndex, STORE_FILE } from "../search/paper-index.js";
-import { PaperStore, StoreCorruptError } from "../search/paper-store.js";
+import { PaperStore, StoreCorruptError, StoreSchemaError } from "../search/paper-store.js";
 import type { SearchFilters, SearchHit, StoredPaper } from "../search/types.js";
 import { IndexCorruptError, ModelMismatchError } from "../search/vector-index.js";
 import { CliInputError, type CliContext } from "./context.js";
@@ -138,7 +138,15 @@ export function explainIndexError(err: unknown, loc: IndexLocation): unknown {
 /** Papers in the store file, read-only; 0 when there is no store yet. */
 export function paperCount(storeFile: string): number {
   if (!existsSync(storeFile)) return 0;
-  const store = PaperStore.open(storeFile, { readonly: true });
+  let store: PaperStore;
+  try {
+    store = PaperStore.open(storeFile, { readonly: true });
+  } catch (err) {
+    if (!(err instanceof StoreSchemaError && err.migratableFrom !== undefined)) throw err;
+    // A store from an older paperhound: migrate it once (a write), then carry on read-only.
+    PaperStore.open(storeFile).close();
+    store = PaperStore.open(storeFile, { readonly: true });
+  }
   try {
     return store.count();
   } finally {
@@ -180,7 +188,7 @@ export async function openIndexForQuery(ctx: CliContext, opts: IndexOption): Pro
         writable.close();
       }
     }
-    const index = await PaperIndex.open({ dir: loc.dir, embedder, readonly: true });
+    const index = await PaperIndex.open({ dir: loc.dir, embedder, readonly: true, warm: true });
     const open = embedder;
     return {
       index,

@@ -1,5 +1,5 @@
 /**
- * PaperStore: the SQLite side of the search core (papers, FTS5 full text, the passage ↔ vector-label
+ * PaperStore: the SQLite side of the search core (papers, their BM25 term data, the passage ↔ vector-label
  * map and a small JSON `meta` table). Synchronous, better-sqlite3 style; every multi-row write runs in
  * one transaction.
  *
@@ -21,6 +21,8 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Paper, PaperLinks, TrendingSignals } from "../papers/types.js";
 import type { ModelFingerprint, ScoredPaper, SearchFilters, StoredPaper, UpsertOutcome } from "./types.js";
+import { Bm25Index, type QueryTerm } from "./bm25-index.js";
+import { decodeTermData, encodeTermData, paperTermData, queryTerms, TermDataError, visitTermData, type TermData } from "./text-analysis.js";
 
 // ---------------------------------------------------------------------------------------------
 // better-sqlite3 has no bundled types (and @types/better-sqlite3 is not installed): the small
@@ -79,6 +81,8 @@ export class StoreSchemaError extends Error {
   constructor(
     readonly file: string,
     message: string,
+    /** Set when the store is an older paperhound schema that opening it read-write migrates. */
+    readonly migratableFrom?: number,
   ) {
     super(message);
   }
@@ -88,12 +92,10 @@ export class StoreSchemaError extends Error {
 // Public types
 
 /** Current schema version written to `meta.schema_version`. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
-/** At most this many distinct terms of a query reach FTS5 (the rest are ignored). */
+/** At most this many distinct terms of a title lookup reach the FTS5 trigram index. */
 export const MAX_QUERY_TERMS = 64;
-/** Terms longer than this are dropped from queries (no real word is; it keeps FTS5 queries small). */
-export const MAX_TERM_LENGTH = 100;
 
 export interface Bm25Weights {
   title: number;
@@ -103,7 +105,7 @@ export interface Bm25Weights {
 export interface PaperStoreOptions {
   /** Open without write access: no schema creation or migration, no pragma changes. */
   readonly?: boolean;
-  /** FTS5 column weights for bm25(); default title 2.0, abstract 1.0. */
+  /** BM25 weights of a title and an abstract occurrence; default title 2.0, abstract 1.0. */
   bm25Weights?: Bm25Weights;
   /** How long a statement waits for another connection's lock (ms). Default 5000. */
   busyTimeoutMs?: number;
@@ -177,52 +179,6 @@ export function foldText(s: string): string {
 /** Title key for exact matching: case, whitespace, punctuation and diacritics ignored. */
 export function titleKey(title: string): string {
   return (foldText(title).match(/[\p{L}\p{N}]+/gu) ?? []).join(" ");
-}
-
-// A conventional English stop list (short function words). FTS5 itself indexes every word; dropping
-// these from queries keeps "the"/"of" from matching the whole corpus.
-const STOP_WORDS = new Set(
-  (
-    "a about above after again against all am an and any are as at be because been before being below between " +
-    "both but by can could did do does doing down during each few for from further had has have having he her " +
-    "here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not " +
-    "now of off on once only or other our ours ourselves out over own same she should so some such than that the " +
-    "their theirs them themselves then there these they this those through to too under until up very was we " +
-    "were what when where which while who whom why will with would you your yours yourself yourselves via using " +
-    "use used toward towards"
-  ).split(" "),
-);
-
-/**
- * Split user text into query terms: runs of Unicode letters/digits (marks kept inside a word),
- * NFKC-normalised and lower-cased; stop words, duplicates and over-long terms dropped; at most
- * MAX_QUERY_TERMS terms, in first-seen order. Nothing of the input survives except these words, so
- * no FTS5 syntax (quotes, `*`, `:`, `^`, `-`, parentheses, NEAR/AND/OR/NOT) can reach the engine.
- */
-export function queryTerms(text: string, maxTerms = MAX_QUERY_TERMS): string[] {
-  const out: string[] = [];
-  const seen = new Set<string>();
-  const re = /[\p{L}\p{N}\p{M}]+/gu;
-  const normalised = text.normalize("NFKC").toLowerCase();
-  for (const m of normalised.matchAll(re)) {
-    const term = m[0];
-    if (!/[\p{L}\p{N}]/u.test(term)) continue; // marks alone
-    if (term.length > MAX_TERM_LENGTH || STOP_WORDS.has(term) || seen.has(term)) continue;
-    seen.add(term);
-    out.push(term);
-    if (out.length >= maxTerms) break;
-  }
-  return out;
-}
-
-/**
- * The FTS5 MATCH expression for terms: each one a quoted string, joined with OR. OR, not AND: a
- * natural-language query ("graph neural networks for molecule property prediction") rarely has every
- * word in one abstract, so AND would return nothing; with OR, BM25 ranks papers matching more (and
- * rarer) terms first. Terms contain only letters/digits/marks, so quoting cannot be escaped.
- */
-function matchExpression(terms: string[]): string {
-  return terms.map((t) => `"${t}"`).join(" OR ");
 }
 
 function trigrams(s: string): string[] {
@@ -622,12 +578,49 @@ CREATE UNIQUE INDEX passages_paper ON passages(paper_rowid, ord);
 `;
 
 /**
+ * Version 2: BM25 moves from FTS5 into memory (bm25-index.ts). The store keeps what rebuilds it
+ * without re-reading text: a term dictionary and each paper's term counts (text-analysis.ts),
+ * written in the same transaction as the paper.
+ */
+const SCHEMA_V2 = `
+DROP TRIGGER IF EXISTS papers_fts_insert;
+DROP TRIGGER IF EXISTS papers_fts_delete;
+DROP TRIGGER IF EXISTS papers_fts_update;
+DROP TABLE IF EXISTS papers_fts;
+CREATE TABLE terms (
+  id   INTEGER PRIMARY KEY,
+  term TEXT NOT NULL UNIQUE
+);
+CREATE TABLE paper_terms (
+  paper_rowid INTEGER PRIMARY KEY REFERENCES papers(rowid) ON DELETE CASCADE,
+  data        BLOB NOT NULL
+);
+`;
+
+/**
  * Migration hook: MIGRATIONS[n] brings a store at schema n-1 to schema n (run in one transaction, in
  * order). MIGRATIONS[1] creates a fresh store. Add MIGRATIONS[2] etc. and bump SCHEMA_VERSION.
  */
 const MIGRATIONS: Record<number, (db: SqliteDatabase) => void> = {
   1: (db) => {
     db.exec(SCHEMA_V1);
+  },
+  2: (db) => {
+    db.exec(SCHEMA_V2);
+    // Existing papers get their term data now (140k arXiv papers: about a minute, once).
+    const ids = new Map<string, number>();
+    const insertTerm = db.prepare("INSERT INTO terms(term) VALUES (?)");
+    const idOf = (term: string): number => {
+      let id = ids.get(term);
+      if (id === undefined) {
+        id = Number(insertTerm.run(term).lastInsertRowid);
+        ids.set(term, id);
+      }
+      return id;
+    };
+    const write = db.prepare("INSERT INTO paper_terms(paper_rowid, data) VALUES (?, ?)");
+    const rows = db.prepare("SELECT rowid, title, abstract FROM papers ORDER BY rowid").raw().all() as [number, string, string][];
+    for (const [rowid, title, abstract] of rows) write.run(rowid, encodeTermData(paperTermData(title, abstract, idOf)));
   },
 };
 
@@ -737,6 +730,11 @@ export class PaperStore {
 
   private labels: LabelCache | null = null;
   private labelsDataVersion = -1;
+  /** term → id, loaded on the first write of term data (dropped when a transaction rolls back). */
+  private termIdCache: Map<string, number> | null = null;
+  /** Term data written by this connection (another connection's writes bump data_version). */
+  private termWrites = 0;
+  private fullText: { index: Bm25Index; version: string } | null = null;
 
   private constructor(db: SqliteDatabase, file: string, readonly: boolean, opts: PaperStoreOptions) {
     this.db = db;
@@ -839,6 +837,7 @@ export class PaperStore {
       throw new StoreSchemaError(
         this.file,
         `Paper store ${this.file} has schema version ${version}; this paperhound needs ${SCHEMA_VERSION}. Open it once read-write to migrate it.`,
+        version,
       );
     }
     this.db.transaction(() => {
@@ -871,6 +870,8 @@ export class PaperStore {
       return this.db.transaction(fn)();
     } catch (e) {
       this.labels = null;
+      this.termIdCache = null;
+      this.termWrites += 1;
       throw e;
     }
   }
@@ -906,9 +907,12 @@ export class PaperStore {
       for (const p of papers) {
         const old = select.get(p.id.trim()) as PaperRow | undefined;
         if (!old) {
-          const info = insert.run({ ...valuesOf(p), added_at: ts, updated_at: ts });
+          const values = valuesOf(p);
+          const info = insert.run({ ...values, added_at: ts, updated_at: ts });
+          const rowid = Number(info.lastInsertRowid);
+          this.writeTermData(rowid, values.title, values.abstract);
           outcomes.push("added");
-          rowids.push(Number(info.lastInsertRowid));
+          rowids.push(rowid);
           continue;
         }
         const merged = mergeValues(old, p);
@@ -918,6 +922,7 @@ export class PaperStore {
           continue;
         }
         update.run({ ...merged, updated_at: ts, rowid: old.rowid });
+        if (merged.content_hash !== old.content_hash) this.writeTermData(old.rowid, merged.title, merged.abstract);
         outcomes.push("updated");
       }
       return { outcomes, rowids };
@@ -1126,26 +1131,120 @@ export class PaperStore {
   // Search
 
   /**
-   * BM25 over title and abstract (title weighted higher), best first, higher score = better.
-   * The query is reduced to plain words (see queryTerms) joined with OR; a query with no usable
-   * words returns []. Filters are applied in SQL.
+   * BM25 over title and abstract (title weighted higher), best first, higher score = better. The
+   * query is reduced to its terms (text-analysis.ts: words, stop words dropped, stemmed), any of
+   * which may match; a query with no usable terms returns [].
    */
   bm25Search(query: string, k: number, filters?: SearchFilters): ScoredPaper[] {
-    const limit = Math.floor(k);
-    if (!(limit > 0)) return [];
-    const terms = queryTerms(query);
+    const terms = queryTerms(query, MAX_QUERY_TERMS);
     if (terms.length === 0) return [];
-    if (!hasFilters(filters)) {
-      // No join when nothing filters: joining every matching row to papers made this 5x slower
-      // (140k papers, a 4-term query: 360 ms → 74 ms), with identical results.
-      const sql = "SELECT rowid, -bm25(papers_fts, ?, ?) AS score FROM papers_fts WHERE papers_fts MATCH ? ORDER BY score DESC, rowid LIMIT ?";
-      return this.stmt(sql).all(this.weights.title, this.weights.abstract, matchExpression(terms), limit) as ScoredPaper[];
+    const ids = this.termIdsOf(terms);
+    return this.bm25SearchTerms(
+      terms.filter((t) => ids.has(t)).map((t) => ({ id: ids.get(t)! })),
+      k,
+      filters,
+    );
+  }
+
+  /** BM25 for term ids (see bm25Search); filters are applied exactly, however narrow. */
+  bm25SearchTerms(terms: readonly QueryTerm[], k: number, filters?: SearchFilters): ScoredPaper[] {
+    const limit = Math.floor(k);
+    if (!(limit > 0) || terms.length === 0) return [];
+    if (hasFilters(filters)) filterSql(filters); // bad dates fail before any work
+    const index = this.fullTextIndex();
+    if (!hasFilters(filters)) return index.search(terms, limit);
+    // The best unfiltered matches usually hold enough that pass; when not (a narrow filter), the
+    // search runs again over exactly the papers that pass.
+    const wide = Math.max(limit * 10, 1000);
+    const first = index.search(terms, wide);
+    const passing = this.filterRowids(first.map((h) => h.rowid), filters);
+    const kept = first.filter((h) => passing.has(h.rowid));
+    if (kept.length >= limit || first.length < wide) return kept.slice(0, limit);
+    const allowed = this.rowidsPassing(filters);
+    return index.search(terms, limit, (rowid) => allowed.has(rowid));
+  }
+
+  /**
+   * The terms that best describe a stored paper for finding similar ones ("more like this"): its
+   * `max` terms of highest weighted tf × idf, rare terms first.
+   */
+  describingTerms(rowid: number, max: number): QueryTerm[] {
+    const data = this.termDataOf(rowid);
+    if (!data) return [];
+    const index = this.fullTextIndex();
+    const w = this.weights;
+    return data.ids
+      .map((id, i) => ({ id, score: (w.title * data.tfTitle[i]! + w.abstract * data.tfAbstract[i]!) * index.idf(id) }))
+      .filter((t) => t.score > 0)
+      .sort((a, b) => b.score - a.score || a.id - b.id)
+      .slice(0, Math.max(0, Math.floor(max)))
+      .map((t) => ({ id: t.id }));
+  }
+
+  /** A paper's stored term counts (undefined for an unknown row id). */
+  termDataOf(rowid: number): TermData | undefined {
+    const blob = this.stmt("SELECT data FROM paper_terms WHERE paper_rowid = ?").pluck().get(rowid) as Buffer | undefined;
+    return blob ? decodeTermData(blob) : undefined;
+  }
+
+  /** Ids of known terms (terms no paper contains are absent). */
+  termIdsOf(terms: readonly string[]): Map<string, number> {
+    const lookup = this.stmt("SELECT id FROM terms WHERE term = ?").pluck();
+    const out = new Map<string, number>();
+    for (const t of terms) {
+      const id = lookup.get(t) as number | undefined;
+      if (id !== undefined) out.set(t, id);
     }
+    return out;
+  }
+
+  /**
+   * The in-memory BM25 index over every paper, built on first use and rebuilt after papers' text
+   * changed (here or through another connection). 140k papers: see the README for the build time.
+   */
+  fullTextIndex(): Bm25Index {
+    const dataVersion = this.stmt("PRAGMA data_version").pluck().get() as number;
+    const version = `${dataVersion}:${this.termWrites}`;
+    if (this.fullText?.version === version) return this.fullText.index;
+    const documents = (this.stmt("SELECT paper_rowid, data FROM paper_terms ORDER BY paper_rowid").raw().all() as [number, Buffer][]).map(
+      ([rowid, data]) => ({ rowid, data }),
+    );
+    const index = Bm25Index.build(documents, { titleWeight: this.weights.title, abstractWeight: this.weights.abstract });
+    this.fullText = { index, version };
+    return index;
+  }
+
+  private writeTermData(rowid: number, title: string, abstract: string): void {
+    const data = paperTermData(title, abstract, (term) => this.termId(term));
+    this.stmt("INSERT INTO paper_terms(paper_rowid, data) VALUES (?, ?) ON CONFLICT(paper_rowid) DO UPDATE SET data = excluded.data").run(
+      rowid,
+      encodeTermData(data),
+    );
+    this.termWrites += 1;
+  }
+
+  /** The id of a term, added to the dictionary when new (inside the caller's transaction). */
+  private termId(term: string): number {
+    if (!this.termIdCache) {
+      this.termIdCache = new Map();
+      for (const row of this.stmt("SELECT term, id FROM terms").raw().iterate()) {
+        const [t, id] = row as [string, number];
+        this.termIdCache.set(t, id);
+      }
+    }
+    let id = this.termIdCache.get(term);
+    if (id === undefined) {
+      id = Number(this.stmt("INSERT INTO terms(term) VALUES (?)").run(term).lastInsertRowid);
+      this.termIdCache.set(term, id);
+    }
+    return id;
+  }
+
+  /** Row ids of every paper passing `filters`. */
+  private rowidsPassing(filters: SearchFilters | undefined): Set<number> {
     const { where, params } = filterSql(filters);
-    const sql =
-      "SELECT p.rowid AS rowid, -bm25(papers_fts, ?, ?) AS score FROM papers_fts JOIN papers p ON p.rowid = papers_fts.rowid " +
-      `WHERE papers_fts MATCH ?${where.map((w) => ` AND ${w}`).join("")} ORDER BY score DESC, p.rowid LIMIT ?`;
-    return this.stmt(sql).all(this.weights.title, this.weights.abstract, matchExpression(terms), ...params, limit) as ScoredPaper[];
+    const sql = `SELECT p.rowid FROM papers p${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""}`;
+    return new Set(this.stmt(sql).pluck().all(...params) as number[]);
   }
 
   /** The subset of `rowids` whose papers pass `filters` (all of them when there are no filters). */
@@ -1230,8 +1329,8 @@ export class PaperStore {
   }
 
   /**
-   * `PRAGMA quick_check`, foreign keys, and FTS5 consistency with the papers table (the FTS check
-   * needs write access and is skipped read-only). Throws StoreCorruptError; returns the checks run.
+   * `PRAGMA quick_check`, foreign keys, every paper's term data, and the title trigram index's
+   * consistency with the papers table (that check needs write access and is skipped read-only). Throws StoreCorruptError; returns the checks run.
    */
   integrityCheck(): { checks: string[] } {
     const checks: string[] = [];
@@ -1242,9 +1341,17 @@ export class PaperStore {
       const fk = this.db.prepare("PRAGMA foreign_key_check").all();
       if (fk.length > 0) throw new StoreCorruptError(this.file, `${fk.length} passage rows point at missing papers`);
       checks.push("foreign_key_check");
+      const missingTerms = this.db.prepare("SELECT count(*) FROM papers p WHERE NOT EXISTS (SELECT 1 FROM paper_terms t WHERE t.paper_rowid = p.rowid)").pluck().get() as number;
+      if (missingTerms > 0) throw new StoreCorruptError(this.file, `${missingTerms} papers have no full-text term data`);
+      try {
+        for (const blob of this.db.prepare("SELECT data FROM paper_terms").pluck().iterate()) visitTermData(blob as Buffer);
+      } catch (e) {
+        if (e instanceof TermDataError) throw new StoreCorruptError(this.file, `full-text term data is damaged (${e.message})`, { cause: e });
+        throw e;
+      }
+      checks.push("term_data_check");
       if (!this.readonly) {
         try {
-          this.db.prepare("INSERT INTO papers_fts(papers_fts, rank) VALUES ('integrity-check', 1)").run();
           this.db.prepare("INSERT INTO papers_title_tri(papers_title_tri, rank) VALUES ('integrity-check', 1)").run();
         } catch (e) {
           throw new StoreCorruptError(this.file, `full-text index out of sync with papers (${(e as Error).message})`, { cause: e });

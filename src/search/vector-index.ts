@@ -132,6 +132,11 @@ export interface LoadOptions {
   expectFingerprint: ModelFingerprint;
   efSearch?: number;
   exactBelow?: number;
+  /**
+   * Runs on this thread while hnswlib reads the file on a worker thread (after the file was
+   * verified): other start-up work overlaps the read instead of following it.
+   */
+  whileReading?: () => void;
 }
 
 export interface SearchOptions {
@@ -508,11 +513,18 @@ export class VectorIndex {
     }
 
     const hnsw = new HierarchicalNSW("cosine", pointer.dim);
+    const reading = hnsw.readIndex(file, false).then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
     try {
-      await hnsw.readIndex(file, false);
+      opts.whileReading?.();
     } catch (err) {
-      throw new IndexCorruptError(file, `hnswlib could not read it (${(err as Error).message})`);
+      await reading; // never leave hnswlib writing into an index nobody holds
+      throw err;
     }
+    const readError = await reading;
+    if (readError) throw new IndexCorruptError(file, `hnswlib could not read it (${readError.message})`);
     const index = new VectorIndex(
       resolveOptions({
         dim: pointer.dim,

@@ -202,7 +202,7 @@ describe("PaperIndex under SIGKILL", () => {
     for (let i = 0; i < kills; i++) {
       const plan: KillPlan =
         rnd() < 0.2
-          ? { kind: "startup", afterMs: Math.round(1000 + rnd() * 5000) }
+          ? { kind: "startup", afterMs: Math.round(500 + rnd() * 2500) } // start-up and open take ~1-2 s
           : { kind: "embed", fraction: 0.05 + rnd() * 0.45, delayMs: Math.round(rnd() * 60) };
       const run = await runChild(dir, file, plan);
       const last = run.events.filter((e) => e.event === "progress").at(-1);

@@ -4,6 +4,7 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Paper } from "../../src/papers/types.js";
+import { queryTerms } from "../../src/search/text-analysis.js";
 import {
   MAX_QUERY_TERMS,
   PaperStore,
@@ -11,7 +12,6 @@ import {
   StoreCorruptError,
   StoreSchemaError,
   contentHash,
-  queryTerms,
   titleKey,
   trigramDice,
 } from "../../src/search/paper-store.js";
@@ -379,7 +379,7 @@ describe("bm25Search", () => {
     expect(abstractOnly.bm25Search("graph neural network", 1)[0]!.rowid).toBe(abstractOnly.get("p2")!.rowid);
   });
 
-  it("user text never becomes FTS5 syntax", () => {
+  it("user text never becomes query syntax", () => {
     const { s, rowid } = corpusStore();
     const bad = [
       '"',
@@ -428,14 +428,15 @@ describe("bm25Search", () => {
     const q = `attention ${words}`.slice(0, 10_000);
     expect(q.length).toBe(10_000);
     expect(s.bm25Search(q, 5)[0]!.rowid).toBe(rowid("p3"));
-    expect(queryTerms(q)).toHaveLength(MAX_QUERY_TERMS);
+    expect(queryTerms(q, MAX_QUERY_TERMS)).toHaveLength(MAX_QUERY_TERMS);
     expect(() => s.bm25Search("x".repeat(10_000), 5)).not.toThrow();
     expect(() => s.bm25Search('"*:('.repeat(2500), 5)).not.toThrow();
   });
 
-  it("queryTerms: lower-cased words, stop words and duplicates dropped", () => {
-    expect(queryTerms('The "Graph" graph* NEAR/2 networks -- OR (molecules)')).toEqual(["graph", "near", "2", "networks", "molecules"]);
-    expect(queryTerms("")).toEqual([]);
+  it("queryTerms: lower-cased, stemmed words; stop words and duplicates dropped", () => {
+    expect(queryTerms('The "Graph" graph* NEAR/2 networks -- OR (molecules) Network', 64)).toEqual(["graph", "near", "2", "network", "molecul"]);
+    expect(queryTerms("Müller's naïve Café", 64)).toEqual(["muller", "s", "naiv", "cafe"]);
+    expect(queryTerms("", 64)).toEqual([]);
   });
 });
 
@@ -543,20 +544,46 @@ describe("stats and integrity", () => {
       { category: "cs.CL", count: 1 },
       { category: "cs.LG", count: 1 },
     ]);
-    expect(s.integrityCheck().checks).toEqual(["quick_check", "foreign_key_check", "fts_integrity_check"]);
+    expect(s.integrityCheck().checks).toEqual(["quick_check", "foreign_key_check", "term_data_check", "fts_integrity_check"]);
   });
 
-  it("an FTS index out of sync with papers → StoreCorruptError suggesting a backup or paperhound index", () => {
-    const file = path.join(dir, "fts.db");
+  it("missing or damaged term data, or a title index out of sync → StoreCorruptError suggesting a backup or paperhound index", () => {
+    const breakages = [
+      "DELETE FROM paper_terms WHERE paper_rowid = 2",
+      "UPDATE paper_terms SET data = x'0203ff' WHERE paper_rowid = 3",
+      "INSERT INTO papers_title_tri(papers_title_tri, rowid, title_key) VALUES ('delete', 1, 'wrong words')",
+    ];
+    for (const [i, sql] of breakages.entries()) {
+      const file = path.join(dir, `broken-${i}.db`);
+      const s = PaperStore.open(file);
+      s.upsertMany(CORPUS);
+      s.close();
+      const raw = new RawDatabase(file);
+      raw.prepare(sql).run();
+      raw.close();
+      const t = track(PaperStore.open(file));
+      expect(() => t.integrityCheck(), sql).toThrow(StoreCorruptError);
+      expect(() => t.integrityCheck(), sql).toThrow(/backup.*paperhound index/);
+    }
+  });
+
+  it("a version 1 store (FTS5 full text) migrates: term data for every paper, same search results", () => {
+    const file = path.join(dir, "v1.db");
     const s = PaperStore.open(file);
     s.upsertMany(CORPUS);
+    const before = s.bm25Search("graph neural networks molecules", 10);
     s.close();
+    // Back to the version 1 layout: FTS5 table and triggers, no term tables.
     const raw = new RawDatabase(file);
-    raw.prepare("INSERT INTO papers_fts(papers_fts, rowid, title, abstract) VALUES ('delete', 1, 'wrong', 'words')").run();
+    raw.exec(`DROP TABLE paper_terms; DROP TABLE terms;
+      CREATE VIRTUAL TABLE papers_fts USING fts5(title, abstract, content='papers', content_rowid='rowid');
+      CREATE TRIGGER papers_fts_insert AFTER INSERT ON papers BEGIN SELECT 1; END;
+      UPDATE meta SET value = '1' WHERE key = 'schema_version';`);
     raw.close();
     const t = track(PaperStore.open(file));
-    expect(() => t.integrityCheck()).toThrow(StoreCorruptError);
-    expect(() => t.integrityCheck()).toThrow(/backup.*paperhound index/);
+    expect(t.stats().schemaVersion).toBe(SCHEMA_VERSION);
+    expect(t.bm25Search("graph neural networks molecules", 10)).toEqual(before);
+    expect(t.integrityCheck().checks).toContain("term_data_check");
   });
 
   it("a file that is not SQLite → StoreCorruptError naming it, bytes unchanged", () => {
@@ -608,7 +635,7 @@ describe("stats and integrity", () => {
     const again = track(PaperStore.open(file, { readonly: true }));
     expect(again.get("a")?.title).toBe("Title of a");
     expect(() => again.upsertMany([paper("b")])).toThrow();
-    expect(again.integrityCheck().checks).toEqual(["quick_check", "foreign_key_check"]);
+    expect(again.integrityCheck().checks).toEqual(["quick_check", "foreign_key_check", "term_data_check"]);
   });
 
   it("another SQLite database is refused; read-only needs an existing file", () => {
