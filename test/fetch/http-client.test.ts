@@ -235,6 +235,19 @@ describe("retries", () => {
     expect(clock.now() - t0).toBeGreaterThanOrEqual(120_000);
   });
 
+  it("holds back the other requests of the budget after a Retry-After", async () => {
+    // Real time (Retry-After has whole seconds): a virtual clock would jump past the wait before
+    // the second request reached the server, whether it was held or not.
+    const client = new PoliteHttpClient({ contactEmail: "a@example.org", scheduler: new RequestScheduler(), arxivMinIntervalMs: 0 });
+    server.route("/api/query", (_req, index) => (index === 0 ? { status: 429, headers: { "retry-after": "1" } } : { body: "<feed/>" }));
+    await Promise.all([1, 2].map((n) => client.get(server.url(`/api/query?n=${n}`), { budget: "arxiv" })));
+    const [first, ...rest] = server.requests;
+    expect(first!.query.get("n")).toBe("1");
+    expect(rest).toHaveLength(2);
+    // Request 2 was queued behind request 1: it must not go out during request 1's wait.
+    for (const r of rest) expect(r.receivedAt - first!.finishedAt!).toBeGreaterThanOrEqual(990);
+  });
+
   it("honours Retry-After as an HTTP date on 503", async () => {
     const { client, clock } = virtualClient();
     const when = new Date(clock.now() + 30_000).toUTCString();

@@ -220,6 +220,12 @@ export function backoffDelay(retry: number, baseMs: number, maxMs: number, rando
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
+/** The wait a 429 or 503 response asks for, if it says. */
+function retryAfterOf(outcome: AttemptOutcome, nowMs: number): number | undefined {
+  if (outcome.kind !== "response" || !RETRY_AFTER_STATUSES.has(outcome.response.status)) return undefined;
+  return parseRetryAfter(outcome.response.headers.get("retry-after"), nowMs);
+}
+
 /** What one attempt produced. */
 type AttemptOutcome =
   | { kind: "response"; response: HttpResponse }
@@ -288,10 +294,17 @@ export class PoliteHttpClient {
     for (let attempt = 1; ; attempt++) {
       const queuedAt = this.clock.now();
       const outcome = await this.scheduler
-        .run(budget, politeness, () => {
+        .run(budget, politeness, async () => {
           const waitedMs = this.clock.now() - queuedAt;
           this.log.debug("http request", { url: shownUrl, attempt, budget, waitedMs });
-          return this.attempt(target, shownUrl, attempt, options, maxBodyBytes);
+          const result = await this.attempt(target, shownUrl, attempt, options, maxBodyBytes);
+          // A Retry-After speaks for the whole service: hold the budget before giving up the slot,
+          // so no request queued behind this one slips out in the meantime.
+          const retryAfterMs = retryAfterOf(result, this.clock.now());
+          if (retryAfterMs !== undefined && retryAfterMs <= this.maxRetryAfterMs) {
+            this.scheduler.holdOff(budget, this.clock.now() + retryAfterMs);
+          }
+          return result;
         }, options.signal)
         .catch((err: unknown): AttemptOutcome => {
           // attempt() never rejects: this is the caller's abort while queued, or a bad politeness setting.
@@ -305,9 +318,7 @@ export class PoliteHttpClient {
         const { response } = outcome;
         if (!RETRYABLE_STATUSES.has(response.status)) return response;
         reason = { status: response.status };
-        const retryAfterMs = RETRY_AFTER_STATUSES.has(response.status)
-          ? parseRetryAfter(response.headers.get("retry-after"), this.clock.now())
-          : undefined;
+        const retryAfterMs = retryAfterOf(outcome, this.clock.now());
         const statusError = (kind: FetchErrorKind, detail: string): FetchError =>
           new FetchError({
             url: shownUrl,
@@ -331,8 +342,6 @@ export class PoliteHttpClient {
           throw statusError("status", `HTTP ${response.status}`);
         }
         if (retryAfterMs !== undefined) {
-          // The server spoke for the whole service: hold every request of the budget, not just this one.
-          this.scheduler.holdOff(budget, this.clock.now() + retryAfterMs);
           waitMs = retryAfterMs;
         } else {
           waitMs = backoffDelay(attempt, this.backoffBaseMs, this.backoffMaxMs, this.random);
