@@ -182,32 +182,42 @@ function arrayElementLines(text: string, firstLine: number): number[] {
   return lines;
 }
 
-/**
- * The papers of one day's API response, already parsed from JSON. Throws `SourceFormatError`
- * (naming the file and item) when the value or any item is not what the API returns.
- */
-export function hfDailyPapers(value: unknown, opts: HfDailyOptions = {}, itemLines?: readonly number[]): Paper[] {
+/** One paper of a day, with the line its item starts on. */
+export interface HfDailyEntry {
+  line: number;
+  paper: Paper;
+}
+
+function dayEntries(value: unknown, opts: HfDailyOptions, itemLines: readonly number[] | undefined): HfDailyEntry[] {
   const source = opts.source ?? "hf-daily";
   const line = opts.line ?? 1;
   const day = opts.date ? `day ${opts.date}: ` : "";
   if (!Array.isArray(value)) {
     throw new SourceFormatError(`${day}expected a JSON array of daily-paper items, got ${describeType(value)}`, FORMAT, opts.file, line);
   }
-  const papers: Paper[] = [];
+  const entries: HfDailyEntry[] = [];
   value.forEach((item, i) => {
+    const at = itemLines?.[i] ?? line;
     try {
-      papers.push(itemToPaper(item, opts, source));
+      entries.push({ line: at, paper: itemToPaper(item, opts, source) });
     } catch (err) {
       if (!(err instanceof ItemProblem)) throw err;
-      const at = itemLines?.[i] ?? line;
       throw new SourceFormatError(`${day}item ${i + 1} of ${value.length} ${err.message}; none of this day's papers were read`, FORMAT, opts.file, at);
     }
   });
-  return papers;
+  return entries;
 }
 
-/** Parses one day's response text. Throws `SourceFormatError` for text that is not a valid response. */
-export function parseHfDaily(text: string, opts: HfDailyOptions = {}): Paper[] {
+/**
+ * The papers of one day's API response, already parsed from JSON. Throws `SourceFormatError`
+ * (naming the file and item) when the value or any item is not what the API returns.
+ */
+export function hfDailyPapers(value: unknown, opts: HfDailyOptions = {}): Paper[] {
+  return dayEntries(value, opts, undefined).map((e) => e.paper);
+}
+
+/** `parseHfDaily` with the line each paper's item starts on. */
+export function parseHfDailyEntries(text: string, opts: HfDailyOptions = {}): HfDailyEntry[] {
   const body = text.replace(/^\uFEFF/, "");
   let value: unknown;
   try {
@@ -216,19 +226,35 @@ export function parseHfDaily(text: string, opts: HfDailyOptions = {}): Paper[] {
     const what = body.trim() === "" ? "is empty" : `is not valid JSON (${(err as Error).message})`;
     throw new SourceFormatError(`${opts.date ? `day ${opts.date}: ` : ""}the response ${what}`, FORMAT, opts.file, opts.line ?? 1);
   }
-  return hfDailyPapers(value, opts, Array.isArray(value) ? arrayElementLines(body, opts.line ?? 1) : undefined);
+  return dayEntries(value, opts, Array.isArray(value) ? arrayElementLines(body, opts.line ?? 1) : undefined);
+}
+
+/** Parses one day's response text. Throws `SourceFormatError` for text that is not a valid response. */
+export function parseHfDaily(text: string, opts: HfDailyOptions = {}): Paper[] {
+  return parseHfDailyEntries(text, opts).map((e) => e.paper);
 }
 
 const DATE_IN_NAME = /(\d{4}-\d{2}-\d{2})(?:\.json)?(?:\.gz)?$/i;
 
-/**
- * Reads one saved day (a file holding the API's array, gzipped or not). The day is taken from
- * `opts.date`, else from a YYYY-MM-DD file name ("2026-08-18.json").
- */
-export async function readHfDailyFile(file: string, opts: HfDailyOptions = {}): Promise<Paper[]> {
-  const text = await readFileText(file);
+/** The day a saved file is for: `opts.date`, else a YYYY-MM-DD file name ("2026-08-18.json"). */
+function dayOfFile(file: string, opts: HfDailyOptions): string | undefined {
   const date = opts.date ?? DATE_IN_NAME.exec(file)?.[1];
-  return parseHfDaily(text, { ...opts, file: opts.file ?? file, ...(date && normaliseDate(date) ? { date } : {}) });
+  return date && normaliseDate(date) ? date : undefined;
+}
+
+/**
+ * Reads one saved day (a file holding the API's array, gzipped or not), with each paper's line.
+ * The day is `opts.date`, else taken from a YYYY-MM-DD file name ("2026-08-18.json").
+ */
+export async function readHfDailyFileEntries(file: string, opts: HfDailyOptions = {}): Promise<HfDailyEntry[]> {
+  const text = await readFileText(file);
+  const date = dayOfFile(file, opts);
+  return parseHfDailyEntries(text, { ...opts, file: opts.file ?? file, ...(date ? { date } : {}) });
+}
+
+/** Reads one saved day (see `readHfDailyFileEntries`). Throws `SourceFormatError` for a malformed day. */
+export async function readHfDailyFile(file: string, opts: HfDailyOptions = {}): Promise<Paper[]> {
+  return (await readHfDailyFileEntries(file, opts)).map((e) => e.paper);
 }
 
 /** One line of an archive: a day's papers, or why that day could not be read. */
@@ -259,7 +285,7 @@ export async function* readHfDailyArchive(input: string | AsyncIterable<string>,
       continue;
     }
     try {
-      yield { line, date, papers: hfDailyPapers(day.response, { ...opts, file, date, line }) };
+      yield { line, date, papers: dayEntries(day.response, { ...opts, file, date, line }, undefined).map((e) => e.paper) };
     } catch (err) {
       if (!(err instanceof SourceFormatError)) throw err;
       yield { line, date, error: err };
