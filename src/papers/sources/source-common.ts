@@ -3,7 +3,7 @@
  * papers): the error for input that is not the format it claims to be, whitespace and DOI
  * clean-up, and the canonical arXiv links every parser fills in the same way.
  */
-import { analyseArxivRef, arxivAbsUrl, arxivPdfUrl, type ArxivRef } from "../arxiv-id.js";
+import { analyseArxivRef, type ArxivRef } from "../arxiv-id.js";
 import type { PaperLinks } from "../types.js";
 
 /** Where a problem is: "file:line", "file", "line 12" or "" (for messages). */
@@ -51,12 +51,17 @@ export function recordProblem(message: string): never {
 
 /** Whitespace other than a single space (what `\s` matches), or two spaces in a row. */
 const NEEDS_COLLAPSE = /[\t\n\v\f\r\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]| {2}/;
+/** The runs to replace: any run with a character other than " ", or of two or more characters. */
+const RUNS = /[^\S ]\s*| \s+/g;
 
-/** Runs of whitespace (including the line wraps arXiv puts in titles and abstracts) become one space. */
+/**
+ * Runs of whitespace (including the line wraps arXiv puts in titles and abstracts) become one
+ * space; same result as `s.replace(/\s+/g, " ").trim()`, three times faster: single spaces between
+ * words are not replaced by themselves, and text without runs is returned as is.
+ */
 export function collapse(s: string): string {
   const t = s.trim();
-  // Most titles need no change; testing first halves the cost of parsing a daily-papers archive.
-  return NEEDS_COLLAPSE.test(t) ? t.replace(/\s+/g, " ") : t;
+  return NEEDS_COLLAPSE.test(t) ? t.replace(RUNS, " ") : t;
 }
 
 const DOI = /^10\.\d{4,9}\/\S+$/;
@@ -85,9 +90,13 @@ export function arxivRefOf(raw: string, field: string): ArxivRef {
   return a.ref;
 }
 
-/** Canonical abstract and PDF links of an arXiv paper (latest version), as every source stores them. */
+/**
+ * Canonical abstract and PDF links of an arXiv paper (latest version), as every source stores
+ * them. `id` must be canonical already (from `arxivRefOf` / `analyseArxivRef`): the URLs are then
+ * exactly `arxivAbsUrl(id)` / `arxivPdfUrl(id)`, without parsing the id twice more per paper.
+ */
 export function arxivLinks(id: string): PaperLinks {
-  return { abs: arxivAbsUrl(id), pdf: arxivPdfUrl(id) };
+  return { abs: `https://arxiv.org/abs/${id}`, pdf: `https://arxiv.org/pdf/${id}` };
 }
 
 /** `s` when it is an http(s) URL (trimmed), else undefined: feeds sometimes put "N/A" or " https://..." there. */
