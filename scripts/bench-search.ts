@@ -3,7 +3,7 @@
  * waits for: /search and /related latency end to end (query embedding included), the load time and
  * memory of an opened index, HNSW recall@10 against exact search, and the index size on disk.
  *
- *   npm run bench:search -- [--data PATH] [--limit N] [--queries 1000] [--index DIR] [--keep] [--seed S]
+ *   npm run bench:search -- [--data PATH] [--limit N] [--queries 1000] [--index DIR] [--keep] [--seed S] [--ef N]
  *
  *   --data     JSON/JSONL(.gz) paper file; default ../shared/data/arxiv/papers-140k.jsonl.gz (from the project root)
  *   --limit    index the first N papers; the next 500 are held out as query sources
@@ -16,6 +16,7 @@
  *              deleted at the end unless --keep
  *   --keep     keep the temp index directory (its path is printed; pass it as --index next time)
  *   --seed     seed for picking query spans and related papers (default 1)
+ *   --ef       HNSW search breadth for this run (default DEFAULT_EF_SEARCH)
  *
  * The build runs in a child process (this script with --build-only), so the query phase starts from
  * a fresh process: "RSS after load" is the model plus the opened index, not the build's garbage.
@@ -49,7 +50,7 @@ const DEFAULT_DATA = path.resolve(projectRoot, "../shared/data/arxiv/papers-140k
 const HELD_OUT = 500;
 const BUILD_FILE = "bench-build.json";
 const WARMUP = 20;
-const USAGE = `usage: npm run bench:search -- [--data PATH] [--limit N] [--queries 1000] [--index DIR] [--keep] [--seed S]
+const USAGE = `usage: npm run bench:search -- [--data PATH] [--limit N] [--queries 1000] [--index DIR] [--keep] [--seed S] [--ef N]
   --data defaults to ${DEFAULT_DATA}`;
 
 class BenchError extends Error {
@@ -63,6 +64,8 @@ interface Args {
   index?: string;
   keep: boolean;
   seed: number;
+  /** HNSW efSearch for this run (default: the index default). */
+  ef?: number;
   buildOnly: boolean;
 }
 
@@ -83,6 +86,7 @@ function parseCli(argv: string[]): Args {
       index: { type: "string" },
       keep: { type: "boolean", default: false },
       seed: { type: "string" },
+      ef: { type: "string" },
       "build-only": { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
@@ -102,6 +106,7 @@ function parseCli(argv: string[]): Args {
     ...(values.index !== undefined ? { index: path.resolve(values.index) } : {}),
     keep: values.keep === true,
     seed: positiveInt(values.seed, "--seed", 1)!,
+    ...(values.ef !== undefined ? { ef: positiveInt(values.ef, "--ef")! } : {}),
     buildOnly: values["build-only"] === true,
   };
 }
@@ -400,6 +405,7 @@ async function main(): Promise<void> {
     // warm: the in-memory BM25 index is built while the vectors load, as a bot or CLI search does.
     const index = await PaperIndex.open({ dir, embedder, readonly: true, warm: true });
     const loadMs = performance.now() - loadStart;
+    if (args.ef !== undefined) index.vectorIndex.efSearch = args.ef;
     const rssLoaded = process.memoryUsage().rss;
     try {
       const stats = index.stats();

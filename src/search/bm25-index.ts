@@ -10,7 +10,7 @@
  * ln((N - n + 0.5) / (n + 0.5)) floored at 1e-6, column-weighted term frequency, document length =
  * all words of title and abstract), so quality measured before carries over.
  */
-import { visitTermData } from "./text-analysis.js";
+import { decodeTermDataInto, TermDataScratch } from "./text-analysis.js";
 
 export interface Bm25Options {
   k1?: number;
@@ -73,51 +73,60 @@ export class Bm25Index {
     this.touched = new Int32Array(this.docCount);
   }
 
-  /** Builds the postings from every paper's term data (two passes: count, then fill). */
-  static build(documents: readonly Bm25Document[], opts: Bm25Options = {}): Bm25Index {
+  /**
+   * Builds the postings from every paper's term data: counts while reading (the documents can be a
+   * stream straight from SQLite), then fills.
+   */
+  static build(documents: Iterable<Bm25Document>, opts: Bm25Options = {}): Bm25Index {
     const k1 = opts.k1 ?? 1.2;
     const b = opts.b ?? 0.75;
     const wTitle = opts.titleWeight ?? 2;
     const wAbstract = opts.abstractWeight ?? 1;
-    const n = documents.length;
-    const rowidOfSlot = new Int32Array(n);
-    const lengths = new Float64Array(n);
+    const data: Uint8Array[] = [];
+    const rowids: number[] = [];
+    const lengthList: number[] = [];
+    const scratch = new TermDataScratch();
     let df = new Int32Array(1024);
     let maxId = -1;
     let totalLength = 0;
     let postings = 0;
-    documents.forEach((doc, slot) => {
-      rowidOfSlot[slot] = doc.rowid;
-      const r = visitTermData(doc.data, (id) => {
-        if (id >= df.length) {
-          let size = df.length;
-          while (size <= id) size *= 2;
-          const grown = new Int32Array(size);
-          grown.set(df);
-          df = grown;
-        }
-        df[id]! += 1;
-        if (id > maxId) maxId = id;
-      });
-      postings += r.terms;
-      lengths[slot] = r.titleLength + r.abstractLength;
-      totalLength += lengths[slot]!;
-    });
+    for (const doc of documents) {
+      data.push(doc.data);
+      rowids.push(doc.rowid);
+      decodeTermDataInto(doc.data, scratch);
+      const { ids, count } = scratch;
+      if (count > 0 && ids[count - 1]! >= df.length) {
+        let size = df.length;
+        while (size <= ids[count - 1]!) size *= 2;
+        const grown = new Int32Array(size);
+        grown.set(df);
+        df = grown;
+      }
+      for (let i = 0; i < count; i++) df[ids[i]!]! += 1;
+      if (count > 0 && ids[count - 1]! > maxId) maxId = ids[count - 1]!;
+      postings += count;
+      lengthList.push(scratch.titleLength + scratch.abstractLength);
+      totalLength += scratch.titleLength + scratch.abstractLength;
+    }
+    const n = data.length;
+    const rowidOfSlot = Int32Array.from(rowids);
     const termStart = new Int32Array(maxId + 2);
     for (let t = 0; t <= maxId; t++) termStart[t + 1] = termStart[t]! + df[t]!;
     const fill = termStart.slice(0, maxId + 1);
     const postingSlot = new Int32Array(postings);
     const postingTf = new Float32Array(postings);
-    documents.forEach((doc, slot) => {
-      visitTermData(doc.data, (id, tt, ta) => {
-        const at = fill[id]!++;
+    for (let slot = 0; slot < n; slot++) {
+      decodeTermDataInto(data[slot]!, scratch);
+      const { ids, tfTitle, tfAbstract, count } = scratch;
+      for (let i = 0; i < count; i++) {
+        const at = fill[ids[i]!]!++;
         postingSlot[at] = slot;
-        postingTf[at] = wTitle * tt + wAbstract * ta;
-      });
-    });
+        postingTf[at] = wTitle * tfTitle[i]! + wAbstract * tfAbstract[i]!;
+      }
+    }
     const avg = n > 0 ? totalLength / n : 0;
     const lengthNorm = new Float32Array(n);
-    for (let slot = 0; slot < n; slot++) lengthNorm[slot] = k1 * (1 - b + (avg > 0 ? (b * lengths[slot]!) / avg : 0));
+    for (let slot = 0; slot < n; slot++) lengthNorm[slot] = k1 * (1 - b + (avg > 0 ? (b * lengthList[slot]!) / avg : 0));
     return new Bm25Index({ k1, rowidOfSlot, lengthNorm, termStart, postingSlot, postingTf });
   }
 

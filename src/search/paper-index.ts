@@ -43,7 +43,7 @@ export const MAX_K = 1000;
 /**
  * BM25-only candidates that get an exact dense score before fusion (in BM25 rank order); the rest
  * get the dense floor. SciFact train, hybrid nDCG@10: 0 → 0.703, 10 → 0.711, 30 → 0.715,
- * all 100 → 0.713, and each scored candidate costs ~3 hnswlib getPoint calls of ~40 µs.
+ * all 100 → 0.713, and each scored candidate costs an hnswlib getPoint call of ~40 µs.
  */
 export const DENSE_FILL_TOP = 30;
 export const STORE_FILE = "papers.sqlite";
@@ -446,8 +446,10 @@ export class PaperIndex {
     want: number,
     atLeast: number,
   ): Map<number, number> {
-    // Several passages per paper: over-fetch so `want` distinct papers usually remain.
-    const kPassages = Math.min(this.vectors.size, want * 4);
+    // One vector per paper since schema 2; an index built earlier has up to 3 per paper: over-fetch
+    // then, so `want` distinct papers usually remain.
+    const perPaper = this.vectors.size > this.store.paperCountHint() ? 4 : 1;
+    const kPassages = Math.min(this.vectors.size, want * perPaper);
     const collect = (filter?: (label: number) => boolean): Map<number, number> => {
       const best = new Map<number, number>();
       for (const q of qvecs) {

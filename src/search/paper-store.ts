@@ -735,6 +735,7 @@ export class PaperStore {
   /** Term data written by this connection (another connection's writes bump data_version). */
   private termWrites = 0;
   private fullText: { index: Bm25Index; version: string } | null = null;
+  private countHint: { count: number; version: string } | null = null;
 
   private constructor(db: SqliteDatabase, file: string, readonly: boolean, opts: PaperStoreOptions) {
     this.db = db;
@@ -850,6 +851,8 @@ export class PaperStore {
         .prepare("INSERT INTO meta(key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
         .run(JSON.stringify(SCHEMA_VERSION));
     })();
+    // Version 2 dropped the FTS5 full-text tables: give their pages back to the file system.
+    if (version === 1) this.db.exec("VACUUM");
   }
 
   private stmt(sql: string): Statement {
@@ -963,6 +966,17 @@ export class PaperStore {
 
   count(): number {
     return this.stmt("SELECT count(*) FROM papers").pluck().get() as number;
+  }
+
+  /**
+   * Number of papers, counted once per change of the file (another connection's commit) or of
+   * this connection's papers: cheap enough to ask on every query.
+   */
+  paperCountHint(): number {
+    const dataVersion = this.stmt("PRAGMA data_version").pluck().get() as number;
+    const version = `${dataVersion}:${this.termWrites}`;
+    if (this.countHint?.version !== version) this.countHint = { version, count: this.count() };
+    return this.countHint.count;
   }
 
   /** Papers whose vectors are missing or stale (served by the papers_pending partial index). */
@@ -1206,9 +1220,10 @@ export class PaperStore {
     const dataVersion = this.stmt("PRAGMA data_version").pluck().get() as number;
     const version = `${dataVersion}:${this.termWrites}`;
     if (this.fullText?.version === version) return this.fullText.index;
-    const documents = (this.stmt("SELECT paper_rowid, data FROM paper_terms ORDER BY paper_rowid").raw().all() as [number, Buffer][]).map(
-      ([rowid, data]) => ({ rowid, data }),
-    );
+    const rows = this.stmt("SELECT paper_rowid, data FROM paper_terms ORDER BY paper_rowid").raw().iterate() as IterableIterator<[number, Buffer]>;
+    const documents = (function* () {
+      for (const [rowid, data] of rows) yield { rowid, data };
+    })();
     const index = Bm25Index.build(documents, { titleWeight: this.weights.title, abstractWeight: this.weights.abstract });
     this.fullText = { index, version };
     return index;

@@ -160,6 +160,74 @@ export function visitTermData(blob: Uint8Array, visit?: (id: number, tfTitle: nu
   return { titleLength, abstractLength, terms: count };
 }
 
+/** Reusable output of decodeTermDataInto (grows as needed). */
+export class TermDataScratch {
+  ids = new Int32Array(256);
+  tfTitle = new Int32Array(256);
+  tfAbstract = new Int32Array(256);
+  titleLength = 0;
+  abstractLength = 0;
+  count = 0;
+
+  ensure(n: number): void {
+    if (n <= this.ids.length) return;
+    let size = this.ids.length;
+    while (size < n) size *= 2;
+    this.ids = new Int32Array(size);
+    this.tfTitle = new Int32Array(size);
+    this.tfAbstract = new Int32Array(size);
+  }
+}
+
+/**
+ * visitTermData without a callback per term, for the hot loop that builds the BM25 index (26M
+ * callbacks at 140k papers cost a second). Same format and checks.
+ */
+export function decodeTermDataInto(blob: Uint8Array, out: TermDataScratch): void {
+  let pos = 0;
+  const end = blob.length;
+  const next = (): number => {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      if (pos >= end) throw new TermDataError("term data ends in the middle of a number");
+      const b = blob[pos++]!;
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) return v;
+      mul *= 128;
+      if (mul > 2 ** 35) throw new TermDataError("term data holds a number that is too long");
+    }
+  };
+  out.titleLength = next();
+  out.abstractLength = next();
+  const count = next();
+  if (count > end) throw new TermDataError("term data declares more terms than it holds");
+  out.ensure(count);
+  const { ids, tfTitle, tfAbstract } = out;
+  let id = 0;
+  for (let i = 0; i < count; i++) {
+    // Ids and counts are nearly always one byte: read those inline.
+    let b = pos < end ? blob[pos]! : 0x80;
+    if (b < 0x80) {
+      pos++;
+      id += b;
+    } else id += next();
+    ids[i] = id;
+    b = pos < end ? blob[pos]! : 0x80;
+    if (b < 0x80) {
+      pos++;
+      tfTitle[i] = b;
+    } else tfTitle[i] = next();
+    b = pos < end ? blob[pos]! : 0x80;
+    if (b < 0x80) {
+      pos++;
+      tfAbstract[i] = b;
+    } else tfAbstract[i] = next();
+  }
+  if (pos !== end) throw new TermDataError("term data has trailing bytes");
+  out.count = count;
+}
+
 export function decodeTermData(blob: Uint8Array): TermData {
   const d: TermData = { titleLength: 0, abstractLength: 0, ids: [], tfTitle: [], tfAbstract: [] };
   const r = visitTermData(blob, (id, tt, ta) => {
