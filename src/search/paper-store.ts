@@ -448,9 +448,20 @@ function valuesOf(p: Paper): PaperValues {
  * title/abstract). Nothing a source lacks erases what another source set: categories are a union
  * (the winning side's primary first), links and trending merge per key, dates keep the earliest
  * published and the latest updated, version keeps the highest.
+ *
+ * Sources that re-publish arXiv papers (Hugging Face daily papers): their title, abstract, authors
+ * and category order never replace what an arXiv source (API, RSS, OAI, a metadata dump) gave; they
+ * fill what is missing and bring trending signals and links. Otherwise the same paper seen daily on
+ * both would flip between two spellings of its abstract.
  */
+const SECONDARY_SOURCES = new Set(["hf-daily"]);
+
 function mergeValues(old: PaperRow, inc: Paper): PaperValues {
-  const stale = inc.version !== undefined && old.version !== null && inc.version < old.version;
+  // An older version, or a re-publisher's copy of a paper an arXiv source already gave: the stored
+  // values lead and the incoming record only fills gaps.
+  const stale =
+    (inc.version !== undefined && old.version !== null && inc.version < old.version) ||
+    (SECONDARY_SOURCES.has(inc.source) && !SECONDARY_SOURCES.has(old.source));
   const pick = <T>(incoming: T | undefined, stored: T | undefined, has: (v: T | undefined) => v is T): T | undefined => {
     if (stale) return has(stored) ? stored : has(incoming) ? incoming : undefined;
     return has(incoming) ? incoming : has(stored) ? stored : undefined;

@@ -115,6 +115,49 @@ describe("upsert and merge", () => {
     expect(s.get("x")!.title).toBe("Fixed title");
   });
 
+  it("the same arXiv paper from the API, Hugging Face and RSS is one record: arXiv text and categories, HF signals", () => {
+    const s = mem();
+    const api = paper("2411.01234", {
+      title: "Sparse Mixtures of Experts",
+      abstract: "We study sparse mixtures.\nTheir routing is learned.",
+      authors: ["Ada Lovelace", "Alan Turing"],
+      categories: ["cs.LG", "cs.AI"],
+      version: 1,
+      source: "arxiv-api",
+    });
+    const hf: Paper = {
+      id: "2411.01234",
+      title: "Sparse mixtures of experts",
+      abstract: "We study sparse mixtures. Their routing is learned (HF summary).",
+      authors: ["A. Lovelace"],
+      categories: [],
+      links: { code: "https://github.com/x/moe", project: "https://moe.example" },
+      source: "hf-daily",
+      trending: { upvotes: 42, comments: 3, featuredOn: "2024-11-05" },
+    };
+    // HF first, then the API: arXiv's text takes over; HF's signals stay.
+    s.upsertMany([hf]);
+    expect(s.upsertMany([api]).outcomes).toEqual(["updated"]);
+    // HF again (the next day): it never takes the text back.
+    expect(s.upsertMany([{ ...hf, trending: { upvotes: 50 } }]).outcomes).toEqual(["updated"]);
+    const merged = s.get("2411.01234")!;
+    expect(merged).toMatchObject({
+      title: "Sparse Mixtures of Experts",
+      abstract: "We study sparse mixtures.\nTheir routing is learned.",
+      authors: ["Ada Lovelace", "Alan Turing"],
+      categories: ["cs.LG", "cs.AI"],
+      source: "arxiv-api",
+      links: { code: "https://github.com/x/moe", project: "https://moe.example" },
+      trending: { upvotes: 50, comments: 3, featuredOn: "2024-11-05" },
+    });
+    // An RSS replacement (v2, new abstract) replaces the text; still one record.
+    s.upsertMany([paper("2411.01234v2", { ...api, id: "2411.01234", version: 2, abstract: "Version two abstract.", source: "arxiv-rss" })]);
+    expect(s.count()).toBe(1);
+    expect(s.get("2411.01234")).toMatchObject({ version: 2, abstract: "Version two abstract.", source: "arxiv-rss", trending: { upvotes: 50 } });
+    expect(s.bm25Search("version two", 5)).toHaveLength(1);
+    expect(s.bm25Search("routing learned", 5)).toEqual([]);
+  });
+
   it("a source lacking a field never erases it; categories, links and trending merge", () => {
     const s = mem();
     s.upsertMany([
