@@ -406,6 +406,20 @@ export class PaperIndex {
     return { paper, hits: this.rank(dense, bm25, k, mode, opts.denseWeight) };
   }
 
+  /** A stored paper's unit vector (the mean of its vectors when an older index holds several). */
+  paperVector(rowid: number): Float32Array | undefined {
+    const vectors = this.store
+      .passagesOf(rowid)
+      .map((p) => this.vectors.vector(p.label))
+      .filter((v): v is Float32Array => v !== undefined);
+    if (vectors.length === 0) return undefined;
+    if (vectors.length === 1) return vectors[0];
+    const sum = new Float32Array(vectors[0]!.length);
+    for (const v of vectors) for (let d = 0; d < sum.length; d++) sum[d]! += v[d]!;
+    const norm = Math.hypot(...sum) || 1;
+    return sum.map((x) => x / norm);
+  }
+
   /** Finds the paper a user means; several close titles → PaperNotFoundError listing them. */
   resolvePaper(ref: string): StoredPaper {
     const text = typeof ref === "string" ? ref.trim() : "";

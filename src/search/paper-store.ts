@@ -975,6 +975,19 @@ export class PaperStore {
     return out;
   }
 
+  /**
+   * Papers announced in (since, until]: the day Hugging Face featured them, else their publication
+   * date (YYYY-MM-DD compared as text). What a daily digest considers new, independent of when
+   * paperhound happened to fetch them.
+   */
+  papersAnnouncedBetween(since: string, until: string): StoredPaper[] {
+    const rows = this.stmt(
+      "SELECT * FROM papers WHERE coalesce(json_extract(trending, '$.featuredOn'), published) > ? " +
+        "AND coalesce(json_extract(trending, '$.featuredOn'), published) <= ? ORDER BY rowid",
+    ).all(since, until) as PaperRow[];
+    return rows.map(rowToPaper);
+  }
+
   count(): number {
     return this.stmt("SELECT count(*) FROM papers").pluck().get() as number;
   }

@@ -1,0 +1,77 @@
+/**
+ * One tick of the digest scheduler: for every subscribed channel whose local digest time has come
+ * and whose last digest covered an earlier day, post the digest decided but not posted (after a
+ * crash), else decide a new one for the papers announced since (a bot down for three days sends one
+ * digest covering all three) and post it. Only the process holding the lease posts.
+ */
+import type { PaperIndex } from "../search/paper-index.js";
+import type { DecidedDigest, DigestStore, Subscription } from "./digest-store.js";
+import { DEFAULT_WEIGHTS, rankForChannel, toDigestItem, type RankingWeights } from "./ranking.js";
+
+/** Posts a digest to its channel; returns a reference to the message (adapter-specific). */
+export type DigestPoster = (digest: DecidedDigest, sub: Subscription) => Promise<string>;
+
+export interface DigestTickOptions {
+  index: PaperIndex;
+  store: DigestStore;
+  now: Date;
+  post: DigestPoster;
+  /** Identifies this process for the lease. */
+  holder: string;
+  leaseMs?: number;
+  weights?: RankingWeights;
+}
+
+export interface DigestTickReport {
+  leased: boolean;
+  posted: { channel: string; digestId: number; papers: number; resumed: boolean }[];
+  failed: { channel: string; error: string }[];
+}
+
+/** Local calendar day and "HH:MM" of an instant in an IANA time zone (daylight saving included). */
+export function localDayAndTime(now: Date, timeZone: string): { day: string; time: string } {
+  const parts = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(now);
+  const get = (t: string) => parts.find((p) => p.type === t)!.value;
+  return { day: `${get("year")}-${get("month")}-${get("day")}`, time: `${get("hour")}:${get("minute")}` };
+}
+
+/** Whether the channel's digest for its current local day is due. */
+export function isDue(sub: Subscription, now: Date): { due: boolean; day: string } {
+  const { day, time } = localDayAndTime(now, sub.timezone);
+  return { due: !sub.paused && sub.windowEnd < day && time >= sub.time, day };
+}
+
+export async function runDigestTick(opts: DigestTickOptions): Promise<DigestTickReport> {
+  const report: DigestTickReport = { leased: false, posted: [], failed: [] };
+  if (!opts.store.acquireLease(opts.holder, opts.now, opts.leaseMs ?? 5 * 60_000)) return report;
+  report.leased = true;
+  for (const sub of opts.store.subscriptions()) {
+    try {
+      // A digest decided before a crash is posted first, as it was decided.
+      const pending = opts.store.unposted(sub.channel);
+      if (pending) {
+        const ref = await opts.post(pending, sub);
+        opts.store.markPosted(pending.id, ref, opts.now);
+        report.posted.push({ channel: sub.channel, digestId: pending.id, papers: pending.items.length, resumed: true });
+        continue;
+      }
+      const { due, day } = isDue(sub, opts.now);
+      if (!due) continue;
+      const candidates = opts.index.store.papersAnnouncedBetween(sub.windowEnd, day);
+      const delivered = opts.store.delivered(
+        sub.channel,
+        candidates.map((p) => p.id),
+      );
+      const fresh = candidates.filter((p) => !delivered.has(p.id));
+      const ranked = await rankForChannel(opts.index, sub, fresh, opts.weights ?? DEFAULT_WEIGHTS);
+      const digest = opts.store.decide(sub.channel, day, ranked.map(toDigestItem), opts.now);
+      const ref = digest.items.length === 0 && sub.quiet ? "quiet" : await opts.post(digest, sub);
+      opts.store.markPosted(digest.id, ref, opts.now);
+      report.posted.push({ channel: sub.channel, digestId: digest.id, papers: digest.items.length, resumed: false });
+    } catch (err) {
+      // One channel failing (its platform is down) must not stop the others; it is retried next tick.
+      report.failed.push({ channel: sub.channel, error: (err as Error).message });
+    }
+  }
+  return report;
+}

@@ -1,0 +1,137 @@
+/**
+ * Which of a day's new papers a channel's digest shows, in what order, and why.
+ *
+ * Score = topic · (½ dense similarity to the best-matching topic + ½ that topic's BM25 score, scaled
+ * to the best candidate) + trending · log-scaled Hugging Face upvotes. Papers matching a negative
+ * keyword, outside the channel's categories, or already delivered are removed; papers by a followed
+ * author come first whatever their score. A paper must match a topic (any BM25 term, or dense
+ * similarity ≥ `minDense`), be trending (≥ `minUpvotes`) or be by a followed author to be shown.
+ */
+import type { PaperIndex } from "../search/paper-index.js";
+import type { StoredPaper } from "../search/types.js";
+import { foldText } from "../search/paper-store.js";
+import { analyse, queryTerms } from "../search/text-analysis.js";
+import type { DigestItem, Subscription } from "./digest-store.js";
+
+export interface RankingWeights {
+  topic: number;
+  trending: number;
+  /** Dense similarity a paper needs to count as matching a topic without any shared word. */
+  minDense: number;
+  /** Upvotes that make a paper worth showing without matching a topic. */
+  minUpvotes: number;
+  /** Upvotes at which the trending part reaches 1 (log scale). */
+  upvotesForFull: number;
+}
+
+/**
+ * minDense is for the default model (use-lite): against a short topic, unrelated abstracts score
+ * 0.40–0.50 and matching ones 0.60 and more (test/digest). Another model needs its own value.
+ */
+export const DEFAULT_WEIGHTS: RankingWeights = { topic: 1, trending: 0.3, minDense: 0.55, minUpvotes: 20, upvotesForFull: 200 };
+
+export interface RankedPaper {
+  paper: StoredPaper;
+  score: number;
+  parts: { dense: number; bm25: number; trending: number; followed: boolean; topic?: string };
+  reason: string;
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+function inCategories(paper: StoredPaper, wanted: readonly string[]): boolean {
+  if (wanted.length === 0) return true;
+  return paper.categories.some((c) => wanted.some((w) => c.toLowerCase() === w.toLowerCase() || c.toLowerCase().startsWith(`${w.toLowerCase()}.`)));
+}
+
+function excluded(paper: StoredPaper, keywords: readonly string[]): boolean {
+  if (keywords.length === 0) return false;
+  const terms = analyse(`${paper.title} ${paper.abstract}`).terms;
+  // A keyword phrase excludes a paper containing all of its words.
+  return keywords.some((k) => {
+    const words = queryTerms(k, 16);
+    return words.length > 0 && words.every((w) => terms.has(w));
+  });
+}
+
+function followedAuthor(paper: StoredPaper, follow: readonly string[]): string | undefined {
+  for (const name of follow) {
+    const f = foldText(name).trim();
+    if (f && paper.authors.some((a) => foldText(a).includes(f))) return name;
+  }
+  return undefined;
+}
+
+/** Ranks candidate papers (already restricted to the digest's window) for one subscription. */
+export async function rankForChannel(
+  index: PaperIndex,
+  sub: Pick<Subscription, "topics" | "categories" | "exclude" | "follow" | "count">,
+  candidates: readonly StoredPaper[],
+  weights: RankingWeights = DEFAULT_WEIGHTS,
+): Promise<RankedPaper[]> {
+  const pool = candidates.filter((p) => inCategories(p, sub.categories) && !excluded(p, sub.exclude));
+  if (pool.length === 0) return [];
+  const topics = sub.topics.filter((t) => t.trim());
+  const topicVectors = topics.length > 0 ? await index.embedder.embed(topics, "query") : [];
+  const allowed = new Set(pool.map((p) => p.rowid));
+  // BM25 of each topic among today's papers only, scaled to its best paper there.
+  const bm25ByTopic = topics.map((topic) => {
+    const terms = queryTerms(topic, 64);
+    const ids = index.store.termIdsOf(terms);
+    const hits = index.store
+      .fullTextIndex()
+      .search(
+        [...ids.values()].map((id) => ({ id })),
+        pool.length,
+        (rowid) => allowed.has(rowid),
+      );
+    const best = hits[0]?.score ?? 0;
+    return new Map(hits.map((h) => [h.rowid, best > 0 ? h.score / best : 0]));
+  });
+  const ranked: RankedPaper[] = [];
+  for (const paper of pool) {
+    const vector = index.paperVector(paper.rowid);
+    let bestTopic = -1;
+    let bestTopicScore = -Infinity;
+    let dense = 0;
+    let bm25 = 0;
+    topics.forEach((_, t) => {
+      const d = vector ? dot(topicVectors[t]!, vector) : 0;
+      const b = bm25ByTopic[t]!.get(paper.rowid) ?? 0;
+      const s = 0.5 * d + 0.5 * b;
+      if (s > bestTopicScore) {
+        bestTopicScore = s;
+        bestTopic = t;
+        dense = d;
+        bm25 = b;
+      }
+    });
+    const upvotes = paper.trending?.upvotes ?? 0;
+    const trending = upvotes > 0 ? Math.min(1, Math.log1p(upvotes) / Math.log1p(weights.upvotesForFull)) : 0;
+    const follower = followedAuthor(paper, sub.follow);
+    const matchesTopic = bestTopic >= 0 && (bm25 > 0 || dense >= weights.minDense);
+    if (!matchesTopic && upvotes < weights.minUpvotes && !follower) continue;
+    const score = weights.topic * (matchesTopic ? Math.max(0, bestTopicScore) : 0) + weights.trending * trending;
+    const reasons: string[] = [];
+    if (follower) reasons.push(`followed author: ${follower}`);
+    if (matchesTopic) reasons.push(`topic "${topics[bestTopic]}" (${bestTopicScore.toFixed(2)})`);
+    if (upvotes > 0) reasons.push(`trending: ${upvotes} upvotes`);
+    ranked.push({
+      paper,
+      score,
+      parts: { dense, bm25, trending, followed: follower !== undefined, ...(matchesTopic ? { topic: topics[bestTopic]! } : {}) },
+      reason: reasons.join("; "),
+    });
+  }
+  ranked.sort((a, b) => Number(b.parts.followed) - Number(a.parts.followed) || b.score - a.score || a.paper.rowid - b.paper.rowid);
+  return ranked.slice(0, sub.count);
+}
+
+export function toDigestItem(r: RankedPaper): DigestItem {
+  const url = r.paper.links.abs ?? (r.paper.id.includes(":") ? undefined : `https://arxiv.org/abs/${r.paper.id}`);
+  return { paperId: r.paper.id, title: r.paper.title, ...(url ? { url } : {}), authors: r.paper.authors, score: Math.round(r.score * 1000) / 1000, reason: r.reason };
+}

@@ -1,0 +1,166 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { loadEmbedder } from "../../src/embed/load.js";
+import type { Embedder } from "../../src/embed/types.js";
+import { createLogger } from "../../src/log.js";
+import type { Paper } from "../../src/papers/types.js";
+import { PaperIndex } from "../../src/search/paper-index.js";
+import { DigestStore, type DecidedDigest, type Subscription } from "../../src/digest/digest-store.js";
+import { isDue, localDayAndTime, runDigestTick } from "../../src/digest/digest-runner.js";
+import { rankForChannel } from "../../src/digest/ranking.js";
+
+const quiet = createLogger({ level: "error", format: "json", stream: { write: () => true } as unknown as NodeJS.WritableStream });
+
+function paper(id: string, day: string, title: string, abstract: string, extra: Partial<Paper> = {}): Paper {
+  return { id, title, abstract, authors: ["Ada Lovelace"], categories: ["cs.LG"], published: day, links: {}, source: "arxiv-api", ...extra };
+}
+
+const PAPERS: Paper[] = [
+  paper("2603.00001", "2026-03-27", "Rotation equivariant networks for point clouds", "We build SE(3) equivariant graph networks for 3D point cloud classification."),
+  paper("2603.00002", "2026-03-27", "A survey of equivariant networks", "This survey reviews equivariant neural networks and symmetry in deep learning."),
+  paper("2603.00003", "2026-03-27", "Protein folding with diffusion", "Diffusion models generate protein structures.", { authors: ["Yann LeCun"], categories: ["q-bio.BM"] }),
+  paper("2603.00004", "2026-03-27", "Tokenizer-free language models", "Byte-level language models without tokenizers.", { trending: { upvotes: 150 } }),
+  paper("2603.00005", "2026-03-30", "Equivariant transformers for molecules", "Equivariant attention over 3D molecular graphs."),
+  paper("2603.00006", "2026-03-31", "3D representation learning from point clouds", "Self-supervised representation learning of 3D shapes."),
+  paper("2604.00007", "2026-04-02", "Gauge equivariant convolutions on meshes", "Equivariant convolution on 3D meshes and manifolds."),
+  paper("2604.00008", "2026-04-03", "Cooking recipes with LLMs", "Large language models write recipes."),
+];
+
+let embedder: Embedder;
+let dir: string;
+let index: PaperIndex;
+
+beforeAll(async () => {
+  embedder = await loadEmbedder({ model: "use-lite", device: "cpu", logger: quiet });
+  dir = mkdtempSync(path.join(os.tmpdir(), "paperhound-digest-"));
+  index = await PaperIndex.open({ dir, embedder });
+  await index.add(PAPERS);
+}, 120_000);
+
+afterAll(async () => {
+  index?.close();
+  await embedder?.dispose();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function subscription(channel: string, over: Partial<Subscription> = {}): Subscription {
+  return {
+    channel,
+    topics: ["equivariant networks", "3D representation learning"],
+    time: "09:00",
+    timezone: "Europe/Berlin",
+    count: 10,
+    categories: [],
+    exclude: [],
+    follow: [],
+    paused: false,
+    quiet: false,
+    windowEnd: "2026-03-26",
+    ...over,
+  };
+}
+
+describe("local time", () => {
+  it("follows the zone's daylight saving switch", () => {
+    // Europe/Berlin switches to CEST on 2026-03-29: 09:00 local is 08:00Z before, 07:00Z after.
+    expect(localDayAndTime(new Date("2026-03-28T08:00:00Z"), "Europe/Berlin")).toEqual({ day: "2026-03-28", time: "09:00" });
+    expect(localDayAndTime(new Date("2026-03-30T07:00:00Z"), "Europe/Berlin")).toEqual({ day: "2026-03-30", time: "09:00" });
+    expect(localDayAndTime(new Date("2026-03-30T23:30:00Z"), "America/New_York")).toEqual({ day: "2026-03-30", time: "19:30" });
+    expect(isDue(subscription("x"), new Date("2026-03-27T07:59:00Z")).due).toBe(false);
+    expect(isDue(subscription("x"), new Date("2026-03-27T08:00:00Z")).due).toBe(true);
+    expect(isDue(subscription("x", { paused: true }), new Date("2026-03-27T08:00:00Z")).due).toBe(false);
+  });
+});
+
+describe("ranking", () => {
+  it("topic matches first, exclusions removed, followed authors pinned, trending shown", async () => {
+    const day = index.store.papersAnnouncedBetween("2026-03-26", "2026-03-27");
+    expect(day.map((p) => p.id).sort()).toEqual(["2603.00001", "2603.00002", "2603.00003", "2603.00004"]);
+    const base = await rankForChannel(index, subscription("c"), day);
+    expect(base[0]!.paper.id).toBe("2603.00001");
+    expect(base.map((r) => r.paper.id)).toContain("2603.00004"); // trending: 150 upvotes, no topic
+    expect(base.find((r) => r.paper.id === "2603.00004")!.reason).toBe("trending: 150 upvotes");
+    expect(base.map((r) => r.paper.id)).not.toContain("2603.00003"); // neither topic nor trending
+    const excluded = await rankForChannel(index, subscription("c", { exclude: ["survey"] }), day);
+    expect(excluded.map((r) => r.paper.id)).not.toContain("2603.00002");
+    const followed = await rankForChannel(index, subscription("c", { follow: ["yann lecun"] }), day);
+    expect(followed[0]!.paper.id).toBe("2603.00003");
+    expect(followed[0]!.reason).toMatch(/followed author: yann lecun/);
+    const onlyBio = await rankForChannel(index, subscription("c", { categories: ["q-bio"], follow: ["LeCun"] }), day);
+    expect(onlyBio.map((r) => r.paper.id)).toEqual(["2603.00003"]);
+    expect(await rankForChannel(index, subscription("c", { count: 1 }), day)).toHaveLength(1);
+  });
+});
+
+describe("daily digests", () => {
+  it("one digest a day at the channel's time, across a weekend, a DST switch and a 3-day outage; never a paper twice", async () => {
+    const store = DigestStore.open(mkdtempSync(path.join(os.tmpdir(), "paperhound-digest-state-")));
+    store.subscribe(subscription("discord:1"));
+    store.subscribe(subscription("slack:C1", { quiet: true, topics: ["language models"] }));
+    const posts: { channel: string; day: string; ids: string[] }[] = [];
+    const post = async (d: DecidedDigest) => {
+      posts.push({ channel: d.channel, day: d.windowEnd, ids: d.items.map((i) => i.paperId) });
+      return `msg-${posts.length}`;
+    };
+    const tick = (iso: string) => runDigestTick({ index, store, now: new Date(iso), post, holder: "a" });
+
+    expect((await tick("2026-03-27T07:59:00Z")).posted).toEqual([]); // 08:59 in Berlin
+    const friday = await tick("2026-03-27T08:00:00Z");
+    expect(friday.posted.map((p) => p.channel).sort()).toEqual(["discord:1", "slack:C1"]);
+    expect(posts.find((p) => p.channel === "discord:1")!.ids[0]).toBe("2603.00001");
+    expect((await tick("2026-03-27T15:00:00Z")).posted).toEqual([]); // once a day
+    await tick("2026-03-28T08:00:00Z"); // Saturday: nothing new → an empty digest; quiet channel posts nothing
+    expect(posts.filter((p) => p.day === "2026-03-28")).toEqual([{ channel: "discord:1", day: "2026-03-28", ids: [] }]);
+    expect((await tick("2026-03-29T06:59:00Z")).posted).toEqual([]); // 08:59 CEST
+    expect((await tick("2026-03-29T07:00:00Z")).posted.map((p) => p.channel)).toContain("discord:1"); // 09:00 CEST
+    // Down from Monday to Thursday: Thursday's digest covers Monday–Thursday, once.
+    const thursday = await tick("2026-04-02T07:30:00Z");
+    expect(thursday.posted.filter((p) => p.channel === "discord:1")).toHaveLength(1);
+    const gap = posts.filter((p) => p.channel === "discord:1").at(-1)!;
+    expect(gap.ids.sort()).toEqual(["2603.00005", "2603.00006", "2604.00007"]);
+    const all = posts.filter((p) => p.channel === "discord:1").flatMap((p) => p.ids);
+    expect(new Set(all).size).toBe(all.length);
+    store.close();
+  });
+
+  it("a crash between deciding and posting: the next tick posts that same digest, nothing dropped or doubled", async () => {
+    const store = DigestStore.open(mkdtempSync(path.join(os.tmpdir(), "paperhound-digest-crash-")));
+    store.subscribe(subscription("discord:2"));
+    const failing = async () => {
+      throw new Error("Discord is down");
+    };
+    const first = await runDigestTick({ index, store, now: new Date("2026-03-27T08:00:00Z"), post: failing, holder: "a" });
+    expect(first.failed).toEqual([{ channel: "discord:2", error: "Discord is down" }]);
+    const pending = store.unposted("discord:2")!;
+    expect(pending.items.length).toBeGreaterThan(0);
+    const posted: DecidedDigest[] = [];
+    const ok = async (d: DecidedDigest) => {
+      posted.push(d);
+      return "m1";
+    };
+    const again = await runDigestTick({ index, store, now: new Date("2026-03-27T08:01:00Z"), post: ok, holder: "a" });
+    expect(again.posted).toEqual([{ channel: "discord:2", digestId: pending.id, papers: pending.items.length, resumed: true }]);
+    expect(posted[0]!.idempotencyKey).toBe(pending.idempotencyKey);
+    expect(store.unposted("discord:2")).toBeUndefined();
+    expect((await runDigestTick({ index, store, now: new Date("2026-03-27T08:02:00Z"), post: ok, holder: "a" })).posted).toEqual([]);
+    expect(store.posted("discord:2").map((d) => d.items.length)).toEqual([pending.items.length]);
+    store.close();
+  });
+
+  it("a second process does not post while the first holds the lease", async () => {
+    const stateDir = mkdtempSync(path.join(os.tmpdir(), "paperhound-digest-lease-"));
+    const a = DigestStore.open(stateDir);
+    const b = DigestStore.open(stateDir);
+    a.subscribe(subscription("discord:3"));
+    const post = async () => "m";
+    const now = new Date("2026-03-27T08:00:00Z");
+    expect((await runDigestTick({ index, store: a, now, post, holder: "a" })).leased).toBe(true);
+    expect((await runDigestTick({ index, store: b, now, post, holder: "b" })).leased).toBe(false);
+    // After the lease expires, b takes over (a died).
+    expect((await runDigestTick({ index, store: b, now: new Date(now.getTime() + 6 * 60_000), post, holder: "b" })).leased).toBe(true);
+    a.close();
+    b.close();
+  });
+});
