@@ -6,7 +6,7 @@
  */
 import type { PaperIndex } from "../search/paper-index.js";
 import type { DecidedDigest, DigestStore, Subscription } from "./digest-store.js";
-import { DEFAULT_WEIGHTS, rankForChannel, toDigestItem, type RankingWeights } from "./ranking.js";
+import { CandidatePool, DEFAULT_WEIGHTS, rankForChannel, toDigestItem, type RankingWeights } from "./ranking.js";
 
 /** Posts a digest to its channel; returns a reference to the message (adapter-specific). */
 export type DigestPoster = (digest: DecidedDigest, sub: Subscription) => Promise<string>;
@@ -45,6 +45,7 @@ export async function runDigestTick(opts: DigestTickOptions): Promise<DigestTick
   const report: DigestTickReport = { leased: false, posted: [], failed: [] };
   if (!opts.store.acquireLease(opts.holder, opts.now, opts.leaseMs ?? 5 * 60_000)) return report;
   report.leased = true;
+  const pools = new Map<string, CandidatePool>();
   for (const sub of opts.store.subscriptions()) {
     try {
       // A digest decided before a crash is posted first, as it was decided.
@@ -57,13 +58,19 @@ export async function runDigestTick(opts: DigestTickOptions): Promise<DigestTick
       }
       const { due, day } = isDue(sub, opts.now);
       if (!due) continue;
-      const candidates = opts.index.store.papersAnnouncedBetween(sub.windowEnd, day);
+      const key = `${sub.windowEnd}/${day}`;
+      let pool = pools.get(key);
+      if (!pool) {
+        pool = new CandidatePool(opts.index, opts.index.store.papersAnnouncedBetween(sub.windowEnd, day));
+        pools.set(key, pool);
+      }
       const delivered = opts.store.delivered(
         sub.channel,
-        candidates.map((p) => p.id),
+        pool.papers.map((p) => p.id),
       );
-      const fresh = candidates.filter((p) => !delivered.has(p.id));
-      const ranked = await rankForChannel(opts.index, sub, fresh, opts.weights ?? DEFAULT_WEIGHTS);
+      const ranked = (await rankForChannel(opts.index, { ...sub, count: sub.count + delivered.size }, pool, opts.weights ?? DEFAULT_WEIGHTS))
+        .filter((r) => !delivered.has(r.paper.id))
+        .slice(0, sub.count);
       const digest = opts.store.decide(sub.channel, day, ranked.map(toDigestItem), opts.now);
       const ref = digest.items.length === 0 && sub.quiet ? "quiet" : await opts.post(digest, sub);
       opts.store.markPosted(digest.id, ref, opts.now);

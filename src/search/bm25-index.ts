@@ -10,7 +10,7 @@
  * ln((N - n + 0.5) / (n + 0.5)) floored at 1e-6, column-weighted term frequency, document length =
  * all words of title and abstract), so quality measured before carries over.
  */
-import { decodeTermDataInto, TermDataScratch } from "./text-analysis.js";
+import { decodeTermDataInto, TermDataScratch, type TermData } from "./text-analysis.js";
 
 export interface Bm25Options {
   k1?: number;
@@ -54,8 +54,17 @@ export class Bm25Index {
   private readonly acc: Float64Array;
   private readonly touched: Int32Array;
 
+  private readonly b: number;
+  private readonly avgLength: number;
+  private readonly wTitle: number;
+  private readonly wAbstract: number;
+
   private constructor(parts: {
     k1: number;
+    b: number;
+    avgLength: number;
+    wTitle: number;
+    wAbstract: number;
     rowidOfSlot: Int32Array;
     lengthNorm: Float32Array;
     termStart: Int32Array;
@@ -63,6 +72,10 @@ export class Bm25Index {
     postingTf: Float32Array;
   }) {
     this.k1 = parts.k1;
+    this.b = parts.b;
+    this.avgLength = parts.avgLength;
+    this.wTitle = parts.wTitle;
+    this.wAbstract = parts.wAbstract;
     this.rowidOfSlot = parts.rowidOfSlot;
     this.lengthNorm = parts.lengthNorm;
     this.termStart = parts.termStart;
@@ -127,7 +140,25 @@ export class Bm25Index {
     const avg = n > 0 ? totalLength / n : 0;
     const lengthNorm = new Float32Array(n);
     for (let slot = 0; slot < n; slot++) lengthNorm[slot] = k1 * (1 - b + (avg > 0 ? (b * lengthList[slot]!) / avg : 0));
-    return new Bm25Index({ k1, rowidOfSlot, lengthNorm, termStart, postingSlot, postingTf });
+    return new Bm25Index({ k1, b, avgLength: avg, wTitle, wAbstract, rowidOfSlot, lengthNorm, termStart, postingSlot, postingTf });
+  }
+
+  /**
+   * The BM25 score search() would give a paper with this term data: for scoring a few known papers
+   * (a digest's new papers) without walking the terms' whole posting lists.
+   */
+  scoreTermData(terms: readonly QueryTerm[], data: TermData): number {
+    const length = data.titleLength + data.abstractLength;
+    const norm = this.k1 * (1 - this.b + (this.avgLength > 0 ? (this.b * length) / this.avgLength : 0));
+    let score = 0;
+    for (const term of terms) {
+      const at = binarySearch(data.ids, term.id);
+      if (at < 0) continue;
+      const tf = this.wTitle * data.tfTitle[at]! + this.wAbstract * data.tfAbstract[at]!;
+      if (tf === 0) continue;
+      score += (this.idf(term.id) * (term.weight ?? 1) * (this.k1 + 1) * tf) / (tf + norm);
+    }
+    return score;
   }
 
   /** Papers containing the term. */
@@ -230,4 +261,17 @@ function better(scoreA: number, rowidA: number, scoreB: number, rowidB: number):
 function swap(s: number[], r: number[], i: number, j: number): void {
   [s[i], s[j]] = [s[j]!, s[i]!];
   [r[i], r[j]] = [r[j]!, r[i]!];
+}
+
+function binarySearch(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = sorted[mid]!;
+    if (v === value) return mid;
+    if (v < value) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }

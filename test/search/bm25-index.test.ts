@@ -96,6 +96,17 @@ describe("Bm25Index", () => {
     db.close();
   });
 
+  it("scoreTermData gives a paper the score search() gives it", () => {
+    const dict = dictionary();
+    const datas = DOCS.map((d) => paperTermData(d.title, d.abstract, dict.idOf));
+    const index = Bm25Index.build(datas.map((d, i) => ({ rowid: i + 1, data: encodeTermData(d) })));
+    const terms = queryTerms("deep residual networks for images", 64).filter((t) => dict.ids.has(t)).map((t) => ({ id: dict.ids.get(t)! }));
+    const hits = index.search(terms, 10);
+    expect(hits.length).toBeGreaterThan(1);
+    for (const h of hits) expect(index.scoreTermData(terms, datas[h.rowid - 1]!)).toBeCloseTo(h.score, 5);
+    expect(index.scoreTermData(terms, datas[1]!)).toBe(0); // "Attention is all you need" shares no term
+  });
+
   it("ranks, honours k, ties by rowid, and matches any term", () => {
     const { search } = build(DOCS);
     const hits = search("equivariant point cloud");
