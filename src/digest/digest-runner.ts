@@ -68,7 +68,8 @@ export async function runDigestTick(opts: DigestTickOptions): Promise<DigestTick
         sub.channel,
         pool.papers.map((p) => p.id),
       );
-      const ranked = (await rankForChannel(opts.index, { ...sub, count: sub.count + delivered.size }, pool, opts.weights ?? DEFAULT_WEIGHTS))
+      const feedback = opts.store.feedback(sub.channel);
+      const ranked = (await rankForChannel(opts.index, { ...sub, count: sub.count + delivered.size }, pool, opts.weights ?? DEFAULT_WEIGHTS, feedback))
         .filter((r) => !delivered.has(r.paper.id))
         .slice(0, sub.count);
       const digest = opts.store.decide(sub.channel, day, ranked.map(toDigestItem), opts.now);

@@ -98,6 +98,14 @@ CREATE TABLE IF NOT EXISTS deliveries (
   digest_id INTEGER NOT NULL REFERENCES digests(id),
   PRIMARY KEY (channel, paper_id)
 );
+CREATE TABLE IF NOT EXISTS votes (
+  channel  TEXT NOT NULL,
+  paper_id TEXT NOT NULL,
+  user     TEXT NOT NULL,
+  vote     INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+  at       TEXT NOT NULL,
+  PRIMARY KEY (channel, paper_id, user)
+);
 CREATE TABLE IF NOT EXISTS lease (
   name       TEXT PRIMARY KEY,
   holder     TEXT NOT NULL,
@@ -210,6 +218,34 @@ export class DigestStore {
         message_ref: string;
       }[]
     ).map((r) => ({ id: r.id, windowEnd: r.window_end, items: JSON.parse(r.items) as DigestItem[], messageRef: r.message_ref }));
+  }
+
+  /**
+   * A user's thumbs up (1) or down (-1) on a digest paper; 0 takes the vote back. One vote per user
+   * and paper: reacting again replaces it.
+   */
+  recordVote(channel: string, paperId: string, user: string, vote: -1 | 0 | 1, now: Date): void {
+    if (vote === 0) {
+      this.db.prepare("DELETE FROM votes WHERE channel = ? AND paper_id = ? AND user = ?").run(channel, paperId, user);
+      return;
+    }
+    this.db
+      .prepare("INSERT INTO votes(channel, paper_id, user, vote, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(channel, paper_id, user) DO UPDATE SET vote = excluded.vote, at = excluded.at")
+      .run(channel, paperId, user, vote, now.toISOString());
+  }
+
+  /** The channel's feedback: papers with a positive and a negative vote balance, and the vote count. */
+  feedback(channel: string): { liked: string[]; disliked: string[]; votes: number } {
+    const rows = this.db.prepare("SELECT paper_id, sum(vote) AS balance, count(*) AS n FROM votes WHERE channel = ? GROUP BY paper_id").all(channel) as {
+      paper_id: string;
+      balance: number;
+      n: number;
+    }[];
+    return {
+      liked: rows.filter((r) => r.balance > 0).map((r) => r.paper_id),
+      disliked: rows.filter((r) => r.balance < 0).map((r) => r.paper_id),
+      votes: rows.reduce((s, r) => s + r.n, 0),
+    };
   }
 
   /**

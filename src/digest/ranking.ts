@@ -2,7 +2,8 @@
  * Which of a day's new papers a channel's digest shows, in what order, and why.
  *
  * Score = topic · (½ dense similarity to the best-matching topic + ½ that topic's BM25 score, scaled
- * to the best candidate) + trending · log-scaled Hugging Face upvotes. Papers matching a negative
+ * to the best candidate) + trending · log-scaled Hugging Face upvotes + feedback · similarity to the
+ * channel's votes (liked minus disliked papers' vectors). Papers matching a negative
  * keyword, outside the channel's categories, or already delivered are removed; papers by a followed
  * author come first whatever their score. A paper must match a topic (any BM25 term, or dense
  * similarity ≥ `minDense`), be trending (≥ `minUpvotes`) or be by a followed author to be shown.
@@ -16,6 +17,8 @@ import type { DigestItem, Subscription } from "./digest-store.js";
 export interface RankingWeights {
   topic: number;
   trending: number;
+  /** Weight of the similarity to the channel's feedback profile (liked minus disliked papers). */
+  feedback: number;
   /** Dense similarity a paper needs to count as matching a topic without any shared word. */
   minDense: number;
   /** Upvotes that make a paper worth showing without matching a topic. */
@@ -28,12 +31,12 @@ export interface RankingWeights {
  * minDense is for the default model (use-lite): against a short topic, unrelated abstracts score
  * 0.40–0.50 and matching ones 0.60 and more (test/digest). Another model needs its own value.
  */
-export const DEFAULT_WEIGHTS: RankingWeights = { topic: 1, trending: 0.3, minDense: 0.55, minUpvotes: 20, upvotesForFull: 200 };
+export const DEFAULT_WEIGHTS: RankingWeights = { topic: 1, trending: 0.3, feedback: 0.3, minDense: 0.55, minUpvotes: 20, upvotesForFull: 200 };
 
 export interface RankedPaper {
   paper: StoredPaper;
   score: number;
-  parts: { dense: number; bm25: number; trending: number; followed: boolean; topic?: string };
+  parts: { dense: number; bm25: number; trending: number; feedback: number; followed: boolean; topic?: string };
   reason: string;
 }
 
@@ -92,6 +95,7 @@ export async function rankForChannel(
   sub: Pick<Subscription, "topics" | "categories" | "exclude" | "follow" | "count">,
   candidates: readonly StoredPaper[] | CandidatePool,
   weights: RankingWeights = DEFAULT_WEIGHTS,
+  feedback: { liked: readonly string[]; disliked: readonly string[] } = { liked: [], disliked: [] },
 ): Promise<RankedPaper[]> {
   const shared = candidates instanceof CandidatePool ? candidates : new CandidatePool(index, candidates);
   const keywordIds = sub.exclude.map((k) => {
@@ -103,6 +107,7 @@ export async function rankForChannel(
   if (pool.length === 0) return [];
   const topics = sub.topics.filter((t) => t.trim());
   const topicVectors = topics.length > 0 ? await index.embedder.embed(topics, "query") : [];
+  const profile = feedbackProfile(index, feedback);
   // BM25 of each topic among the window's papers only, scaled to its best paper there.
   const fullText = index.store.fullTextIndex();
   const bm25ByTopic = topics.map((topic) => {
@@ -142,7 +147,8 @@ export async function rankForChannel(
     const follower = followedAuthor(paper, sub.follow);
     const matchesTopic = bestTopic >= 0 && (bm25 > 0 || dense >= weights.minDense);
     if (!matchesTopic && upvotes < weights.minUpvotes && !follower) continue;
-    const score = weights.topic * (matchesTopic ? Math.max(0, bestTopicScore) : 0) + weights.trending * trending;
+    const liking = profile && vector ? dot(profile, vector) : 0;
+    const score = weights.topic * (matchesTopic ? Math.max(0, bestTopicScore) : 0) + weights.trending * trending + weights.feedback * liking;
     const reasons: string[] = [];
     if (follower) reasons.push(`followed author: ${follower}`);
     if (matchesTopic) reasons.push(`topic "${topics[bestTopic]}" (${bestTopicScore.toFixed(2)})`);
@@ -150,12 +156,37 @@ export async function rankForChannel(
     ranked.push({
       paper,
       score,
-      parts: { dense, bm25, trending, followed: follower !== undefined, ...(matchesTopic ? { topic: topics[bestTopic]! } : {}) },
+      parts: { dense, bm25, trending, feedback: liking, followed: follower !== undefined, ...(matchesTopic ? { topic: topics[bestTopic]! } : {}) },
       reason: reasons.join("; "),
     });
   }
   ranked.sort((a, b) => Number(b.parts.followed) - Number(a.parts.followed) || b.score - a.score || a.paper.rowid - b.paper.rowid);
   return ranked.slice(0, sub.count);
+}
+
+/**
+ * Unit direction from the disliked papers toward the liked ones (mean liked − mean disliked), or
+ * undefined without votes: a paper like the liked ones gains, one like the disliked ones loses.
+ */
+function feedbackProfile(index: PaperIndex, feedback: { liked: readonly string[]; disliked: readonly string[] }): Float32Array | undefined {
+  const mean = (ids: readonly string[]): Float32Array | undefined => {
+    const vectors = ids
+      .map((id) => index.store.get(id))
+      .map((p) => (p ? index.paperVector(p.rowid) : undefined))
+      .filter((v): v is Float32Array => v !== undefined);
+    if (vectors.length === 0) return undefined;
+    const m = new Float32Array(vectors[0]!.length);
+    for (const v of vectors) for (let d = 0; d < m.length; d++) m[d]! += v[d]! / vectors.length;
+    return m;
+  };
+  const liked = mean(feedback.liked);
+  const disliked = mean(feedback.disliked);
+  if (!liked && !disliked) return undefined;
+  const dim = (liked ?? disliked)!.length;
+  const p = new Float32Array(dim);
+  for (let d = 0; d < dim; d++) p[d] = (liked?.[d] ?? 0) - (disliked?.[d] ?? 0);
+  const norm = Math.hypot(...p);
+  return norm > 0 ? p.map((x) => x / norm) : undefined;
 }
 
 export function toDigestItem(r: RankedPaper): DigestItem {

@@ -94,6 +94,25 @@ describe("ranking", () => {
   });
 });
 
+describe("feedback", () => {
+  it("votes are recorded once per user and paper, and move similar papers up or down", async () => {
+    const store = DigestStore.open(mkdtempSync(path.join(os.tmpdir(), "paperhound-digest-votes-")));
+    store.recordVote("c", "2603.00001", "u1", -1, new Date());
+    store.recordVote("c", "2603.00001", "u1", -1, new Date()); // the same reaction twice counts once
+    store.recordVote("c", "2603.00004", "u2", 1, new Date());
+    store.recordVote("c", "2603.00004", "u3", 1, new Date());
+    store.recordVote("c", "2603.00004", "u3", 0, new Date()); // taken back
+    expect(store.feedback("c")).toEqual({ liked: ["2603.00004"], disliked: ["2603.00001"], votes: 2 });
+    const day = index.store.papersAnnouncedBetween("2026-03-26", "2026-03-27");
+    const before = await rankForChannel(index, subscription("c"), day);
+    expect(before.slice(0, 2).map((r) => r.paper.id)).toEqual(["2603.00001", "2603.00002"]);
+    const after = await rankForChannel(index, subscription("c"), day, undefined, { liked: [], disliked: ["2603.00001"] });
+    expect(after.slice(0, 2).map((r) => r.paper.id)).toEqual(["2603.00002", "2603.00001"]);
+    expect(after.find((r) => r.paper.id === "2603.00001")!.parts.feedback).toBeCloseTo(-1, 3);
+    store.close();
+  });
+});
+
 describe("daily digests", () => {
   it("one digest a day at the channel's time, across a weekend, a DST switch and a 3-day outage; never a paper twice", async () => {
     const store = DigestStore.open(mkdtempSync(path.join(os.tmpdir(), "paperhound-digest-state-")));
