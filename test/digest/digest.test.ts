@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { loadEmbedder } from "../../src/embed/load.js";
@@ -10,6 +11,10 @@ import { PaperIndex } from "../../src/search/paper-index.js";
 import { DigestStore, type DecidedDigest, type Subscription } from "../../src/digest/digest-store.js";
 import { isDue, localDayAndTime, runDigestTick } from "../../src/digest/digest-runner.js";
 import { rankForChannel } from "../../src/digest/ranking.js";
+import { readHfDailyArchive } from "../../src/papers/sources/hf-daily.js";
+import { projectRoot } from "../../src/paths.js";
+
+const HF_ARCHIVE = path.resolve(projectRoot, "../shared/data/fixtures/hf-daily-papers/daily-papers-2024-05_2026-08.jsonl.gz");
 
 const quiet = createLogger({ level: "error", format: "json", stream: { write: () => true } as unknown as NodeJS.WritableStream });
 
@@ -181,5 +186,80 @@ describe("daily digests", () => {
     expect((await runDigestTick({ index, store: b, now: new Date(now.getTime() + 6 * 60_000), post, holder: "b" })).leased).toBe(true);
     a.close();
     b.close();
+  });
+});
+
+describe("crash between deciding and posting (SIGKILL)", () => {
+  it("the restarted bot posts the decided digest once; its papers are never decided again", { timeout: 120_000 }, async () => {
+    const stateDir = mkdtempSync(path.join(os.tmpdir(), "paperhound-digest-kill-"));
+    const setup = DigestStore.open(stateDir);
+    setup.subscribe(subscription("discord:9"));
+    setup.close();
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(projectRoot, "test/helpers/digest-child.ts"), dir, stateDir, "2026-03-27T08:00:00Z"], {
+      cwd: projectRoot,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += String(d)));
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      child.stdout.on("data", (d) => {
+        out += String(d);
+        const m = /POSTING .*\n/.exec(out);
+        if (m) resolve(m[0].trim());
+      });
+      child.on("exit", (code) => reject(new Error(`child exited ${code} before posting: ${stderr}`)));
+    });
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("close", r));
+    const [, id, ids] = line.split(" ");
+    const store = DigestStore.open(stateDir);
+    expect(store.unposted("discord:9")?.id).toBe(Number(id));
+    const posts: DecidedDigest[] = [];
+    // The child's lease (1 s) has expired by the time this process ticks, a minute later.
+    const report = await runDigestTick({ index, store, now: new Date("2026-03-27T08:01:00Z"), holder: "parent", post: async (d) => (posts.push(d), "m") });
+    expect(report.posted).toEqual([{ channel: "discord:9", digestId: Number(id), papers: ids!.split(",").length, resumed: true }]);
+    expect(posts[0]!.items.map((i) => i.paperId).join(",")).toBe(ids);
+    await runDigestTick({ index, store, now: new Date("2026-03-27T10:00:00Z"), holder: "parent", post: async (d) => (posts.push(d), "m") });
+    expect(posts).toHaveLength(1);
+    store.close();
+  });
+});
+
+describe.skipIf(!existsSync(HF_ARCHIVE))("a month of real Hugging Face daily papers (../shared)", () => {
+  it("three channels, 30 days: a post every day, no paper twice", { timeout: 180_000 }, async () => {
+    const days: { date: string; papers: Paper[] }[] = [];
+    for await (const entry of readHfDailyArchive(HF_ARCHIVE)) {
+      if ("papers" in entry && entry.papers && entry.date && entry.date >= "2025-03-01" && entry.date <= "2025-03-30") days.push({ date: entry.date, papers: entry.papers });
+    }
+    expect(days.length).toBeGreaterThanOrEqual(20);
+    const monthDir = mkdtempSync(path.join(os.tmpdir(), "paperhound-digest-month-"));
+    const month = await PaperIndex.open({ dir: monthDir, embedder });
+    await month.add(days.flatMap((d) => d.papers));
+    const store = DigestStore.open(path.join(monthDir, "state"));
+    const topics = [["language models", "reasoning"], ["diffusion", "image generation"], ["robotics", "reinforcement learning"]];
+    topics.forEach((t, i) => store.subscribe(subscription(`c${i}`, { topics: t, timezone: "UTC", windowEnd: "2025-02-28" })));
+    const posts: { channel: string; day: string; ids: string[] }[] = [];
+    for (let d = 1; d <= 30; d++) {
+      const day = `2025-03-${String(d).padStart(2, "0")}`;
+      const report = await runDigestTick({
+        index: month,
+        store,
+        now: new Date(`${day}T09:00:00Z`),
+        holder: "month",
+        post: async (digest) => (posts.push({ channel: digest.channel, day: digest.windowEnd, ids: digest.items.map((i) => i.paperId) }), "m"),
+      });
+      expect(report.failed).toEqual([]);
+    }
+    for (const channel of ["c0", "c1", "c2"]) {
+      const mine = posts.filter((p) => p.channel === channel);
+      expect(mine.map((p) => p.day)).toEqual(Array.from({ length: 30 }, (_, i) => `2025-03-${String(i + 1).padStart(2, "0")}`));
+      const ids = mine.flatMap((p) => p.ids);
+      expect(ids.length).toBeGreaterThan(30);
+      expect(new Set(ids).size).toBe(ids.length);
+    }
+    store.close();
+    month.close();
+    rmSync(monthDir, { recursive: true, force: true });
   });
 });
