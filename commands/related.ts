@@ -1,0 +1,115 @@
+/**
+ * /related paper:<arXiv id, arXiv URL or title> [count] [private]: papers nearest to one in the index.
+ * The `paper` option autocompletes titles from the index.
+ */
+import { PaperNotFoundError, SearchInputError } from "../src/search/paper-index.js";
+import { parseArxivRef } from "../src/papers/arxiv-id.js";
+import type { StoredPaper } from "../src/search/types.js";
+import { COUNT_OPTION, PAGE_OPTION, PRIVATE_OPTION } from "./options.js";
+import { nextPageOf, searchPage } from "./paper.js";
+import { MAX_CHOICE_CHARS, MAX_CHOICES, type Choice, type CommandContext, type CommandSpec, type ParsedOptions } from "./types.js";
+import { emptyView, errorView, quoted, truncateWords, type View } from "./view.js";
+
+export const MAX_REF_CHARS = 300;
+
+export interface RelatedOptions {
+  paper: string;
+  count: number;
+  private: boolean;
+  page: number;
+}
+
+function label(p: StoredPaper): string {
+  return `${truncateWords(p.title.replace(/\s+/g, " ").trim(), 80)} (${p.id})`;
+}
+
+export async function runRelated(raw: ParsedOptions, ctx: CommandContext): Promise<View> {
+  const o = raw as unknown as RelatedOptions;
+  let about: StoredPaper | undefined;
+  let page;
+  try {
+    page = await searchPage(ctx, o.paper, { ...o }, async (k) => {
+      const r = await ctx.index.related(o.paper, { k });
+      about = r.paper;
+      return r.hits;
+    });
+  } catch (err) {
+    if (err instanceof PaperNotFoundError) {
+      if (err.candidates.length > 0) {
+        return errorView(
+          `Several papers match ${quoted(o.paper)}.`,
+          `Say which one: ${err.candidates.slice(0, 5).map((p) => `${label(p)}`).join("; ")}.`,
+        );
+      }
+      return errorView(
+        parseArxivRef(o.paper) ? `${err.message}.` : `No paper in the index matches ${quoted(o.paper)}.`,
+        "Pick a title from the suggestions while typing, give an arXiv id (2401.00631), or find the paper with /paper first.",
+      );
+    }
+    if (err instanceof SearchInputError) return errorView(err.message, "Give an arXiv id, an arXiv URL or a paper title.");
+    throw err;
+  }
+  const paper = about!;
+  if (page.items.length === 0) {
+    return emptyView(
+      page.start > 0 ? `There are no more papers related to ${quoted(paper.title)}.` : `The index holds no other paper to compare with ${quoted(paper.title)}.`,
+      "Add papers to the index, or search by topic with /paper.",
+    );
+  }
+  return {
+    kind: "results",
+    header: `Related to ${quoted(paper.title)} (${paper.id})${o.page > 1 ? ` · page ${o.page}` : ""}`,
+    items: page.items,
+    ephemeral: o.private,
+    page: o.page,
+    pageSize: o.count,
+    ...(page.more && o.page < PAGE_OPTION.max! ? { next: nextPageOf("related", { ...o }, o.page) } : {}),
+  };
+}
+
+/**
+ * Titles for the `paper` option as the user types: the paper named by an arXiv id or URL, else
+ * close titles from the store's title lookup. At most 25; never throws (an error gives no choices).
+ */
+export function completePaper(partial: string, ctx: CommandContext): Choice[] {
+  try {
+    const text = partial.replace(/\s+/g, " ").trim().slice(0, MAX_REF_CHARS);
+    if (text.length < 2) return [];
+    const found: StoredPaper[] = [];
+    const ref = parseArxivRef(text);
+    const direct = ref ? ctx.index.store.get(ref.id) : ctx.index.store.get(text);
+    if (direct) found.push(direct);
+    if (!ref) {
+      const { exact, close } = ctx.index.store.findByTitle(text, { threshold: 0.2, limit: MAX_CHOICES });
+      if (exact) found.push(exact);
+      found.push(...close.map((c) => c.paper));
+    }
+    const seen = new Set<string>();
+    const choices: Choice[] = [];
+    for (const p of found) {
+      if (seen.has(p.id)) continue;
+      seen.add(p.id);
+      // The value must name the paper exactly: its id, or (ids over 100 characters) its title.
+      const value = p.id.length <= MAX_CHOICE_CHARS ? p.id : truncateWords(p.title, MAX_CHOICE_CHARS);
+      choices.push({ name: truncateWords(label(p), MAX_CHOICE_CHARS), value });
+      if (choices.length === MAX_CHOICES) break;
+    }
+    return choices;
+  } catch (err) {
+    ctx.logger.warn("autocomplete failed", { err });
+    return [];
+  }
+}
+
+export const relatedCommand: CommandSpec = {
+  name: "related",
+  description: "Find papers related to one in the index",
+  options: [
+    { name: "paper", description: "arXiv id, arXiv URL or title of the paper", type: "string", required: true, maxLength: MAX_REF_CHARS, autocomplete: true },
+    COUNT_OPTION,
+    PRIVATE_OPTION,
+    PAGE_OPTION,
+  ],
+  run: runRelated,
+  autocomplete: (option, partial, ctx) => (option === "paper" ? completePaper(partial, ctx) : []),
+};

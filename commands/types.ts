@@ -1,0 +1,78 @@
+/**
+ * What a chat command is, independent of any chat platform: its name, description, typed options
+ * with their limits, and a handler from parsed options (plus a context) to a view model
+ * (`view.ts`). Adapters (console, Discord, Slack) turn their input into raw option values, call
+ * `parseOptions`, run the handler, and render the view. Nothing here knows about Discord or Slack.
+ */
+import type { Config } from "../src/config.js";
+import type { Logger } from "../src/log.js";
+import type { PaperIndex } from "../src/search/paper-index.js";
+import type { View } from "./view.js";
+
+export type OptionType = "string" | "integer" | "boolean";
+
+export interface OptionSpec {
+  name: string;
+  description: string;
+  type: OptionType;
+  required?: boolean;
+  /** Strings: at most this many characters (after trimming). */
+  maxLength?: number;
+  /** Integers: inclusive bounds. */
+  min?: number;
+  max?: number;
+  /** Extra check of a string value; returns the normalised value or throws `CommandInputError`. */
+  check?: (value: string) => string;
+  /** The adapter may offer completions (`autocomplete` on the command). */
+  autocomplete?: boolean;
+  /** Not offered to users (registered nowhere, not in help): set by adapters, e.g. `page` for "More". */
+  hidden?: boolean;
+  /** Value when the option is not given. */
+  default?: string | number | boolean;
+}
+
+/** What every handler gets besides its options. */
+export interface CommandContext {
+  index: PaperIndex;
+  config?: Config;
+  /** Now, for date checks; tests pass a fixed clock. */
+  clock: () => Date;
+  logger: Logger;
+}
+
+/** A completion offered while the user types an option (Discord autocomplete; at most 25). */
+export interface Choice {
+  /** What the user sees (≤ 100 characters). */
+  name: string;
+  /** What the option is set to (≤ 100 characters). */
+  value: string;
+}
+
+export type RawValue = string | number | boolean | undefined;
+export type RawOptions = Readonly<Record<string, RawValue>>;
+export type ParsedOptions = Record<string, string | number | boolean | undefined>;
+
+export interface CommandSpec {
+  name: string;
+  description: string;
+  options: readonly OptionSpec[];
+  /** Runs the command. Known problems (bad input, nothing found) are views, not exceptions. */
+  run(options: ParsedOptions, ctx: CommandContext): Promise<View>;
+  /** Completions for an option being typed; never throws (returns [] instead). */
+  autocomplete?(option: string, partial: string, ctx: CommandContext): Choice[];
+}
+
+/** An option value that is not allowed; the message is written for the user. */
+export class CommandInputError extends Error {
+  override readonly name = "CommandInputError";
+  constructor(
+    message: string,
+    readonly option?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Discord's limit on autocomplete choices, and on a choice's name and value. */
+export const MAX_CHOICES = 25;
+export const MAX_CHOICE_CHARS = 100;

@@ -1,0 +1,160 @@
+/**
+ * The platform-neutral view model every command returns, and the helpers that build it from search
+ * hits. Text in a view is plain, unescaped text (titles, abstracts and queries exactly as they are):
+ * each adapter escapes it for its own markup and cuts it to its own limits.
+ */
+import { splitSentences } from "../src/embed/passages.js";
+import { arxivAbsUrl, isArxivId } from "../src/papers/arxiv-id.js";
+import type { SearchHit, StoredPaper } from "../src/search/types.js";
+import { paperUrl, shortAuthors } from "../src/cli/search-common.js";
+
+export interface PaperLink {
+  label: "PDF" | "Code" | "Hugging Face" | "Project";
+  url: string;
+}
+
+export interface PaperItem {
+  /** 1-based rank in the whole result list (page 2 of 5 starts at 6). */
+  rank: number;
+  /** Canonical id (arXiv id, or a namespaced id like listing:...). */
+  id: string;
+  title: string;
+  /** arXiv abstract page, or the paper's own page; absent when unknown. */
+  url?: string;
+  /** "A. Smith, B. Jones et al." */
+  authors: string;
+  date?: string;
+  category?: string;
+  score: number;
+  /** 2-3 lines of the abstract: whole sentences up to ~300 characters, cut on a word with "…". */
+  excerpt: string;
+  links: PaperLink[];
+}
+
+/** How to ask for the next page: the same command with the same options and `page + 1`. */
+export interface NextPage {
+  command: string;
+  options: Record<string, string | number | boolean>;
+}
+
+export interface ResultsView {
+  kind: "results";
+  /** "Papers for “equivariance” · since 2024-01-01" */
+  header: string;
+  items: PaperItem[];
+  /** Only the caller sees it (the `private` option). */
+  ephemeral: boolean;
+  page: number;
+  pageSize: number;
+  /** Present when another page exists. */
+  next?: NextPage;
+}
+
+export interface MessageView {
+  kind: "message";
+  tone: "error" | "empty" | "info";
+  title: string;
+  text: string;
+  /** What to try instead. */
+  suggestion?: string;
+  /** Errors and "nothing found" are only shown to the caller. */
+  ephemeral: boolean;
+}
+
+export interface HelpView {
+  kind: "help";
+  title: string;
+  commands: { usage: string; description: string; options: { name: string; description: string }[] }[];
+  ephemeral: boolean;
+}
+
+export type View = ResultsView | MessageView | HelpView;
+
+/** A result list page: at most 10 papers (Discord: 10 embeds per message). */
+export const MAX_COUNT = 10;
+export const DEFAULT_COUNT = 5;
+/** Characters of abstract shown per paper (about 3 lines of a chat window). */
+export const EXCERPT_CHARS = 300;
+
+export function errorView(text: string, suggestion?: string): MessageView {
+  return { kind: "message", tone: "error", title: "That did not work", text, ...(suggestion ? { suggestion } : {}), ephemeral: true };
+}
+
+export function emptyView(text: string, suggestion: string): MessageView {
+  return { kind: "message", tone: "empty", title: "Nothing found", text, suggestion, ephemeral: true };
+}
+
+/** What an adapter shows when a handler failed unexpectedly (the details go to the log only). */
+export function internalErrorView(): MessageView {
+  return errorView("Something went wrong while running this command; it has been logged.", "Try again in a moment.");
+}
+
+/** Cuts text to at most `max` characters on a word boundary, adding "…" when cut. */
+export function truncateWords(text: string, max: number): string {
+  const chars = [...text];
+  if (chars.length <= max) return text;
+  if (max <= 1) return "…".slice(0, max);
+  const cut = chars.slice(0, max - 1).join("");
+  const space = cut.search(/\s\S*$/);
+  const base = space > (max - 1) / 2 ? cut.slice(0, space) : cut;
+  return `${base.replace(/[\s,;:.\-–—(]+$/u, "")}…`;
+}
+
+/** Whole sentences of the abstract up to `max` characters; the first sentence cut on a word if longer. */
+export function excerpt(abstract: string, max = EXCERPT_CHARS): string {
+  const text = abstract.replace(/\s+/g, " ").trim();
+  if (text === "") return "";
+  let out = "";
+  for (const sentence of splitSentences(text)) {
+    const joined = out ? `${out} ${sentence}` : sentence;
+    if ([...joined].length > max) break;
+    out = joined;
+  }
+  if (out === "") return truncateWords(text, max);
+  return out.length < text.length && [...out].length < max / 2 ? truncateWords(text, max) : out;
+}
+
+function isHttpUrl(u: string | undefined): u is string {
+  if (!u) return false;
+  try {
+    const p = new URL(u).protocol;
+    return p === "http:" || p === "https:";
+  } catch {
+    return false;
+  }
+}
+
+/** PDF, code, project and Hugging Face links when known (Hugging Face: papers featured there). */
+export function linksOf(p: StoredPaper): PaperLink[] {
+  const links: PaperLink[] = [];
+  const arxiv = isArxivId(p.id);
+  const pdf = p.links.pdf ?? (arxiv ? `https://arxiv.org/pdf/${p.id}` : undefined);
+  if (isHttpUrl(pdf)) links.push({ label: "PDF", url: pdf });
+  if (isHttpUrl(p.links.code)) links.push({ label: "Code", url: p.links.code });
+  if (isHttpUrl(p.links.project)) links.push({ label: "Project", url: p.links.project });
+  if (arxiv && (p.trending !== undefined || p.source.startsWith("hf"))) links.push({ label: "Hugging Face", url: `https://huggingface.co/papers/${p.id}` });
+  return links;
+}
+
+export function itemOf(hit: SearchHit, rank: number): PaperItem {
+  const p = hit.paper;
+  const url = isArxivId(p.id) ? arxivAbsUrl(p.id) : paperUrl(p);
+  const date = p.published ?? p.updated;
+  return {
+    rank,
+    id: p.id,
+    title: p.title.replace(/\s+/g, " ").trim(),
+    ...(isHttpUrl(url) ? { url } : {}),
+    authors: shortAuthors(p.authors),
+    ...(date ? { date } : {}),
+    ...(p.categories[0] ? { category: p.categories[0] } : {}),
+    score: hit.score,
+    excerpt: excerpt(p.abstract),
+    links: linksOf(p),
+  };
+}
+
+/** Quotes user text for a header: “text”, cut to 100 characters. */
+export function quoted(text: string): string {
+  return `“${truncateWords(text.replace(/\s+/g, " ").trim(), 100)}”`;
+}
