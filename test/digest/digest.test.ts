@@ -11,6 +11,7 @@ import { PaperIndex } from "../../src/search/paper-index.js";
 import { DigestStore, type DecidedDigest, type Subscription } from "../../src/digest/digest-store.js";
 import { isDue, localDayAndTime, runDigestTick } from "../../src/digest/digest-runner.js";
 import { rankForChannel } from "../../src/digest/ranking.js";
+import { DigestScheduler } from "../../src/digest/digest-scheduler.js";
 import { readHfDailyArchive } from "../../src/papers/sources/hf-daily.js";
 import { projectRoot } from "../../src/paths.js";
 
@@ -261,5 +262,35 @@ describe.skipIf(!existsSync(HF_ARCHIVE))("a month of real Hugging Face daily pap
     store.close();
     month.close();
     rmSync(monthDir, { recursive: true, force: true });
+  });
+});
+
+describe("DigestScheduler", () => {
+  it("ticks with its clock, logs posts and failures, never throws", async () => {
+    const store = DigestStore.open(mkdtempSync(path.join(os.tmpdir(), "paperhound-digest-sched-")));
+    store.subscribe(subscription("discord:5"));
+    store.subscribe(subscription("slack:down"));
+    const lines: string[] = [];
+    const logger = createLogger({ level: "info", format: "json", stream: { write: (l: string) => (lines.push(l), true) } as unknown as NodeJS.WritableStream });
+    const scheduler = new DigestScheduler({
+      index,
+      store,
+      holder: "s",
+      logger,
+      now: () => new Date("2026-03-27T08:00:00Z"),
+      post: async (d) => {
+        if (d.channel === "slack:down") throw new Error("Slack is unreachable");
+        return "m";
+      },
+    });
+    const report = await scheduler.tick();
+    expect(report!.posted.map((p) => p.channel)).toEqual(["discord:5"]);
+    expect(lines.some((l) => l.includes("digest posted") && l.includes("discord:5"))).toBe(true);
+    expect(lines.some((l) => l.includes("digest failed") && l.includes("Slack is unreachable"))).toBe(true);
+    store.close(); // a tick on a closed store fails: logged, not thrown
+    expect(await scheduler.tick()).toBeUndefined();
+    expect(lines.some((l) => l.includes("digest tick failed"))).toBe(true);
+    scheduler.start();
+    scheduler.stop();
   });
 });

@@ -1,0 +1,50 @@
+/**
+ * Runs the digest tick once a minute (croner; `protect` so a slow tick is never overlapped by the
+ * next). Each tick works out which channels are due in their own time zone (digest-runner.ts), so
+ * the schedule itself needs no time zone and daylight saving changes need no rescheduling.
+ */
+import { Cron } from "croner";
+import type { Logger } from "../log.js";
+import type { DigestTickOptions, DigestTickReport } from "./digest-runner.js";
+import { runDigestTick } from "./digest-runner.js";
+
+export interface DigestSchedulerOptions extends Omit<DigestTickOptions, "now"> {
+  logger: Logger;
+  /** The clock (tests); default the system clock. */
+  now?: () => Date;
+  onTick?: (report: DigestTickReport) => void;
+}
+
+export class DigestScheduler {
+  private job: Cron | undefined;
+
+  constructor(private readonly opts: DigestSchedulerOptions) {}
+
+  start(): void {
+    if (this.job) return;
+    this.job = new Cron("* * * * *", { protect: true }, async () => {
+      await this.tick();
+    });
+    this.opts.logger.info("digest scheduler started", { next: this.job.nextRun()?.toISOString() });
+  }
+
+  stop(): void {
+    this.job?.stop();
+    this.job = undefined;
+  }
+
+  /** One tick now; errors are logged, never thrown (the next minute tries again). */
+  async tick(): Promise<DigestTickReport | undefined> {
+    const { logger, onTick, now, ...tick } = this.opts;
+    try {
+      const report = await runDigestTick({ ...tick, now: (now ?? (() => new Date()))() });
+      for (const p of report.posted) logger.info("digest posted", { channel: p.channel, digest: p.digestId, papers: p.papers, resumed: p.resumed });
+      for (const f of report.failed) logger.warn("digest failed; retried next minute", { channel: f.channel, error: f.error });
+      onTick?.(report);
+      return report;
+    } catch (err) {
+      logger.error("digest tick failed", { error: (err as Error).message });
+      return undefined;
+    }
+  }
+}
