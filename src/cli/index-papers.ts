@@ -1,12 +1,15 @@
 /**
- * `paperhound index <file...>`: adds papers from JSON / JSON Lines (gzipped or not) or listing-page
- * files to the index, embedding only papers that are new or whose title or abstract changed.
+ * `paperhound index <file...>`: adds papers from files in any format `readPapersFromFile` reads
+ * (JSON / JSON Lines, listing pages, saved arXiv API / RSS / OAI-PMH responses, Hugging Face daily
+ * papers days and archives; gzipped or not) to the index, embedding only papers that are new or
+ * whose title or abstract changed. A saved API response indexes the same as a live fetch
+ * (`paperhound ingest`): both go through the same parsers.
  */
 import { constants as fsConstants, existsSync } from "node:fs";
-import { access, open, readFile, stat } from "node:fs/promises";
+import { access, stat } from "node:fs/promises";
 import { Option } from "commander";
-import { ListingParseError, parseDailyListingDetailed } from "../papers/sources/daily-listing.js";
-import { PaperFileError, readPaperFile } from "../papers/sources/jsonl.js";
+import { PAPER_FILE_FORMATS, readPapersFromFile, type PaperFileFormat } from "../papers/sources/detect-format.js";
+import { PaperFileError } from "../papers/sources/jsonl.js";
 import type { Paper } from "../papers/types.js";
 import { formatDuration, createProgress, type Progress } from "../progress.js";
 import { PaperIndex, type IndexProgress } from "../search/paper-index.js";
@@ -14,8 +17,8 @@ import { contentHash, PaperStore } from "../search/paper-store.js";
 import { CliInputError, type CliContext, type RegisterCommand } from "./context.js";
 import { addIndexOption, explainIndexError, indexLocation, openEmbedder, paperCount, storeFileOf, type IndexLocation, type IndexOption } from "./search-common.js";
 
-const FORMATS = ["auto", "jsonl", "json", "listing"] as const;
-type Format = (typeof FORMATS)[number];
+const FORMATS = ["auto", ...PAPER_FILE_FORMATS] as const;
+type Format = "auto" | PaperFileFormat;
 
 /** Per-record errors printed in full; the rest are counted. */
 export const MAX_ERRORS_SHOWN = 20;
@@ -30,10 +33,10 @@ interface IndexOptions extends IndexOption {
 export const registerIndex: RegisterCommand = (program, ctx) => {
   const cmd = program
     .command("index")
-    .description("add papers from JSON, JSON Lines (optionally gzipped) or listing-page files to the index")
+    .description("add papers from files to the index: JSON, JSON Lines, listing pages, saved arXiv/OAI-PMH/Hugging Face responses (optionally gzipped)")
     .argument("<file...>", "paper files")
     .addOption(
-      new Option("--format <format>", "file format; auto: JSON/JSON Lines when the file starts with { or [, else a listing page")
+      new Option("--format <format>", "file format; auto: told from the content (XML root, JSON shape, else a listing page)")
         .choices(FORMATS)
         .default("auto"),
     )
@@ -66,7 +69,7 @@ export const registerIndex: RegisterCommand = (program, ctx) => {
         const seconds = (performance.now() - started) / 1000;
         ctx.stdout.write(
           `indexed ${loc.dir}: read ${report.read}, added ${report.added}, updated ${report.updated}, unchanged ${report.unchanged}, ` +
-            `embedded ${report.embedded}, passages ${report.passages}, errors ${reader.errorCount}, time ${formatDuration(seconds)}\n`,
+            `embedded ${report.embedded}, passages ${report.passages}, errors ${reader.errorCount}${deletedNote(reader)}, time ${formatDuration(seconds)}\n`,
         );
       } finally {
         reader.finishProgress();
@@ -102,24 +105,11 @@ async function checkReadable(files: readonly string[]): Promise<void> {
   if (problems.length > 0) throw new CliInputError(`${problems.join("; ")}; nothing was indexed`);
 }
 
-/** "listing" when the file's first non-blank character is not { or [ (gzip is always JSON). */
-async function detectFormat(file: string): Promise<"json-auto" | "listing"> {
-  const fh = await open(file, "r");
-  try {
-    const buf = Buffer.alloc(64 * 1024);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    const head = buf.subarray(0, bytesRead);
-    if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return "json-auto";
-    const first = head.toString("utf8").replace(/^\uFEFF/, "").trimStart()[0];
-    return first === undefined || first === "{" || first === "[" ? "json-auto" : "listing";
-  } finally {
-    await fh.close();
-  }
-}
-
 /** Streams papers from all files; prints per-record errors; records files that cannot be read. */
 class PaperReader {
   errorCount = 0;
+  /** OAI-PMH deleted-record markers met (not papers: skipped). */
+  deletedCount = 0;
   readonly fileErrors: string[] = [];
   private progress: Progress | undefined;
   private phase: IndexProgress["phase"] | undefined;
@@ -153,19 +143,19 @@ class PaperReader {
     this.readStartedAt = performance.now();
     for (const file of this.files) {
       try {
-        const format = this.format === "auto" ? await detectFormat(file) : this.format;
-        if (format === "listing") {
-          const { papers } = parseDailyListingDetailed(await readFile(file, "utf8"), { source: LISTING_SOURCE });
-          yield* papers;
-          continue;
-        }
-        const fmt = format === "json-auto" ? "auto" : format;
-        for await (const entry of readPaperFile(file, { format: fmt })) {
+        const entries = readPapersFromFile(file, {
+          format: this.format,
+          listingSource: LISTING_SOURCE,
+          onDeleted: () => {
+            this.deletedCount += 1;
+          },
+        });
+        for await (const entry of entries) {
           if (entry.paper) yield entry.paper;
           else this.recordError(file, entry.error.line, entry.error.message);
         }
       } catch (err) {
-        if (err instanceof PaperFileError || err instanceof ListingParseError || /^E[A-Z]+$/.test(String((err as NodeJS.ErrnoException).code))) {
+        if (err instanceof PaperFileError || /^E[A-Z]+$/.test(String((err as NodeJS.ErrnoException).code))) {
           const message = (err as Error).message;
           const named = message.includes(file) ? message : `${file}: ${message}`;
           // Reported once, after the summary (main prints it as the command's error).
@@ -211,6 +201,11 @@ function clockFrom(start: number | undefined): () => number {
   };
 }
 
+/** ", deleted N (skipped)" when OAI-PMH files held deleted-record markers. */
+function deletedNote(reader: PaperReader): string {
+  return reader.deletedCount > 0 ? `, deleted ${reader.deletedCount} (skipped)` : "";
+}
+
 /** Reads every file and compares with the store (read-only): new, changed and unchanged ids. */
 async function dryRun(ctx: CliContext, reader: PaperReader, loc: IndexLocation): Promise<void> {
   const storeFile = storeFileOf(loc.dir);
@@ -238,7 +233,7 @@ async function dryRun(ctx: CliContext, reader: PaperReader, loc: IndexLocation):
     }
     ctx.stdout.write(
       `dry run for ${loc.dir}: read ${read}, new ${added}, known ${changed + unchanged} (${changed} with a changed title or abstract, to be re-embedded), ` +
-        `errors ${reader.errorCount}; nothing was written\n`,
+        `errors ${reader.errorCount}${deletedNote(reader)}; nothing was written\n`,
     );
   } finally {
     store?.close();
