@@ -8,6 +8,7 @@ import { registerConfig } from "./cli/config.js";
 import { createContext, type CliContext, type RegisterCommand } from "./cli/context.js";
 import { registerEmbed } from "./cli/embed.js";
 import { registerIndex } from "./cli/index-papers.js";
+import { registerIngest } from "./cli/ingest.js";
 import { registerReindex } from "./cli/reindex.js";
 import { registerRelated } from "./cli/related.js";
 import { registerSearch } from "./cli/search.js";
@@ -18,6 +19,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerSearch,
   registerRelated,
   registerIndex,
+  registerIngest,
   registerStats,
   registerReindex,
   registerEmbed,
