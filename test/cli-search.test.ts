@@ -312,7 +312,7 @@ describe("paperhound related", () => {
 
   it("unknown arXiv id, malformed URL and ambiguous title: exit 1 with one clear message", async () => {
     const [unknown, badUrl, ambiguous] = await Promise.all([
-      run(["related", "2401.99999", "--index", base]),
+      run(["related", "2401.99999", "--index", base, "--offline"]),
       run(["related", "https://arxiv.org/abs/", "--index", base]),
       run(["related", "sparse attention for long", "--index", base]),
     ]);

@@ -1,17 +1,28 @@
-/** `paperhound related <arXiv id | URL | title>`: papers nearest to one in the index. */
+/**
+ * `paperhound related <arXiv id | URL | title>`: papers nearest to one in the index. An arXiv id
+ * (or URL) of a paper the index does not hold is looked up through the arXiv API and indexed
+ * first; a paper already in the index is answered offline, without any request.
+ */
 import { analyseArxivRef } from "../papers/arxiv-id.js";
+import type { Paper } from "../papers/types.js";
 import { PaperNotFoundError } from "../search/paper-index.js";
-import { CliInputError, type RegisterCommand } from "./context.js";
+import { PaperStore } from "../search/paper-store.js";
+import { CliInputError, type CliContext, type RegisterCommand } from "./context.js";
+import { lookupArxivIds } from "./ingest.js";
 import {
   addQueryOptions,
   checkQueryOptions,
   describeFilters,
   filtersFrom,
+  explainIndexError,
   hitJson,
+  indexLocation,
   openIndexForQuery,
+  paperCount,
   paperJson,
   paperUrl,
   renderHits,
+  storeFileOf,
   wrap,
   type QueryCliOptions,
 } from "./search-common.js";
@@ -20,15 +31,17 @@ export const registerRelated: RegisterCommand = (program, ctx) => {
   const cmd = program
     .command("related")
     .description("find papers related to one in the index, given by arXiv id, arXiv URL or title")
-    .argument("<paper...>", "arXiv id (2401.00631), arXiv abs/pdf URL, or the paper's title");
-  addQueryOptions(cmd).action(async (words: string[], opts: QueryCliOptions, command) => {
+    .argument("<paper...>", "arXiv id (2401.00631), arXiv abs/pdf URL, or the paper's title")
+    .option("--offline", "never look a paper up on arXiv: answer only from the index");
+  addQueryOptions(cmd).action(async (words: string[], opts: QueryCliOptions & { offline?: boolean }, command) => {
     checkQueryOptions(command, opts);
     const ref = words.join(" ").trim();
     if (ref === "") throw new CliInputError("give an arXiv id, an arXiv URL or a paper title");
     // A broken arXiv reference (month 13, an arXiv URL without an id) is reported before the model loads.
     const analysis = analyseArxivRef(ref);
     if (!analysis.ok && !analysis.unrecognised) throw new CliInputError(`${analysis.error}; give an arXiv id, an arXiv URL or a paper title`);
-    const open = await openIndexForQuery(ctx, opts);
+    const fetched = analysis.ok && !opts.offline ? await fetchIfMissing(ctx, opts, analysis.ref.id, analysis.ref.version) : [];
+    const open = await openIndexForQuery(ctx, opts, { add: fetched });
     try {
       const filters = filtersFrom(opts);
       let result;
@@ -61,3 +74,32 @@ export const registerRelated: RegisterCommand = (program, ctx) => {
     }
   });
 };
+
+/**
+ * The paper from arXiv when the index does not hold `id` (nothing when it does: no request then).
+ * Unknown to arXiv or arXiv unreachable: a CliInputError / IngestError saying so.
+ */
+async function fetchIfMissing(ctx: CliContext, opts: QueryCliOptions, id: string, version: number | undefined): Promise<Paper[]> {
+  const loc = indexLocation(ctx, opts);
+  const storeFile = storeFileOf(loc.dir);
+  try {
+    // Also reports a damaged store, and migrates an old one, before anything is fetched.
+    if (paperCount(storeFile) > 0) {
+      const store = PaperStore.open(storeFile, { readonly: true });
+      try {
+        if (store.get(id)) return [];
+      } finally {
+        store.close();
+      }
+    }
+  } catch (err) {
+    throw explainIndexError(err, loc);
+  }
+  const asked = version === undefined ? id : `${id}v${version}`;
+  ctx.stderr.write(`arXiv ${id} is not in the index: looking it up on arXiv\n`);
+  const { papers } = await lookupArxivIds(ctx, [asked]);
+  const paper = papers.find((p) => p.id === id);
+  if (!paper) throw new CliInputError(`arXiv does not know ${asked} (the arXiv API returned no paper with that id)`);
+  ctx.stderr.write(`fetched arXiv ${id} ("${paper.title}"); adding it to the index\n`);
+  return [paper];
+}

@@ -20,6 +20,7 @@ import type { Embedder } from "../embed/types.js";
 import { createLogger, type Logger } from "../log.js";
 import { arxivAbsUrl, isArxivId } from "../papers/arxiv-id.js";
 import { loadSampleCorpus } from "../papers/sources/daily-listing.js";
+import type { Paper } from "../papers/types.js";
 import { DEFAULT_DENSE_WEIGHT, MAX_K, PaperIndex, STORE_FILE } from "../search/paper-index.js";
 import { PaperStore, StoreCorruptError, StoreSchemaError } from "../search/paper-store.js";
 import type { SearchFilters, SearchHit, StoredPaper } from "../search/types.js";
@@ -165,14 +166,16 @@ export interface OpenIndex {
  * Opens the index read-only for queries (a query never writes, so it cannot disturb an indexing run
  * next to it), with the configured embedder. An empty index gets the sample corpus first when it
  * is not user-given (see the header comment); otherwise it is an error saying how to fill it.
+ * `extra.add`: papers to store (and embed) before the index is opened for the query.
  */
-export async function openIndexForQuery(ctx: CliContext, opts: IndexOption): Promise<OpenIndex> {
+export async function openIndexForQuery(ctx: CliContext, opts: IndexOption, extra: { add?: readonly Paper[] } = {}): Promise<OpenIndex> {
   const loc = indexLocation(ctx, opts);
   const storeFile = storeFileOf(loc.dir);
+  const add = extra.add ?? [];
   let embedder: Embedder | undefined;
   try {
     const empty = paperCount(storeFile) === 0;
-    if (empty && !loc.sampleIfEmpty) {
+    if (empty && !loc.sampleIfEmpty && add.length === 0) {
       throw new CliInputError(
         `the index in ${loc.dir} is empty: add papers with \`paperhound index <file...>${loc.indexArg}\` (JSON, JSON Lines or a listing page)`,
       );
@@ -184,6 +187,15 @@ export async function openIndexForQuery(ctx: CliContext, opts: IndexOption): Pro
       const writable = await PaperIndex.open({ dir: loc.dir, embedder });
       try {
         await writable.add(papers);
+      } finally {
+        writable.close();
+      }
+    }
+    if (add.length > 0) {
+      // Papers fetched for this query (`related` with an arXiv id not in the index): stored and embedded first.
+      const writable = await PaperIndex.open({ dir: loc.dir, embedder });
+      try {
+        await writable.add(add);
       } finally {
         writable.close();
       }
