@@ -43,7 +43,7 @@ export async function runRelated(raw: ParsedOptions, ctx: CommandContext): Promi
       }
       return errorView(
         parseArxivRef(o.paper) ? `${err.message}.` : `No paper in the index matches ${quoted(o.paper)}.`,
-        "Pick a title from the suggestions while typing, give an arXiv id (2401.00631), or find the paper with /paper first.",
+        "Give an arXiv id (2401.00631) or more of the title (chat apps suggest titles as you type), or find the paper with /paper first.",
       );
     }
     if (err instanceof SearchInputError) return errorView(err.message, "Give an arXiv id, an arXiv URL or a paper title.");

@@ -3,6 +3,7 @@
  * itself; this file assembles them and turns errors into one clear line and an exit code.
  */
 import { Command, CommanderError } from "commander";
+import { registerBot } from "./chat/bot-command.js";
 import { registerBuildModel } from "./cli/build-model.js";
 import { registerConfig } from "./cli/config.js";
 import { createContext, type CliContext, type RegisterCommand } from "./cli/context.js";
@@ -25,6 +26,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerEmbed,
   registerBuildModel,
   registerConfig,
+  registerBot,
 ];
 
 export const EXIT_OK = 0;

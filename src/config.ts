@@ -190,6 +190,29 @@ export const SETTINGS = {
     default: () => 1000,
     parse: intIn(0, 600_000),
   }),
+  discordToken: setting<string | undefined>({
+    env: "DISCORD_TOKEN",
+    // Set: `npm start` (paperhound bot) connects to Discord; unset: it starts the console adapter.
+    description: "Discord bot token; when set, `paperhound bot` (npm start) connects to Discord instead of the console",
+    allowed: "a Discord bot token",
+    secret: true,
+    default: () => undefined,
+    parse: (raw) => (/^[\w.-]{20,200}$/.test(raw.trim()) ? raw.trim() : undefined),
+  }),
+  discordApplicationId: setting<string | undefined>({
+    env: "DISCORD_APPLICATION_ID",
+    description: "Discord application id (for scripts/register-commands; read from the token's login when unset)",
+    allowed: "a Discord snowflake (17 to 20 digits)",
+    default: () => undefined,
+    parse: (raw) => (/^\d{17,20}$/.test(raw.trim()) ? raw.trim() : undefined),
+  }),
+  discordGuildId: setting<string | undefined>({
+    env: "DISCORD_GUILD_ID",
+    description: "Discord server for development: register-commands registers the commands there (instantly) instead of globally",
+    allowed: "a Discord snowflake (17 to 20 digits)",
+    default: () => undefined,
+    parse: (raw) => (/^\d{17,20}$/.test(raw.trim()) ? raw.trim() : undefined),
+  }),
 } satisfies Record<string, SettingSpec<unknown>>;
 
 type Settings = typeof SETTINGS;

@@ -1,0 +1,44 @@
+/**
+ * Console input: `/paper equivariant networks count:3 since:2024-01-01 private:true`.
+ * `name:value` words set options (a value may be quoted: `category:"cs.LG"`); the other words form
+ * the command's first required text option (query for /paper, paper for /related).
+ */
+import { findCommand } from "../../../commands/index.js";
+import type { RawOptions } from "../../../commands/types.js";
+
+export interface ParsedLine {
+  name: string;
+  raw: RawOptions;
+}
+
+/** Splits on whitespace, keeping "double" or 'single' quoted parts together (quotes removed). */
+export function splitWords(line: string): string[] {
+  const words: string[] = [];
+  const re = /(?:[^\s"']+|"[^"]*"?|'[^']*'?)+/g;
+  for (const m of line.matchAll(re)) words.push(m[0].replace(/"([^"]*)"?|'([^']*)'?/g, (_, a: string | undefined, b: string | undefined) => a ?? b ?? ""));
+  return words;
+}
+
+/** Undefined for a line that is not a command (does not start with "/"). */
+export function parseLine(line: string): ParsedLine | undefined {
+  const text = line.trim();
+  if (!text.startsWith("/")) return undefined;
+  const [head = "", ...rest] = splitWords(text.slice(1));
+  const name = head.toLowerCase();
+  const cmd = findCommand(name);
+  const raw: Record<string, string> = {};
+  const free: string[] = [];
+  const optionNames = new Set(cmd?.options.filter((o) => !o.hidden).map((o) => o.name) ?? []);
+  for (const word of rest) {
+    const m = /^([a-z][a-z0-9_-]*):(.*)$/is.exec(word);
+    if (m && optionNames.has(m[1]!.toLowerCase())) raw[m[1]!.toLowerCase()] = m[2]!;
+    else free.push(word);
+  }
+  const main = cmd?.options.find((o) => o.required && o.type === "string");
+  if (free.length > 0) {
+    if (main && raw[main.name] === undefined) raw[main.name] = free.join(" ");
+    else if (main) raw[main.name] = `${raw[main.name]} ${free.join(" ")}`;
+    else raw._ = free.join(" ");
+  }
+  return { name, raw };
+}

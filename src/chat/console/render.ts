@@ -1,0 +1,59 @@
+/**
+ * Views as terminal text: the same content as a Discord message (header, one block per paper,
+ * what the buttons would do), wrapped for an 80-column terminal.
+ */
+import type { HelpView, MessageView, PaperItem, ResultsView, View } from "../../../commands/view.js";
+import { wrap } from "../../cli/search-common.js";
+
+/** Control characters (terminal escapes) from paper text never reach the terminal. */
+function clean(s: string): string {
+  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, " ");
+}
+
+function item(i: PaperItem, rankWidth: number): string[] {
+  const label = `${String(i.rank).padStart(rankWidth)}. `;
+  const indent = " ".repeat(label.length);
+  const title = wrap(clean(i.title), indent);
+  title[0] = label + title[0]!.slice(indent.length);
+  const meta = [i.authors, i.date, i.category, `score ${i.score.toFixed(2)}`].filter((s): s is string => Boolean(s)).map(clean);
+  const lines = [...title, ...wrap(meta.join(" · "), indent), ...wrap(i.url ?? i.id, indent)];
+  if (i.excerpt) lines.push(...wrap(clean(i.excerpt), indent));
+  if (i.links.length > 0) lines.push(...wrap(i.links.map((l) => `${l.label}: ${l.url}`).join("  "), indent));
+  return lines;
+}
+
+function results(v: ResultsView): string {
+  const width = String(v.items.at(-1)?.rank ?? 1).length;
+  const out = [clean(v.header) + (v.ephemeral ? " (only you see this)" : ""), "", v.items.map((i) => item(i, width).join("\n")).join("\n\n")];
+  if (v.next) out.push("", "/more for the next page");
+  return out.join("\n");
+}
+
+function message(v: MessageView): string {
+  const lines = [`${v.tone === "error" ? "Error" : v.title}: ${clean(v.text)}`];
+  if (v.suggestion) lines.push(...wrap(clean(v.suggestion), "  "));
+  return lines.join("\n");
+}
+
+function help(v: HelpView): string {
+  const lines = [v.title, ""];
+  for (const c of v.commands) {
+    lines.push(c.usage, ...wrap(c.description, "    "));
+    for (const o of c.options) lines.push(...wrap(`${o.name}: ${o.description}`, "      "));
+    lines.push("");
+  }
+  lines.push("Options are written name:value (quote values with spaces); other words are the query or paper.");
+  lines.push("Console only: /more shows the next page of the last results, /quit leaves.");
+  return lines.join("\n");
+}
+
+export function renderText(v: View): string {
+  switch (v.kind) {
+    case "results":
+      return results(v);
+    case "message":
+      return message(v);
+    case "help":
+      return help(v);
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * The console adapter: `npm start`'s bin run as a child with piped stdin (one command per line,
+ * exit at the end of input) on a fresh index that gets the sample corpus, and the adapter driven
+ * in-process, as a terminal would, on the small test index.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { PassThrough } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { handleLine, PROMPT, runConsole } from "../../src/chat/console/console-adapter.js";
+import { parseLine, splitWords } from "../../src/chat/console/parse.js";
+import { SETTINGS } from "../../src/config.js";
+import { projectRoot } from "../../src/paths.js";
+import { buildTestIndex, type TestIndex } from "../commands/test-index.js";
+
+const BIN = path.join(projectRoot, "bin", "paperhound.js");
+
+function runBin(args: string[], input: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const full: NodeJS.ProcessEnv = { ...process.env };
+  for (const s of Object.values(SETTINGS)) delete full[s.env];
+  Object.assign(full, env);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: full, cwd: projectRoot, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+let tmp: string;
+let t: TestIndex;
+
+beforeAll(async () => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), "paperhound-console-"));
+  t = await buildTestIndex();
+}, 180_000);
+
+afterAll(async () => {
+  await t?.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("piped console (npm start with no token)", () => {
+  it("answers one command per line on a fresh index (sample corpus) and exits 0 at the end of input", async () => {
+    const env = { PAPERHOUND_INDEX: path.join(tmp, "fresh"), PAPERHOUND_SAMPLE_IF_EMPTY: "1" };
+    const r = await runBin([], "/paper equivariance count:2\n\n/more\n/related zzzz qqqq\n/paper x count:40\n/help\n", env);
+    expect(r.stderr).toContain("indexing the built-in sample corpus (37 papers)");
+    expect(r.code).toBe(0);
+    const blocks = r.stdout.split(/\n\n(?=Papers for|Error|paperhound finds)/);
+    expect(blocks[0]).toMatch(/^Papers for “equivariance”\n\n1\. .+\n/);
+    expect(blocks[0]).toContain("\n2. ");
+    expect(blocks[0]).toContain("/more for the next page");
+    expect(blocks[1]).toMatch(/^Papers for “equivariance” · page 2\n\n3\. /);
+    expect(r.stdout).toContain("Error: No paper in the index matches “zzzz qqqq”.");
+    expect(r.stdout).toContain("Error: count must be a whole number from 1 to 10");
+    expect(r.stdout).toContain("/related paper:<text> [count] [private]");
+  }, 120_000);
+
+  it("`paperhound bot --console` is the same; other subcommands still work", async () => {
+    const env = { PAPERHOUND_INDEX: path.join(tmp, "fresh2"), PAPERHOUND_SAMPLE_IF_EMPTY: "1" };
+    const r = await runBin(["bot", "--console"], "/paper rotation equivariant point cloud count:1\n", env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Papers for “rotation equivariant point cloud”\n\n1\. /);
+    const help = await runBin(["--help"], "", env);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("bot [options]");
+    expect(help.stdout).toContain("search [options]");
+  }, 120_000);
+
+  it("an empty user-given index is a one-line error, exit 1", async () => {
+    const r = await runBin(["bot", "--index", path.join(tmp, "empty")], "/paper x\n", {});
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/is empty: add papers with `paperhound index/);
+  }, 60_000);
+});
+
+describe("console adapter in-process", () => {
+  it("parses name:value options, quotes and free words", () => {
+    expect(splitWords(`a "b c" d:'e f' g`)).toEqual(["a", "b c", "d:e f", "g"]);
+    expect(parseLine("/paper sparse attention count:3 since:2021 category:\"cs.CL\" private:yes")).toEqual({
+      name: "paper",
+      raw: { query: "sparse attention", count: "3", since: "2021", category: "cs.CL", private: "yes" },
+    });
+    expect(parseLine("/related https://arxiv.org/abs/2101.00001 count:2")).toEqual({ name: "related", raw: { paper: "https://arxiv.org/abs/2101.00001", count: "2" } });
+    // page is hidden: "page:3" is just words of the query
+    expect(parseLine("/paper page:3")).toEqual({ name: "paper", raw: { query: "page:3" } });
+    expect(parseLine("not a command")).toBeUndefined();
+  });
+
+  it("prints results, paging with /more, errors and private results as text", async () => {
+    const state = {};
+    const a = await handleLine("/paper sparse attention long documents summarisation count:1 private:true", t.ctx, state);
+    expect(a.text.split("\n").slice(0, 4)).toEqual([
+      "Papers for “sparse attention long documents summarisation” (only you see this)",
+      "",
+      "1. Sparse Attention for Long Documents",
+      "   A. Smith, B. Jones et al. · 2021-01-04 · cs.CL · score " + a.text.split("score ")[1]!.split("\n")[0],
+    ]);
+    expect(a.text).toContain("   https://arxiv.org/abs/2101.00001\n");
+    expect(a.text).toContain("   PDF: https://arxiv.org/pdf/2101.00001");
+    const b = await handleLine("/more", t.ctx, state);
+    expect(b.text).toMatch(/^Papers for “sparse attention long documents summarisation” · page 2 \(only you see this\)\n\n2\. /);
+    expect((await handleLine("/more", {} as never, {})).text).toBe("Nothing more to show: run /paper or /related first.");
+    expect(await handleLine("/quit", t.ctx, {})).toEqual({ text: "", quit: true });
+    expect((await handleLine("/nope", t.ctx, {})).text).toBe("Error: There is no command /nope.\n  Type /help to see the commands.");
+  });
+
+  it("control characters in paper text never reach the terminal", async () => {
+    const out = await handleLine("/paper ping safety", t.ctx, {});
+    expect(out.text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+  });
+
+  it("interactive: shows a prompt, answers, and stops at /quit", async () => {
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let text = "";
+    output.setEncoding("utf8").on("data", (d: string) => (text += d));
+    const done = runConsole({ input, output, ctx: t.ctx, interactive: true });
+    input.write("/paper quantum error correction count:1\n");
+    input.write("/quit\n");
+    input.write("/paper never run\n");
+    await done;
+    expect(text).toContain(PROMPT);
+    expect(text).toContain("1. Quantum Error Correction with Surface Codes");
+    expect(text).not.toContain("Papers for “never run”");
+  });
+});
