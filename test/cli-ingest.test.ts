@@ -241,6 +241,8 @@ describe("paperhound ingest", () => {
     expect(related.code).toBe(1);
     expect(lastLine(related.stderr)).toMatch(/^paperhound: looking up 2611\.00777 on arXiv failed: cannot reach the arXiv API: .*ARXIV_API_URL=/);
     expect(withStore(arxivIndex, (s) => s.get("2611.00777"))).toBeUndefined();
+    // Nothing fetched, nothing created.
+    expect(existsSync(path.join(tmp, "unreachable"))).toBe(false);
   });
 
   it("usage errors: a bad category, a missing --since, a bad metadata prefix (exit 2)", async () => {

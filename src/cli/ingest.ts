@@ -20,6 +20,7 @@ import os from "node:os";
 import path from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
 import type { Config } from "../config.js";
+import type { Embedder } from "../embed/types.js";
 import {
   ARXIV_MAX_PAGE_SIZE,
   FetchError,
@@ -256,30 +257,38 @@ interface Sink {
   close(): Promise<void>;
 }
 
-async function openIndexSink(ctx: CliContext, loc: IndexLocation): Promise<Sink> {
-  // A damaged store is reported before the model loads (and is never written to).
+/**
+ * Stores and embeds pages. The store is checked before anything is fetched (a damaged one is
+ * reported, never written to); the model and the index open with the first page that has papers,
+ * so a run that fetches nothing creates nothing.
+ */
+function openIndexSink(ctx: CliContext, loc: IndexLocation): Sink {
   try {
     paperCount(storeFileOf(loc.dir));
   } catch (err) {
     throw explainIndexError(err, loc);
   }
-  const embedder = await openEmbedder(ctx);
-  let index: PaperIndex;
-  try {
-    index = await PaperIndex.open({ dir: loc.dir, embedder });
-  } catch (err) {
-    await embedder.dispose();
-    throw explainIndexError(err, loc);
-  }
+  let opened: { index: PaperIndex; embedder: Embedder } | undefined;
+  const open = async () => {
+    const embedder = await openEmbedder(ctx);
+    try {
+      return { index: await PaperIndex.open({ dir: loc.dir, embedder }), embedder };
+    } catch (err) {
+      await embedder.dispose();
+      throw explainIndexError(err, loc);
+    }
+  };
   return {
     async add(papers) {
       if (papers.length === 0) return { added: 0, updated: 0, unchanged: 0, embedded: 0 };
-      const r: IndexReport = await index.add(papers);
+      opened ??= await open();
+      const r: IndexReport = await opened.index.add(papers);
       return { added: r.added, updated: r.updated, unchanged: r.unchanged, embedded: r.embedded };
     },
     async close() {
-      index.close();
-      await embedder.dispose();
+      if (!opened) return;
+      opened.index.close();
+      await opened.embedder.dispose();
     },
   };
 }
@@ -353,7 +362,7 @@ async function runIngest(ctx: CliContext, opts: CommonOptions, makeSource: (conf
   const client = createSourceHttpClient(config, commandLogger(ctx));
   const totals: Totals = { pages: 0, records: 0, new: 0, updated: 0, unchanged: 0, deleted: 0, errors: 0, embedded: 0 };
   let failure: { page: number; message: string } | undefined;
-  const sink = opts.dryRun ? openDrySink(loc) : await openIndexSink(ctx, loc);
+  const sink = opts.dryRun ? openDrySink(loc) : openIndexSink(ctx, loc);
   try {
     try {
       for await (const page of source.pages(client)) {
