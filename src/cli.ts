@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { registerBot } from "./chat/bot-command.js";
+import { registerBackup } from "./cli/backup.js";
 import { registerBuildModel } from "./cli/build-model.js";
 import { registerConfig } from "./cli/config.js";
 import { createContext, type CliContext, type RegisterCommand } from "./cli/context.js";
@@ -23,6 +24,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerIngest,
   registerStats,
   registerReindex,
+  registerBackup,
   registerEmbed,
   registerBuildModel,
   registerConfig,

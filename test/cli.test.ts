@@ -194,3 +194,30 @@ describeBuilder("paperhound build-model", () => {
     }
   });
 });
+
+describe("paperhound backup / restore", () => {
+  it("backs up an index, refuses to overwrite, restores it into a new directory that answers searches", { timeout: 120_000 }, async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), "paperhound-cli-backup-"));
+    try {
+      const env = { PAPERHOUND_INDEX: path.join(tmp, "idx"), PAPERHOUND_SAMPLE_IF_EMPTY: "1", LOG_LEVEL: "error" };
+      expect((await run(["stats"], { env })).code).toBe(0); // indexes the sample corpus
+      const b = await run(["backup", path.join(tmp, "b")], { env });
+      expect(b.code, b.stderr).toBe(0);
+      expect(b.stdout).toMatch(/^backed up to .*: vectors-\d+\.hnsw, vectors\.json, papers\.sqlite \([\d.]+ MB\)/);
+      const again = await run(["backup", path.join(tmp, "b")], { env });
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(/exists and is not empty/);
+      const r = await run(["restore", path.join(tmp, "b"), "--index", path.join(tmp, "restored")], { env });
+      expect(r.code, r.stderr).toBe(0);
+      const s = await run(["search", "text to 3D diffusion", "-k", "1", "--json", "--index", path.join(tmp, "restored")], { env });
+      expect(s.code, s.stderr).toBe(0);
+      expect(JSON.parse(s.stdout).hits).toHaveLength(1);
+      const bad = await run(["restore", path.join(tmp, "idx"), "--index", path.join(tmp, "r2")], { env });
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/not a paperhound backup/);
+      expect(existsSync(path.join(tmp, "r2"))).toBe(false);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
