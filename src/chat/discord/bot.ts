@@ -1,6 +1,218 @@
-// placeholder replaced below
-import type { CommandContext } from "../../../commands/types.js";
+/**
+ * The Discord adapter: a discord.js gateway client that turns interactions into command calls and
+ * views into messages. Transport and rendering only: what a command means lives in commands/.
+ *
+ *  - Slash commands: options are checked first (a bad value gets an ephemeral error at once), then
+ *    the reply is deferred (Discord's 3-second limit) before the search runs, and the deferred
+ *    reply is edited with the results. Errors and "nothing found" are ephemeral: when the deferral
+ *    was public, it is deleted and the message is sent as an ephemeral follow-up.
+ *  - Autocomplete (/related's paper): answered from the store's title lookup, at most 25 choices.
+ *  - Buttons and the select menu: More (next page, edited in place), Related (a select menu of the
+ *    results: /related on the chosen one), Share (private results posted to the channel).
+ *  - Nothing escapes: a failing interaction is logged and answered with an ephemeral error.
+ */
+import { once } from "node:events";
+import {
+  Client,
+  Events,
+  GatewayIntentBits,
+  MessageFlags,
+  type AutocompleteInteraction,
+  type ButtonInteraction,
+  type ChatInputCommandInteraction,
+  type ClientOptions,
+  type Interaction,
+  type InteractionEditReplyOptions,
+  type InteractionReplyOptions,
+  type StringSelectMenuInteraction,
+} from "discord.js";
+import { findCommand } from "../../../commands/index.js";
+import { parseOptions } from "../../../commands/options.js";
+import { runCommand } from "../../../commands/run.js";
+import { CommandInputError, MAX_CHOICES, type CommandContext, type RawOptions } from "../../../commands/types.js";
+import { errorView, internalErrorView, type ResultsView, type View } from "../../../commands/view.js";
 import type { Logger } from "../../log.js";
-export async function runDiscordBot(_opts: { token: string; ctx: CommandContext; logger: Logger }): Promise<void> {
-  throw new Error("Discord adapter not written yet");
+import { CUSTOM_ID, renderDiscord, type DiscordPayload } from "./render.js";
+import { ResultsStore } from "./results-store.js";
+
+export interface DiscordBotOptions {
+  ctx: CommandContext;
+  logger: Logger;
+  /** Extra discord.js client options (tests point `rest.api` at a fake Discord). */
+  clientOptions?: Partial<ClientOptions>;
+  results?: ResultsStore;
+}
+
+type Repliable = ChatInputCommandInteraction | ButtonInteraction | StringSelectMenuInteraction;
+
+function replyOptions(p: DiscordPayload, ephemeral: boolean): InteractionReplyOptions {
+  return {
+    content: p.content,
+    embeds: p.embeds,
+    components: p.components,
+    allowedMentions: { parse: [] },
+    ...(ephemeral ? { flags: MessageFlags.Ephemeral } : {}),
+  } as InteractionReplyOptions;
+}
+
+function editOptions(p: DiscordPayload): InteractionEditReplyOptions {
+  return { content: p.content, embeds: p.embeds, components: p.components, allowedMentions: { parse: [] } } as InteractionEditReplyOptions;
+}
+
+export class DiscordBot {
+  readonly client: Client;
+  readonly results: ResultsStore;
+  /** The command context; a test may swap its index. */
+  readonly ctx: CommandContext;
+  private readonly logger: Logger;
+
+  constructor(opts: DiscordBotOptions) {
+    this.ctx = opts.ctx;
+    this.logger = opts.logger.child({ adapter: "discord" });
+    this.results = opts.results ?? new ResultsStore();
+    this.client = new Client({
+      // No privileged intents: slash commands arrive as interactions whatever the intents.
+      intents: [GatewayIntentBits.Guilds],
+      allowedMentions: { parse: [], repliedUser: false },
+      ...opts.clientOptions,
+    });
+    this.client.on(Events.InteractionCreate, (i) => void this.onInteraction(i));
+    this.client.on(Events.Error, (err) => this.logger.error("discord client error", { err }));
+    this.client.on(Events.ShardResume, (shard, replayed) => this.logger.info("gateway session resumed", { shard, replayed }));
+    this.client.on(Events.ShardDisconnect, (ev, shard) => this.logger.warn("gateway disconnected", { shard, code: ev.code }));
+  }
+
+  /** Logs in and resolves once the client is ready (guilds received). */
+  async start(token: string): Promise<void> {
+    const ready = once(this.client, Events.ClientReady);
+    await this.client.login(token);
+    await ready;
+    this.logger.info("connected to Discord", { user: this.client.user?.tag, guilds: this.client.guilds.cache.size });
+  }
+
+  async stop(): Promise<void> {
+    await this.client.destroy();
+  }
+
+  private async onInteraction(i: Interaction): Promise<void> {
+    const started = performance.now();
+    try {
+      if (i.isAutocomplete()) await this.onAutocomplete(i);
+      else if (i.isChatInputCommand()) await this.onCommand(i);
+      else if (i.isButton()) await this.onButton(i);
+      else if (i.isStringSelectMenu()) await this.onSelect(i);
+      this.logger.debug("interaction answered", { type: i.type, ms: Math.round(performance.now() - started) });
+    } catch (err) {
+      this.logger.error("interaction failed", { type: i.type, id: i.id, err });
+      if (i.isRepliable()) await this.sendError(i as Repliable).catch((e: unknown) => this.logger.warn("could not report the failure", { err: e }));
+    }
+  }
+
+  private async sendError(i: Repliable): Promise<void> {
+    const p = renderDiscord(internalErrorView());
+    if (i.deferred || i.replied) await i.followUp(replyOptions(p, true));
+    else await i.reply(replyOptions(p, true));
+  }
+
+  private async onAutocomplete(i: AutocompleteInteraction): Promise<void> {
+    const cmd = findCommand(i.commandName);
+    const focused = i.options.getFocused(true);
+    let choices: { name: string; value: string }[] = [];
+    try {
+      choices = cmd?.autocomplete?.(focused.name, String(focused.value ?? ""), this.ctx) ?? [];
+    } catch (err) {
+      this.logger.warn("autocomplete failed", { err });
+    }
+    await i.respond(choices.slice(0, MAX_CHOICES));
+  }
+
+  private async onCommand(i: ChatInputCommandInteraction): Promise<void> {
+    const cmd = findCommand(i.commandName);
+    if (!cmd) {
+      await i.reply(replyOptions(renderDiscord(errorView(`There is no command /${i.commandName}.`, "Type /help to see the commands.")), true));
+      return;
+    }
+    const raw: Record<string, string | number | boolean | undefined> = {};
+    for (const o of i.options.data) raw[o.name] = o.value as string | number | boolean | undefined;
+    let ephemeral: boolean;
+    try {
+      const parsed = parseOptions(cmd, raw);
+      ephemeral = cmd.name === "help" || parsed.private === true;
+    } catch (err) {
+      if (!(err instanceof CommandInputError)) throw err;
+      await i.reply(replyOptions(renderDiscord(errorView(err.message, "Type /help to see the options.")), true));
+      return;
+    }
+    await i.deferReply(ephemeral ? { flags: MessageFlags.Ephemeral } : {});
+    await this.deliver(i, await runCommand(cmd.name, raw, this.ctx), ephemeral);
+  }
+
+  /** Sends a view into a deferred reply: edits it, or (an ephemeral view after a public deferral) replaces it. */
+  private async deliver(i: Repliable, view: View, deferredEphemeral: boolean): Promise<void> {
+    const payload = renderDiscord(view, view.kind === "results" ? this.results.put(view) : undefined);
+    if (view.ephemeral && !deferredEphemeral) {
+      await i.deleteReply();
+      await i.followUp(replyOptions(payload, true));
+    } else {
+      await i.editReply(editOptions(payload));
+    }
+  }
+
+  private stored(i: ButtonInteraction | StringSelectMenuInteraction, prefix: string): ResultsView | undefined {
+    return this.results.get(i.customId.slice(prefix.length));
+  }
+
+  private async expired(i: ButtonInteraction | StringSelectMenuInteraction): Promise<void> {
+    await i.reply(replyOptions(renderDiscord(errorView("These results have expired.", "Run the command again.")), true));
+  }
+
+  private async onButton(i: ButtonInteraction): Promise<void> {
+    if (i.customId.startsWith(CUSTOM_ID.more)) {
+      const view = this.stored(i, CUSTOM_ID.more);
+      if (!view?.next) return this.expired(i);
+      await i.deferUpdate();
+      const next = await runCommand(view.next.command, view.next.options as RawOptions, this.ctx);
+      if (next.kind === "results") await i.editReply(editOptions(renderDiscord(next, this.results.put(next))));
+      else await i.followUp(replyOptions(renderDiscord(next), true));
+      return;
+    }
+    if (i.customId.startsWith(CUSTOM_ID.share)) {
+      const view = this.stored(i, CUSTOM_ID.share);
+      if (!view) return this.expired(i);
+      const shared: ResultsView = {
+        ...view,
+        ephemeral: false,
+        ...(view.next ? { next: { ...view.next, options: { ...view.next.options, private: false } } } : {}),
+      };
+      await i.reply(replyOptions(renderDiscord(shared, this.results.put(shared)), false));
+      return;
+    }
+    await i.reply(replyOptions(renderDiscord(errorView("This button is not one of paperhound's.")), true));
+  }
+
+  private async onSelect(i: StringSelectMenuInteraction): Promise<void> {
+    if (!i.customId.startsWith(CUSTOM_ID.related)) {
+      await i.reply(replyOptions(renderDiscord(errorView("This menu is not one of paperhound's.")), true));
+      return;
+    }
+    const view = this.stored(i, CUSTOM_ID.related);
+    const paper = i.values[0];
+    if (!view || !paper) return this.expired(i);
+    await i.deferReply(view.ephemeral ? { flags: MessageFlags.Ephemeral } : {});
+    const related = await runCommand("related", { paper, count: view.pageSize, private: view.ephemeral }, this.ctx);
+    await this.deliver(i, related, view.ephemeral);
+  }
+}
+
+/** `paperhound bot` with DISCORD_TOKEN: runs until SIGINT or SIGTERM. */
+export async function runDiscordBot(opts: { token: string; ctx: CommandContext; logger: Logger }): Promise<void> {
+  const bot = new DiscordBot({ ctx: opts.ctx, logger: opts.logger });
+  await bot.start(opts.token);
+  const stop = new Promise<string>((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+  });
+  const signal = await stop;
+  opts.logger.info("stopping the Discord bot", { signal });
+  await bot.stop();
 }
