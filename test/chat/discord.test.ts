@@ -67,7 +67,7 @@ describe("slash commands through the real discord.js client", () => {
       `PATCH /webhooks/${APP_ID}/${token}/messages/@original`,
     ]);
     expect(calls[0]!.body).toEqual({ type: 5, data: { flags: 0 } });
-    const edit = calls[1]!.body as { content: string; embeds: APIEmbed[]; components: { components: { custom_id: string; type: number; options?: { value: string }[] }[] }[]; allowed_mentions: unknown };
+    const edit = calls[1]!.body as Body;
     checkLimits(edit);
     expect(edit.content).toBe("Papers for “sparse attention for long documents”");
     expect(edit.embeds).toHaveLength(3);
@@ -78,4 +78,217 @@ describe("slash commands through the real discord.js client", () => {
     expect(buttons!.components.map((c) => c.custom_id)).toEqual([expect.stringMatching(/^ph:more:/)]);
     expect(select!.components[0]!.options!.map((o) => o.value)).toEqual(edit.embeds.map((e) => e.footer!.text));
   });
+
+  it("private:true: ephemeral deferral, and a Share button next to More", async () => {
+    const { token } = fake.slashCommand("paper", { query: "quantum error correction", count: 2, private: true });
+    const calls = await finished(token, isEdit);
+    expect(calls.map((c) => c.method)).toEqual(["POST", "PATCH"]);
+    expect(calls[0]!.body).toEqual({ type: 5, data: { flags: 64 } });
+    const edit = calls[1]!.body as Body;
+    checkLimits(edit);
+    expect(edit.embeds[0]!.title).toBe("1. Quantum Error Correction with Surface Codes");
+    expect(edit.components[0]!.components.map((c) => c.label)).toEqual(["More", "Share"]);
+  });
+
+  it("nothing found: the public deferral is deleted and the message goes to the caller only", async () => {
+    const { token } = fake.slashCommand("paper", { query: "transformers", since: "2026-01-01" });
+    const calls = await finished(token, (c) => c.method === "POST" && c.path.startsWith("/webhooks/"));
+    expect(calls.map((c) => `${c.method} ${c.path.replace(token, "T").replace(/\/interactions\/\d+/, "/interactions/I")}`)).toEqual([
+      "POST /interactions/I/T/callback",
+      `DELETE /webhooks/${APP_ID}/T/messages/@original`,
+      `POST /webhooks/${APP_ID}/T`,
+    ]);
+    expect(calls[0]!.body).toEqual({ type: 5, data: { flags: 0 } });
+    const follow = calls[2]!.body as Body & { flags: number };
+    expect(follow.flags).toBe(64);
+    expect(follow.allowed_mentions).toEqual({ parse: [] });
+    expect(follow.embeds[0]!.title).toBe("Nothing found");
+    expect(follow.embeds[0]!.description).toBe(
+      "No paper in the index matches “transformers” (since 2026-01-01).\n\nTry again without the since filter.",
+    );
+  });
+
+  it("a bad option value is answered at once, ephemeral, without a deferral or a search", async () => {
+    const { token } = fake.slashCommand("paper", { query: "x", since: "2024-13-01" });
+    const calls = await finished(token, isCallback);
+    expect(calls).toHaveLength(1);
+    const body = calls[0]!.body as { type: number; data: Body & { flags: number } };
+    expect(body.type).toBe(4);
+    expect(body.data.flags).toBe(64);
+    expect(body.data.embeds[0]!.description).toContain("since must be a date like 2024-01-31");
+  });
+
+  it("/help is ephemeral and lists the commands in fields", async () => {
+    const { token } = fake.slashCommand("help");
+    const calls = await finished(token, isEdit);
+    expect(calls[0]!.body).toEqual({ type: 5, data: { flags: 64 } });
+    const edit = calls[1]!.body as Body;
+    checkLimits(edit);
+    expect(edit.embeds[0]!.fields!.map((f) => f.name)).toEqual([
+      "/paper query:<text> \\[count\\] \\[since\\] \\[category\\] \\[private\\]",
+      "/related paper:<text> \\[count\\] \\[private\\]",
+      "/help",
+    ]);
+  });
+
+  it("untrusted paper text cannot ping, inject markdown or break the limits (10 results)", async () => {
+    const { token } = fake.slashCommand("paper", { query: "@everyone ping safety for chat bots <@&1234567890123>", count: 10 });
+    const calls = await finished(token, isEdit);
+    const edit = calls[1]!.body as Body;
+    checkLimits(edit);
+    expect(edit.embeds).toHaveLength(10);
+    const text = JSON.stringify(edit);
+    expect(text).not.toMatch(/@everyone|@here|<@&?\d|<#\d/);
+    expect(edit.content).toBe("Papers for “@\u200beveryone ping safety for chat bots <\u200b@&1234567890123>”");
+    const hostile = edit.embeds.find((e) => e.footer!.text === "2410.00001")!;
+    expect(hostile.title).toBe(
+      "1. @\u200beveryone \\*\\*Bold\\*\\* \\_claims\\_ about <\u200b@123456789012345678> pings \\[click\\](https://evil.example) \\`code\\`".replace(/^1/, hostile.title!.split(".")[0]!),
+    );
+    expect(hostile.description).toContain("[Code](https://github.com/example/ping-safety) · [Hugging Face](https://huggingface.co/papers/2410.00001)");
+    const long = edit.embeds.find((e) => e.footer!.text === "2410.00002")!;
+    expect(long.title!.length).toBeLessThanOrEqual(256);
+    expect(long.title!.endsWith("…")).toBe(true);
+  });
 });
+
+describe("autocomplete", () => {
+  it("answers /related's paper with at most 25 title choices (callback type 8)", async () => {
+    const { token } = fake.autocomplete("related", "paper", "sparse attention");
+    const [call] = await finished(token, isCallback);
+    const body = call!.body as { type: number; data: { choices: { name: string; value: string }[] } };
+    expect(body.type).toBe(8);
+    expect(body.data.choices.length).toBeGreaterThanOrEqual(2);
+    expect(body.data.choices.length).toBeLessThanOrEqual(25);
+    expect(body.data.choices.map((c) => c.value)).toEqual(expect.arrayContaining(["2101.00001", "2101.00002"]));
+  });
+
+  it("answers with no choices when the index fails, and never throws", async () => {
+    const index = bot.ctx.index;
+    bot.ctx.index = { store: { get: () => { throw new Error("store closed"); } } } as never;
+    try {
+      const { token } = fake.autocomplete("related", "paper", "sparse attention");
+      const [call] = await finished(token, isCallback);
+      expect(call!.body).toEqual({ type: 8, data: { choices: [] } });
+    } finally {
+      bot.ctx.index = index;
+    }
+  });
+});
+
+describe("buttons and the select menu", () => {
+  it("More edits the message in place with the next page", async () => {
+    const first = fake.slashCommand("paper", { query: "representation learning", count: 2 });
+    const firstEdit = (await finished(first.token, isEdit))[1]!.body as Body;
+    const more = firstEdit.components[0]!.components[0]!.custom_id!;
+    const press = fake.component(first.token, more);
+    const calls = await finished(press.token, isEdit);
+    expect(calls.map((c) => c.method)).toEqual(["POST", "PATCH"]);
+    expect(calls[0]!.body).toEqual({ type: 6 });
+    const page2 = calls[1]!.body as Body;
+    checkLimits(page2);
+    expect(page2.content).toBe("Papers for “representation learning” · page 2");
+    expect(page2.embeds.map((e) => e.title!.split(".")[0])).toEqual(["3", "4"]);
+    expect(page2.embeds.map((e) => e.footer!.text)).not.toContain(firstEdit.embeds[0]!.footer!.text);
+  });
+
+  it("Related (select menu) runs /related on the chosen result", async () => {
+    const first = fake.slashCommand("paper", { query: "sparse attention for long documents", count: 2 });
+    const firstEdit = (await finished(first.token, isEdit))[1]!.body as Body;
+    const select = firstEdit.components[1]!.components[0]!;
+    expect(select.type).toBe(3);
+    const choose = fake.component(first.token, select.custom_id!, ["2101.00001"]);
+    const calls = await finished(choose.token, isEdit);
+    expect(calls[0]!.body).toEqual({ type: 5, data: { flags: 0 } });
+    const related = calls[1]!.body as Body;
+    expect(related.content).toBe("Related to “Sparse Attention for Long Documents” (2101.00001)");
+    expect(related.embeds.map((e) => e.footer!.text)).not.toContain("2101.00001");
+  });
+
+  it("Share posts private results to the channel", async () => {
+    const first = fake.slashCommand("paper", { query: "dark matter halos", count: 1, private: true });
+    const firstEdit = (await finished(first.token, isEdit))[1]!.body as Body;
+    const share = firstEdit.components[0]!.components.find((c) => c.label === "Share")!;
+    const press = fake.component(first.token, share.custom_id!);
+    const calls = await finished(press.token, isCallback);
+    expect(calls).toHaveLength(1);
+    const body = calls[0]!.body as { type: number; data: Body & { flags?: number } };
+    expect(body.type).toBe(4);
+    expect(body.data.flags ?? 0).toBe(0);
+    expect(body.data.allowed_mentions).toEqual({ parse: [] });
+    expect(body.data.embeds.map((e) => e.title)).toEqual(firstEdit.embeds.map((e) => e.title));
+    expect(body.data.components.flatMap((r) => r.components.map((c) => c.label ?? "select"))).toEqual(["More", "select"]);
+  });
+
+  it("a button whose results are gone says so, ephemeral", async () => {
+    const first = fake.slashCommand("paper", { query: "dark matter", count: 1 });
+    await finished(first.token, isEdit);
+    const press = fake.component(first.token, "ph:more:unknown-token");
+    const [call] = await finished(press.token, isCallback);
+    const body = call!.body as { type: number; data: Body & { flags: number } };
+    expect(body.type).toBe(4);
+    expect(body.data.flags).toBe(64);
+    expect(body.data.embeds[0]!.description).toContain("These results have expired.");
+  });
+});
+
+describe("failures", () => {
+  it("a REST 429 with retry_after: the bot waits and the edit succeeds", async () => {
+    fake.failNext({ match: (m, p) => m === "PATCH" && p.endsWith("/messages/@original"), status: 429, retryAfter: 0.5 });
+    const { token } = fake.slashCommand("paper", { query: "graph neural networks molecules", count: 1 });
+    const calls = await finished(token, isEdit);
+    const edits = calls.filter(isEdit);
+    expect(edits.map((c) => c.status)).toEqual([429, 200]);
+    expect(edits[1]!.at - edits[0]!.at).toBeGreaterThanOrEqual(450);
+    expect((edits[1]!.body as Body).embeds[0]!.footer!.text).toBe("2203.01234");
+  });
+
+  it("a search that throws: the caller gets an ephemeral error, the error is logged, the bot keeps answering", async () => {
+    const index = bot.ctx.index;
+    const { PaperIndex } = await import("../../src/search/paper-index.js");
+    const broken = await PaperIndex.open({ dir: t.dir, embedder: t.embedder, readonly: true });
+    broken.close(); // a real index whose database is closed: every search throws
+    bot.ctx.index = broken;
+    try {
+      const { token } = fake.slashCommand("paper", { query: "sparse attention" });
+      const calls = await finished(token, (c) => c.method === "POST" && c.path.startsWith("/webhooks/"));
+      expect(calls.map((c) => c.method)).toEqual(["POST", "DELETE", "POST"]);
+      const follow = calls[2]!.body as Body & { flags: number };
+      expect(follow.flags).toBe(64);
+      expect(follow.embeds[0]!.description).toContain("Something went wrong while running this command");
+      expect(logs.join("")).toMatch(/"msg":"command failed".*"command":"paper"/);
+    } finally {
+      bot.ctx.index = index;
+    }
+    const again = fake.slashCommand("paper", { query: "sparse attention", count: 1 });
+    const calls = await finished(again.token, isEdit);
+    expect((calls[1]!.body as Body).embeds).toHaveLength(1);
+  });
+
+  it("the gateway closes with a resumable code: the bot resumes and answers what was sent meanwhile", async () => {
+    const before = fake.identifies.length;
+    fake.closeGateway(4000);
+    const { token } = fake.slashCommand("paper", { query: "quantum error correction", count: 1 }); // sent while disconnected
+    const calls = await finished(token, isEdit);
+    expect(fake.resumes).toHaveLength(1);
+    expect(fake.resumes[0]).toMatchObject({ token: "fake.token.value-1234567890", session_id: "fake-session-1" });
+    expect(fake.identifies.length).toBe(before);
+    expect((calls[1]!.body as Body).embeds[0]!.footer!.text).toBe("2309.33333");
+    const next = fake.slashCommand("help");
+    await finished(next.token, isEdit);
+  });
+
+  it("heartbeats are sent on time", async () => {
+    await new Promise((r) => setTimeout(r, 3.2 * fake.heartbeatInterval));
+    const gaps = fake.heartbeatGaps();
+    expect(gaps.length).toBeGreaterThanOrEqual(2);
+    // none is late by more than 250 ms (the search runs between heartbeats without blocking them)
+    for (const g of gaps) expect(g).toBeLessThan(fake.heartbeatInterval + 250);
+  });
+});
+
+type Body = {
+  content: string;
+  embeds: APIEmbed[];
+  components: { components: { custom_id?: string; type: number; label?: string; options?: { value: string }[] }[] }[];
+  allowed_mentions: unknown;
+};

@@ -55,7 +55,9 @@ const user = (id: string, name: string, bot = false) => ({ id, username: name, d
 
 export class FakeDiscord {
   readonly calls: RestCall[] = [];
-  readonly heartbeats: number[] = [];
+  /** Heartbeats received: connection number (1, 2, ...) and time (performance.now()). */
+  readonly heartbeats: { conn: number; at: number }[] = [];
+  private connections = 0;
   readonly identifies: Json[] = [];
   readonly resumes: Json[] = [];
   heartbeatInterval: number;
@@ -113,6 +115,7 @@ export class FakeDiscord {
   }
 
   private onConnection(ws: WebSocket): void {
+    const conn = ++this.connections;
     this.send(ws, { op: 10, d: { heartbeat_interval: this.heartbeatInterval }, s: null, t: null });
     ws.on("message", (raw) => {
       let msg: { op: number; d: Json };
@@ -124,7 +127,7 @@ export class FakeDiscord {
       }
       switch (msg.op) {
         case 1:
-          this.heartbeats.push(performance.now());
+          this.heartbeats.push({ conn, at: performance.now() });
           this.send(ws, { op: 11, d: null, s: null, t: null });
           break;
         case 2:
@@ -187,6 +190,15 @@ export class FakeDiscord {
   closeGateway(code = 4000): void {
     this.connected = false;
     this.socket?.close(code, "fake close");
+  }
+
+  /** Gaps between consecutive heartbeats on the same connection, in ms. */
+  heartbeatGaps(): number[] {
+    const gaps: number[] = [];
+    for (let i = 1; i < this.heartbeats.length; i++) {
+      if (this.heartbeats[i]!.conn === this.heartbeats[i - 1]!.conn) gaps.push(this.heartbeats[i]!.at - this.heartbeats[i - 1]!.at);
+    }
+    return gaps;
   }
 
   // -------------------------------------------------------------------------------------------

@@ -158,9 +158,10 @@ export function resultsPayload(v: ResultsView, token: string | undefined): Disco
       .filter((i) => i.id.length <= LIMITS.selectText)
       .slice(0, LIMITS.selectOptions)
       .map((i) => ({
-        label: truncateWords(`${i.rank}. ${i.title.replace(/\s+/g, " ")}`, LIMITS.selectText),
+        // Select menus show plain text (no markdown); mentions are broken all the same.
+        label: neutraliseMentions(truncateWords(`${i.rank}. ${i.title.replace(/\s+/g, " ")}`, LIMITS.selectText - 4)),
         value: i.id,
-        ...(i.authors ? { description: truncateWords(i.authors, LIMITS.selectText) } : {}),
+        ...(i.authors ? { description: neutraliseMentions(truncateWords(i.authors, LIMITS.selectText - 4)) } : {}),
       }));
     if (options.length > 0) {
       components.push({
