@@ -1,0 +1,70 @@
+/**
+ * Slash command registration, generated from the command definitions in commands/ (never written
+ * twice): `commandsJson` is the body of Discord's bulk overwrite, `registerCommands` sends it to
+ * one guild (development: changes show at once) or globally (production: every server the bot is
+ * in). A bulk overwrite replaces the whole set, so a removed command disappears too.
+ */
+import { ApplicationCommandOptionType, ApplicationCommandType, REST, Routes, type RESTPutAPIApplicationCommandsJSONBody } from "discord.js";
+import { COMMANDS } from "../../../commands/index.js";
+import type { CommandSpec, OptionSpec } from "../../../commands/types.js";
+
+const OPTION_TYPE = {
+  string: ApplicationCommandOptionType.String,
+  integer: ApplicationCommandOptionType.Integer,
+  boolean: ApplicationCommandOptionType.Boolean,
+} as const;
+
+function optionJson(o: OptionSpec): Record<string, unknown> {
+  return {
+    type: OPTION_TYPE[o.type],
+    name: o.name,
+    description: o.description.slice(0, 100),
+    required: o.required === true,
+    ...(o.maxLength !== undefined ? { max_length: Math.min(o.maxLength, 6000) } : {}),
+    ...(o.min !== undefined ? { min_value: o.min } : {}),
+    ...(o.max !== undefined ? { max_value: o.max } : {}),
+    ...(o.autocomplete ? { autocomplete: true } : {}),
+  };
+}
+
+export function commandsJson(commands: readonly CommandSpec[] = COMMANDS): RESTPutAPIApplicationCommandsJSONBody {
+  return commands.map((c) => ({
+    type: ApplicationCommandType.ChatInput,
+    name: c.name,
+    description: c.description.slice(0, 100),
+    options: c.options.filter((o) => !o.hidden).map(optionJson),
+    // usable in servers and in DMs with the bot
+    contexts: [0, 1],
+  })) as unknown as RESTPutAPIApplicationCommandsJSONBody;
+}
+
+export interface RegisterOptions {
+  token: string;
+  /** Read from the token's application (GET /applications/@me) when absent. */
+  applicationId?: string;
+  /** Register in this guild only (development); absent: globally. */
+  guildId?: string;
+  /** REST API base (tests); default Discord's. */
+  api?: string;
+}
+
+export interface RegisterResult {
+  scope: "guild" | "global";
+  applicationId: string;
+  guildId?: string;
+  names: string[];
+}
+
+export async function registerCommands(opts: RegisterOptions): Promise<RegisterResult> {
+  const rest = new REST({ ...(opts.api ? { api: opts.api } : {}), retries: 3 }).setToken(opts.token);
+  const applicationId = opts.applicationId ?? ((await rest.get(Routes.currentApplication())) as { id: string }).id;
+  const body = commandsJson();
+  const route = opts.guildId ? Routes.applicationGuildCommands(applicationId, opts.guildId) : Routes.applicationCommands(applicationId);
+  const saved = (await rest.put(route, { body })) as { name: string }[];
+  return {
+    scope: opts.guildId ? "guild" : "global",
+    applicationId,
+    ...(opts.guildId ? { guildId: opts.guildId } : {}),
+    names: saved.map((c) => c.name),
+  };
+}

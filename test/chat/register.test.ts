@@ -1,0 +1,74 @@
+/**
+ * scripts/register-commands against the fake Discord: the bulk overwrite body generated from
+ * commands/, guild (development) and global (production) routes, the application id read from the
+ * token when not configured, and what the script says.
+ */
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { commandsJson, registerCommands } from "../../src/chat/discord/registration.js";
+import { SETTINGS } from "../../src/config.js";
+import { projectRoot } from "../../src/paths.js";
+import { APP_ID, FakeDiscord, GUILD_ID } from "../helpers/fake-discord.js";
+
+let fake: FakeDiscord;
+
+beforeAll(async () => {
+  fake = new FakeDiscord();
+  await fake.start();
+});
+
+afterAll(async () => {
+  await fake?.stop();
+});
+
+function runScript(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const full: NodeJS.ProcessEnv = { ...process.env };
+  for (const s of Object.values(SETTINGS)) delete full[s.env];
+  Object.assign(full, env);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(projectRoot, "scripts", "register-commands.ts"), ...args], { env: full, cwd: projectRoot });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe("slash command registration", () => {
+  it("the body is generated from the command definitions, with limits and autocomplete, without hidden options", () => {
+    const body = commandsJson() as unknown as { name: string; options: Record<string, unknown>[] }[];
+    expect(body.map((c) => c.name)).toEqual(["paper", "related", "help"]);
+    expect(body[0]!.options).toEqual([
+      { type: 3, name: "query", description: "What the papers are about, in your own words", required: true, max_length: 1000 },
+      { type: 4, name: "count", description: "How many papers per page (1 to 10, default 5)", required: false, min_value: 1, max_value: 10 },
+      { type: 3, name: "since", description: "Published on or after this date (YYYY-MM-DD)", required: false, max_length: 10 },
+      { type: 3, name: "category", description: "arXiv category (cs.LG) or archive (cs)", required: false, max_length: 40 },
+      { type: 5, name: "private", description: "Show the results only to you (default: the whole channel sees them)", required: false },
+    ]);
+    expect(body[1]!.options[0]).toMatchObject({ name: "paper", required: true, autocomplete: true });
+  });
+
+  it("guild bulk overwrite, with the application id read from the token", async () => {
+    const r = await registerCommands({ token: "t0ken", guildId: GUILD_ID, api: fake.restUrl });
+    expect(r).toEqual({ scope: "guild", applicationId: APP_ID, guildId: GUILD_ID, names: ["paper", "related", "help"] });
+    const calls = fake.calls.slice(-2);
+    expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual(["GET /applications/@me", `PUT /applications/${APP_ID}/guilds/${GUILD_ID}/commands`]);
+    expect(calls[1]!.body).toEqual(JSON.parse(JSON.stringify(commandsJson())));
+  });
+
+  it("the script: guild from DISCORD_GUILD_ID, --global, and a clear error without a token", async () => {
+    const env = { DISCORD_TOKEN: "fake.token.value-1234567890", DISCORD_APPLICATION_ID: APP_ID, DISCORD_GUILD_ID: GUILD_ID };
+    const guild = await runScript(["--api", fake.restUrl], env);
+    expect(guild.stdout).toBe(`registered /paper, /related, /help in guild ${GUILD_ID} for application ${APP_ID}\n`);
+    expect(guild.code).toBe(0);
+    const global = await runScript(["--api", fake.restUrl, "--global"], env);
+    expect(global.stdout).toBe(`registered /paper, /related, /help globally for application ${APP_ID}\n`);
+    expect(fake.calls.at(-1)).toMatchObject({ method: "PUT", path: `/applications/${APP_ID}/commands` });
+    const none = await runScript([], {});
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain("set DISCORD_TOKEN");
+  }, 60_000);
+});
