@@ -1,0 +1,165 @@
+/**
+ * npm run bench:discord -- [--index DIR] [--n 200] [--concurrency 20] [--heartbeat 1000] [--related 0.2]
+ *
+ * The Discord adapter under load: the real discord.js client, connected to the fake Discord of the
+ * tests (test/helpers/fake-discord.ts) on 127.0.0.1, receives N slash commands with C in flight
+ * (/paper with 3-6 words of a random stored title; a share of /related on a random stored paper).
+ * Per interaction: time from the INTERACTION_CREATE dispatch to the deferral, and to the final
+ * edit (or ephemeral follow-up). Errors: interactions whose answer is an error message, REST
+ * responses ≥ 400, and interactions not answered within 30 s. Heartbeats: the largest delay of a
+ * heartbeat past its interval. The fake Discord runs in the same process as the bot, so its work
+ * is included in the times. Prints a table, then one JSON line.
+ */
+import os from "node:os";
+import { parseArgs } from "node:util";
+import { DiscordBot } from "../src/chat/discord/bot.js";
+import { createContext } from "../src/cli/context.js";
+import { openIndexForQuery } from "../src/cli/search-common.js";
+import { createLogger } from "../src/log.js";
+import { FakeDiscord, type RestCall } from "../test/helpers/fake-discord.js";
+
+const { values } = parseArgs({
+  options: {
+    index: { type: "string" },
+    n: { type: "string", default: "200" },
+    concurrency: { type: "string", default: "20" },
+    heartbeat: { type: "string", default: "1000" },
+    related: { type: "string", default: "0.2" },
+    warmup: { type: "string", default: "10" },
+  },
+});
+const N = Number(values.n);
+const C = Number(values.concurrency);
+const RELATED = Number(values.related);
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+
+let seed = 12345;
+const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+
+async function main(): Promise<void> {
+  const cli = createContext();
+  const t0 = performance.now();
+  const open = await openIndexForQuery(cli, values.index ? { index: values.index } : {});
+  const loadMs = performance.now() - t0;
+  const store = open.index.store;
+  const papers = store.count();
+  const maxRowid = store.paperCountHint() * 2 + 10;
+  const randomPaper = () => {
+    for (let i = 0; i < 100; i++) {
+      const p = store.getByRowid(1 + Math.floor(rand() * maxRowid));
+      if (p) return p;
+    }
+    return store.getByRowid(1)!;
+  };
+
+  const fake = new FakeDiscord({ heartbeatInterval: Number(values.heartbeat) });
+  await fake.start();
+  const logger = createLogger({ level: "warn", format: "json", stream: process.stderr });
+  const bot = new DiscordBot({ ctx: { index: open.index, clock: () => new Date(), logger }, logger, clientOptions: { rest: { api: fake.restUrl } } });
+  await bot.start("bench.token.value-1234567890");
+
+  const isFinal = (token: string) => (c: RestCall) =>
+    c.status < 300 &&
+    (c.path.endsWith(`/${token}/messages/@original`) ? c.method === "PATCH" : c.method === "POST" && c.path.endsWith(`/${token}`));
+
+  const interactionMs: number[] = [];
+  const deferMs: number[] = [];
+  let errors = 0;
+  let errorViews = 0;
+  let timeouts = 0;
+
+  const one = async (timed: boolean) => {
+    const p = randomPaper();
+    let sent: { token: string };
+    const start = performance.now();
+    if (rand() < RELATED) sent = fake.slashCommand("related", { paper: p.id, count: 5 });
+    else {
+      const words = p.title.split(/\s+/).filter(Boolean);
+      const len = 3 + Math.floor(rand() * 4);
+      const from = Math.floor(rand() * Math.max(1, words.length - len));
+      sent = fake.slashCommand("paper", { query: words.slice(from, from + len).join(" ") || "learning", count: 5 });
+    }
+    try {
+      const defer = await fake.waitForCall((c) => c.method === "POST" && c.path.endsWith(`/${sent.token}/callback`), 30_000);
+      const final = await fake.waitForCall(isFinal(sent.token), 30_000);
+      const body = final.body as { embeds?: { title?: string }[] };
+      const isError = body.embeds?.[0]?.title === "That did not work";
+      if (timed) {
+        deferMs.push(defer.at - start);
+        interactionMs.push(final.at - start);
+        if (isError) errorViews++;
+      }
+    } catch {
+      if (timed) timeouts++;
+    }
+  };
+
+  for (let i = 0; i < Number(values.warmup); i++) await one(false);
+  const callsBefore = fake.calls.length;
+  const hbBefore = fake.heartbeats.length;
+  const wall0 = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: C }, async () => {
+      while (next < N) {
+        next++;
+        await one(true);
+      }
+    }),
+  );
+  const wallMs = performance.now() - wall0;
+  const restErrors = fake.calls.slice(callsBefore).filter((c) => c.status >= 400).length;
+  errors = errorViews + timeouts + restErrors;
+  const hb = fake.heartbeats.slice(hbBefore > 0 ? hbBefore - 1 : 0);
+  const gaps = hb.slice(1).filter((h, i) => h.conn === hb[i]!.conn).map((h, i) => h.at - hb[i]!.at);
+  const hbLateMax = gaps.length ? Math.max(0, ...gaps.map((g) => g - fake.heartbeatInterval)) : NaN;
+
+  await bot.stop();
+  await fake.stop();
+  await open.close();
+
+  const f = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : "n/a");
+  const rows = [
+    ["papers in index", String(papers)],
+    ["index load", `${(loadMs / 1000).toFixed(1)} s`],
+    ["interactions", `${interactionMs.length} of ${N} (${C} in flight, ${Math.round(RELATED * 100)}% /related)`],
+    ["interaction → final edit p50 / p95 / p99 / max", `${f(pct(interactionMs, 50))} / ${f(pct(interactionMs, 95))} / ${f(pct(interactionMs, 99))} / ${f(pct(interactionMs, 100))} ms`],
+    ["interaction → deferral p50 / p99 / max", `${f(pct(deferMs, 50))} / ${f(pct(deferMs, 99))} / ${f(pct(deferMs, 100))} ms`],
+    ["throughput", `${((interactionMs.length / wallMs) * 1000).toFixed(0)} interactions/s`],
+    ["errors", `${errors} (error views ${errorViews}, REST ≥400 ${restErrors}, unanswered ${timeouts})`],
+    ["heartbeats (interval " + fake.heartbeatInterval + " ms)", `${gaps.length} gaps, latest past interval ${f(hbLateMax)} ms`],
+  ];
+  const w = Math.max(...rows.map((r) => r[0]!.length));
+  for (const [k, v] of rows) process.stdout.write(`${k!.padEnd(w)}  ${v}\n`);
+  process.stdout.write(
+    `${JSON.stringify({
+      bench: "discord",
+      date: new Date().toISOString(),
+      papers,
+      n: N,
+      concurrency: C,
+      related_share: RELATED,
+      p50_ms: pct(interactionMs, 50),
+      p95_ms: pct(interactionMs, 95),
+      p99_ms: pct(interactionMs, 99),
+      max_ms: pct(interactionMs, 100),
+      defer_p99_ms: pct(deferMs, 99),
+      errors,
+      heartbeat_gaps: gaps.length,
+      heartbeat_late_max_ms: hbLateMax,
+      cpus: os.cpus().length,
+      cpu: os.cpus()[0]?.model,
+      node: process.version,
+    })}\n`,
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:discord: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});
