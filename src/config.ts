@@ -72,6 +72,7 @@ function bool(raw: string): boolean | undefined {
 export const DEVICE_SETTINGS = ["auto", "cpu", "cuda"] as const;
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export const LOG_FORMATS = ["json", "pretty"] as const;
+export const SLACK_MODES = ["auto", "socket", "http"] as const;
 
 /** The settings, in the order `paperhound config` prints them. */
 export const SETTINGS = {
@@ -212,6 +213,52 @@ export const SETTINGS = {
     allowed: "a Discord snowflake (17 to 20 digits)",
     default: () => undefined,
     parse: (raw) => (/^\d{17,20}$/.test(raw.trim()) ? raw.trim() : undefined),
+  }),
+  slackBotToken: setting<string | undefined>({
+    env: "SLACK_BOT_TOKEN",
+    // Set: `npm start` (paperhound bot) also starts the Slack adapter (Socket Mode or HTTP mode).
+    description: "Slack bot token (xoxb-…); when set, `paperhound bot` also runs the Slack app",
+    allowed: "a Slack bot token starting with xoxb-",
+    secret: true,
+    default: () => undefined,
+    parse: (raw) => (/^xoxb-[\w-]{8,250}$/.test(raw.trim()) ? raw.trim() : undefined),
+  }),
+  slackAppToken: setting<string | undefined>({
+    env: "SLACK_APP_TOKEN",
+    description: "Slack app-level token (xapp-…, scope connections:write) for Socket Mode",
+    allowed: "a Slack app-level token starting with xapp-",
+    secret: true,
+    default: () => undefined,
+    parse: (raw) => (/^xapp-[\w-]{8,250}$/.test(raw.trim()) ? raw.trim() : undefined),
+  }),
+  slackSigningSecret: setting<string | undefined>({
+    env: "SLACK_SIGNING_SECRET",
+    description: "Slack signing secret, for HTTP mode (requests from Slack are checked with it)",
+    allowed: "a Slack signing secret (16 to 128 letters and digits)",
+    secret: true,
+    default: () => undefined,
+    parse: (raw) => (/^[A-Za-z0-9]{16,128}$/.test(raw.trim()) ? raw.trim() : undefined),
+  }),
+  slackMode: setting({
+    env: "SLACK_MODE",
+    description: "How Slack reaches the bot: socket (SLACK_APP_TOKEN), http (SLACK_SIGNING_SECRET, SLACK_PORT), or auto: socket when SLACK_APP_TOKEN is set, else http",
+    allowed: `one of ${SLACK_MODES.join(", ")}`,
+    default: () => "auto" as const,
+    parse: oneOf(SLACK_MODES),
+  }),
+  slackPort: setting({
+    env: "SLACK_PORT",
+    description: "HTTP mode: port of the request URL endpoint (/slack/events)",
+    allowed: "an integer from 1 to 65535",
+    default: () => 3000,
+    parse: intIn(1, 65535),
+  }),
+  slackApiUrl: setting({
+    env: "SLACK_API_URL",
+    description: "Slack Web API base URL",
+    allowed: "an http(s) URL",
+    default: () => "https://slack.com/api/",
+    parse: httpUrl,
   }),
 } satisfies Record<string, SettingSpec<unknown>>;
 

@@ -1,0 +1,428 @@
+/**
+ * The Slack adapter: a @slack/bolt App that turns slash commands and button presses into command
+ * calls (commands/) and views into Block Kit messages (render.ts). Transport only.
+ *
+ *  - `/paper` and `/related`: the text is parsed (parse.ts) and the options checked first; help,
+ *    unknown flags and bad values are answered in the ack itself (ephemeral). Otherwise `ack()`
+ *    comes first, always before searching (Slack's 3-second limit), and the result goes to the
+ *    command's `response_url` (`in_channel`, or `ephemeral` with --private; errors and "nothing
+ *    found" always ephemeral).
+ *  - An ambiguous /related title gets an ephemeral pick list (one button per close title).
+ *  - Buttons: More (next page, replacing the message), Related (a new message with /related on that
+ *    paper), pick (the chosen paper's /related). What a button does is in its value (JSON), so
+ *    buttons keep working across restarts.
+ *  - Delivery: the response_url first; when it is refused (used up, expired) or unreachable, the Web
+ *    API (chat.postMessage / chat.postEphemeral / chat.update; 429s wait for Retry-After). Blocks
+ *    Slack refuses (`invalid_blocks`, `msg_blocks_too_long`) are logged with the payload size and the
+ *    user gets the plain-text fallback.
+ *  - Socket Mode (SLACK_APP_TOKEN) by default; HTTP mode (SLACK_SIGNING_SECRET, SLACK_PORT, path
+ *    /slack/events) when chosen or when no app token is set. Nothing escapes: a failure is logged and
+ *    answered with an ephemeral error, and the app keeps running.
+ */
+import type { Server } from "node:http";
+import type { ListenOptions } from "node:net";
+import {
+  App,
+  LogLevel,
+  SocketModeReceiver,
+  type AppOptions,
+  type BlockAction,
+  type ButtonAction,
+  type SlackActionMiddlewareArgs,
+  type SlackCommandMiddlewareArgs,
+  type AllMiddlewareArgs,
+} from "@slack/bolt";
+import { findCommand } from "../../../commands/index.js";
+import { parseOptions } from "../../../commands/options.js";
+import { runCommand } from "../../../commands/run.js";
+import { CommandInputError, type CommandContext, type RawOptions } from "../../../commands/types.js";
+import { errorView, internalErrorView, type View } from "../../../commands/view.js";
+import { ConfigError, type Config } from "../../config.js";
+import type { Logger } from "../../log.js";
+import { PaperNotFoundError } from "../../search/paper-index.js";
+import { parseSlackCommand, TEXT_OPTION } from "./parse.js";
+import { ACTION, blocksSize, helpMessage, pickListMessage, plainMessage, renderSlack, type MoreValue, type RelatedValue, type SlackMessage } from "./render.js";
+
+export type SlackMode = "socket" | "http";
+
+type WebClient = App["client"];
+
+export interface SlackSettings {
+  mode: SlackMode;
+  botToken: string;
+  appToken?: string;
+  signingSecret?: string;
+  port: number;
+  apiUrl: string;
+}
+
+/** The Slack settings of a configuration, checked together; a missing token names its setting. */
+export function slackSettings(config: Config): SlackSettings {
+  const problems: { name: string; value: string; allowed: string }[] = [];
+  if (!config.slackBotToken) problems.push({ name: "SLACK_BOT_TOKEN", value: "", allowed: "a Slack bot token starting with xoxb- (needed to run the Slack app)" });
+  const mode: SlackMode = config.slackMode === "auto" ? (config.slackAppToken || !config.slackSigningSecret ? "socket" : "http") : config.slackMode;
+  if (mode === "socket" && !config.slackAppToken) {
+    problems.push({
+      name: "SLACK_APP_TOKEN",
+      value: "",
+      allowed: "an app-level token starting with xapp- for Socket Mode (or set SLACK_SIGNING_SECRET for HTTP mode)",
+    });
+  }
+  if (mode === "http" && !config.slackSigningSecret) problems.push({ name: "SLACK_SIGNING_SECRET", value: "", allowed: "the app's signing secret, for HTTP mode" });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    mode,
+    botToken: config.slackBotToken!,
+    ...(config.slackAppToken ? { appToken: config.slackAppToken } : {}),
+    ...(config.slackSigningSecret ? { signingSecret: config.slackSigningSecret } : {}),
+    port: config.slackPort,
+    apiUrl: config.slackApiUrl.endsWith("/") ? config.slackApiUrl : `${config.slackApiUrl}/`,
+  };
+}
+
+const TOKEN_RE = /\b(xox[a-z]-|xapp-)[\w-]+/gi;
+
+/** Bolt's logger (@slack/logger interface) writing to ours, tokens scrubbed from messages. */
+function boltLogger(logger: Logger) {
+  let level = LogLevel.INFO;
+  const text = (parts: unknown[]) => parts.map((p) => (typeof p === "string" ? p : p instanceof Error ? p.message : JSON.stringify(p))).join(" ").replace(TOKEN_RE, "$1[redacted]");
+  return {
+    debug: (...m: unknown[]) => logger.debug(text(m)),
+    info: (...m: unknown[]) => logger.info(text(m)),
+    warn: (...m: unknown[]) => logger.warn(text(m)),
+    error: (...m: unknown[]) => logger.error(text(m)),
+    setLevel: (l: LogLevel) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}
+
+/** Where a message goes: the response_url, else the Web API on this channel / user. */
+interface Target {
+  responseUrl?: string;
+  channel?: string;
+  user?: string;
+  /** The message a button was pressed on (for chat.update when the response_url is gone). */
+  messageTs?: string;
+  ephemeralSource?: boolean;
+  client: WebClient;
+}
+
+interface Delivery {
+  /** Replace the message the button was on. */
+  replace?: boolean;
+  /** Delete the message the button was on (the pick list) before posting. */
+  deleteOriginal?: boolean;
+}
+
+class ResponseUrlError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+  ) {
+    super(`response_url answered ${status}${body ? ` ${body.slice(0, 100)}` : ""}`);
+  }
+}
+
+const REFUSED_BLOCKS = new Set(["invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long", "msg_too_long", "invalid_attachments"]);
+
+function refusedBlocks(err: unknown): string | undefined {
+  if (err instanceof ResponseUrlError) {
+    const code = err.body.trim().split(/\s/)[0] ?? "";
+    if (REFUSED_BLOCKS.has(code)) return code;
+    if (err.status === 400 && /block/i.test(err.body)) return err.body.slice(0, 60);
+    return undefined;
+  }
+  const code = (err as { data?: { error?: unknown } })?.data?.error;
+  return typeof code === "string" && REFUSED_BLOCKS.has(code) ? code : undefined;
+}
+
+function parseValue<T>(raw: string | undefined, check: (v: Record<string, unknown>) => boolean): T | undefined {
+  if (!raw) return undefined;
+  try {
+    const v = JSON.parse(raw) as unknown;
+    return v && typeof v === "object" && !Array.isArray(v) && check(v as Record<string, unknown>) ? (v as T) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const isMore = (v: Record<string, unknown>) => (v.c === "paper" || v.c === "related") && typeof v.o === "object" && v.o !== null && !Array.isArray(v.o);
+const isRelated = (v: Record<string, unknown>) => typeof v.p === "string" && typeof v.n === "number" && typeof v.x === "boolean";
+
+export interface SlackAdapterOptions {
+  config: Config;
+  ctx: CommandContext;
+  logger: Logger;
+  /** HTTP mode: where to listen (default: port SLACK_PORT on all interfaces). */
+  listen?: ListenOptions;
+  /** Extra bolt App options (tests: `clientOptions`, a receiver). */
+  appOptions?: Partial<AppOptions>;
+  /** Socket Mode: options of the socket-mode receiver (tests: client ping timeouts). */
+  socketOptions?: { clientPingTimeout?: number; serverPingTimeout?: number; autoReconnectEnabled?: boolean };
+  /** fetch for response_url posts (default: global fetch). */
+  fetch?: typeof globalThis.fetch;
+}
+
+export class SlackAdapter {
+  readonly app: App;
+  readonly settings: SlackSettings;
+  /** The command context; a copy, so a test may swap its index. */
+  readonly ctx: CommandContext;
+  private readonly logger: Logger;
+  private readonly fetchFn: typeof globalThis.fetch;
+  private server: Server | undefined;
+  /** Work started after an ack, so stop() can wait for it. */
+  private readonly pending = new Set<Promise<unknown>>();
+
+  constructor(private readonly opts: SlackAdapterOptions) {
+    this.settings = slackSettings(opts.config);
+    this.ctx = { ...opts.ctx };
+    this.logger = opts.logger.child({ adapter: "slack" });
+    this.fetchFn = opts.fetch ?? globalThis.fetch;
+    const s = this.settings;
+    const logger = boltLogger(this.logger);
+    const clientOptions = {
+      slackApiUrl: s.apiUrl,
+      // A chat answer delivered many minutes late is useless: a few quick retries only (429s still wait for Retry-After).
+      retryConfig: { retries: 3, factor: 2, minTimeout: 300, maxTimeout: 3000 },
+      ...opts.appOptions?.clientOptions,
+    };
+    const common: AppOptions = { ...opts.appOptions, token: s.botToken, logger: logger as never, clientOptions };
+    this.app =
+      s.mode === "socket"
+        ? new App({
+            ...common,
+            socketMode: true,
+            appToken: s.appToken!,
+            receiver: new SocketModeReceiver({
+              appToken: s.appToken!,
+              logger: logger as never,
+              installerOptions: { clientOptions: { slackApiUrl: s.apiUrl } },
+              ...opts.socketOptions,
+            }),
+          })
+        : new App({ ...common, signingSecret: s.signingSecret!, processBeforeResponse: false });
+    this.app.command(/^\/(paper|related)$/, (args) => this.track(this.onCommand(args)));
+    this.app.action(new RegExp(`^${ACTION.more}$`), (args) => this.track(this.onMore(args as never)));
+    this.app.action(new RegExp(`^(${ACTION.related}|${ACTION.pick}):\\d+$`), (args) => this.track(this.onRelatedButton(args as never)));
+    this.app.error(async (err) => {
+      this.logger.error("slack app error", { err });
+    });
+  }
+
+  /** Connects (Socket Mode) or listens (HTTP mode). */
+  async start(): Promise<void> {
+    if (this.settings.mode === "socket") {
+      await this.app.start();
+      this.logger.info("connected to Slack (Socket Mode)");
+    } else {
+      const listen = this.opts.listen ?? { port: this.settings.port };
+      this.server = (await this.app.start(listen as never)) as unknown as Server;
+      this.logger.info("listening for Slack requests (HTTP mode)", { port: this.port, path: "/slack/events" });
+    }
+  }
+
+  /** HTTP mode: the port listened on. */
+  get port(): number | undefined {
+    const a = this.server?.address();
+    return a && typeof a === "object" ? a.port : undefined;
+  }
+
+  async stop(): Promise<void> {
+    await this.app.stop().catch((err: unknown) => this.logger.warn("stopping the Slack app failed", { err }));
+    await Promise.allSettled([...this.pending]);
+  }
+
+  /** Keeps work after an ack visible to stop(); never rejects. */
+  private async track(p: Promise<void>): Promise<void> {
+    this.pending.add(p);
+    try {
+      await p;
+    } finally {
+      this.pending.delete(p);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Slash commands
+
+  private async onCommand({ command, ack, client }: SlackCommandMiddlewareArgs & AllMiddlewareArgs): Promise<void> {
+    const started = performance.now();
+    const name = command.command.replace(/^\//, "").toLowerCase();
+    let raw: RawOptions;
+    let ephemeral: boolean;
+    try {
+      const parsed = parseSlackCommand(name, command.text ?? "");
+      if (parsed.kind === "help") {
+        await ack(helpMessage(undefined, name) as never);
+        return;
+      }
+      if (parsed.kind === "error") {
+        await ack(renderSlack(errorView(parsed.message, `Type /${name} help to see the options.`)) as never);
+        return;
+      }
+      const cmd = findCommand(parsed.name)!;
+      const options = parseOptions(cmd, parsed.raw);
+      raw = parsed.raw;
+      ephemeral = options.private === true;
+    } catch (err) {
+      const view = err instanceof CommandInputError ? errorView(`${err.message}.`.replace(/\.\.$/, "."), `Type /${name} help to see the options.`) : internalErrorView();
+      if (!(err instanceof CommandInputError)) this.logger.error("slash command failed", { command: name, err });
+      await ack(renderSlack(view) as never);
+      return;
+    }
+    await ack();
+    this.logger.debug("slash command acked", { command: name, ms: Math.round(performance.now() - started) });
+    const target: Target = { responseUrl: command.response_url, channel: command.channel_id, user: command.user_id, client };
+    try {
+      if (name === "related") {
+        const ref = String(raw[TEXT_OPTION.related!] ?? "");
+        const candidates = this.ambiguous(ref);
+        if (candidates) {
+          const count = typeof raw.count === "string" ? Number(raw.count) : typeof raw.count === "number" ? raw.count : 5;
+          await this.deliver(target, pickListMessage(ref, candidates, count, ephemeral), {});
+          return;
+        }
+      }
+      await this.deliverView(target, await runCommand(name, raw, this.ctx), {});
+    } catch (err) {
+      await this.failed(target, err, { command: name });
+    }
+    this.logger.debug("slash command answered", { command: name, ms: Math.round(performance.now() - started) });
+  }
+
+  /** Papers a /related title might mean, when it names several; undefined when it is not ambiguous. */
+  private ambiguous(ref: string) {
+    try {
+      this.ctx.index.resolvePaper(ref);
+      return undefined;
+    } catch (err) {
+      return err instanceof PaperNotFoundError && err.candidates.length > 1 ? err.candidates : undefined;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Buttons
+
+  private actionTarget(body: BlockAction, client: WebClient): Target {
+    return {
+      responseUrl: body.response_url,
+      ...(body.channel?.id ? { channel: body.channel.id } : {}),
+      user: body.user.id,
+      ...(body.message?.ts ? { messageTs: body.message.ts as string } : {}),
+      ephemeralSource: (body.container as { is_ephemeral?: boolean } | undefined)?.is_ephemeral === true,
+      client,
+    };
+  }
+
+  private async onMore({ ack, body, action, client }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs): Promise<void> {
+    await ack();
+    const target = this.actionTarget(body, client);
+    try {
+      const value = parseValue<MoreValue>(action.value, isMore);
+      if (!value) {
+        await this.deliverView(target, errorView("This button is not one of paperhound's, or it is out of date.", "Run the command again."), {});
+        return;
+      }
+      const view = await runCommand(value.c, value.o as RawOptions, this.ctx);
+      await this.deliverView(target, view, view.kind === "results" ? { replace: true } : {});
+    } catch (err) {
+      await this.failed(target, err, { action: action.action_id });
+    }
+  }
+
+  private async onRelatedButton({ ack, body, action, client }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs): Promise<void> {
+    await ack();
+    const target = this.actionTarget(body, client);
+    try {
+      const value = parseValue<RelatedValue>(action.value, isRelated);
+      if (!value) {
+        await this.deliverView(target, errorView("This button is not one of paperhound's, or it is out of date.", "Run the command again."), {});
+        return;
+      }
+      const view = await runCommand("related", { paper: value.p, count: value.n, private: value.x }, this.ctx);
+      const fromPick = action.action_id.startsWith(ACTION.pick);
+      // A pick list is replaced by the results when they are private; public results are a new channel message.
+      const how: Delivery = fromPick && view.kind === "results" ? (view.ephemeral ? { replace: true } : { deleteOriginal: true }) : {};
+      await this.deliverView(target, view, how);
+    } catch (err) {
+      await this.failed(target, err, { action: action.action_id });
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Delivery
+
+  private async failed(target: Target, err: unknown, fields: Record<string, unknown>): Promise<void> {
+    this.logger.error("slack request failed", { ...fields, err });
+    await this.deliver(target, renderSlack(internalErrorView()), {}).catch((e: unknown) => this.logger.warn("could not report the failure to the user", { err: e }));
+  }
+
+  private deliverView(target: Target, view: View, how: Delivery): Promise<void> {
+    return this.deliver(target, renderSlack(view), how);
+  }
+
+  /** Sends a message; blocks refused by Slack → logged with their size, then the plain-text fallback. */
+  private async deliver(target: Target, msg: SlackMessage, how: Delivery): Promise<void> {
+    try {
+      await this.send(target, msg, how);
+    } catch (err) {
+      const refused = refusedBlocks(err);
+      if (!refused) throw err;
+      this.logger.error("Slack refused the message blocks", { error: refused, blocks: msg.blocks.length, chars: blocksSize(msg.blocks), textChars: msg.text.length });
+      await this.send(target, plainMessage(msg.text, msg.response_type === "ephemeral"), how);
+    }
+  }
+
+  private async send(target: Target, msg: SlackMessage, how: Delivery): Promise<void> {
+    if (target.responseUrl) {
+      try {
+        if (how.deleteOriginal) await this.postResponseUrl(target.responseUrl, { delete_original: true });
+        await this.postResponseUrl(target.responseUrl, { ...msg, ...(how.replace ? { replace_original: true } : { replace_original: false }) });
+        return;
+      } catch (err) {
+        if (refusedBlocks(err)) throw err;
+        this.logger.warn("response_url failed; sending through the Web API", { err });
+        // Used up or expired: whatever follows (a fallback text) goes through the Web API too.
+        delete target.responseUrl;
+      }
+    }
+    await this.sendWebApi(target, msg, how);
+  }
+
+  private async postResponseUrl(url: string, payload: object): Promise<void> {
+    const res = await this.fetchFn(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(payload), signal: AbortSignal.timeout(10_000) });
+    const body = await res.text().catch(() => "");
+    if (!res.ok) throw new ResponseUrlError(res.status, body);
+    // Slack answers 200 "ok"; some errors come back as 200 with {"ok":false,"error":...}.
+    if (body.startsWith("{")) {
+      const parsed = JSON.parse(body) as { ok?: boolean; error?: string };
+      if (parsed.ok === false) throw new ResponseUrlError(400, parsed.error ?? "error");
+    }
+  }
+
+  private async sendWebApi(target: Target, msg: SlackMessage, how: Delivery): Promise<void> {
+    if (!target.channel) throw new Error("no response_url and no channel to post to");
+    const { response_type, ...body } = msg;
+    if (how.replace && target.messageTs && !target.ephemeralSource) {
+      await target.client.chat.update({ channel: target.channel, ts: target.messageTs, text: body.text, blocks: body.blocks as never });
+      return;
+    }
+    if (response_type === "ephemeral") {
+      if (!target.user) throw new Error("no user for an ephemeral message");
+      await target.client.chat.postEphemeral({ channel: target.channel, user: target.user, text: body.text, blocks: body.blocks as never });
+      return;
+    }
+    await target.client.chat.postMessage({ channel: target.channel, ...body, blocks: body.blocks as never });
+  }
+}
+
+/** Starts the Slack adapter (Socket Mode or HTTP mode, from the configuration); `stop()` ends it. */
+export async function startSlackAdapter(opts: SlackAdapterOptions): Promise<SlackAdapter> {
+  const adapter = new SlackAdapter(opts);
+  await adapter.start();
+  return adapter;
+}
