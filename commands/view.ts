@@ -105,7 +105,9 @@ export function excerpt(abstract: string, max = EXCERPT_CHARS): string {
   const text = abstract.replace(/\s+/g, " ").trim();
   if (text === "") return "";
   let out = "";
-  for (const sentence of splitSentences(text)) {
+  // Only the start can be shown: split just that (splitting whole abstracts cost ~0.3 ms per
+  // result list). A sentence cut by the slice ends at the slice's end, past `max`, so never fits.
+  for (const sentence of splitSentences(text.slice(0, max + 200))) {
     const joined = out ? `${out} ${sentence}` : sentence;
     if ([...joined].length > max) break;
     out = joined;

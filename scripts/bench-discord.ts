@@ -5,13 +5,15 @@
  * tests (test/helpers/fake-discord.ts) on 127.0.0.1, receives N slash commands with C in flight
  * (/paper with 3-6 words of a random stored title; a share of /related on a random stored paper).
  * Per interaction: time from the INTERACTION_CREATE dispatch to the deferral, and to the final
- * edit (or ephemeral follow-up). Errors: interactions whose answer is an error message, REST
- * responses ≥ 400, and interactions not answered within 30 s. Heartbeats: the largest delay of a
- * heartbeat past its interval. The fake Discord runs in the same process as the bot, so its work
- * is included in the times. Prints a table, then one JSON line.
+ * edit (or ephemeral follow-up), measured by the fake Discord. Errors: interactions whose answer is
+ * an error message, REST responses ≥ 400, and interactions not answered within 30 s. Heartbeats:
+ * the largest delay of a heartbeat past its interval. The fake Discord and the load generator run
+ * in a worker thread (Discord is another machine; on 2 cores they still compete with the bot for
+ * CPU). Prints a table, then one JSON line.
  */
 import os from "node:os";
 import { parseArgs } from "node:util";
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { DiscordBot } from "../src/chat/discord/bot.js";
 import { createContext } from "../src/cli/context.js";
 import { openIndexForQuery } from "../src/cli/search-common.js";
@@ -19,11 +21,12 @@ import { createLogger } from "../src/log.js";
 import { FakeDiscord, type RestCall } from "../test/helpers/fake-discord.js";
 
 const { values } = parseArgs({
+  args: isMainThread ? process.argv.slice(2) : (workerData as { args: string[] }).args,
   options: {
     index: { type: "string" },
     n: { type: "string", default: "200" },
     concurrency: { type: "string", default: "20" },
-    heartbeat: { type: "string", default: "1000" },
+    heartbeat: { type: "string", default: "250" },
     related: { type: "string", default: "0.2" },
     warmup: { type: "string", default: "10" },
   },
@@ -41,40 +44,33 @@ function pct(xs: number[], p: number): number {
 let seed = 12345;
 const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
 
-async function main(): Promise<void> {
-  const cli = createContext();
-  const t0 = performance.now();
-  const open = await openIndexForQuery(cli, values.index ? { index: values.index } : {});
-  const loadMs = performance.now() - t0;
-  const store = open.index.store;
-  const papers = store.count();
-  const maxRowid = store.paperCountHint() * 2 + 10;
-  const randomPaper = () => {
-    for (let i = 0; i < 100; i++) {
-      const p = store.getByRowid(1 + Math.floor(rand() * maxRowid));
-      if (p) return p;
-    }
-    return store.getByRowid(1)!;
-  };
+interface LoadResult {
+  interactionMs: number[];
+  deferMs: number[];
+  errorViews: number;
+  timeouts: number;
+  restErrors: number;
+  wallMs: number;
+  gaps: number[];
+  heartbeatInterval: number;
+}
 
+/**
+ * The worker thread: the fake Discord and the load generator, so that their CPU time is not the
+ * bot's (Discord is another machine). `refs` are the papers to ask about.
+ */
+async function worker(): Promise<void> {
+  const { refs } = workerData as { refs: { id: string; title: string }[] };
   const fake = new FakeDiscord({ heartbeatInterval: Number(values.heartbeat) });
   await fake.start();
-  const logger = createLogger({ level: "warn", format: "json", stream: process.stderr });
-  const bot = new DiscordBot({ ctx: { index: open.index, clock: () => new Date(), logger }, logger, clientOptions: { rest: { api: fake.restUrl } } });
-  await bot.start("bench.token.value-1234567890");
-
+  parentPort!.postMessage({ type: "listening", restUrl: fake.restUrl });
+  await new Promise((resolve) => parentPort!.once("message", resolve)); // the bot is connected
+  let r = 0;
   const isFinal = (token: string) => (c: RestCall) =>
-    c.status < 300 &&
-    (c.path.endsWith(`/${token}/messages/@original`) ? c.method === "PATCH" : c.method === "POST" && c.path.endsWith(`/${token}`));
-
-  const interactionMs: number[] = [];
-  const deferMs: number[] = [];
-  let errors = 0;
-  let errorViews = 0;
-  let timeouts = 0;
-
+    c.status < 300 && (c.path.endsWith(`/${token}/messages/@original`) ? c.method === "PATCH" : c.method === "POST" && c.path.endsWith(`/${token}`));
+  const res: LoadResult = { interactionMs: [], deferMs: [], errorViews: 0, timeouts: 0, restErrors: 0, wallMs: 0, gaps: [], heartbeatInterval: fake.heartbeatInterval };
   const one = async (timed: boolean) => {
-    const p = randomPaper();
+    const p = refs[r++ % refs.length]!;
     let sent: { token: string };
     const start = performance.now();
     if (rand() < RELATED) sent = fake.slashCommand("related", { paper: p.id, count: 5 });
@@ -88,17 +84,15 @@ async function main(): Promise<void> {
       const defer = await fake.waitForCall((c) => c.method === "POST" && c.path.endsWith(`/${sent.token}/callback`), 30_000);
       const final = await fake.waitForCall(isFinal(sent.token), 30_000);
       const body = final.body as { embeds?: { title?: string }[] };
-      const isError = body.embeds?.[0]?.title === "That did not work";
       if (timed) {
-        deferMs.push(defer.at - start);
-        interactionMs.push(final.at - start);
-        if (isError) errorViews++;
+        res.deferMs.push(defer.at - start);
+        res.interactionMs.push(final.at - start);
+        if (body.embeds?.[0]?.title === "That did not work") res.errorViews++;
       }
     } catch {
-      if (timed) timeouts++;
+      if (timed) res.timeouts++;
     }
   };
-
   for (let i = 0; i < Number(values.warmup); i++) await one(false);
   const callsBefore = fake.calls.length;
   const hbBefore = fake.heartbeats.length;
@@ -112,17 +106,65 @@ async function main(): Promise<void> {
       }
     }),
   );
-  const wallMs = performance.now() - wall0;
-  const restErrors = fake.calls.slice(callsBefore).filter((c) => c.status >= 400).length;
-  errors = errorViews + timeouts + restErrors;
-  const hb = fake.heartbeats.slice(hbBefore > 0 ? hbBefore - 1 : 0);
-  const gaps = hb.slice(1).filter((h, i) => h.conn === hb[i]!.conn).map((h, i) => h.at - hb[i]!.at);
-  const hbLateMax = gaps.length ? Math.max(0, ...gaps.map((g) => g - fake.heartbeatInterval)) : NaN;
-
-  await bot.stop();
+  res.wallMs = performance.now() - wall0;
+  res.restErrors = fake.calls.slice(callsBefore).filter((c) => c.status >= 400).length;
+  // heartbeats during the load (from the one before it started)
+  const hb = fake.heartbeats.slice(Math.max(0, hbBefore - 1));
+  res.gaps = hb.slice(1).flatMap((h, i) => (h.conn === hb[i]!.conn ? [h.at - hb[i]!.at] : []));
+  parentPort!.postMessage({ type: "done", res });
+  await new Promise((resolve) => parentPort!.once("message", resolve)); // the bot has stopped
   await fake.stop();
+}
+
+async function main(): Promise<void> {
+  const cli = createContext();
+  const t0 = performance.now();
+  const open = await openIndexForQuery(cli, values.index ? { index: values.index } : {});
+  const loadMs = performance.now() - t0;
+  const store = open.index.store;
+  const papers = store.count();
+  const maxRowid = store.paperCountHint() * 2 + 10;
+  const refs: { id: string; title: string }[] = [];
+  for (let i = 0; refs.length < N + Number(values.warmup) && i < 100 * N; i++) {
+    const p = store.getByRowid(1 + Math.floor(rand() * maxRowid));
+    if (p) refs.push({ id: p.id, title: p.title });
+  }
+
+    // A .ts worker entry needs tsx registered inside the worker first.
+  const boot = `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); })`;
+  const w = new Worker(boot, { eval: true, workerData: { refs, args: process.argv.slice(2) } });
+  const messages: { type: string; restUrl?: string; res?: LoadResult }[] = [];
+  const waiters: (() => void)[] = [];
+  w.on("message", (m: { type: string }) => {
+    messages.push(m);
+    for (const f of waiters.splice(0)) f();
+  });
+  w.on("error", (err) => {
+    process.stderr.write(`bench:discord worker: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  });
+  const next = async (type: string) => {
+    for (;;) {
+      const m = messages.find((x) => x.type === type);
+      if (m) return m;
+      await new Promise<void>((resolve) => waiters.push(resolve));
+    }
+  };
+  const { restUrl } = await next("listening");
+  const logger = createLogger({ level: "warn", format: "json", stream: process.stderr });
+  const bot = new DiscordBot({ ctx: { index: open.index, clock: () => new Date(), logger }, logger, clientOptions: { rest: { api: restUrl! } } });
+  await bot.start("bench.token.value-1234567890");
+  w.postMessage("go");
+  const { res } = await next("done");
+  const r = res!;
+  await bot.stop();
+  w.postMessage("stop");
+  await new Promise((resolve) => w.once("exit", resolve));
   await open.close();
 
+  const errors = r.errorViews + r.timeouts + r.restErrors;
+  const hbLateMax = r.gaps.length ? Math.max(0, ...r.gaps.map((g) => g - r.heartbeatInterval)) : NaN;
+  const { interactionMs, deferMs } = r;
   const f = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : "n/a");
   const rows = [
     ["papers in index", String(papers)],
@@ -130,12 +172,12 @@ async function main(): Promise<void> {
     ["interactions", `${interactionMs.length} of ${N} (${C} in flight, ${Math.round(RELATED * 100)}% /related)`],
     ["interaction → final edit p50 / p95 / p99 / max", `${f(pct(interactionMs, 50))} / ${f(pct(interactionMs, 95))} / ${f(pct(interactionMs, 99))} / ${f(pct(interactionMs, 100))} ms`],
     ["interaction → deferral p50 / p99 / max", `${f(pct(deferMs, 50))} / ${f(pct(deferMs, 99))} / ${f(pct(deferMs, 100))} ms`],
-    ["throughput", `${((interactionMs.length / wallMs) * 1000).toFixed(0)} interactions/s`],
-    ["errors", `${errors} (error views ${errorViews}, REST ≥400 ${restErrors}, unanswered ${timeouts})`],
-    ["heartbeats (interval " + fake.heartbeatInterval + " ms)", `${gaps.length} gaps, latest past interval ${f(hbLateMax)} ms`],
+    ["throughput", `${((interactionMs.length / r.wallMs) * 1000).toFixed(0)} interactions/s`],
+    ["errors", `${errors} (error views ${r.errorViews}, REST ≥400 ${r.restErrors}, unanswered ${r.timeouts})`],
+    [`heartbeats (interval ${r.heartbeatInterval} ms)`, `${r.gaps.length} gaps, latest past interval ${f(hbLateMax)} ms`],
   ];
-  const w = Math.max(...rows.map((r) => r[0]!.length));
-  for (const [k, v] of rows) process.stdout.write(`${k!.padEnd(w)}  ${v}\n`);
+  const width = Math.max(...rows.map((row) => row[0]!.length));
+  for (const [k, v] of rows) process.stdout.write(`${k!.padEnd(width)}  ${v}\n`);
   process.stdout.write(
     `${JSON.stringify({
       bench: "discord",
@@ -149,8 +191,9 @@ async function main(): Promise<void> {
       p99_ms: pct(interactionMs, 99),
       max_ms: pct(interactionMs, 100),
       defer_p99_ms: pct(deferMs, 99),
+      throughput_per_s: (interactionMs.length / r.wallMs) * 1000,
       errors,
-      heartbeat_gaps: gaps.length,
+      heartbeat_gaps: r.gaps.length,
       heartbeat_late_max_ms: hbLateMax,
       cpus: os.cpus().length,
       cpu: os.cpus()[0]?.model,
@@ -159,7 +202,7 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
+(isMainThread ? main() : worker()).catch((err: unknown) => {
   process.stderr.write(`bench:discord: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exitCode = 1;
 });
