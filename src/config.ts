@@ -239,25 +239,26 @@ export const SETTINGS = {
     default: () => undefined,
     parse: (raw) => (/^[A-Za-z0-9]{16,128}$/.test(raw.trim()) ? raw.trim() : undefined),
   }),
-  slackMode: setting({
+  // The Slack settings below are unset by default (the adapter applies its defaults), like the Discord ones.
+  slackMode: setting<(typeof SLACK_MODES)[number] | undefined>({
     env: "SLACK_MODE",
-    description: "How Slack reaches the bot: socket (SLACK_APP_TOKEN), http (SLACK_SIGNING_SECRET, SLACK_PORT), or auto: socket when SLACK_APP_TOKEN is set, else http",
+    description: "How Slack reaches the bot: socket (SLACK_APP_TOKEN), http (SLACK_SIGNING_SECRET, SLACK_PORT); unset or auto: socket when SLACK_APP_TOKEN is set, else http",
     allowed: `one of ${SLACK_MODES.join(", ")}`,
-    default: () => "auto" as const,
+    default: () => undefined,
     parse: oneOf(SLACK_MODES),
   }),
-  slackPort: setting({
+  slackPort: setting<number | undefined>({
     env: "SLACK_PORT",
-    description: "HTTP mode: port of the request URL endpoint (/slack/events)",
+    description: "HTTP mode: port of the request URL endpoint (/slack/events); 3000 when unset",
     allowed: "an integer from 1 to 65535",
-    default: () => 3000,
+    default: () => undefined,
     parse: intIn(1, 65535),
   }),
-  slackApiUrl: setting({
+  slackApiUrl: setting<string | undefined>({
     env: "SLACK_API_URL",
-    description: "Slack Web API base URL",
+    description: "Slack Web API base URL; https://slack.com/api/ when unset",
     allowed: "an http(s) URL",
-    default: () => "https://slack.com/api/",
+    default: () => undefined,
     parse: httpUrl,
   }),
 } satisfies Record<string, SettingSpec<unknown>>;

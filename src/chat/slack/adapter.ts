@@ -45,6 +45,10 @@ import { ACTION, blocksSize, helpMessage, pickListMessage, plainMessage, renderS
 
 export type SlackMode = "socket" | "http";
 
+/** HTTP mode's port and the Web API base when SLACK_PORT / SLACK_API_URL are unset. */
+export const DEFAULT_PORT = 3000;
+export const DEFAULT_API_URL = "https://slack.com/api/";
+
 type WebClient = App["client"];
 
 export interface SlackSettings {
@@ -60,7 +64,8 @@ export interface SlackSettings {
 export function slackSettings(config: Config): SlackSettings {
   const problems: { name: string; value: string; allowed: string }[] = [];
   if (!config.slackBotToken) problems.push({ name: "SLACK_BOT_TOKEN", value: "", allowed: "a Slack bot token starting with xoxb- (needed to run the Slack app)" });
-  const mode: SlackMode = config.slackMode === "auto" ? (config.slackAppToken || !config.slackSigningSecret ? "socket" : "http") : config.slackMode;
+  const chosen = config.slackMode ?? "auto";
+  const mode: SlackMode = chosen === "auto" ? (config.slackAppToken || !config.slackSigningSecret ? "socket" : "http") : chosen;
   if (mode === "socket" && !config.slackAppToken) {
     problems.push({
       name: "SLACK_APP_TOKEN",
@@ -70,13 +75,14 @@ export function slackSettings(config: Config): SlackSettings {
   }
   if (mode === "http" && !config.slackSigningSecret) problems.push({ name: "SLACK_SIGNING_SECRET", value: "", allowed: "the app's signing secret, for HTTP mode" });
   if (problems.length > 0) throw new ConfigError(problems);
+  const apiUrl = config.slackApiUrl ?? DEFAULT_API_URL;
   return {
     mode,
     botToken: config.slackBotToken!,
     ...(config.slackAppToken ? { appToken: config.slackAppToken } : {}),
     ...(config.slackSigningSecret ? { signingSecret: config.slackSigningSecret } : {}),
-    port: config.slackPort,
-    apiUrl: config.slackApiUrl.endsWith("/") ? config.slackApiUrl : `${config.slackApiUrl}/`,
+    port: config.slackPort ?? DEFAULT_PORT,
+    apiUrl: apiUrl.endsWith("/") ? apiUrl : `${apiUrl}/`,
   };
 }
 
