@@ -1,6 +1,7 @@
 /**
  * `paperhound bot` (also what `paperhound` and `npm start` run with no command): the chat bot.
- * With DISCORD_TOKEN set it connects to Discord; otherwise it starts the console adapter, where
+ * With DISCORD_TOKEN set it connects to Discord, with SLACK_BOT_TOKEN to Slack (both: both, in one
+ * process on one index); otherwise it starts the console adapter, where
  * the same commands work on the current index and print text (piped input: one command per line).
  */
 import type { Command } from "commander";
@@ -16,16 +17,26 @@ export async function runBot(ctx: CliContext, opts: BotOptions): Promise<void> {
   const config = ctx.config();
   const useDiscord = config.discordToken !== undefined && !opts.console;
   const runtime = await openChatRuntime(ctx, opts);
+  // Slack (SLACK_BOT_TOKEN) runs next to Discord, or alone, on the same index and embedder.
+  let slack: { stop(): Promise<void> } | undefined;
   try {
+    if (config.slackBotToken !== undefined && !opts.console) {
+      const { startSlackAdapter } = await import("./slack/adapter.js");
+      slack = await startSlackAdapter({ config, ctx: runtime.ctx, logger: ctx.logger() });
+    }
     if (useDiscord) {
       const { runDiscordBot } = await import("./discord/bot.js");
       await runDiscordBot({ token: config.discordToken!, ctx: runtime.ctx, logger: ctx.logger() });
+    } else if (slack) {
+      const { waitForStopSignal } = await import("./slack/adapter.js");
+      await waitForStopSignal(ctx.logger());
     } else {
       const { runConsole } = await import("./console/console-adapter.js");
       const stdin = ctx.stdin as NodeJS.ReadableStream & { isTTY?: boolean };
       await runConsole({ input: stdin, output: ctx.stdout, ctx: runtime.ctx, interactive: stdin.isTTY === true });
     }
   } finally {
+    await slack?.stop();
     await runtime.close();
   }
 }
@@ -33,8 +44,8 @@ export async function runBot(ctx: CliContext, opts: BotOptions): Promise<void> {
 export const registerBot: RegisterCommand = (program: Command, ctx: CliContext) => {
   const cmd = program
     .command("bot", { isDefault: true })
-    .description("run the chat bot (the default command): Discord when DISCORD_TOKEN is set, else the console adapter")
-    .option("--console", "use the console adapter even when DISCORD_TOKEN is set")
+    .description("run the chat bot (the default command): Discord when DISCORD_TOKEN is set, Slack when SLACK_BOT_TOKEN is set, else the console adapter")
+    .option("--console", "use the console adapter even when DISCORD_TOKEN or SLACK_BOT_TOKEN is set")
     // Being the default command, `paperhound frobnicate` arrives here: report it as commander would.
     .allowExcessArguments(true);
   addIndexOption(cmd).action(async (opts: BotOptions, self: Command) => {

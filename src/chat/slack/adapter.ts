@@ -432,3 +432,12 @@ export async function startSlackAdapter(opts: SlackAdapterOptions): Promise<Slac
   await adapter.start();
   return adapter;
 }
+
+/** `paperhound bot` with Slack only: resolves on SIGINT or SIGTERM. */
+export async function waitForStopSignal(logger: Logger): Promise<void> {
+  const signal = await new Promise<string>((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+  });
+  logger.info("stopping the Slack app", { signal });
+}
