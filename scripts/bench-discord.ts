@@ -15,6 +15,7 @@ import os from "node:os";
 import { parseArgs } from "node:util";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { DiscordBot } from "../src/chat/discord/bot.js";
+import { chatCliContext } from "../src/chat/context.js";
 import { createContext } from "../src/cli/context.js";
 import { openIndexForQuery } from "../src/cli/search-common.js";
 import { createLogger } from "../src/log.js";
@@ -117,7 +118,7 @@ async function worker(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const cli = createContext();
+  const cli = chatCliContext(createContext());
   const t0 = performance.now();
   const open = await openIndexForQuery(cli, values.index ? { index: values.index } : {});
   const loadMs = performance.now() - t0;

@@ -7,13 +7,14 @@
 import type { Command } from "commander";
 import type { CliContext, RegisterCommand } from "../cli/context.js";
 import { addIndexOption, type IndexOption } from "../cli/search-common.js";
-import { openChatRuntime } from "./context.js";
+import { chatCliContext, openChatRuntime } from "./context.js";
 
 interface BotOptions extends IndexOption {
   console?: boolean;
 }
 
-export async function runBot(ctx: CliContext, opts: BotOptions): Promise<void> {
+export async function runBot(cliCtx: CliContext, opts: BotOptions): Promise<void> {
+  const ctx = chatCliContext(cliCtx);
   const config = ctx.config();
   const useDiscord = config.discordToken !== undefined && !opts.console;
   const runtime = await openChatRuntime(ctx, opts);
