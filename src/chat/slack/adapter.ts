@@ -196,7 +196,8 @@ export class SlackAdapter {
       retryConfig: { retries: 3, factor: 2, minTimeout: 300, maxTimeout: 3000 },
       ...opts.appOptions?.clientOptions,
     };
-    const common: AppOptions = { ...opts.appOptions, token: s.botToken, logger: logger as never, clientOptions };
+    // Initialised in start(): bolt's auth.test of the bot token then fails start() instead of the process.
+    const common: AppOptions = { ...opts.appOptions, token: s.botToken, logger: logger as never, clientOptions, deferInitialization: true };
     this.app =
       s.mode === "socket"
         ? new App({
@@ -221,6 +222,15 @@ export class SlackAdapter {
 
   /** Connects (Socket Mode) or listens (HTTP mode). */
   async start(): Promise<void> {
+    try {
+      await this.app.init();
+    } catch (err) {
+      const code = (err as { data?: { error?: unknown } }).data?.error;
+      if (typeof code === "string" && /^(invalid_auth|not_authed|account_inactive|token_revoked|token_expired)$/.test(code)) {
+        throw new Error(`Slack refused SLACK_BOT_TOKEN (${code}): copy the Bot User OAuth Token (xoxb-…) from the app's OAuth & Permissions page`);
+      }
+      throw new Error(`could not reach Slack at ${this.settings.apiUrl} to check SLACK_BOT_TOKEN: ${err instanceof Error ? err.message : String(err)}`);
+    }
     if (this.settings.mode === "socket") {
       await this.app.start();
       this.logger.info("connected to Slack (Socket Mode)");
