@@ -2,6 +2,7 @@
  * What every chat adapter needs: the index opened for queries (as the CLI's search does, including
  * the sample corpus on a fresh install) and the command context built from it.
  */
+import { closeTitleLookups } from "../../commands/title-lookup.js";
 import type { CommandContext } from "../../commands/types.js";
 import { commandLogger, openIndexForQuery, type IndexOption } from "../cli/search-common.js";
 import { createContext, type CliContext } from "../cli/context.js";
@@ -14,7 +15,13 @@ export interface ChatRuntime {
 export async function openChatRuntime(cli: CliContext, opts: IndexOption = {}): Promise<ChatRuntime> {
   const open = await openIndexForQuery(cli, opts);
   const ctx: CommandContext = { index: open.index, config: cli.config(), clock: () => new Date(), logger: commandLogger(cli) };
-  return { ctx, close: () => open.close() };
+  return {
+    ctx,
+    close: async () => {
+      closeTitleLookups(open.index.dir);
+      await open.close();
+    },
+  };
 }
 
 /**

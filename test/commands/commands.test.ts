@@ -240,6 +240,18 @@ describe("autocomplete of /related's paper", () => {
     }
   });
 
+  it("titles starting with the text come first, then titles containing it, then titles with every word", () => {
+    expect(completePaper("Sparse Att", t.ctx).map((c) => c.value).slice(0, 2).sort()).toEqual(["2101.00001", "2101.00002"]);
+    expect(completePaper("attention for long vid", t.ctx)[0]).toEqual({ name: "Sparse Attention for Long Videos (2101.00002)", value: "2101.00002" });
+    expect(completePaper("surface codes quantum", t.ctx).map((c) => c.value)).toEqual(["2309.33333"]);
+    expect(completePaper("QUANTUM error", t.ctx).map((c) => c.value)).toEqual(["2309.33333"]);
+  });
+
+  it("an arXiv id being typed completes to the ids starting with it", () => {
+    expect(completePaper("2101.0000", t.ctx).map((c) => c.value)).toEqual(["2101.00002", "2101.00001"]);
+    expect(completePaper("hep-th/06", t.ctx).map((c) => c.value)).toEqual(["hep-th/0601001"]);
+  });
+
   it("an arXiv id or URL completes to that paper; too short or nonsense gives no choices", () => {
     expect(completePaper("https://arxiv.org/abs/2309.33333", t.ctx)).toEqual([
       { name: "Quantum Error Correction with Surface Codes (2309.33333)", value: "2309.33333" },

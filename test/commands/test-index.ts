@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { closeTitleLookups } from "../../commands/title-lookup.js";
 import type { CommandContext } from "../../commands/types.js";
 import { loadEmbedder } from "../../src/embed/load.js";
 import type { Embedder } from "../../src/embed/types.js";
@@ -72,6 +73,7 @@ export async function buildTestIndex(opts: { sample?: number; logger?: Logger } 
     embedder,
     ctx,
     async close() {
+      closeTitleLookups(dir);
       index.close();
       await embedder.dispose();
       rmSync(dir, { recursive: true, force: true });
