@@ -214,6 +214,13 @@ export const SETTINGS = {
     default: () => undefined,
     parse: (raw) => (/^\d{17,20}$/.test(raw.trim()) ? raw.trim() : undefined),
   }),
+  discordApiUrl: setting({
+    env: "DISCORD_API_URL",
+    description: "Discord REST API base (the gateway URL comes from its /gateway/bot); change only for a proxy or a test server",
+    allowed: "an http(s) URL",
+    default: () => "https://discord.com/api",
+    parse: httpUrl,
+  }),
   slackBotToken: setting<string | undefined>({
     env: "SLACK_BOT_TOKEN",
     // Set: `npm start` (paperhound bot) also starts the Slack adapter (Socket Mode or HTTP mode).

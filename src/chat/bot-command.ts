@@ -27,7 +27,7 @@ export async function runBot(cliCtx: CliContext, opts: BotOptions): Promise<void
     }
     if (useDiscord) {
       const { runDiscordBot } = await import("./discord/bot.js");
-      await runDiscordBot({ token: config.discordToken!, ctx: runtime.ctx, logger: ctx.logger() });
+      await runDiscordBot({ token: config.discordToken!, ctx: runtime.ctx, logger: ctx.logger(), api: config.discordApiUrl });
     } else if (slack) {
       const { waitForStopSignal } = await import("./slack/adapter.js");
       await waitForStopSignal(ctx.logger());

@@ -214,8 +214,8 @@ export class DiscordBot {
 }
 
 /** `paperhound bot` with DISCORD_TOKEN: runs until SIGINT or SIGTERM. */
-export async function runDiscordBot(opts: { token: string; ctx: CommandContext; logger: Logger }): Promise<void> {
-  const bot = new DiscordBot({ ctx: opts.ctx, logger: opts.logger });
+export async function runDiscordBot(opts: { token: string; ctx: CommandContext; logger: Logger; api?: string }): Promise<void> {
+  const bot = new DiscordBot({ ctx: opts.ctx, logger: opts.logger, ...(opts.api ? { clientOptions: { rest: { api: opts.api } } } : {}) });
   await bot.start(opts.token);
   const stop = new Promise<string>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));

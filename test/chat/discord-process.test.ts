@@ -1,0 +1,61 @@
+/**
+ * `paperhound bot` as users run it (npm start with DISCORD_TOKEN): a child process connects to the
+ * fake Discord (DISCORD_API_URL), answers a slash command on a fresh index (sample corpus), never
+ * logs the token, and stops cleanly on SIGTERM.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { APIEmbed } from "discord.js";
+import { SETTINGS } from "../../src/config.js";
+import { projectRoot } from "../../src/paths.js";
+import { FakeDiscord } from "../helpers/fake-discord.js";
+
+let fake: FakeDiscord;
+let tmp: string;
+
+beforeAll(async () => {
+  fake = new FakeDiscord({ heartbeatInterval: 500 });
+  await fake.start();
+  tmp = mkdtempSync(path.join(os.tmpdir(), "paperhound-discord-proc-"));
+});
+
+afterAll(async () => {
+  await fake?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+it("npm start with DISCORD_TOKEN: connects, answers /paper, stops on SIGTERM", async () => {
+  const token = "process.test.token-abcdefghijklmnop";
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const s of Object.values(SETTINGS)) delete env[s.env];
+  Object.assign(env, {
+    DISCORD_TOKEN: token,
+    DISCORD_API_URL: fake.restUrl,
+    PAPERHOUND_INDEX: path.join(tmp, "index"),
+    PAPERHOUND_SAMPLE_IF_EMPTY: "1",
+    LOG_FORMAT: "json",
+  });
+  const child = spawn(process.execPath, [path.join(projectRoot, "bin", "paperhound.js")], { env, cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+  try {
+    await fake.ready();
+    const { token: itoken } = fake.slashCommand("paper", { query: "equivariant point cloud networks", count: 2 });
+    const edit = await fake.waitForCall((c) => c.method === "PATCH" && c.path.includes(`/${itoken}/`), 60_000);
+    const body = edit.body as { content: string; embeds: APIEmbed[]; allowed_mentions: unknown };
+    expect(body.content).toBe("Papers for “equivariant point cloud networks”");
+    expect(body.embeds).toHaveLength(2);
+    expect(body.allowed_mentions).toEqual({ parse: [] });
+  } finally {
+    child.kill("SIGTERM");
+  }
+  expect(await exited).toBe(0);
+  expect(stderr).toContain('"msg":"connected to Discord"');
+  expect(stderr).toContain('"msg":"stopping the Discord bot"');
+  expect(stderr).not.toContain(token);
+  expect(fake.identifies[0]).toMatchObject({ token, intents: 1 });
+}, 120_000);
