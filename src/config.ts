@@ -214,11 +214,11 @@ export const SETTINGS = {
     default: () => undefined,
     parse: (raw) => (/^\d{17,20}$/.test(raw.trim()) ? raw.trim() : undefined),
   }),
-  discordApiUrl: setting({
+  discordApiUrl: setting<string | undefined>({
     env: "DISCORD_API_URL",
-    description: "Discord REST API base (the gateway URL comes from its /gateway/bot); change only for a proxy or a test server",
+    description: "Discord REST API base (the gateway URL comes from its /gateway/bot); https://discord.com/api when unset; for a proxy or a test server",
     allowed: "an http(s) URL",
-    default: () => "https://discord.com/api",
+    default: () => undefined,
     parse: httpUrl,
   }),
   slackBotToken: setting<string | undefined>({
