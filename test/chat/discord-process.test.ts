@@ -59,3 +59,17 @@ it("npm start with DISCORD_TOKEN: connects, answers /paper, stops on SIGTERM", a
   expect(stderr).not.toContain(token);
   expect(fake.identifies[0]).toMatchObject({ token, intents: 1 });
 }, 120_000);
+
+it("a refused token: one line naming DISCORD_TOKEN, exit 1", async () => {
+  fake.failNext({ match: (m, p) => m === "GET" && p === "/gateway/bot", status: 401 });
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const s of Object.values(SETTINGS)) delete env[s.env];
+  Object.assign(env, { DISCORD_TOKEN: "refused.token.value-1234567890", DISCORD_API_URL: fake.restUrl, PAPERHOUND_INDEX: path.join(tmp, "index"), PAPERHOUND_SAMPLE_IF_EMPTY: "1", LOG_FORMAT: "json" });
+  const child = spawn(process.execPath, [path.join(projectRoot, "bin", "paperhound.js"), "bot"], { env, cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  expect(code).toBe(1);
+  expect(stderr.trimEnd().split("\n").at(-1)).toMatch(/^paperhound: Discord refused DISCORD_TOKEN \(.+\); copy the bot token again from the developer portal/);
+  expect(stderr).not.toContain("refused.token.value-1234567890");
+}, 120_000);

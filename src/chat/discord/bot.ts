@@ -213,10 +213,27 @@ export class DiscordBot {
   }
 }
 
+/** Logging in to Discord failed: the token was refused, or Discord could not be reached. */
+export class DiscordLoginError extends Error {
+  override readonly name = "DiscordLoginError";
+}
+
 /** `paperhound bot` with DISCORD_TOKEN: runs until SIGINT or SIGTERM. */
 export async function runDiscordBot(opts: { token: string; ctx: CommandContext; logger: Logger; api?: string }): Promise<void> {
   const bot = new DiscordBot({ ctx: opts.ctx, logger: opts.logger, ...(opts.api ? { clientOptions: { rest: { api: opts.api } } } : {}) });
-  await bot.start(opts.token);
+  try {
+    await bot.start(opts.token);
+  } catch (err) {
+    await bot.stop().catch(() => undefined);
+    const detail = err instanceof Error ? err.message : String(err);
+    const refused = /token/i.test(detail) || (err as { status?: number }).status === 401;
+    throw new DiscordLoginError(
+      refused
+        ? `Discord refused DISCORD_TOKEN (${detail.replace(/\.$/, "")}); copy the bot token again from the developer portal (your application → Bot → Reset Token)`
+        : `could not connect to Discord at ${opts.api ?? "https://discord.com/api"}: ${detail}`,
+      { cause: err },
+    );
+  }
   const stop = new Promise<string>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));
     process.once("SIGTERM", () => resolve("SIGTERM"));
