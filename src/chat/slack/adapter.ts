@@ -155,6 +155,9 @@ function parseValue<T>(raw: string | undefined, check: (v: Record<string, unknow
   }
 }
 
+/** Lets requests already waiting be read and acked before a search takes the event loop. */
+const yieldToWaitingRequests = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 const isMore = (v: Record<string, unknown>) => (v.c === "paper" || v.c === "related") && typeof v.o === "object" && v.o !== null && !Array.isArray(v.o);
 const isRelated = (v: Record<string, unknown>) => typeof v.p === "string" && typeof v.n === "number" && typeof v.x === "boolean";
 
@@ -292,6 +295,7 @@ export class SlackAdapter {
     }
     await ack();
     this.logger.debug("slash command acked", { command: name, ms: Math.round(performance.now() - started) });
+    await yieldToWaitingRequests();
     const target: Target = { responseUrl: command.response_url, channel: command.channel_id, user: command.user_id, client };
     try {
       if (name === "related") {
@@ -336,6 +340,7 @@ export class SlackAdapter {
 
   private async onMore({ ack, body, action, client }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs): Promise<void> {
     await ack();
+    await yieldToWaitingRequests();
     const target = this.actionTarget(body, client);
     try {
       const value = parseValue<MoreValue>(action.value, isMore);
@@ -352,6 +357,7 @@ export class SlackAdapter {
 
   private async onRelatedButton({ ack, body, action, client }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs): Promise<void> {
     await ack();
+    await yieldToWaitingRequests();
     const target = this.actionTarget(body, client);
     try {
       const value = parseValue<RelatedValue>(action.value, isRelated);
