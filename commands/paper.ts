@@ -2,10 +2,10 @@
  * /paper query:<text> [count] [since] [category] [private]: papers by meaning and keywords.
  */
 import { SearchInputError } from "../src/search/paper-index.js";
-import type { SearchFilters } from "../src/search/types.js";
+import type { SearchFilters, SearchHit } from "../src/search/types.js";
 import { checkCategory, checkDate, COUNT_OPTION, PAGE_OPTION, PRIVATE_OPTION } from "./options.js";
 import type { CommandContext, CommandSpec, ParsedOptions } from "./types.js";
-import { emptyView, errorView, itemOf, quoted, type NextPage, type View } from "./view.js";
+import { emptyView, errorView, itemOf, quoted, type NextPage, type PaperItem, type View } from "./view.js";
 
 /** Longest query accepted (a paragraph; the model reads 128 tokens, BM25 the first terms). */
 export const MAX_QUERY_CHARS = 1000;
@@ -37,11 +37,9 @@ function firstDay(d: string): string {
 
 /** Search page `page` of `count`; one extra hit tells whether a next page exists. */
 export async function searchPage(
-  ctx: CommandContext,
-  query: string,
   o: { count: number; page: number; since?: string; category?: string },
-  search: (k: number, filters: SearchFilters | undefined) => Promise<import("../src/search/types.js").SearchHit[]>,
-) {
+  search: (k: number, filters: SearchFilters | undefined) => Promise<SearchHit[]>,
+): Promise<{ items: PaperItem[]; more: boolean; start: number }> {
   const start = (o.page - 1) * o.count;
   const hits = await search(start + o.count + 1, filtersOf(o));
   return { items: hits.slice(start, start + o.count).map((h, i) => itemOf(h, start + i + 1)), more: hits.length > start + o.count, start };
@@ -60,7 +58,7 @@ export async function runPaper(raw: ParsedOptions, ctx: CommandContext): Promise
   }
   let page;
   try {
-    page = await searchPage(ctx, o.query, o, (k, filters) => ctx.index.search(o.query, { k, ...(filters ? { filters } : {}) }));
+    page = await searchPage(o, (k, filters) => ctx.index.search(o.query, { k, ...(filters ? { filters } : {}) }));
   } catch (err) {
     if (err instanceof SearchInputError) return errorView(err.message, "Describe the topic in a few words, e.g. /paper query:equivariant networks for point clouds");
     throw err;

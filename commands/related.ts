@@ -29,7 +29,7 @@ export async function runRelated(raw: ParsedOptions, ctx: CommandContext): Promi
   let about: StoredPaper | undefined;
   let page;
   try {
-    page = await searchPage(ctx, o.paper, { ...o }, async (k) => {
+    page = await searchPage(o, async (k) => {
       const r = await ctx.index.related(o.paper, { k });
       about = r.paper;
       return r.hits;
