@@ -270,6 +270,20 @@ describe("buttons", () => {
     expect((m.blocks[0] as { text: { text: string } }).text.text).toBe("Related to “Sparse Attention for Long Documents” (2101.00001)");
   });
 
+  it("More with the response_url gone: chat.update of the public message", async () => {
+    const { id } = await slash("/paper", "sparse attention for long documents --count 2");
+    const m = (await firstResponse(id)).body as unknown as Msg;
+    const more = (m.blocks.find((b) => b.type === "actions") as Extract<Block, { type: "actions" }>).elements[0]!;
+    const rid = `gone${++n}`;
+    fake.scriptResponse(rid, [{ status: 404, body: "used_url" }]);
+    const before = fake.callsOf("chat.update").length;
+    const payload = buttonPayload({ actionId: more.action_id, value: more.value!, responseUrl: fake.responseUrl(rid), messageTs: "1700000123.000100" });
+    await postSigned(eventsUrl, { payload: JSON.stringify(payload) });
+    const call = await fake.waitFor(() => fake.callsOf("chat.update")[before]);
+    expect(call.body).toMatchObject({ channel: CHANNEL_ID, ts: "1700000123.000100" });
+    expect((call.body.blocks as { type: string; text?: { text: string } }[])[0]!.text!.text).toBe("Papers for “sparse attention for long documents” · page 2");
+  });
+
   it("a forged button value gets an ephemeral error", async () => {
     const pressed = await press(ACTION.more, '{"c":"frobnicate","o":{}}');
     const m = (await firstResponse(pressed.id)).body as unknown as Msg;
