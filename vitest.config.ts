@@ -9,5 +9,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Native addons (onnxruntime) are safer in child processes than in worker threads.
     pool: "forks",
+    // A developer's .env must not leak into the CLI processes tests start (they inherit this).
+    env: { PAPERHOUND_ENV_FILE: "" },
   },
 });

@@ -268,6 +268,20 @@ export const SETTINGS = {
     default: () => undefined,
     parse: httpUrl,
   }),
+  healthPort: setting<number | undefined>({
+    env: "HEALTH_PORT",
+    description: "Port of the /healthz, /readyz and /metrics endpoint of `paperhound bot`; off when unset",
+    allowed: "an integer from 1 to 65535",
+    default: () => undefined,
+    parse: intIn(1, 65535),
+  }),
+  healthHost: setting<string>({
+    env: "HEALTH_HOST",
+    description: "Address the health endpoint listens on (0.0.0.0 in a container)",
+    allowed: "an IP address or host name",
+    default: () => "127.0.0.1",
+    parse: (raw) => raw,
+  }),
 } satisfies Record<string, SettingSpec<unknown>>;
 
 type Settings = typeof SETTINGS;

@@ -24,6 +24,7 @@ describe("loadConfig", () => {
       hfApiUrl: "https://huggingface.co/api",
       arxivMinIntervalMs: 3000,
       hfMinIntervalMs: 1000,
+      healthHost: "127.0.0.1",
     });
     expect(Object.isFrozen(c)).toBe(true);
   });
@@ -169,3 +170,13 @@ function catchConfigError(env: NodeJS.ProcessEnv): ConfigError {
   }
   throw new Error("expected a ConfigError");
 }
+
+describe(".env.example", () => {
+  it("lists every setting, generated from SETTINGS (run `npm run env-example` after adding one)", async () => {
+    const { envExample } = await import("../scripts/write-env-example.js");
+    const { readFileSync } = await import("node:fs");
+    const text = readFileSync(path.join(projectRoot, ".env.example"), "utf8");
+    expect(text).toBe(envExample());
+    for (const s of Object.values(SETTINGS)) expect(text).toMatch(new RegExp(`^# ${s.env}=`, "m"));
+  });
+});
