@@ -7,6 +7,7 @@
 import type { Command } from "commander";
 import type { CliContext, RegisterCommand } from "../cli/context.js";
 import { addIndexOption, type IndexOption } from "../cli/search-common.js";
+import { startBotOps } from "../ops/bot-ops.js";
 import { chatCliContext, openChatRuntime } from "./context.js";
 
 interface BotOptions extends IndexOption {
@@ -18,6 +19,11 @@ export async function runBot(cliCtx: CliContext, opts: BotOptions): Promise<void
   const config = ctx.config();
   const useDiscord = config.discordToken !== undefined && !opts.console;
   const runtime = await openChatRuntime(ctx, opts);
+  // HEALTH_PORT: /healthz, /readyz (ready once the adapters below have started), /metrics.
+  const ops = await startBotOps(config, runtime.ctx.index, ctx.logger()).catch(async (err: unknown) => {
+    await runtime.close();
+    throw err;
+  });
   // Slack (SLACK_BOT_TOKEN) runs next to Discord, or alone, on the same index and embedder.
   let slack: { stop(): Promise<void> } | undefined;
   try {
@@ -25,6 +31,7 @@ export async function runBot(cliCtx: CliContext, opts: BotOptions): Promise<void
       const { startSlackAdapter } = await import("./slack/adapter.js");
       slack = await startSlackAdapter({ config, ctx: runtime.ctx, logger: ctx.logger() });
     }
+    ops.setWaiting([]);
     if (useDiscord) {
       const { runDiscordBot } = await import("./discord/bot.js");
       await runDiscordBot({ token: config.discordToken!, ctx: runtime.ctx, logger: ctx.logger(), api: config.discordApiUrl });
@@ -38,6 +45,7 @@ export async function runBot(cliCtx: CliContext, opts: BotOptions): Promise<void
     }
   } finally {
     await slack?.stop();
+    await ops.close();
     await runtime.close();
   }
 }

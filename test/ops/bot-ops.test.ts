@@ -1,0 +1,55 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { SETTINGS } from "../../src/config.js";
+import { projectRoot } from "../../src/paths.js";
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function waitFor(url: string, ms: number): Promise<Response> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      return await fetch(url);
+    } catch (err) {
+      if (Date.now() > end) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+describe("paperhound bot with HEALTH_PORT", () => {
+  it("serves /healthz, /readyz and /metrics while it runs, and closes the port when it exits", { timeout: 120_000 }, async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), "paperhound-ops-"));
+    const port = await freePort();
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const s of Object.values(SETTINGS)) delete env[s.env];
+    Object.assign(env, { HEALTH_PORT: String(port), PAPERHOUND_INDEX: path.join(tmp, "idx"), PAPERHOUND_SAMPLE_IF_EMPTY: "1", LOG_LEVEL: "warn" });
+    const child = spawn(process.execPath, [path.join(projectRoot, "bin/paperhound.js"), "bot"], { env, cwd: projectRoot, stdio: ["pipe", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += String(d)));
+    try {
+      const health = await waitFor(`http://127.0.0.1:${port}/healthz`, 60_000);
+      expect(health.status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toMatch(/^paperhound_index_papers 37$/m);
+      expect(metrics).toMatch(/^paperhound_embedder_info\{device="cpu",model="use-lite"\} 1$/m);
+    } finally {
+      child.stdin.end(); // the console adapter exits at the end of its input
+    }
+    const code = await new Promise<number | null>((r) => child.on("close", r));
+    expect(code, stderr).toBe(0);
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+});
