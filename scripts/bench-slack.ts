@@ -1,5 +1,5 @@
 /**
- * node --import tsx scripts/bench-slack.ts [--index DIR] [--n 200] [--concurrency 20] [--related 0.2]
+ * npm run bench:slack -- [--index DIR] [--n 200] [--concurrency 20] [--related 0.2]
  *
  * The Slack adapter under load: the real bolt App in HTTP mode on 127.0.0.1 receives N signed slash
  * commands with C in flight (/paper with 3-6 words of a random stored title; a share of /related
