@@ -5,6 +5,7 @@
  * `parseOptions`, run the handler, and render the view. Nothing here knows about Discord or Slack.
  */
 import type { Config } from "../src/config.js";
+import type { DigestStore } from "../src/digest/digest-store.js";
 import type { Logger } from "../src/log.js";
 import type { PaperIndex } from "../src/search/paper-index.js";
 import type { View } from "./view.js";
@@ -29,6 +30,8 @@ export interface OptionSpec {
   hidden?: boolean;
   /** Value when the option is not given. */
   default?: string | number | boolean;
+  /** Strings: the only values allowed (adapters may offer them as a fixed list). */
+  choices?: readonly string[];
 }
 
 /** What every handler gets besides its options. */
@@ -38,6 +41,10 @@ export interface CommandContext {
   /** Now, for date checks; tests pass a fixed clock. */
   clock: () => Date;
   logger: Logger;
+  /** The chat channel the command runs in (adapters set it): its digest key ("discord:123") and whether the caller may change its settings. */
+  channel?: { key: string; canManage: boolean };
+  /** The daily digest store (src/digest/); absent where digests are not available. */
+  digest?: DigestStore;
 }
 
 /** A completion offered while the user types an option (Discord autocomplete; at most 25). */

@@ -24,6 +24,7 @@ function optionJson(o: OptionSpec): Record<string, unknown> {
     ...(o.min !== undefined ? { min_value: o.min } : {}),
     ...(o.max !== undefined ? { max_value: o.max } : {}),
     ...(o.autocomplete ? { autocomplete: true } : {}),
+    ...(o.choices ? { choices: o.choices.slice(0, 25).map((c) => ({ name: c, value: c })) } : {}),
   };
 }
 

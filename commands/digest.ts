@@ -1,0 +1,240 @@
+/**
+ * /digest action:<subscribe|show|preview|pause|resume|unsubscribe|exclude|follow> [topics] [time]
+ * [timezone] [count] [categories] [quiet] [keywords] [author]: a channel's daily digest of new papers
+ * (src/digest/). Changing a channel's digest needs `ctx.channel.canManage` (the adapter decides:
+ * Discord's Manage Channels, Slack's admin allow-list, always in the console); `show` and `preview`
+ * are for everyone. Also the platform-neutral text of a posted digest (headline and one line per
+ * paper), which each adapter renders.
+ */
+import { localDayAndTime } from "../src/digest/digest-runner.js";
+import type { DecidedDigest, DigestStore, Subscription } from "../src/digest/digest-store.js";
+import { DEFAULT_WEIGHTS, rankForChannel } from "../src/digest/ranking.js";
+import type { SearchHit } from "../src/search/types.js";
+import { checkCategory } from "./options.js";
+import { CommandInputError, type CommandContext, type CommandSpec, type ParsedOptions } from "./types.js";
+import { errorView, itemOf, type MessageView, type View } from "./view.js";
+
+export const DIGEST_ACTIONS = ["subscribe", "show", "preview", "pause", "resume", "unsubscribe", "exclude", "follow"] as const;
+export type DigestAction = (typeof DIGEST_ACTIONS)[number];
+const MANAGE: ReadonlySet<DigestAction> = new Set(["subscribe", "pause", "resume", "unsubscribe", "exclude", "follow"]);
+
+export const DIGEST_DEFAULTS = { time: "09:00", timezone: "UTC", count: 10 } as const;
+export const MAX_DIGEST_COUNT = 25;
+const MAX_TOPICS = 10;
+
+function checkAction(value: string): string {
+  const v = value.toLowerCase();
+  if (!(DIGEST_ACTIONS as readonly string[]).includes(v)) {
+    throw new CommandInputError(`action must be one of ${DIGEST_ACTIONS.join(", ")}, not "${value.slice(0, 40)}"`, "action");
+  }
+  return v;
+}
+
+function checkTime(value: string): string {
+  const m = /^(\d{1,2}):(\d{2})$/.exec(value);
+  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) throw new CommandInputError(`time must be a time of day like 09:00 (HH:MM, 24-hour), not "${value.slice(0, 40)}"`, "time");
+  return `${m[1]!.padStart(2, "0")}:${m[2]}`;
+}
+
+/** An IANA time zone Intl knows (Europe/Berlin, UTC), in its canonical spelling. */
+export function checkTimezone(value: string): string {
+  try {
+    return new Intl.DateTimeFormat("en-US", { timeZone: value }).resolvedOptions().timeZone;
+  } catch {
+    throw new CommandInputError(`timezone must be an IANA time zone like Europe/Berlin or America/New_York, not "${value.slice(0, 40)}"`, "timezone");
+  }
+}
+
+function checkCategories(value: string): string {
+  return splitList(value, ",").map(checkCategory).join(",");
+}
+
+function splitList(value: string | undefined, sep: string): string[] {
+  return (value ?? "")
+    .split(sep)
+    .map((s) => s.replace(/\s+/g, " ").trim())
+    .filter(Boolean);
+}
+
+function addUnique(list: readonly string[], more: readonly string[]): string[] {
+  const out = [...list];
+  for (const m of more) if (!out.some((x) => x.toLowerCase() === m.toLowerCase())) out.push(m);
+  return out;
+}
+
+/** The calendar day before `day` (YYYY-MM-DD). */
+function dayBefore(day: string): string {
+  const d = new Date(`${day}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() - 1);
+  return d.toISOString().slice(0, 10);
+}
+
+function info(title: string, text: string, ephemeral: boolean, suggestion?: string): MessageView {
+  return { kind: "message", tone: "info", title, text, ...(suggestion ? { suggestion } : {}), ephemeral };
+}
+
+/** The settings of a subscription as lines of text. */
+export function describeSubscription(sub: Subscription): string[] {
+  return [
+    `Topics: ${sub.topics.join("; ") || "(none)"}`,
+    `Every day at ${sub.time} (${sub.timezone}), up to ${sub.count} papers${sub.paused ? " · PAUSED" : ""}${sub.quiet ? " · quiet on empty days" : ""}`,
+    ...(sub.categories.length ? [`Categories: ${sub.categories.join(", ")}`] : []),
+    ...(sub.exclude.length ? [`Excluded keywords: ${sub.exclude.join("; ")}`] : []),
+    ...(sub.follow.length ? [`Followed authors: ${sub.follow.join("; ")}`] : []),
+    `Papers announced after ${sub.windowEnd} are new for the next digest.`,
+  ];
+}
+
+interface DigestOptions {
+  action: DigestAction;
+  topics?: string;
+  time?: string;
+  timezone?: string;
+  count?: number;
+  categories?: string;
+  quiet?: boolean;
+  keywords?: string;
+  author?: string;
+}
+
+export async function runDigest(raw: ParsedOptions, ctx: CommandContext): Promise<View> {
+  const o = raw as unknown as DigestOptions;
+  const store = ctx.digest;
+  if (!store || !ctx.channel) return errorView("Daily digests are not available here.", "Run /digest in a channel of a server or workspace the bot is in.");
+  const channel = ctx.channel.key;
+  if (MANAGE.has(o.action) && !ctx.channel.canManage) {
+    return errorView(`Only people who can manage this channel can ${o.action === "subscribe" ? "set up" : "change"} its digest.`, "Ask a channel manager, or use /digest show or /digest preview.");
+  }
+  const sub = store.subscription(channel);
+  const none = () => errorView("This channel has no daily digest.", 'Set one up with /digest subscribe topics:"your topic; another topic".');
+  switch (o.action) {
+    case "subscribe":
+      return subscribe(o, ctx, store, channel, sub);
+    case "show": {
+      if (!sub) return none();
+      const fb = store.feedback(channel);
+      const posted = store.posted(channel);
+      const lines = [
+        ...describeSubscription(sub),
+        `Feedback: ${fb.votes} vote${fb.votes === 1 ? "" : "s"} shaped the topic profile (${fb.liked.length} liked, ${fb.disliked.length} disliked papers).`,
+        `Digests posted: ${posted.length}${posted.length ? ` (last covered up to ${posted.at(-1)!.windowEnd})` : ""}.`,
+      ];
+      return info("Daily digest of this channel", lines.join("\n"), true);
+    }
+    case "preview":
+      if (!sub) return none();
+      return preview(sub, ctx, store);
+    case "pause":
+    case "resume": {
+      if (!sub) return none();
+      store.subscribe({ ...sub, paused: o.action === "pause" });
+      return info(`Daily digest ${o.action === "pause" ? "paused" : "resumed"}`, o.action === "pause" ? "No digest is posted until /digest resume." : `The next digest comes at ${sub.time} (${sub.timezone}).`, false);
+    }
+    case "unsubscribe":
+      if (!store.unsubscribe(channel)) return none();
+      return info("Daily digest stopped", "This channel no longer gets a daily digest. Papers already delivered are remembered if it subscribes again.", false);
+    case "exclude": {
+      if (!sub) return none();
+      const words = splitList(o.keywords, ";");
+      if (words.length === 0) throw new CommandInputError('/digest exclude needs keywords: e.g. keywords:"survey; benchmark"', "keywords");
+      const exclude = addUnique(sub.exclude, words);
+      store.subscribe({ ...sub, exclude });
+      return info("Keywords excluded", `Papers with ${words.map((w) => `“${w}”`).join(", ")} are left out. Excluded now: ${exclude.join("; ")}`, false);
+    }
+    case "follow": {
+      if (!sub) return none();
+      const name = o.author?.trim();
+      if (!name) throw new CommandInputError('/digest follow needs author: e.g. author:"Yann LeCun"', "author");
+      const follow = addUnique(sub.follow, [name]);
+      store.subscribe({ ...sub, follow });
+      return info("Author followed", `Papers by ${name} always make it into the digest. Followed now: ${follow.join("; ")}`, false);
+    }
+  }
+}
+
+function subscribe(o: DigestOptions, ctx: CommandContext, store: DigestStore, channel: string, existing: Subscription | undefined): View {
+  const topics = o.topics !== undefined ? splitList(o.topics, ";") : (existing?.topics ?? []);
+  if (topics.length === 0) throw new CommandInputError('/digest subscribe needs topics, separated by ";": e.g. topics:"equivariant networks; 3D representation learning"', "topics");
+  if (topics.length > MAX_TOPICS) throw new CommandInputError(`at most ${MAX_TOPICS} topics per channel`, "topics");
+  const timezone = o.timezone ?? existing?.timezone ?? DIGEST_DEFAULTS.timezone;
+  const sub: Subscription = {
+    channel,
+    topics,
+    time: o.time ?? existing?.time ?? DIGEST_DEFAULTS.time,
+    timezone,
+    count: o.count ?? existing?.count ?? DIGEST_DEFAULTS.count,
+    categories: o.categories !== undefined ? splitList(o.categories, ",") : (existing?.categories ?? []),
+    exclude: existing?.exclude ?? [],
+    follow: existing?.follow ?? [],
+    paused: existing?.paused ?? false,
+    quiet: o.quiet ?? existing?.quiet ?? false,
+    // A new channel's first digest has the papers announced today (its window starts yesterday).
+    windowEnd: existing?.windowEnd ?? dayBefore(localDayAndTime(ctx.clock(), timezone).day),
+  };
+  store.subscribe(sub);
+  return info(existing ? "Daily digest updated" : "Daily digest set up", describeSubscription(sub).join("\n"), false, "See it with /digest show, and what today's would contain with /digest preview.");
+}
+
+/** What the channel's next digest would contain today, with each paper's score parts (only the caller sees it). */
+async function preview(sub: Subscription, ctx: CommandContext, store: DigestStore): Promise<View> {
+  const today = localDayAndTime(ctx.clock(), sub.timezone).day;
+  const candidates = ctx.index.store.papersAnnouncedBetween(sub.windowEnd, today);
+  const delivered = store.delivered(
+    sub.channel,
+    candidates.map((p) => p.id),
+  );
+  const fresh = candidates.filter((p) => !delivered.has(p.id));
+  const ranked = await rankForChannel(ctx.index, sub, fresh, DEFAULT_WEIGHTS, store.feedback(sub.channel));
+  if (ranked.length === 0) {
+    return {
+      kind: "message",
+      tone: "empty",
+      title: "Nothing yet",
+      text: `No new paper announced after ${sub.windowEnd} (up to ${today}) matches this channel's digest (${candidates.length} candidate${candidates.length === 1 ? "" : "s"}).`,
+      suggestion: "arXiv does not announce on weekends; broaden the topics or categories with /digest subscribe.",
+      ephemeral: true,
+    };
+  }
+  return {
+    kind: "results",
+    header: `Digest preview · ${today} · ${ranked.length} of ${candidates.length} new papers`,
+    items: ranked.map((r, i) => {
+      const item = itemOf({ paper: r.paper, score: r.score } as SearchHit, i + 1);
+      const p = r.parts;
+      const parts = `dense ${p.dense.toFixed(2)} · bm25 ${p.bm25.toFixed(2)} · trending ${p.trending.toFixed(2)} · feedback ${p.feedback.toFixed(2)}${p.followed ? " · followed" : ""}`;
+      return { ...item, excerpt: `Why: ${r.reason}. Score parts: ${parts}` };
+    }),
+    ephemeral: true,
+    page: 1,
+    pageSize: ranked.length,
+  };
+}
+
+export const digestCommand: CommandSpec = {
+  name: "digest",
+  description: "This channel's daily digest of new papers",
+  options: [
+    { name: "action", description: "subscribe, show, preview, pause, resume, unsubscribe, exclude or follow", type: "string", required: true, maxLength: 20, check: checkAction, choices: [...DIGEST_ACTIONS] },
+    { name: "topics", description: 'subscribe: topics separated by ";"', type: "string", maxLength: 500 },
+    { name: "time", description: `subscribe: local time of the digest, HH:MM (default ${DIGEST_DEFAULTS.time})`, type: "string", maxLength: 5, check: checkTime },
+    { name: "timezone", description: `subscribe: IANA time zone, e.g. Europe/Berlin (default ${DIGEST_DEFAULTS.timezone})`, type: "string", maxLength: 64, check: checkTimezone },
+    { name: "count", description: `subscribe: papers per digest (1 to ${MAX_DIGEST_COUNT}, default ${DIGEST_DEFAULTS.count})`, type: "integer", min: 1, max: MAX_DIGEST_COUNT },
+    { name: "categories", description: "subscribe: arXiv categories, comma-separated (cs.LG,cs.CV)", type: "string", maxLength: 200, check: checkCategories },
+    { name: "quiet", description: "subscribe: post nothing on days without new papers", type: "boolean" },
+    { name: "keywords", description: 'exclude: keywords separated by ";"', type: "string", maxLength: 300 },
+    { name: "author", description: "follow: an author whose papers always make it in", type: "string", maxLength: 100 },
+  ],
+  run: runDigest,
+};
+
+// ---------------------------------------------------------------------------------------------
+// A posted digest as platform-neutral text
+
+export const EMPTY_DIGEST_TEXT = "No new papers matched today; arXiv does not announce on weekends.";
+
+/** "Daily digest · 2026-11-24 · 3 papers · equivariant networks; 3D representation learning" */
+export function digestHeadline(digest: DecidedDigest, sub: Pick<Subscription, "topics">): string {
+  const n = digest.items.length;
+  if (n === 0) return `Daily digest · ${digest.windowEnd} · ${EMPTY_DIGEST_TEXT}`;
+  return `Daily digest · ${digest.windowEnd} · ${n} paper${n === 1 ? "" : "s"} · ${sub.topics.join("; ")}`;
+}
