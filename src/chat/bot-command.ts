@@ -9,6 +9,7 @@ import type { CliContext, RegisterCommand } from "../cli/context.js";
 import { addIndexOption, type IndexOption } from "../cli/search-common.js";
 import { startBotOps } from "../ops/bot-ops.js";
 import { chatCliContext, openChatRuntime } from "./context.js";
+import { consoleDigestPoster, DigestService } from "./digest-service.js";
 
 interface BotOptions extends IndexOption {
   console?: boolean;
@@ -19,35 +20,57 @@ export async function runBot(cliCtx: CliContext, opts: BotOptions): Promise<void
   const config = ctx.config();
   const useDiscord = config.discordToken !== undefined && !opts.console;
   const runtime = await openChatRuntime(ctx, opts);
-  // HEALTH_PORT: /healthz, /readyz (ready once the adapters below have started), /metrics.
-  const ops = await startBotOps(config, runtime.ctx.index, ctx.logger()).catch(async (err: unknown) => {
-    await runtime.close();
-    throw err;
-  });
+  // The daily digest: digest.sqlite beside the index, a scheduler ticking every minute, one poster per platform.
+  const digest = DigestService.open(runtime.ctx, { logger: ctx.logger() });
+  const chatCtx = { ...runtime.ctx, digest: digest.store };
   // Slack (SLACK_BOT_TOKEN) runs next to Discord, or alone, on the same index and embedder.
   let slack: { stop(): Promise<void> } | undefined;
   try {
     if (config.slackBotToken !== undefined && !opts.console) {
       const { startSlackAdapter } = await import("./slack/adapter.js");
-      slack = await startSlackAdapter({ config, ctx: runtime.ctx, logger: ctx.logger() });
+      const { slackDigestPoster } = await import("./slack/digest.js");
+      const adapter = await startSlackAdapter({ config, ctx: chatCtx, logger: ctx.logger(), digestAdmins: slackDigestAdmins(ctx.env.SLACK_DIGEST_ADMINS) });
+      slack = adapter;
+      digest.addPoster("slack", slackDigestPoster(adapter));
     }
-    ops.setWaiting([]);
     if (useDiscord) {
       const { runDiscordBot } = await import("./discord/bot.js");
-      await runDiscordBot({ token: config.discordToken!, ctx: runtime.ctx, logger: ctx.logger(), api: config.discordApiUrl });
+      const { discordDigestPoster } = await import("./discord/digest.js");
+      digest.start();
+      await runDiscordBot({
+        token: config.discordToken!,
+        ctx: chatCtx,
+        logger: ctx.logger(),
+        api: config.discordApiUrl,
+        onReady: (bot) => digest.addPoster("discord", discordDigestPoster(bot.client.rest)),
+      });
     } else if (slack) {
       const { waitForStopSignal } = await import("./slack/adapter.js");
+      digest.start();
       await waitForStopSignal(ctx.logger());
     } else {
       const { runConsole } = await import("./console/console-adapter.js");
       const stdin = ctx.stdin as NodeJS.ReadableStream & { isTTY?: boolean };
-      await runConsole({ input: stdin, output: ctx.stdout, ctx: runtime.ctx, interactive: stdin.isTTY === true });
+      digest.addPoster("console", consoleDigestPoster(ctx.stdout));
+      digest.start();
+      await runConsole({ input: stdin, output: ctx.stdout, ctx: { ...chatCtx, channel: { key: "console:main", canManage: true } }, interactive: stdin.isTTY === true });
     }
   } finally {
+    digest.stop();
     await slack?.stop();
-    await ops.close();
+    digest.close();
     await runtime.close();
   }
+}
+
+/**
+ * SLACK_DIGEST_ADMINS: Slack user ids (comma or space separated) who may change a channel's
+ * digest; unset or empty: anyone in the channel may (the bot cannot see who is a workspace admin
+ * without the users:read scope).
+ */
+export function slackDigestAdmins(value: string | undefined): string[] | undefined {
+  const ids = (value ?? "").split(/[\s,]+/).filter(Boolean);
+  return ids.length > 0 ? ids : undefined;
 }
 
 export const registerBot: RegisterCommand = (program: Command, ctx: CliContext) => {

@@ -4,7 +4,7 @@
  * in-process, as a terminal would, on the small test index.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
@@ -13,7 +13,9 @@ import { handleLine, PROMPT, runConsole } from "../../src/chat/console/console-a
 import { parseLine, splitWords } from "../../src/chat/console/parse.js";
 import { SETTINGS } from "../../src/config.js";
 import { projectRoot } from "../../src/paths.js";
-import { buildTestIndex, type TestIndex } from "../commands/test-index.js";
+import { consoleDigestPoster, DigestService } from "../../src/chat/digest-service.js";
+import { DigestStore } from "../../src/digest/digest-store.js";
+import { buildTestIndex, quietLogger, type TestIndex } from "../commands/test-index.js";
 
 const BIN = path.join(projectRoot, "bin", "paperhound.js");
 
@@ -73,6 +75,20 @@ describe("piped console (npm start with no token)", () => {
     expect(help.stdout).toContain("search [options]");
   }, 120_000);
 
+  it("/digest works piped: subscribe, show, preview on channel console:main", async () => {
+    const env = { PAPERHOUND_INDEX: path.join(tmp, "fresh3"), PAPERHOUND_SAMPLE_IF_EMPTY: "1" };
+    const input = '/digest subscribe topics:"equivariant networks; diffusion models" time:23:59 timezone:Europe/Berlin count:3\n/digest show\n/digest preview\n/digest exclude keywords:survey\n/digest nonsense\n';
+    const r = await runBin([], input, env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("Daily digest set up: Topics: equivariant networks; diffusion models");
+    expect(r.stdout).toContain("Every day at 23:59 (Europe/Berlin), up to 3 papers");
+    expect(r.stdout).toContain("Feedback: 0 votes shaped the topic profile");
+    expect(r.stdout).toContain("Keywords excluded: Papers with “survey” are left out.");
+    expect(r.stdout).toContain("Error: action must be one of subscribe, show, preview, pause, resume, unsubscribe, exclude, follow");
+    // The store lives beside the index.
+    expect(existsSync(path.join(tmp, "fresh3", "digest.sqlite"))).toBe(true);
+  }, 120_000);
+
   it("an empty user-given index is a one-line error, exit 1", async () => {
     const r = await runBin(["bot", "--index", path.join(tmp, "empty")], "/paper x\n", {});
     expect(r.code).toBe(1);
@@ -109,6 +125,31 @@ describe("console adapter in-process", () => {
     expect((await handleLine("/more", {} as never, {})).text).toBe("Nothing more to show: run /paper or /related first.");
     expect(await handleLine("/quit", t.ctx, {})).toEqual({ text: "", quit: true });
     expect((await handleLine("/nope", t.ctx, {})).text).toBe("Error: There is no command /nope.\n  Type /help to see the commands.");
+  });
+
+  it("/digest in-process: preview prints the score parts; the console poster prints a digest", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "paperhound-console-digest-"));
+    const store = DigestStore.open(dir);
+    try {
+      const ctx = { ...t.ctx, clock: () => new Date("2024-10-01T12:00:00Z"), digest: store, channel: { key: "console:main", canManage: true } };
+      expect((await handleLine('/digest subscribe topics:"ping safety for chat bots"', ctx, {})).text).toMatch(/^Daily digest set up: Topics: ping safety for chat bots\n/);
+      const preview = await handleLine("/digest preview", { ...ctx, clock: () => new Date("2024-10-02T12:00:00Z") }, {});
+      expect(preview.text).toMatch(/^Digest preview · 2024-10-02 · \d+ of \d+ new papers \(only you see this\)/);
+      expect(preview.text).toMatch(/Why: topic "ping safety for chat bots" \(\d\.\d\d\).*Score parts: dense/);
+      const output = new PassThrough();
+      let text = "";
+      output.setEncoding("utf8").on("data", (d: string) => (text += d));
+      const service = new DigestService(store, t.ctx, { logger: quietLogger(), holder: "console-test", now: () => new Date("2024-10-02T09:30:00Z") });
+      service.addPoster("console", consoleDigestPoster(output));
+      const report = await service.scheduler.tick();
+      expect(report!.posted).toHaveLength(1);
+      expect(text).toMatch(/^Daily digest · 2024-10-02 · \d+ papers? · ping safety for chat bots\n\n1\. /);
+      expect(text).toContain("   Why: topic \"ping safety for chat bots\"");
+      expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+    } finally {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("control characters in paper text never reach the terminal", async () => {

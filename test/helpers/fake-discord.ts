@@ -230,13 +230,13 @@ export class FakeDiscord {
   }
 
   /** A slash command; option values typed as Discord sends them (3 string, 4 integer, 5 boolean). */
-  slashCommand(name: string, options: Record<string, string | number | boolean> = {}): { id: string; token: string } {
+  slashCommand(name: string, options: Record<string, string | number | boolean> = {}, extra: Json = {}): { id: string; token: string } {
     const opts = Object.entries(options).map(([n, value]) => ({
       name: n,
       type: typeof value === "boolean" ? 5 : typeof value === "number" ? 4 : 3,
       value,
     }));
-    const { id, token, payload } = this.base(2, { data: { id: commandId(name), name, type: 1, guild_id: GUILD_ID, options: opts } });
+    const { id, token, payload } = this.base(2, { data: { id: commandId(name), name, type: 1, guild_id: GUILD_ID, options: opts }, ...extra });
     this.dispatch("INTERACTION_CREATE", payload);
     return { id, token };
   }
@@ -376,6 +376,10 @@ export class FakeDiscord {
     }
     if ((m = /^\/webhooks\/(\d+)\/([^/]+)$/.exec(path)) && method === "POST") {
       return [200, this.message(body, m[2]!)];
+    }
+    if ((m = /^\/channels\/(\d+)\/messages$/.exec(path)) && method === "POST") {
+      const msg = { ...this.message(body, ""), channel_id: m[1], type: 0, interaction_metadata: undefined, webhook_id: undefined };
+      return [200, msg];
     }
     if ((m = /^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/.exec(path)) && method === "PUT") {
       const cmds = (body as unknown as Json[]).map((c) => ({ ...c, id: commandId(String(c.name)), application_id: m![1], version: "1", ...(m![2] ? { guild_id: m![2] } : {}) }));

@@ -17,6 +17,7 @@ import {
   Events,
   GatewayIntentBits,
   MessageFlags,
+  PermissionFlagsBits,
   type AutocompleteInteraction,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
@@ -146,14 +147,19 @@ export class DiscordBot {
     let ephemeral: boolean;
     try {
       const parsed = parseOptions(cmd, raw);
-      ephemeral = cmd.name === "help" || parsed.private === true;
+      ephemeral = cmd.name === "help" || parsed.private === true || (cmd.name === "digest" && (parsed.action === "show" || parsed.action === "preview"));
     } catch (err) {
       if (!(err instanceof CommandInputError)) throw err;
       await i.reply(replyOptions(renderDiscord(errorView(err.message, "Type /help to see the options.")), true));
       return;
     }
     await i.deferReply(ephemeral ? { flags: MessageFlags.Ephemeral } : {});
-    await this.deliver(i, await runCommand(cmd.name, raw, this.ctx), ephemeral);
+    await this.deliver(i, await runCommand(cmd.name, raw, this.commandCtx(i)), ephemeral);
+  }
+
+  /** The context of a slash command: its channel ("discord:<id>"), manageable with Manage Channels. */
+  private commandCtx(i: ChatInputCommandInteraction): CommandContext {
+    return { ...this.ctx, channel: { key: `discord:${i.channelId}`, canManage: i.memberPermissions?.has(PermissionFlagsBits.ManageChannels) === true } };
   }
 
   /** Sends a view into a deferred reply: edits it, or (an ephemeral view after a public deferral) replaces it. */
@@ -219,7 +225,7 @@ export class DiscordLoginError extends Error {
 }
 
 /** `paperhound bot` with DISCORD_TOKEN: runs until SIGINT or SIGTERM. */
-export async function runDiscordBot(opts: { token: string; ctx: CommandContext; logger: Logger; api?: string }): Promise<void> {
+export async function runDiscordBot(opts: { token: string; ctx: CommandContext; logger: Logger; api?: string; onReady?: (bot: DiscordBot) => void }): Promise<void> {
   const bot = new DiscordBot({ ctx: opts.ctx, logger: opts.logger, ...(opts.api ? { clientOptions: { rest: { api: opts.api } } } : {}) });
   try {
     await bot.start(opts.token);
@@ -234,6 +240,7 @@ export async function runDiscordBot(opts: { token: string; ctx: CommandContext; 
       { cause: err },
     );
   }
+  opts.onReady?.(bot);
   const stop = new Promise<string>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));
     process.once("SIGTERM", () => resolve("SIGTERM"));

@@ -173,6 +173,8 @@ export interface SlackAdapterOptions {
   socketOptions?: { clientPingTimeout?: number; serverPingTimeout?: number; autoReconnectEnabled?: boolean };
   /** fetch for response_url posts (default: global fetch). */
   fetch?: typeof globalThis.fetch;
+  /** User ids who may change a channel's /digest; undefined: anyone (SLACK_DIGEST_ADMINS). */
+  digestAdmins?: readonly string[];
 }
 
 export class SlackAdapter {
@@ -215,7 +217,7 @@ export class SlackAdapter {
             }),
           })
         : new App({ ...common, signingSecret: s.signingSecret!, processBeforeResponse: false });
-    this.app.command(/^\/(paper|related)$/, (args) => this.track(this.onCommand(args)));
+    this.app.command(/^\/(paper|related|digest)$/, (args) => this.track(this.onCommand(args)));
     this.app.action(new RegExp(`^${ACTION.more}$`), (args) => this.track(this.onMore(args as never)));
     this.app.action(new RegExp(`^(${ACTION.related}|${ACTION.pick}):\\d+$`), (args) => this.track(this.onRelatedButton(args as never)));
     this.app.error(async (err) => {
@@ -286,7 +288,7 @@ export class SlackAdapter {
       const cmd = findCommand(parsed.name)!;
       const options = parseOptions(cmd, parsed.raw);
       raw = parsed.raw;
-      ephemeral = options.private === true;
+      ephemeral = options.private === true || (parsed.name === "digest" && (options.action === "show" || options.action === "preview"));
     } catch (err) {
       const view = err instanceof CommandInputError ? errorView(`${err.message}.`.replace(/\.\.$/, "."), `Type /${name} help to see the options.`) : internalErrorView();
       if (!(err instanceof CommandInputError)) this.logger.error("slash command failed", { command: name, err });
@@ -307,7 +309,10 @@ export class SlackAdapter {
           return;
         }
       }
-      await this.deliverView(target, await runCommand(name, raw, this.ctx), {});
+      const admins = this.opts.digestAdmins;
+      const ctx: CommandContext =
+        name === "digest" ? { ...this.ctx, channel: { key: `slack:${command.channel_id}`, canManage: admins === undefined || admins.includes(command.user_id) } } : this.ctx;
+      await this.deliverView(target, await runCommand(name, raw, ctx), {});
     } catch (err) {
       await this.failed(target, err, { command: name });
     }

@@ -33,10 +33,25 @@ export const FLAGS: Readonly<Record<string, readonly FlagSpec[]>> = {
     { flag: "count", option: "count", placeholder: "N" },
     { flag: "private", option: "private" },
   ],
+  digest: [
+    { flag: "topics", option: "topics", placeholder: '"a; b"' },
+    { flag: "time", option: "time", placeholder: "HH:MM" },
+    { flag: "timezone", option: "timezone", placeholder: "Area/City" },
+    { flag: "count", option: "count", placeholder: "N" },
+    { flag: "categories", option: "categories", placeholder: "cs.LG,cs.CV" },
+    { flag: "quiet", option: "quiet" },
+    { flag: "keywords", option: "keywords", placeholder: '"a; b"' },
+    { flag: "author", option: "author", placeholder: '"Name"' },
+  ],
 };
 
+/** Commands whose flag values may be several words (up to the next flag; quotes around them removed). */
+const MULTIWORD: ReadonlySet<string> = new Set(["digest"]);
+
+const QUOTES = /^["'“”‘’]+|["'“”‘’]+$/g;
+
 /** The option each command's free text fills. */
-export const TEXT_OPTION: Readonly<Record<string, string>> = { paper: "query", related: "paper" };
+export const TEXT_OPTION: Readonly<Record<string, string>> = { paper: "query", related: "paper", digest: "action" };
 
 export type ParsedCommand = { kind: "help" } | { kind: "error"; message: string } | { kind: "run"; name: string; raw: RawOptions };
 
@@ -101,7 +116,11 @@ export function parseSlackCommand(name: string, text: string): ParsedCommand {
       }
       value = next;
       n++;
+      if (MULTIWORD.has(cmd)) {
+        while (words[n + 1] !== undefined && !FLAG_RE.test(words[n + 1]!) && words[n + 1] !== "--") value += ` ${words[++n]!}`;
+      }
     }
+    if (MULTIWORD.has(cmd)) value = value.replace(QUOTES, "").trim();
     if (value === "") return { kind: "error", message: `--${spec.flag} needs a value: --${spec.flag} ${spec.placeholder}.` };
     raw[spec.option] = value;
   }

@@ -243,12 +243,12 @@ export function messageViewMessage(v: MessageView): SlackMessage {
 /** Slack's help: the flags syntax of `parse.ts`, built from the command definitions. */
 export function helpMessage(_v?: HelpView, only?: string): SlackMessage {
   const blocks: Block[] = [{ type: "header", text: { type: "plain_text", text: "paperhound finds research papers", emoji: false } }];
-  for (const name of ["paper", "related"]) {
+  for (const name of ["paper", "related", "digest"]) {
     if (only && only !== name) continue;
     const cmd = findCommand(name)!;
     const main = cmd.options.find((o) => o.required)!;
     const flags = FLAGS[name]!;
-    const usage = `/${name} <${name === "paper" ? "text" : "arXiv id, URL or title"}>${flags.map((f) => ` [--${f.flag}${f.placeholder ? ` ${f.placeholder}` : ""}]`).join("")}`;
+    const usage = `/${name} <${name === "paper" ? "text" : name === "digest" ? "subscribe|show|preview|pause|resume|unsubscribe|exclude|follow" : "arXiv id, URL or title"}>${flags.map((f) => ` [--${f.flag}${f.placeholder ? ` ${f.placeholder}` : ""}]`).join("")}`;
     const lines = [`*${escapeMrkdwn(cmd.description)}*`, `\`${escapeMrkdwn(usage)}\``, `• ${escapeMrkdwn(main.description)}`];
     for (const f of flags) {
       const spec = cmd.options.find((o) => o.name === f.option)!;

@@ -1,0 +1,88 @@
+/**
+ * The daily digest inside `paperhound bot`: the digest store (digest.sqlite in the index
+ * directory), the per-minute scheduler (src/digest/digest-scheduler.ts, lease holder
+ * "<hostname>:<pid>") and one poster per running platform, chosen by the channel key's prefix
+ * ("discord:", "slack:", "console:"). A channel whose platform is not running in this process fails
+ * its tick (logged) and is retried the next minute; its digest is never decided without a poster,
+ * so nothing is lost.
+ */
+import os from "node:os";
+import type { CommandContext } from "../../commands/types.js";
+import { digestHeadline } from "../../commands/digest.js";
+import { shortAuthors } from "../cli/search-common.js";
+import type { DigestPoster } from "../digest/digest-runner.js";
+import { DigestScheduler } from "../digest/digest-scheduler.js";
+import { DigestStore, type DecidedDigest, type Subscription } from "../digest/digest-store.js";
+import type { Logger } from "../log.js";
+
+export type Platform = "discord" | "slack" | "console";
+
+export class DigestService {
+  readonly scheduler: DigestScheduler;
+  private readonly posters = new Map<string, DigestPoster>();
+
+  constructor(
+    readonly store: DigestStore,
+    ctx: CommandContext,
+    opts: { logger: Logger; holder?: string; now?: () => Date },
+  ) {
+    this.scheduler = new DigestScheduler({
+      index: ctx.index,
+      store,
+      logger: opts.logger.child({ component: "digest" }),
+      holder: opts.holder ?? `${os.hostname()}:${process.pid}`,
+      ...(opts.now ? { now: opts.now } : {}),
+      post: (digest, sub) => this.post(digest, sub),
+    });
+  }
+
+  /** Opens digest.sqlite in the index directory. */
+  static open(ctx: CommandContext, opts: { logger: Logger; holder?: string; now?: () => Date }): DigestService {
+    return new DigestService(DigestStore.open(ctx.index.dir), ctx, opts);
+  }
+
+  addPoster(platform: Platform, poster: DigestPoster): void {
+    this.posters.set(platform, poster);
+  }
+
+  private post(digest: DecidedDigest, sub: Subscription): Promise<string> {
+    const platform = digest.channel.split(":")[0]!;
+    const poster = this.posters.get(platform);
+    if (!poster) throw new Error(`no ${platform} adapter runs in this process to post the digest of ${digest.channel}`);
+    return poster(digest, sub);
+  }
+
+  start(): void {
+    this.scheduler.start();
+  }
+
+  stop(): void {
+    this.scheduler.stop();
+  }
+
+  close(): void {
+    this.scheduler.stop();
+    this.store.close();
+  }
+}
+
+/** A digest as terminal text (the console adapter's poster, and the README's example). */
+export function digestText(digest: DecidedDigest, sub: Pick<Subscription, "topics">): string {
+  const lines = [digestHeadline(digest, sub)];
+  digest.items.forEach((item, n) => {
+    lines.push("", `${n + 1}. ${item.title.replace(/\s+/g, " ").trim()}`);
+    const authors = shortAuthors(item.authors);
+    if (authors) lines.push(`   ${authors}`);
+    lines.push(`   Why: ${item.reason || `score ${item.score.toFixed(2)}`}`);
+    lines.push(`   ${item.url ?? item.paperId}`);
+  });
+  return lines.join("\n").replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, " ");
+}
+
+/** The console's poster: prints the digest. */
+export function consoleDigestPoster(output: NodeJS.WritableStream): DigestPoster {
+  return async (digest, sub) => {
+    output.write(`${digestText(digest, sub)}\n\n`);
+    return `console:${digest.id}`;
+  };
+}

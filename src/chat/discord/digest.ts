@@ -1,0 +1,67 @@
+/**
+ * A decided digest as Discord messages: a headline (date, number of papers, the channel's topics)
+ * and one embed per paper (title link, authors, why it matched, links), 10 embeds and 6,000 embed
+ * characters per message, so a long digest is several messages. Paper text is escaped and mentions
+ * neutralised as everywhere else; allowed_mentions is empty.
+ */
+import { Routes, type APIEmbed, type REST } from "discord.js";
+import { digestHeadline } from "../../../commands/digest.js";
+import { truncateWords } from "../../../commands/view.js";
+import { shortAuthors } from "../../cli/search-common.js";
+import type { DigestPoster } from "../../digest/digest-runner.js";
+import type { DecidedDigest, DigestItem, Subscription } from "../../digest/digest-store.js";
+import { COLOUR, fitSafe, LIMITS, safeUrl, totalEmbedChars } from "./render.js";
+
+export interface DigestMessage {
+  content: string;
+  embeds: APIEmbed[];
+  allowed_mentions: { parse: [] };
+}
+
+function itemEmbed(item: DigestItem, rank: number): APIEmbed {
+  const url = safeUrl(item.url);
+  const pdf = /^\d{4}\.\d{4,5}(v\d+)?$/.test(item.paperId) ? safeUrl(`https://arxiv.org/pdf/${item.paperId}`) : undefined;
+  const lines = [fitSafe(shortAuthors(item.authors), 300), fitSafe(`Why: ${item.reason || `score ${item.score.toFixed(2)}`}`, 500)];
+  if (pdf) lines.push(`[PDF](${pdf})`);
+  return {
+    title: `${rank}. ${fitSafe(item.title.replace(/\s+/g, " ").trim(), LIMITS.embedTitle - `${rank}. `.length)}`,
+    ...(url ? { url } : {}),
+    description: lines.filter(Boolean).join("\n"),
+    footer: { text: truncateWords(item.paperId, 200) },
+    color: COLOUR.results,
+  };
+}
+
+/** The messages of a digest, in order: the first has the headline; each within Discord's limits. */
+export function digestMessages(digest: DecidedDigest, sub: Pick<Subscription, "topics">): DigestMessage[] {
+  const headline = fitSafe(digestHeadline(digest, sub), LIMITS.content);
+  const messages: DigestMessage[] = [{ content: headline, embeds: [], allowed_mentions: { parse: [] } }];
+  digest.items.forEach((item, n) => {
+    const embed = itemEmbed(item, n + 1);
+    let last = messages.at(-1)!;
+    if (last.embeds.length >= LIMITS.embeds || totalEmbedChars([...last.embeds, embed]) > LIMITS.embedTotal) {
+      last = { content: "", embeds: [], allowed_mentions: { parse: [] } };
+      messages.push(last);
+    }
+    last.embeds.push(embed);
+  });
+  return messages;
+}
+
+/**
+ * Posts digests of "discord:<channel id>" channels through the bot's REST client. The first
+ * message carries a nonce from the digest's idempotency key with enforce_nonce, so a retry shortly
+ * after a crash is deduplicated by Discord itself. Returns the first message's id.
+ */
+export function discordDigestPoster(rest: REST): DigestPoster {
+  return async (digest, sub) => {
+    const channelId = digest.channel.replace(/^discord:/, "");
+    let first: string | undefined;
+    for (const [n, msg] of digestMessages(digest, sub).entries()) {
+      const body = n === 0 ? { ...msg, nonce: `ph${digest.id}`.slice(0, 25), enforce_nonce: true } : msg;
+      const sent = (await rest.post(Routes.channelMessages(channelId), { body })) as { id: string };
+      first ??= sent.id;
+    }
+    return `discord:${channelId}/${first}`;
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * /digest through the real @slack/bolt App in HTTP mode against the fake Slack, on the small real
+ * index with a real DigestStore: flags in the text (multi-word values, quotes), the
+ * SLACK_DIGEST_ADMINS allow-list, show is ephemeral, and a scheduler tick posts the headline to the
+ * channel and the papers in its thread (chat.postMessage with thread_ts).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { slackDigestAdmins } from "../../../src/chat/bot-command.js";
+import { DigestService } from "../../../src/chat/digest-service.js";
+import { startSlackAdapter, type SlackAdapter } from "../../../src/chat/slack/adapter.js";
+import { slackDigestPoster } from "../../../src/chat/slack/digest.js";
+import { parseSlackCommand } from "../../../src/chat/slack/parse.js";
+import { loadConfig } from "../../../src/config.js";
+import { DigestStore } from "../../../src/digest/digest-store.js";
+import { buildTestIndex, quietLogger, type TestIndex } from "../../commands/test-index.js";
+import { BOT_TOKEN, CHANNEL_ID, FakeSlack, SIGNING_SECRET, USER_ID, postSigned, slashCommandFields } from "../../helpers/fake-slack.js";
+
+let t: TestIndex;
+let fake: FakeSlack;
+let adapter: SlackAdapter;
+let eventsUrl: string;
+let dir: string;
+let store: DigestStore;
+let n = 0;
+
+beforeAll(async () => {
+  t = await buildTestIndex();
+  dir = mkdtempSync(path.join(os.tmpdir(), "paperhound-digest-slack-"));
+  store = DigestStore.open(dir);
+  fake = new FakeSlack();
+  await fake.start();
+  const config = loadConfig({ SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_MODE: "http", SLACK_API_URL: fake.apiUrl }, { stderrIsTTY: false });
+  adapter = await startSlackAdapter({
+    config,
+    ctx: { ...t.ctx, clock: () => new Date("2024-10-01T12:00:00Z"), digest: store },
+    logger: quietLogger(),
+    listen: { port: 0, host: "127.0.0.1" },
+    digestAdmins: slackDigestAdmins(`${USER_ID}, U0OTHERADM`),
+  });
+  eventsUrl = `http://127.0.0.1:${adapter.port}/slack/events`;
+}, 180_000);
+
+afterAll(async () => {
+  await adapter?.stop();
+  await fake?.stop();
+  store?.close();
+  rmSync(dir, { recursive: true, force: true });
+  await t?.close();
+});
+
+async function slash(text: string, extra: Record<string, string> = {}) {
+  const id = `d${++n}`;
+  const ack = await postSigned(eventsUrl, slashCommandFields("/digest", text, fake.responseUrl(id), extra));
+  return { id, ack, response: await fake.waitFor(() => fake.responsesTo(id)[0]) };
+}
+
+describe("/digest on Slack", () => {
+  it("parses flags with multi-word and quoted values", () => {
+    expect(parseSlackCommand("digest", 'subscribe --topics "equivariant networks; 3D representation learning" --time 09:00 --timezone Europe/Berlin --count 10 --categories cs.LG,cs.CV --quiet')).toEqual({
+      kind: "run",
+      name: "digest",
+      raw: { action: "subscribe", topics: "equivariant networks; 3D representation learning", time: "09:00", timezone: "Europe/Berlin", count: "10", categories: "cs.LG,cs.CV", quiet: true },
+    });
+    expect(parseSlackCommand("digest", "follow --author “Yann LeCun”")).toEqual({ kind: "run", name: "digest", raw: { action: "follow", author: "Yann LeCun" } });
+    expect(slackDigestAdmins(undefined)).toBeUndefined();
+    expect(slackDigestAdmins(" ")).toBeUndefined();
+  });
+
+  it("a user not in SLACK_DIGEST_ADMINS cannot subscribe", async () => {
+    const { response } = await slash("subscribe --topics ping safety", { user_id: "U0NOTADMIN" });
+    expect(response.body.response_type).toBe("ephemeral");
+    expect(JSON.stringify(response.body)).toContain("Only people who can manage this channel");
+    expect(store.subscription(`slack:${CHANNEL_ID}`)).toBeUndefined();
+  });
+
+  it("an admin subscribes (in channel); anyone sees show (ephemeral)", async () => {
+    const { response } = await slash('subscribe --topics "ping safety for chat bots; sparse attention" --time 09:00 --timezone UTC --count 5');
+    expect(response.body.response_type).toBe("in_channel");
+    expect(JSON.stringify(response.body)).toContain("Daily digest set up");
+    expect(store.subscription(`slack:${CHANNEL_ID}`)).toMatchObject({ topics: ["ping safety for chat bots", "sparse attention"], count: 5, windowEnd: "2024-09-30" });
+    const show = await slash("show", { user_id: "U0NOTADMIN" });
+    expect(show.response.body.response_type).toBe("ephemeral");
+    expect(JSON.stringify(show.response.body)).toContain("Topics: ping safety for chat bots; sparse attention");
+  });
+
+  it("a scheduler tick posts the headline and the papers in its thread", async () => {
+    const now = new Date("2024-10-02T09:05:00Z");
+    const service = new DigestService(store, { ...t.ctx }, { logger: quietLogger(), holder: "test:slack", now: () => now });
+    service.addPoster("slack", slackDigestPoster(adapter));
+    const report = await service.scheduler.tick();
+    expect(report!.failed).toEqual([]);
+    expect(report!.posted).toHaveLength(1);
+    const posts = fake.callsOf("chat.postMessage");
+    expect(posts.length).toBeGreaterThanOrEqual(2);
+    const [headline, ...thread] = posts;
+    expect(headline!.body.channel).toBe(CHANNEL_ID);
+    expect(headline!.body.text).toMatch(/^Daily digest · 2024-10-02 · \d+ papers? · ping safety for chat bots; sparse attention$/);
+    expect(headline!.body.thread_ts).toBeUndefined();
+    for (const m of thread) expect(m.body.thread_ts).toMatch(/^\d+\.000100$/);
+    const list = JSON.stringify(thread.map((m) => m.body.blocks));
+    expect(list).toContain("arxiv.org/abs/2410.00001");
+    expect(list).toContain('Why: topic \\"ping safety for chat bots\\"');
+    expect(list).not.toMatch(/(?<!\u200b)@everyone/);
+    expect(store.posted(`slack:${CHANNEL_ID}`)[0]!.messageRef).toMatch(new RegExp(`^slack:${CHANNEL_ID}/\\d+\\.000100$`));
+  });
+});
