@@ -15,9 +15,9 @@ interface Manifest {
 const manifest = JSON.parse(readFileSync(path.join(projectRoot, "slack-manifest.json"), "utf8")) as Manifest;
 
 describe("slack-manifest.json", () => {
-  it("declares /paper and /related with the adapter's flags and the commands' descriptions", () => {
+  it("declares /paper, /related and /digest with the adapter's flags and the commands' descriptions", () => {
     const commands = manifest.features.slash_commands;
-    expect(commands.map((c) => c.command)).toEqual(["/paper", "/related"]);
+    expect(commands.map((c) => c.command)).toEqual(["/paper", "/related", "/digest"]);
     for (const c of commands) {
       const name = c.command.slice(1);
       expect(c.description).toBe(findCommand(name)!.description);
