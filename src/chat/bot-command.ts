@@ -21,8 +21,14 @@ export async function runBot(cliCtx: CliContext, opts: BotOptions): Promise<void
   const useDiscord = config.discordToken !== undefined && !opts.console;
   const runtime = await openChatRuntime(ctx, opts);
   // The daily digest: digest.sqlite beside the index, a scheduler ticking every minute, one poster per platform.
-  const digest = DigestService.open(runtime.ctx, { logger: ctx.logger() });
-  const chatCtx = { ...runtime.ctx, digest: digest.store };
+  // A digest store that cannot be opened (read-only index directory) turns digests off, not the bot.
+  let digest: DigestService | undefined;
+  try {
+    digest = DigestService.open(runtime.ctx, { logger: ctx.logger() });
+  } catch (err) {
+    ctx.logger().warn("daily digests are off: cannot open the digest store in the index directory", { dir: runtime.ctx.index.dir, error: (err as Error).message });
+  }
+  const chatCtx = { ...runtime.ctx, ...(digest ? { digest: digest.store } : {}) };
   // Slack (SLACK_BOT_TOKEN) runs next to Discord, or alone, on the same index and embedder.
   let slack: { stop(): Promise<void> } | undefined;
   try {
@@ -31,34 +37,34 @@ export async function runBot(cliCtx: CliContext, opts: BotOptions): Promise<void
       const { slackDigestPoster } = await import("./slack/digest.js");
       const adapter = await startSlackAdapter({ config, ctx: chatCtx, logger: ctx.logger(), digestAdmins: slackDigestAdmins(ctx.env.SLACK_DIGEST_ADMINS) });
       slack = adapter;
-      digest.addPoster("slack", slackDigestPoster(adapter));
+      digest?.addPoster("slack", slackDigestPoster(adapter));
     }
     if (useDiscord) {
       const { runDiscordBot } = await import("./discord/bot.js");
       const { discordDigestPoster } = await import("./discord/digest.js");
-      digest.start();
+      digest?.start();
       await runDiscordBot({
         token: config.discordToken!,
         ctx: chatCtx,
         logger: ctx.logger(),
         api: config.discordApiUrl,
-        onReady: (bot) => digest.addPoster("discord", discordDigestPoster(bot.client.rest)),
+        onReady: (bot) => digest?.addPoster("discord", discordDigestPoster(bot.client.rest)),
       });
     } else if (slack) {
       const { waitForStopSignal } = await import("./slack/adapter.js");
-      digest.start();
+      digest?.start();
       await waitForStopSignal(ctx.logger());
     } else {
       const { runConsole } = await import("./console/console-adapter.js");
       const stdin = ctx.stdin as NodeJS.ReadableStream & { isTTY?: boolean };
-      digest.addPoster("console", consoleDigestPoster(ctx.stdout));
-      digest.start();
+      digest?.addPoster("console", consoleDigestPoster(ctx.stdout));
+      digest?.start();
       await runConsole({ input: stdin, output: ctx.stdout, ctx: { ...chatCtx, channel: { key: "console:main", canManage: true } }, interactive: stdin.isTTY === true });
     }
   } finally {
-    digest.stop();
+    digest?.stop();
     await slack?.stop();
-    digest.close();
+    digest?.close();
     await runtime.close();
   }
 }

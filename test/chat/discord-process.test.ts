@@ -4,14 +4,14 @@
  * logs the token, and stops cleanly on SIGTERM.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { APIEmbed } from "discord.js";
 import { SETTINGS } from "../../src/config.js";
 import { projectRoot } from "../../src/paths.js";
-import { FakeDiscord } from "../helpers/fake-discord.js";
+import { FakeDiscord, USER_ID } from "../helpers/fake-discord.js";
 
 let fake: FakeDiscord;
 let tmp: string;
@@ -50,12 +50,27 @@ it("npm start with DISCORD_TOKEN: connects, answers /paper, stops on SIGTERM", a
     expect(body.content).toBe("Papers for “equivariant point cloud networks”");
     expect(body.embeds).toHaveLength(2);
     expect(body.allowed_mentions).toEqual({ parse: [] });
+    // /digest: the bot opened digest.sqlite beside the index; Manage Channels may subscribe.
+    const member = {
+      user: { id: USER_ID, username: "researcher", discriminator: "0", avatar: null, global_name: null },
+      roles: [],
+      permissions: String(2248473465835073n | 16n),
+      joined_at: "2024-01-01T00:00:00.000Z",
+      deaf: false,
+      mute: false,
+      flags: 0,
+    };
+    const sub = fake.slashCommand("digest", { action: "subscribe", topics: "equivariant networks", time: "23:59" }, { member });
+    const subEdit = await fake.waitForCall((c) => c.method === "PATCH" && c.path.includes(`/${sub.token}/`), 60_000);
+    expect(JSON.stringify(subEdit.body)).toContain("Daily digest set up");
+    expect(existsSync(path.join(tmp, "index", "digest.sqlite"))).toBe(true);
   } finally {
     child.kill("SIGTERM");
   }
   expect(await exited).toBe(0);
   expect(stderr).toContain('"msg":"connected to Discord"');
   expect(stderr).toContain('"msg":"stopping the Discord bot"');
+  expect(stderr).toContain('"msg":"digest scheduler started"');
   expect(stderr).not.toContain(token);
   expect(fake.identifies[0]).toMatchObject({ token, intents: 1 });
 }, 120_000);
