@@ -98,7 +98,7 @@ describe("/digest on Discord", () => {
     expect(report!.posted).toEqual([{ channel: `discord:${CHANNEL_ID}`, digestId: expect.any(Number), papers: expect.any(Number), resumed: false }]);
     const posts = fake.calls.filter((c) => c.method === "POST" && c.path === `/channels/${CHANNEL_ID}/messages`);
     expect(posts.length).toBeGreaterThanOrEqual(1);
-    const first = posts[0]!.body as { content: string; embeds: APIEmbed[]; allowed_mentions: unknown; nonce: string; enforce_nonce: boolean };
+    const first = posts[0]!.body as { content: string; embeds: APIEmbed[]; components: { components: { type: number; label: string; custom_id: string }[] }[]; allowed_mentions: unknown; nonce: string; enforce_nonce: boolean };
     expect(first.content).toMatch(/^Daily digest · 2024-10-02 · \d+ papers? · ping safety for chat bots; sparse attention$/);
     expect(first.allowed_mentions).toEqual({ parse: [] });
     expect(first.enforce_nonce).toBe(true);
@@ -114,15 +114,32 @@ describe("/digest on Discord", () => {
     expect((await service.scheduler.tick())!.posted).toEqual([]);
     expect(fake.calls.filter((c) => c.method === "POST" && c.path === `/channels/${CHANNEL_ID}/messages`)).toHaveLength(posts.length);
     expect(APP_ID).toBeTruthy();
+
+    // 👍 on a paper of the digest: an ephemeral thanks, a vote for this channel, counted by /digest show.
+    const sent = posts[0]!;
+    expect(first.components.length).toBe(first.embeds.length);
+    const up = first.components[0]!.components[0]!;
+    expect(up).toMatchObject({ type: 2, label: "👍 1", custom_id: `ph:vote:1:${first.embeds[0]!.footer!.text}` });
+    expect(sent.status).toBe(200);
+    const messageId = store.posted(`discord:${CHANNEL_ID}`)[0]!.messageRef.split("/")[1]!;
+    const press = fake.component(`channel:${messageId}`, up.custom_id);
+    const reply = await fake.waitForCall((c) => c.path.includes(`/${press.token}/`) && c.path.endsWith("/callback"));
+    expect(reply.body).toMatchObject({ type: 4, data: { flags: 64 } });
+    expect(JSON.stringify(reply.body)).toContain("Vote recorded");
+    expect(store.feedback(`discord:${CHANNEL_ID}`)).toEqual({ liked: [first.embeds[0]!.footer!.text], disliked: [], votes: 1 });
+    const show = fake.slashCommand("digest", { action: "show" }, { member: member(BASE_PERMISSIONS) });
+    expect(JSON.stringify((await answer(show.token)).at(-1)!.body)).toContain("Feedback: 1 vote shaped the topic profile (1 liked, 0 disliked papers).");
   });
 
   it("a long digest is split into several messages within Discord's limits", () => {
     const items = Array.from({ length: 25 }, (_, n) => ({ paperId: `2410.${String(n).padStart(5, "0")}`, title: `Paper ${n} ${"long title words ".repeat(20)}`, authors: ["A. B"], score: 1, reason: `topic "x" (0.9) ${"why ".repeat(100)}` }));
     const msgs = digestMessages({ id: 1, channel: "discord:1", windowStart: "a", windowEnd: "2024-10-02", items, decidedAt: "", idempotencyKey: "k" }, { topics: ["x"] });
-    expect(msgs.length).toBeGreaterThanOrEqual(3);
+    expect(msgs.length).toBeGreaterThanOrEqual(5);
     expect(msgs.flatMap((m) => m.embeds)).toHaveLength(25);
     for (const m of msgs) {
       expect(m.embeds.length).toBeLessThanOrEqual(LIMITS.embeds);
+      expect(m.components.length).toBeLessThanOrEqual(LIMITS.rows);
+      expect(m.components).toHaveLength(m.embeds.length);
       expect(totalEmbedChars(m.embeds)).toBeLessThanOrEqual(LIMITS.embedTotal);
     }
     expect(msgs[0]!.content).toBe("Daily digest · 2024-10-02 · 25 papers · x");

@@ -378,7 +378,9 @@ export class FakeDiscord {
       return [200, this.message(body, m[2]!)];
     }
     if ((m = /^\/channels\/(\d+)\/messages$/.exec(path)) && method === "POST") {
-      const msg = { ...this.message(body, ""), channel_id: m[1], type: 0, interaction_metadata: undefined, webhook_id: undefined };
+      const msg: Json = { ...this.message(body, ""), channel_id: m[1], type: 0, interaction_metadata: undefined, webhook_id: undefined };
+      // Buttons on a channel message: fake.component(`channel:<message id>`, customId).
+      this.messages.set(`channel:${String(msg.id)}`, msg);
       return [200, msg];
     }
     if ((m = /^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/.exec(path)) && method === "PUT") {

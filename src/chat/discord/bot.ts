@@ -33,6 +33,7 @@ import { runCommand } from "../../../commands/run.js";
 import { CommandInputError, MAX_CHOICES, type CommandContext, type RawOptions } from "../../../commands/types.js";
 import { errorView, internalErrorView, type ResultsView, type View } from "../../../commands/view.js";
 import type { Logger } from "../../log.js";
+import { parseVoteId } from "./digest.js";
 import { CUSTOM_ID, renderDiscord, type DiscordPayload } from "./render.js";
 import { ResultsStore } from "./results-store.js";
 
@@ -202,7 +203,21 @@ export class DiscordBot {
       await i.reply(replyOptions(renderDiscord(shared, this.results.put(shared)), false));
       return;
     }
+    const vote = parseVoteId(i.customId);
+    if (vote) return this.onVote(i, vote);
     await i.reply(replyOptions(renderDiscord(errorView("This button is not one of paperhound's.")), true));
+  }
+
+  /** 👍 / 👎 on a digest paper: recorded for this channel (one vote per user and paper; pressing again replaces it). */
+  private async onVote(i: ButtonInteraction, v: { vote: 1 | -1; paperId: string }): Promise<void> {
+    const store = this.ctx.digest;
+    if (!store) {
+      await i.reply(replyOptions(renderDiscord(errorView("Daily digests are not available here.")), true));
+      return;
+    }
+    store.recordVote(`discord:${i.channelId}`, v.paperId, i.user.id, v.vote, this.ctx.clock());
+    const view = { kind: "message", tone: "info", title: "Vote recorded", text: `${v.vote > 0 ? "👍" : "👎"} for ${v.paperId}: this channel's next digests lean ${v.vote > 0 ? "toward" : "away from"} papers like it.`, ephemeral: true } as const;
+    await i.reply(replyOptions(renderDiscord(view), true));
   }
 
   private async onSelect(i: StringSelectMenuInteraction): Promise<void> {

@@ -1,10 +1,10 @@
 /**
  * A decided digest as Discord messages: a headline (date, number of papers, the channel's topics)
- * and one embed per paper (title link, authors, why it matched, links), 10 embeds and 6,000 embed
- * characters per message, so a long digest is several messages. Paper text is escaped and mentions
+ * and one embed per paper (title link, authors, why it matched, links) with a 👍 / 👎 button row,
+ * 5 papers (5 rows) and 6,000 embed characters per message, so a long digest is several messages. Paper text is escaped and mentions
  * neutralised as everywhere else; allowed_mentions is empty.
  */
-import { Routes, type APIEmbed, type REST } from "discord.js";
+import { ButtonStyle, ComponentType, Routes, type APIActionRowComponent, type APIComponentInMessageActionRow, type APIEmbed, type REST } from "discord.js";
 import { digestHeadline } from "../../../commands/digest.js";
 import { truncateWords } from "../../../commands/view.js";
 import { shortAuthors } from "../../cli/search-common.js";
@@ -15,7 +15,27 @@ import { COLOUR, fitSafe, LIMITS, safeUrl, totalEmbedChars } from "./render.js";
 export interface DigestMessage {
   content: string;
   embeds: APIEmbed[];
+  /** One row per paper: 👍 / 👎 (votes shape the channel's next digests). */
+  components: APIActionRowComponent<APIComponentInMessageActionRow>[];
   allowed_mentions: { parse: [] };
+}
+
+/** custom_id of a vote button: ph:vote:<1|-1>:<paper id>. */
+export const VOTE_ID = "ph:vote:";
+/** Papers per message: one button row each, and Discord allows 5 rows. */
+const PAPERS_PER_MESSAGE = 5;
+
+function voteRow(item: DigestItem, rank: number): APIActionRowComponent<APIComponentInMessageActionRow> | undefined {
+  const up = `${VOTE_ID}1:${item.paperId}`;
+  if (up.length + 1 > LIMITS.customId) return undefined;
+  const button = (label: string, vote: string) => ({ type: ComponentType.Button, style: ButtonStyle.Secondary, label, custom_id: `${VOTE_ID}${vote}:${item.paperId}` }) as APIComponentInMessageActionRow;
+  return { type: ComponentType.ActionRow, components: [button(`👍 ${rank}`, "1"), button(`👎 ${rank}`, "-1")] };
+}
+
+/** The vote and paper of a vote button's custom_id, or undefined. */
+export function parseVoteId(customId: string): { vote: 1 | -1; paperId: string } | undefined {
+  const m = /^ph:vote:(1|-1):(.+)$/.exec(customId);
+  return m ? { vote: m[1] === "1" ? 1 : -1, paperId: m[2]! } : undefined;
 }
 
 function itemEmbed(item: DigestItem, rank: number): APIEmbed {
@@ -35,15 +55,17 @@ function itemEmbed(item: DigestItem, rank: number): APIEmbed {
 /** The messages of a digest, in order: the first has the headline; each within Discord's limits. */
 export function digestMessages(digest: DecidedDigest, sub: Pick<Subscription, "topics">): DigestMessage[] {
   const headline = fitSafe(digestHeadline(digest, sub), LIMITS.content);
-  const messages: DigestMessage[] = [{ content: headline, embeds: [], allowed_mentions: { parse: [] } }];
+  const messages: DigestMessage[] = [{ content: headline, embeds: [], components: [], allowed_mentions: { parse: [] } }];
   digest.items.forEach((item, n) => {
     const embed = itemEmbed(item, n + 1);
     let last = messages.at(-1)!;
-    if (last.embeds.length >= LIMITS.embeds || totalEmbedChars([...last.embeds, embed]) > LIMITS.embedTotal) {
-      last = { content: "", embeds: [], allowed_mentions: { parse: [] } };
+    if (last.embeds.length >= PAPERS_PER_MESSAGE || totalEmbedChars([...last.embeds, embed]) > LIMITS.embedTotal) {
+      last = { content: "", embeds: [], components: [], allowed_mentions: { parse: [] } };
       messages.push(last);
     }
     last.embeds.push(embed);
+    const row = voteRow(item, n + 1);
+    if (row) last.components.push(row);
   });
   return messages;
 }
