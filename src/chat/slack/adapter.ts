@@ -40,6 +40,7 @@ import { errorView, internalErrorView, type View } from "../../../commands/view.
 import { ConfigError, type Config } from "../../config.js";
 import type { Logger } from "../../log.js";
 import { PaperNotFoundError } from "../../search/paper-index.js";
+import { VOTE_ACTION } from "./digest.js";
 import { parseSlackCommand, TEXT_OPTION } from "./parse.js";
 import { ACTION, blocksSize, helpMessage, pickListMessage, plainMessage, renderSlack, type MoreValue, type RelatedValue, type SlackMessage } from "./render.js";
 
@@ -220,6 +221,7 @@ export class SlackAdapter {
     this.app.command(/^\/(paper|related|digest)$/, (args) => this.track(this.onCommand(args)));
     this.app.action(new RegExp(`^${ACTION.more}$`), (args) => this.track(this.onMore(args as never)));
     this.app.action(new RegExp(`^(${ACTION.related}|${ACTION.pick}):\\d+$`), (args) => this.track(this.onRelatedButton(args as never)));
+    this.app.action(new RegExp(`^${VOTE_ACTION}:(up|down):\\d+$`), (args) => this.track(this.onVote(args as never)));
     this.app.error(async (err) => {
       this.logger.error("slack app error", { err });
     });
@@ -375,6 +377,26 @@ export class SlackAdapter {
       // A pick list is replaced by the results when they are private; public results are a new channel message.
       const how: Delivery = fromPick && view.kind === "results" ? (view.ephemeral ? { replace: true } : { deleteOriginal: true }) : {};
       await this.deliverView(target, view, how);
+    } catch (err) {
+      await this.failed(target, err, { action: action.action_id });
+    }
+  }
+
+  /** 👍 / 👎 on a digest paper (thread of a digest): the user's vote for this channel, answered privately. */
+  private async onVote({ ack, body, action, client }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs): Promise<void> {
+    await ack();
+    const target = this.actionTarget(body, client);
+    try {
+      const store = this.ctx.digest;
+      const channel = body.channel?.id;
+      if (!store || !channel || !action.value) {
+        await this.deliverView(target, errorView("Daily digests are not available here."), {});
+        return;
+      }
+      const vote = action.action_id.startsWith(`${VOTE_ACTION}:up:`) ? 1 : -1;
+      store.recordVote(`slack:${channel}`, action.value, body.user.id, vote, this.ctx.clock());
+      const text = `${vote > 0 ? "👍" : "👎"} for ${action.value}: this channel's next digests lean ${vote > 0 ? "toward" : "away from"} papers like it.`;
+      await this.deliverView(target, { kind: "message", tone: "info", title: "Vote recorded", text, ephemeral: true }, {});
     } catch (err) {
       await this.failed(target, err, { action: action.action_id });
     }

@@ -1,7 +1,7 @@
 /**
  * A decided digest in Slack: the headline (date, number of papers, topics) as a channel message,
- * and the ranked papers in its thread (chat.postMessage with thread_ts), in as many thread replies
- * as Block Kit's limits need. Paper text is escaped; links are http(s) only.
+ * and the ranked papers in its thread (chat.postMessage with thread_ts), each with 👍 / 👎 buttons
+ * (votes shape the channel's next digests), in as many thread replies as Block Kit's limits need. Paper text is escaped; links are http(s) only.
  */
 import { digestHeadline } from "../../../commands/digest.js";
 import { shortAuthors } from "../../cli/search-common.js";
@@ -17,18 +17,26 @@ function itemText(item: DigestItem, rank: number): string {
   return [head, fitMrkdwn(shortAuthors(item.authors), 300), `_${fitMrkdwn(`Why: ${item.reason || `score ${item.score.toFixed(2)}`}`, 500)}_`].filter(Boolean).join("\n").slice(0, LIMITS.sectionText);
 }
 
+/** action_id prefix of the vote buttons: ph_vote:<up|down>:<rank>. */
+export const VOTE_ACTION = "ph_vote";
+
 /** The headline message and the thread replies (each within the blocks limits). */
 export function digestSlackMessages(digest: DecidedDigest, sub: Pick<Subscription, "topics">): { headline: string; thread: { text: string; blocks: Block[] }[] } {
   const headline = fitMrkdwn(digestHeadline(digest, sub), LIMITS.fallbackText);
   const thread: { text: string; blocks: Block[] }[] = [];
   digest.items.forEach((item, n) => {
-    const block: Block = { type: "section", text: { type: "mrkdwn", text: itemText(item, n + 1), verbatim: true } };
+    const item_blocks: Block[] = [{ type: "section", text: { type: "mrkdwn", text: itemText(item, n + 1), verbatim: true } }];
+    // 👍 / 👎 per paper (the value is the paper id; Slack allows 2,000 characters).
+    if (item.paperId.length <= LIMITS.value) {
+      const button = (label: string, vote: "up" | "down") => ({ type: "button" as const, text: { type: "plain_text" as const, text: label, emoji: true }, action_id: `${VOTE_ACTION}:${vote}:${n + 1}`, value: item.paperId });
+      item_blocks.push({ type: "actions", elements: [button(`👍 ${n + 1}`, "up"), button(`👎 ${n + 1}`, "down")] });
+    }
     let last = thread.at(-1);
-    if (!last || last.blocks.length >= LIMITS.blocks || blocksSize([...last.blocks, block]) > MAX_MESSAGE_CHARS) {
+    if (!last || last.blocks.length + item_blocks.length > LIMITS.blocks || blocksSize([...last.blocks, ...item_blocks]) > MAX_MESSAGE_CHARS) {
       last = { text: "", blocks: [] };
       thread.push(last);
     }
-    last.blocks.push(block);
+    last.blocks.push(...item_blocks);
   });
   for (const m of thread) m.text = fitMrkdwn(`${digest.items.length} papers of the ${digest.windowEnd} digest`, LIMITS.fallbackText);
   return { headline, thread };

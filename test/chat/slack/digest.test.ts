@@ -16,7 +16,8 @@ import { parseSlackCommand } from "../../../src/chat/slack/parse.js";
 import { loadConfig } from "../../../src/config.js";
 import { DigestStore } from "../../../src/digest/digest-store.js";
 import { buildTestIndex, quietLogger, type TestIndex } from "../../commands/test-index.js";
-import { BOT_TOKEN, CHANNEL_ID, FakeSlack, SIGNING_SECRET, USER_ID, postSigned, slashCommandFields } from "../../helpers/fake-slack.js";
+import { LIMITS, type Block } from "../../../src/chat/slack/render.js";
+import { BOT_TOKEN, CHANNEL_ID, FakeSlack, SIGNING_SECRET, USER_ID, buttonPayload, postSigned, slashCommandFields } from "../../helpers/fake-slack.js";
 
 let t: TestIndex;
 let fake: FakeSlack;
@@ -105,5 +106,19 @@ describe("/digest on Slack", () => {
     expect(list).toContain('Why: topic \\"ping safety for chat bots\\"');
     expect(list).not.toMatch(/(?<!\u200b)@everyone/);
     expect(store.posted(`slack:${CHANNEL_ID}`)[0]!.messageRef).toMatch(new RegExp(`^slack:${CHANNEL_ID}/\\d+\\.000100$`));
+
+    // 👎 on the first paper: the vote is recorded for the channel and answered privately.
+    const blocks = thread[0]!.body.blocks as Block[];
+    expect(blocks.length).toBeLessThanOrEqual(LIMITS.blocks);
+    const actions = blocks.find((b) => b.type === "actions") as Extract<Block, { type: "actions" }>;
+    const down = actions.elements[1]!;
+    expect(down).toMatchObject({ action_id: "ph_vote:down:1", text: { text: "👎 1" } });
+    const id = `v${++n}`;
+    const ack = await postSigned(eventsUrl, { payload: JSON.stringify(buttonPayload({ actionId: down.action_id, value: down.value!, responseUrl: fake.responseUrl(id) })) });
+    expect(ack.status).toBe(200);
+    const answer = await fake.waitFor(() => fake.responsesTo(id)[0]);
+    expect(answer.body.response_type).toBe("ephemeral");
+    expect(JSON.stringify(answer.body)).toContain("Vote recorded");
+    expect(store.feedback(`slack:${CHANNEL_ID}`)).toEqual({ liked: [], disliked: [down.value], votes: 1 });
   });
 });
