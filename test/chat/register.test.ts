@@ -42,6 +42,7 @@ describe("slash command registration", () => {
     const body = commandsJson() as unknown as { name: string; options: Record<string, unknown>[] }[];
     expect(body.map((c) => c.name)).toEqual(["paper", "related", "digest", "help"]);
     // /digest's action is a fixed list of choices.
+    expect(body[2]!.options[0]).not.toHaveProperty("max_length");
     expect(body[2]!.options[0]).toMatchObject({ type: 3, name: "action", required: true, choices: expect.arrayContaining([{ name: "subscribe", value: "subscribe" }, { name: "preview", value: "preview" }]) });
     expect(body[0]!.options).toEqual([
       { type: 3, name: "query", description: "What the papers are about, in your own words", required: true, max_length: 1000 },

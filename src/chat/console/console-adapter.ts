@@ -1,5 +1,5 @@
 /**
- * The console adapter: `/paper ...`, `/related ...` and `/help` typed at a prompt (or piped in, one
+ * The console adapter: `/paper ...`, `/related ...`, `/digest ...` (channel "console:main") and `/help` typed at a prompt (or piped in, one
  * command per line; it exits at the end of the input) run on the current index and print the same
  * results a chat platform would show, as text. `/more` shows the next page of the last results.
  */
@@ -44,7 +44,7 @@ export async function runConsole(opts: ConsoleOptions): Promise<void> {
   const state: { next?: NextPage } = {};
   const write = (s: string) => opts.output.write(s);
   if (opts.interactive) {
-    write("paperhound console: /paper <topic>, /related <arXiv id or title>, /help, /quit\n");
+    write("paperhound console: /paper <topic>, /related <arXiv id or title>, /digest <action>, /help, /quit\n");
     rl.prompt();
   }
   try {

@@ -20,7 +20,8 @@ function optionJson(o: OptionSpec): Record<string, unknown> {
     name: o.name,
     description: o.description.slice(0, 100),
     required: o.required === true,
-    ...(o.maxLength !== undefined ? { max_length: Math.min(o.maxLength, 6000) } : {}),
+    // A fixed list of choices needs no length limit (and Discord checks the value against the list).
+    ...(o.maxLength !== undefined && !o.choices ? { max_length: Math.min(o.maxLength, 6000) } : {}),
     ...(o.min !== undefined ? { min_value: o.min } : {}),
     ...(o.max !== undefined ? { max_value: o.max } : {}),
     ...(o.autocomplete ? { autocomplete: true } : {}),
