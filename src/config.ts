@@ -268,6 +268,16 @@ export const SETTINGS = {
     default: () => undefined,
     parse: httpUrl,
   }),
+  slackDigestAdmins: setting<string[] | undefined>({
+    env: "SLACK_DIGEST_ADMINS",
+    description: "Slack user ids (comma or space separated) who may change a channel's /digest; anyone when unset",
+    allowed: "Slack user ids such as U012ABCDEF",
+    default: () => undefined,
+    parse: (raw) => {
+      const ids = raw.split(/[\s,]+/).filter(Boolean);
+      return ids.length > 0 && ids.every((id) => /^[UW][A-Z0-9]{2,}$/.test(id)) ? ids : undefined;
+    },
+  }),
   healthPort: setting<number | undefined>({
     env: "HEALTH_PORT",
     description: "Port of the /healthz, /readyz and /metrics endpoint of `paperhound bot`; off when unset",

@@ -35,7 +35,7 @@ export async function runBot(cliCtx: CliContext, opts: BotOptions): Promise<void
     if (config.slackBotToken !== undefined && !opts.console) {
       const { startSlackAdapter } = await import("./slack/adapter.js");
       const { slackDigestPoster } = await import("./slack/digest.js");
-      const adapter = await startSlackAdapter({ config, ctx: chatCtx, logger: ctx.logger(), digestAdmins: slackDigestAdmins(ctx.env.SLACK_DIGEST_ADMINS) });
+      const adapter = await startSlackAdapter({ config, ctx: chatCtx, logger: ctx.logger(), digestAdmins: config.slackDigestAdmins });
       slack = adapter;
       digest?.addPoster("slack", slackDigestPoster(adapter));
     }
@@ -67,16 +67,6 @@ export async function runBot(cliCtx: CliContext, opts: BotOptions): Promise<void
     digest?.close();
     await runtime.close();
   }
-}
-
-/**
- * SLACK_DIGEST_ADMINS: Slack user ids (comma or space separated) who may change a channel's
- * digest; unset or empty: anyone in the channel may (the bot cannot see who is a workspace admin
- * without the users:read scope).
- */
-export function slackDigestAdmins(value: string | undefined): string[] | undefined {
-  const ids = (value ?? "").split(/[\s,]+/).filter(Boolean);
-  return ids.length > 0 ? ids : undefined;
 }
 
 export const registerBot: RegisterCommand = (program: Command, ctx: CliContext) => {

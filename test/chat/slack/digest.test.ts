@@ -8,7 +8,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { slackDigestAdmins } from "../../../src/chat/bot-command.js";
 import { DigestService } from "../../../src/chat/digest-service.js";
 import { startSlackAdapter, type SlackAdapter } from "../../../src/chat/slack/adapter.js";
 import { slackDigestPoster } from "../../../src/chat/slack/digest.js";
@@ -39,7 +38,7 @@ beforeAll(async () => {
     ctx: { ...t.ctx, clock: () => new Date("2024-10-01T12:00:00Z"), digest: store },
     logger: quietLogger(),
     listen: { port: 0, host: "127.0.0.1" },
-    digestAdmins: slackDigestAdmins(`${USER_ID}, U0OTHERADM`),
+    digestAdmins: loadConfig({ SLACK_DIGEST_ADMINS: `${USER_ID}, U0OTHERADM` }).slackDigestAdmins,
   });
   eventsUrl = `http://127.0.0.1:${adapter.port}/slack/events`;
 }, 180_000);
@@ -66,8 +65,9 @@ describe("/digest on Slack", () => {
       raw: { action: "subscribe", topics: "equivariant networks; 3D representation learning", time: "09:00", timezone: "Europe/Berlin", count: "10", categories: "cs.LG,cs.CV", quiet: true },
     });
     expect(parseSlackCommand("digest", "follow --author “Yann LeCun”")).toEqual({ kind: "run", name: "digest", raw: { action: "follow", author: "Yann LeCun" } });
-    expect(slackDigestAdmins(undefined)).toBeUndefined();
-    expect(slackDigestAdmins(" ")).toBeUndefined();
+    expect(loadConfig({}).slackDigestAdmins).toBeUndefined();
+    expect(loadConfig({ SLACK_DIGEST_ADMINS: " " }).slackDigestAdmins).toBeUndefined();
+    expect(() => loadConfig({ SLACK_DIGEST_ADMINS: "alice" })).toThrow(/SLACK_DIGEST_ADMINS/);
   });
 
   it("a user not in SLACK_DIGEST_ADMINS cannot subscribe", async () => {
