@@ -439,7 +439,8 @@ export function paperFromRecord(value: unknown, opts: RecordOptions = {}): Paper
 /** The longest first line looked at to tell JSON Lines from a JSON document. */
 const SNIFF_LIMIT = 4 << 20;
 
-async function openFile(file: string): Promise<{ handle: FileHandle; gzip: boolean }> {
+/** Opens a paper file for reading; a missing, unreadable, directory or empty file → PaperFileError naming it. */
+export async function openForReading(file: string): Promise<FileHandle> {
   let handle: FileHandle;
   try {
     handle = await open(file, fsConstants.O_RDONLY);
@@ -452,6 +453,16 @@ async function openFile(file: string): Promise<{ handle: FileHandle; gzip: boole
     const st = await handle.stat();
     if (st.isDirectory()) throw new PaperFileError(`cannot read ${file}: it is a directory`, file);
     if (st.size === 0) throw new PaperFileError(`${file} is empty`, file);
+    return handle;
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+}
+
+async function openFile(file: string): Promise<{ handle: FileHandle; gzip: boolean }> {
+  const handle = await openForReading(file);
+  try {
     const head = Buffer.alloc(2);
     const { bytesRead } = await handle.read(head, 0, 2, 0);
     return { handle, gzip: bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b };

@@ -3,35 +3,13 @@
  * in chunks so memory stays flat in the file size. Every failure (missing, unreadable, empty,
  * corrupt gzip data) is a `PaperFileError` naming the file, as in jsonl.ts.
  */
-import { constants as fsConstants } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
 import { StringDecoder } from "node:string_decoder";
 import { pipeline, type Readable } from "node:stream";
 import zlib from "node:zlib";
-import { PaperFileError } from "./jsonl.js";
+import { openForReading, PaperFileError } from "./jsonl.js";
 
 export function isGzip(head: Uint8Array): boolean {
   return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
-}
-
-async function openForReading(file: string): Promise<FileHandle> {
-  let handle: FileHandle;
-  try {
-    handle = await open(file, fsConstants.O_RDONLY);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (err as Error).message;
-    throw new PaperFileError(`cannot read ${file}: ${why}`, file);
-  }
-  try {
-    const st = await handle.stat();
-    if (st.isDirectory()) throw new PaperFileError(`cannot read ${file}: it is a directory`, file);
-    if (st.size === 0) throw new PaperFileError(`${file} is empty`, file);
-    return handle;
-  } catch (err) {
-    await handle.close();
-    throw err;
-  }
 }
 
 /**
