@@ -20,6 +20,11 @@ export async function runBot(cliCtx: CliContext, opts: BotOptions): Promise<void
   const config = ctx.config();
   const useDiscord = config.discordToken !== undefined && !opts.console;
   const runtime = await openChatRuntime(ctx, opts);
+  // HEALTH_PORT: /healthz, /readyz (ready once the adapters below have started), /metrics.
+  const ops = await startBotOps(config, runtime.ctx.index, ctx.logger()).catch(async (err: unknown) => {
+    await runtime.close();
+    throw err;
+  });
   // The daily digest: digest.sqlite beside the index, a scheduler ticking every minute, one poster per platform.
   // A digest store that cannot be opened (read-only index directory) turns digests off, not the bot.
   let digest: DigestService | undefined;
@@ -39,6 +44,7 @@ export async function runBot(cliCtx: CliContext, opts: BotOptions): Promise<void
       slack = adapter;
       digest?.addPoster("slack", slackDigestPoster(adapter));
     }
+    ops.setWaiting([]);
     if (useDiscord) {
       const { runDiscordBot } = await import("./discord/bot.js");
       const { discordDigestPoster } = await import("./discord/digest.js");
@@ -65,6 +71,7 @@ export async function runBot(cliCtx: CliContext, opts: BotOptions): Promise<void
     digest?.stop();
     await slack?.stop();
     digest?.close();
+    await ops.close();
     await runtime.close();
   }
 }

@@ -15,12 +15,15 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitFor(url: string, ms: number): Promise<Response> {
+/** Polls `url` until it answers; fails at once, with the child's stderr, if the child has exited. */
+async function waitFor(url: string, ms: number, exited: () => string | undefined): Promise<Response> {
   const end = Date.now() + ms;
   for (;;) {
     try {
       return await fetch(url);
     } catch (err) {
+      const gone = exited();
+      if (gone !== undefined) throw new Error(`the bot exited before serving ${url}: ${gone}`);
       if (Date.now() > end) throw err;
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -28,7 +31,7 @@ async function waitFor(url: string, ms: number): Promise<Response> {
 }
 
 describe("paperhound bot with HEALTH_PORT", () => {
-  it("serves /healthz, /readyz and /metrics while it runs, and closes the port when it exits", { timeout: 120_000 }, async () => {
+  it("serves /healthz, /readyz and /metrics while it runs, and closes the port when it exits", { timeout: 240_000 }, async () => {
     const tmp = mkdtempSync(path.join(os.tmpdir(), "paperhound-ops-"));
     const port = await freePort();
     const env: NodeJS.ProcessEnv = { ...process.env };
@@ -36,9 +39,12 @@ describe("paperhound bot with HEALTH_PORT", () => {
     Object.assign(env, { HEALTH_PORT: String(port), PAPERHOUND_INDEX: path.join(tmp, "idx"), PAPERHOUND_SAMPLE_IF_EMPTY: "1", LOG_LEVEL: "warn" });
     const child = spawn(process.execPath, [path.join(projectRoot, "bin/paperhound.js"), "bot"], { env, cwd: projectRoot, stdio: ["pipe", "pipe", "pipe"] });
     let stderr = "";
+    let exit: string | undefined;
     child.stderr.on("data", (d) => (stderr += String(d)));
+    child.on("exit", (code, signal) => (exit = `exit ${code ?? signal}; stderr: ${stderr}`));
     try {
-      const health = await waitFor(`http://127.0.0.1:${port}/healthz`, 60_000);
+      // Start-up indexes the sample corpus first: slow when the whole suite shares 2 cores.
+      const health = await waitFor(`http://127.0.0.1:${port}/healthz`, 180_000, () => exit);
       expect(health.status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -47,7 +53,7 @@ describe("paperhound bot with HEALTH_PORT", () => {
     } finally {
       child.stdin.end(); // the console adapter exits at the end of its input
     }
-    const code = await new Promise<number | null>((r) => child.on("close", r));
+    const code = child.exitCode ?? (await new Promise<number | null>((r) => child.on("exit", (c) => r(c))));
     expect(code, stderr).toBe(0);
     await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
     rmSync(tmp, { recursive: true, force: true });
