@@ -4,27 +4,19 @@
  * server serving recorded-format fixtures (test/fixtures/fetch/, test/fixtures/ingest/,
  * test/fixtures/sources/), with the source URLs pointed at 127.0.0.1 and short politeness intervals.
  */
-import { spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { oaiStateFile } from "../src/cli/ingest.js";
-import { SETTINGS } from "../src/config.js";
 import { projectRoot } from "../src/paths.js";
 import { PaperStore } from "../src/search/paper-store.js";
 import { LoopbackServer, fixture, type RecordedRequest, type Reply } from "./helpers/loopback-server.js";
+import { runNode, type Run } from "./helpers/run-cli.js";
 
-const BIN = path.join(projectRoot, "bin", "paperhound.js");
 const FIXTURES = path.join(projectRoot, "test", "fixtures");
 const own = (name: string): Buffer => readFileSync(path.join(FIXTURES, "ingest", name));
 const source = (name: string): Buffer => readFileSync(path.join(FIXTURES, "sources", name));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let tmp: string;
 let server: LoopbackServer;
@@ -43,25 +35,15 @@ function sourceEnv(origin: string): Record<string, string> {
 
 /** bin/paperhound.js with none of the caller's settings; sources on the loopback server. */
 function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const full: NodeJS.ProcessEnv = { ...process.env };
-  for (const s of Object.values(SETTINGS)) delete full[s.env];
-  delete full.PAPERHOUND_SAMPLE_IF_EMPTY;
-  Object.assign(full, {
-    PAPERHOUND_INDEX: path.join(tmp, "configured-index"),
-    PAPERHOUND_CONTACT_EMAIL: "ingest-test@example.org",
-    ARXIV_MIN_INTERVAL_MS: "20",
-    HF_MIN_INTERVAL_MS: "20",
-    ...sourceEnv(server.origin),
-    ...env,
-  });
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: full, cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  return runNode(args, {
+    env: {
+      PAPERHOUND_INDEX: path.join(tmp, "configured-index"),
+      PAPERHOUND_CONTACT_EMAIL: "ingest-test@example.org",
+      ARXIV_MIN_INTERVAL_MS: "20",
+      HF_MIN_INTERVAL_MS: "20",
+      ...sourceEnv(server.origin),
+      ...env,
+    },
   });
 }
 

@@ -3,7 +3,6 @@
  * users run them, against temporary index directories built from test/fixtures/cli-papers.jsonl
  * (12 arXiv papers). Tests that damage or change an index work on their own copy of it.
  */
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -12,23 +11,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isKnownError } from "../src/cli.js";
 import { CliInputError } from "../src/cli/context.js";
 import { abstractSnippet, IndexUnusableError, parseDate, parseK, shortAuthors, shortName, wrap } from "../src/cli/search-common.js";
-import { SETTINGS } from "../src/config.js";
 import { PaperFileError } from "../src/papers/sources/jsonl.js";
 import { ListingParseError } from "../src/papers/sources/daily-listing.js";
 import { projectRoot } from "../src/paths.js";
 import { PaperNotFoundError, SearchInputError } from "../src/search/paper-index.js";
 import { PaperStore, StoreCorruptError, StoreSchemaError } from "../src/search/paper-store.js";
 import { IndexCorruptError, ModelMismatchError, VectorIndexError } from "../src/search/vector-index.js";
+import { runNode, type Run } from "./helpers/run-cli.js";
 
-const BIN = path.join(projectRoot, "bin", "paperhound.js");
 const FIXTURE = path.join(projectRoot, "test", "fixtures", "cli-papers.jsonl");
 const BAD_LINES = path.join(projectRoot, "test", "fixtures", "papers-bad-lines.jsonl");
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let tmp: string;
 /** The index every read-only test queries: the fixture, indexed once. */
@@ -40,20 +32,7 @@ let baseRun: Run;
  * into the temp dir unless a test sets it, so no test can touch the project's default index.
  */
 function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const full: NodeJS.ProcessEnv = { ...process.env };
-  for (const s of Object.values(SETTINGS)) delete full[s.env];
-  delete full.PAPERHOUND_SAMPLE_IF_EMPTY;
-  full.PAPERHOUND_INDEX = path.join(tmp, "configured-index");
-  Object.assign(full, env);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: full, cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return runNode(args, { env: { PAPERHOUND_INDEX: path.join(tmp, "configured-index"), ...env } });
 }
 
 /** A copy of the base index for a test that changes or damages it. */

@@ -1,35 +1,15 @@
 /** The `paperhound` command, run as a child process exactly as users run it. */
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { SETTINGS } from "../src/config.js";
 import { projectRoot } from "../src/paths.js";
-
-const BIN = path.join(projectRoot, "bin", "paperhound.js");
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { runNode, type Run } from "./helpers/run-cli.js";
 
 /** Runs bin/paperhound.js with a clean environment: none of our settings leak in from the caller's shell. */
 function run(args: string[], opts: { env?: Record<string, string>; input?: string } = {}): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const s of Object.values(SETTINGS)) delete env[s.env];
-  Object.assign(env, opts.env);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, cwd: projectRoot, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(opts.input ?? "");
-  });
+  return runNode(args, opts);
 }
 
 describe("paperhound config", () => {

@@ -3,7 +3,6 @@
  * exit at the end of input) on a fresh index that gets the sample corpus, and the adapter driven
  * in-process, as a terminal would, on the small test index.
  */
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -11,28 +10,14 @@ import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handleLine, PROMPT, runConsole } from "../../src/chat/console/console-adapter.js";
 import { parseLine, splitWords } from "../../src/chat/console/parse.js";
-import { SETTINGS } from "../../src/config.js";
-import { projectRoot } from "../../src/paths.js";
 import { consoleDigestPoster, DigestService } from "../../src/chat/digest-service.js";
 import { DigestStore } from "../../src/digest/digest-store.js";
 import { buildTestIndex, quietLogger, type TestIndex } from "../commands/test-index.js";
+import { runNode, type Run } from "../helpers/run-cli.js";
 
-const BIN = path.join(projectRoot, "bin", "paperhound.js");
 
-function runBin(args: string[], input: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const full: NodeJS.ProcessEnv = { ...process.env };
-  for (const s of Object.values(SETTINGS)) delete full[s.env];
-  Object.assign(full, env);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: full, cwd: projectRoot, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
+function runBin(args: string[], input: string, env: Record<string, string>): Promise<Run> {
+  return runNode(args, { input, env });
 }
 
 let tmp: string;

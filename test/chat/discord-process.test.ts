@@ -9,9 +9,9 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { APIEmbed } from "discord.js";
-import { SETTINGS } from "../../src/config.js";
 import { projectRoot } from "../../src/paths.js";
 import { FakeDiscord, USER_ID } from "../helpers/fake-discord.js";
+import { cleanEnv } from "../helpers/run-cli.js";
 
 let fake: FakeDiscord;
 let tmp: string;
@@ -29,9 +29,7 @@ afterAll(async () => {
 
 it("npm start with DISCORD_TOKEN: connects, answers /paper, stops on SIGTERM", async () => {
   const token = "process.test.token-abcdefghijklmnop";
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const s of Object.values(SETTINGS)) delete env[s.env];
-  Object.assign(env, {
+  const env = cleanEnv({
     DISCORD_TOKEN: token,
     DISCORD_API_URL: fake.restUrl,
     PAPERHOUND_INDEX: path.join(tmp, "index"),
@@ -77,9 +75,7 @@ it("npm start with DISCORD_TOKEN: connects, answers /paper, stops on SIGTERM", a
 
 it("a refused token: one line naming DISCORD_TOKEN, exit 1", async () => {
   fake.failNext({ match: (m, p) => m === "GET" && p === "/gateway/bot", status: 401 });
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const s of Object.values(SETTINGS)) delete env[s.env];
-  Object.assign(env, { DISCORD_TOKEN: "refused.token.value-1234567890", DISCORD_API_URL: fake.restUrl, PAPERHOUND_INDEX: path.join(tmp, "index"), PAPERHOUND_SAMPLE_IF_EMPTY: "1", LOG_FORMAT: "json" });
+  const env = cleanEnv({ DISCORD_TOKEN: "refused.token.value-1234567890", DISCORD_API_URL: fake.restUrl, PAPERHOUND_INDEX: path.join(tmp, "index"), PAPERHOUND_SAMPLE_IF_EMPTY: "1", LOG_FORMAT: "json" });
   const child = spawn(process.execPath, [path.join(projectRoot, "bin", "paperhound.js"), "bot"], { env, cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));

@@ -3,13 +3,12 @@
  * commands/, guild (development) and global (production) routes, the application id read from the
  * token when not configured, and what the script says.
  */
-import { spawn } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commandsJson, registerCommands } from "../../src/chat/discord/registration.js";
-import { SETTINGS } from "../../src/config.js";
 import { projectRoot } from "../../src/paths.js";
 import { APP_ID, FakeDiscord, GUILD_ID } from "../helpers/fake-discord.js";
+import { runNode, type Run } from "../helpers/run-cli.js";
 
 let fake: FakeDiscord;
 
@@ -22,19 +21,8 @@ afterAll(async () => {
   await fake?.stop();
 });
 
-function runScript(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const full: NodeJS.ProcessEnv = { ...process.env };
-  for (const s of Object.values(SETTINGS)) delete full[s.env];
-  Object.assign(full, env);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(projectRoot, "scripts", "register-commands.ts"), ...args], { env: full, cwd: projectRoot });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+function runScript(args: string[], env: Record<string, string>): Promise<Run> {
+  return runNode(args, { env, nodeArgs: ["--import", "tsx", path.join(projectRoot, "scripts", "register-commands.ts")] });
 }
 
 describe("slash command registration", () => {

@@ -4,8 +4,8 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { SETTINGS } from "../../src/config.js";
 import { projectRoot } from "../../src/paths.js";
+import { BIN, cleanEnv } from "../helpers/run-cli.js";
 
 async function freePort(): Promise<number> {
   const s = net.createServer();
@@ -34,10 +34,8 @@ describe("paperhound bot with HEALTH_PORT", () => {
   it("serves /healthz, /readyz and /metrics while it runs, and closes the port when it exits", { timeout: 240_000 }, async () => {
     const tmp = mkdtempSync(path.join(os.tmpdir(), "paperhound-ops-"));
     const port = await freePort();
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    for (const s of Object.values(SETTINGS)) delete env[s.env];
-    Object.assign(env, { HEALTH_PORT: String(port), PAPERHOUND_INDEX: path.join(tmp, "idx"), PAPERHOUND_SAMPLE_IF_EMPTY: "1", LOG_LEVEL: "warn" });
-    const child = spawn(process.execPath, [path.join(projectRoot, "bin/paperhound.js"), "bot"], { env, cwd: projectRoot, stdio: ["pipe", "pipe", "pipe"] });
+    const env = cleanEnv({ HEALTH_PORT: String(port), PAPERHOUND_INDEX: path.join(tmp, "idx"), PAPERHOUND_SAMPLE_IF_EMPTY: "1", LOG_LEVEL: "warn" });
+    const child = spawn(process.execPath, [BIN, "bot"], { env, cwd: projectRoot, stdio: ["pipe", "pipe", "pipe"] });
     let stderr = "";
     let exit: string | undefined;
     child.stderr.on("data", (d) => (stderr += String(d)));

@@ -9,9 +9,9 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SETTINGS } from "../../../src/config.js";
 import { projectRoot } from "../../../src/paths.js";
 import { BOT_TOKEN, FakeSlack, SIGNING_SECRET, postSigned, slashCommandFields } from "../../helpers/fake-slack.js";
+import { cleanEnv } from "../../helpers/run-cli.js";
 
 const BIN = path.join(projectRoot, "bin", "paperhound.js");
 let fake: FakeSlack;
@@ -37,9 +37,7 @@ async function freePort(): Promise<number> {
 }
 
 function startBot(env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const full: NodeJS.ProcessEnv = { ...process.env };
-  for (const s of Object.values(SETTINGS)) delete full[s.env];
-  Object.assign(full, { LOG_FORMAT: "json", EMBED_DEVICE: "cpu", PAPERHOUND_INDEX: path.join(tmp, "index"), PAPERHOUND_SAMPLE_IF_EMPTY: "1", ...env });
+  const full = cleanEnv({ LOG_FORMAT: "json", EMBED_DEVICE: "cpu", PAPERHOUND_INDEX: path.join(tmp, "index"), PAPERHOUND_SAMPLE_IF_EMPTY: "1", ...env });
   const child = spawn(process.execPath, [BIN, "bot"], { env: full, cwd: projectRoot, stdio: ["pipe", "pipe", "pipe"] });
   let out = "";
   child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));

@@ -1,0 +1,42 @@
+/**
+ * Child paperhound processes for tests: a clean environment (none of our settings leak in from the
+ * caller's shell) and a run-to-completion helper that collects stdout, stderr and the exit code.
+ */
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { SETTINGS } from "../../src/config.js";
+import { projectRoot } from "../../src/paths.js";
+
+export const BIN = path.join(projectRoot, "bin", "paperhound.js");
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** This process's environment without any paperhound setting, then `env` on top. */
+export function cleanEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const full: NodeJS.ProcessEnv = { ...process.env };
+  for (const s of Object.values(SETTINGS)) delete full[s.env];
+  delete full.PAPERHOUND_SAMPLE_IF_EMPTY;
+  return Object.assign(full, env);
+}
+
+/**
+ * Runs `node <nodeArgs...>` (default: bin/paperhound.js with `args`) in the project directory with
+ * `cleanEnv(env)`; stdin gets `input`, then end of input.
+ */
+export function runNode(args: string[], opts: { env?: Record<string, string>; input?: string; nodeArgs?: string[] } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...(opts.nodeArgs ?? [BIN]), ...args], { env: cleanEnv(opts.env), cwd: projectRoot, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.stdin.on("error", () => undefined); // a child that exits without reading its input
+    child.stdin.end(opts.input ?? "");
+  });
+}
