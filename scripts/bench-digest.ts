@@ -17,10 +17,7 @@ import { loadEmbedder } from "../src/embed/load.js";
 import { createLogger } from "../src/log.js";
 import { seededRandom } from "../src/random.js";
 import { PaperIndex } from "../src/search/paper-index.js";
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
+import { percentile } from "./percentile.js";
 
 function previousDay(day: string): string {
   const d = new Date(`${day}T00:00:00Z`);
@@ -83,7 +80,6 @@ async function main(): Promise<void> {
     const totalS = (performance.now() - started) / 1000;
     if (report.failed.length > 0) throw new Error(`${report.failed.length} channels failed, e.g. ${report.failed[0]!.error}`);
     const rssAfter = process.memoryUsage().rss;
-    perChannel.sort((a, b) => a - b);
     const result = {
       papers: stats.papers,
       day,
@@ -122,6 +118,7 @@ function pickDay(index: PaperIndex): string {
   const counts = new Map<string, number>();
   for (const d of recent) counts.set(d, (counts.get(d) ?? 0) + 1);
   const latest = [...counts.keys()].sort().slice(-10);
+  if (latest.length === 0) throw new Error("no paper in the index has a publication date: pass --day YYYY-MM-DD");
   return latest.reduce((best, d) => ((counts.get(d) ?? 0) > (counts.get(best) ?? 0) ? d : best), latest[0]!);
 }
 

@@ -20,6 +20,9 @@ import { createContext } from "../src/cli/context.js";
 import { openIndexForQuery } from "../src/cli/search-common.js";
 import { createLogger } from "../src/log.js";
 import { FakeDiscord, type RestCall } from "../test/helpers/fake-discord.js";
+import { percentile } from "./percentile.js";
+import { seededRandom } from "../src/random.js";
+import { pickPaperRefs, titleSpan } from "./chat-load.js";
 
 const { values } = parseArgs({
   args: isMainThread ? process.argv.slice(2) : (workerData as { args: string[] }).args,
@@ -36,14 +39,7 @@ const N = Number(values.n);
 const C = Number(values.concurrency);
 const RELATED = Number(values.related);
 
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-}
-
-let seed = 12345;
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const rand = seededRandom(12345);
 
 interface LoadResult {
   interactionMs: number[];
@@ -75,12 +71,7 @@ async function worker(): Promise<void> {
     let sent: { token: string };
     const start = performance.now();
     if (rand() < RELATED) sent = fake.slashCommand("related", { paper: p.id, count: 5 });
-    else {
-      const words = p.title.split(/\s+/).filter(Boolean);
-      const len = 3 + Math.floor(rand() * 4);
-      const from = Math.floor(rand() * Math.max(1, words.length - len));
-      sent = fake.slashCommand("paper", { query: words.slice(from, from + len).join(" ") || "learning", count: 5 });
-    }
+    else sent = fake.slashCommand("paper", { query: titleSpan(p.title, rand), count: 5 });
     try {
       const defer = await fake.waitForCall((c) => c.method === "POST" && c.path.endsWith(`/${sent.token}/callback`), 30_000);
       const final = await fake.waitForCall(isFinal(sent.token), 30_000);
@@ -124,12 +115,7 @@ async function main(): Promise<void> {
   const loadMs = performance.now() - t0;
   const store = open.index.store;
   const papers = store.count();
-  const maxRowid = store.paperCountHint() * 2 + 10;
-  const refs: { id: string; title: string }[] = [];
-  for (let i = 0; refs.length < N + Number(values.warmup) && i < 100 * N; i++) {
-    const p = store.getByRowid(1 + Math.floor(rand() * maxRowid));
-    if (p) refs.push({ id: p.id, title: p.title });
-  }
+  const refs = pickPaperRefs(store, N + Number(values.warmup), rand);
 
     // A .ts worker entry needs tsx registered inside the worker first.
   const boot = `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); })`;
@@ -171,8 +157,8 @@ async function main(): Promise<void> {
     ["papers in index", String(papers)],
     ["index load", `${(loadMs / 1000).toFixed(1)} s`],
     ["interactions", `${interactionMs.length} of ${N} (${C} in flight, ${Math.round(RELATED * 100)}% /related)`],
-    ["interaction → final edit p50 / p95 / p99 / max", `${f(pct(interactionMs, 50))} / ${f(pct(interactionMs, 95))} / ${f(pct(interactionMs, 99))} / ${f(pct(interactionMs, 100))} ms`],
-    ["interaction → deferral p50 / p99 / max", `${f(pct(deferMs, 50))} / ${f(pct(deferMs, 99))} / ${f(pct(deferMs, 100))} ms`],
+    ["interaction → final edit p50 / p95 / p99 / max", `${f(percentile(interactionMs, 50))} / ${f(percentile(interactionMs, 95))} / ${f(percentile(interactionMs, 99))} / ${f(percentile(interactionMs, 100))} ms`],
+    ["interaction → deferral p50 / p99 / max", `${f(percentile(deferMs, 50))} / ${f(percentile(deferMs, 99))} / ${f(percentile(deferMs, 100))} ms`],
     ["throughput", `${((interactionMs.length / r.wallMs) * 1000).toFixed(0)} interactions/s`],
     ["errors", `${errors} (error views ${r.errorViews}, REST ≥400 ${r.restErrors}, unanswered ${r.timeouts})`],
     [`heartbeats (interval ${r.heartbeatInterval} ms)`, `${r.gaps.length} gaps, latest past interval ${f(hbLateMax)} ms`],
@@ -187,11 +173,11 @@ async function main(): Promise<void> {
       n: N,
       concurrency: C,
       related_share: RELATED,
-      p50_ms: pct(interactionMs, 50),
-      p95_ms: pct(interactionMs, 95),
-      p99_ms: pct(interactionMs, 99),
-      max_ms: pct(interactionMs, 100),
-      defer_p99_ms: pct(deferMs, 99),
+      p50_ms: percentile(interactionMs, 50),
+      p95_ms: percentile(interactionMs, 95),
+      p99_ms: percentile(interactionMs, 99),
+      max_ms: percentile(interactionMs, 100),
+      defer_p99_ms: percentile(deferMs, 99),
       throughput_per_s: (interactionMs.length / r.wallMs) * 1000,
       errors,
       heartbeat_gaps: r.gaps.length,

@@ -45,6 +45,7 @@ import { projectRoot } from "../src/paths.js";
 import { createProgress, formatDuration } from "../src/progress.js";
 import { PaperIndex, STORE_FILE } from "../src/search/paper-index.js";
 import { seededRandom } from "../src/random.js";
+import { percentile } from "./percentile.js";
 
 const DEFAULT_DATA = path.resolve(projectRoot, "../shared/data/arxiv/papers-140k.jsonl.gz");
 const HELD_OUT = 500;
@@ -330,15 +331,8 @@ function phraseOf(abstract: string, rnd: () => number): string | undefined {
     .replace(/[,.;:]+$/, "");
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
-}
-
 function summary(ms: number[]): { p50: number; p95: number; p99: number; mean: number } {
-  const s = [...ms].sort((a, b) => a - b);
-  return { p50: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), mean: s.reduce((a, b) => a + b, 0) / (s.length || 1) };
+  return { p50: percentile(ms, 50), p95: percentile(ms, 95), p99: percentile(ms, 99), mean: ms.reduce((a, b) => a + b, 0) / (ms.length || 1) };
 }
 
 function dirBytes(dir: string): number {

@@ -16,6 +16,9 @@ import { openIndexForQuery } from "../src/cli/search-common.js";
 import { loadConfig } from "../src/config.js";
 import { createLogger } from "../src/log.js";
 import { BOT_TOKEN, FakeSlack, SIGNING_SECRET, postSigned, slashCommandFields } from "../test/helpers/fake-slack.js";
+import { percentile } from "./percentile.js";
+import { seededRandom } from "../src/random.js";
+import { pickPaperRefs, titleSpan } from "./chat-load.js";
 
 const { values } = parseArgs({
   options: {
@@ -30,25 +33,14 @@ const N = Number(values.n);
 const C = Number(values.concurrency);
 const RELATED = Number(values.related);
 
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-}
-
-let seed = 12345;
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const rand = seededRandom(12345);
 
 async function main(): Promise<void> {
   const cli = chatCliContext(createContext());
   const open = await openIndexForQuery(cli, values.index ? { index: values.index } : {});
   const store = open.index.store;
   const papers = store.count();
-  const maxRowid = store.paperCountHint() * 2 + 10;
-  const refs: { id: string; title: string }[] = [];
-  for (let i = 0; refs.length < N + Number(values.warmup) && i < 100 * N; i++) {
-    const p = store.getByRowid(1 + Math.floor(rand() * maxRowid));
-    if (p) refs.push({ id: p.id, title: p.title });
-  }
+  const refs = pickPaperRefs(store, N + Number(values.warmup), rand);
   const fake = new FakeSlack();
   await fake.start();
   const logger = createLogger({ level: "error", format: "json" });
@@ -71,11 +63,9 @@ async function main(): Promise<void> {
     let command = "/related";
     let text = `${p.id} --count 5`;
     if (rand() >= RELATED) {
-      const words = p.title.split(/\s+/).filter(Boolean);
-      const len = 3 + Math.floor(rand() * 4);
-      const from = Math.floor(rand() * Math.max(1, words.length - len));
       command = "/paper";
-      text = `${words.slice(from, from + len).join(" ").replace(/^-+/, "") || "learning"} --count 5`;
+      // A leading "-" would read as a flag.
+      text = `${titleSpan(p.title, rand).replace(/^-+/, "") || "learning"} --count 5`;
     }
     const startEpoch = Date.now();
     try {
@@ -106,12 +96,12 @@ async function main(): Promise<void> {
   await fake.stop();
   await open.close();
 
-  const row = (name: string, xs: number[]) => `${name.padEnd(22)} ${pct(xs, 50).toFixed(1).padStart(8)} ${pct(xs, 95).toFixed(1).padStart(8)} ${pct(xs, 99).toFixed(1).padStart(8)} ms`;
+  const row = (name: string, xs: number[]) => `${name.padEnd(22)} ${percentile(xs, 50).toFixed(1).padStart(8)} ${percentile(xs, 95).toFixed(1).padStart(8)} ${percentile(xs, 99).toFixed(1).padStart(8)} ms`;
   process.stdout.write(`${papers} papers; ${N} slash commands, ${C} in flight, ${(N / (wallMs / 1000)).toFixed(0)}/s, errors ${errors}\n`);
   process.stdout.write(`${"".padEnd(22)} ${"p50".padStart(8)} ${"p95".padStart(8)} ${"p99".padStart(8)}\n`);
   process.stdout.write(`${row("request → ack", ackMs)}\n${row("request → respond()", resultMs)}\n`);
   process.stdout.write(
-    `${JSON.stringify({ n: N, concurrency: C, ackP50: pct(ackMs, 50), ackP99: pct(ackMs, 99), resultP50: pct(resultMs, 50), resultP99: pct(resultMs, 99), perSecond: N / (wallMs / 1000), errors })}\n`,
+    `${JSON.stringify({ n: N, concurrency: C, ackP50: percentile(ackMs, 50), ackP99: percentile(ackMs, 99), resultP50: percentile(resultMs, 50), resultP99: percentile(resultMs, 99), perSecond: N / (wallMs / 1000), errors })}\n`,
   );
 }
 
