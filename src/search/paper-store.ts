@@ -22,7 +22,7 @@ import path from "node:path";
 import type { Paper, PaperLinks, TrendingSignals } from "../papers/types.js";
 import type { ModelFingerprint, ScoredPaper, SearchFilters, StoredPaper, UpsertOutcome } from "./types.js";
 import { Bm25Index, type QueryTerm } from "./bm25-index.js";
-import { decodeTermData, encodeTermData, paperTermData, queryTerms, TermDataError, visitTermData, type TermData } from "./text-analysis.js";
+import { decodeTermData, decodeTermDataInto, encodeTermData, paperTermData, queryTerms, TermDataError, TermDataScratch, type TermData } from "./text-analysis.js";
 
 // ---------------------------------------------------------------------------------------------
 // better-sqlite3 has no bundled types (and @types/better-sqlite3 is not installed): the small
@@ -1383,7 +1383,8 @@ export class PaperStore {
       const missingTerms = this.db.prepare("SELECT count(*) FROM papers p WHERE NOT EXISTS (SELECT 1 FROM paper_terms t WHERE t.paper_rowid = p.rowid)").pluck().get() as number;
       if (missingTerms > 0) throw new StoreCorruptError(this.file, `${missingTerms} papers have no full-text term data`);
       try {
-        for (const blob of this.db.prepare("SELECT data FROM paper_terms").pluck().iterate()) visitTermData(blob as Buffer);
+        const scratch = new TermDataScratch();
+        for (const blob of this.db.prepare("SELECT data FROM paper_terms").pluck().iterate()) decodeTermDataInto(blob as Buffer, scratch);
       } catch (e) {
         if (e instanceof TermDataError) throw new StoreCorruptError(this.file, `full-text term data is damaged (${e.message})`, { cause: e });
         throw e;

@@ -2,7 +2,7 @@ import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import { Bm25Index } from "../../src/search/bm25-index.js";
 import { seededRandom } from "../../src/random.js";
-import { analyse, decodeTermData, encodeTermData, paperTermData, queryTerms, TermDataError, visitTermData } from "../../src/search/text-analysis.js";
+import { analyse, decodeTermData, encodeTermData, paperTermData, queryTerms, TermDataError } from "../../src/search/text-analysis.js";
 
 const require = createRequire(import.meta.url);
 const Database = require("better-sqlite3") as new (file: string) => {
@@ -45,9 +45,9 @@ describe("text analysis", () => {
     expect(d.ids.length).toBeGreaterThan(5);
     expect(decodeTermData(encodeTermData(d))).toEqual(d);
     const blob = encodeTermData(d);
-    expect(() => visitTermData(blob.subarray(0, blob.length - 1))).toThrow(TermDataError);
-    expect(() => visitTermData(Buffer.concat([blob, Buffer.from([1])]))).toThrow(TermDataError);
-    expect(() => visitTermData(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]))).toThrow(TermDataError);
+    expect(() => decodeTermData(blob.subarray(0, blob.length - 1))).toThrow(TermDataError);
+    expect(() => decodeTermData(Buffer.concat([blob, Buffer.from([1])]))).toThrow(TermDataError);
+    expect(() => decodeTermData(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]))).toThrow(TermDataError);
     // Large ids and counts survive the varints.
     const big = { titleLength: 70000, abstractLength: 3, ids: [1, 200, 2 ** 31], tfTitle: [1, 0, 300], tfAbstract: [0, 65000, 1] };
     expect(decodeTermData(encodeTermData(big))).toEqual(big);
