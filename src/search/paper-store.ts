@@ -993,12 +993,19 @@ export class PaperStore {
   }
 
   /**
+   * Changes whenever papers' text may have changed: a commit by another connection (SQLite's
+   * data_version) or a term-data write (or rollback) by this one. Keys the caches below.
+   */
+  private papersVersion(): string {
+    return `${this.stmt("PRAGMA data_version").pluck().get() as number}:${this.termWrites}`;
+  }
+
+  /**
    * Number of papers, counted once per change of the file (another connection's commit) or of
    * this connection's papers: cheap enough to ask on every query.
    */
   paperCountHint(): number {
-    const dataVersion = this.stmt("PRAGMA data_version").pluck().get() as number;
-    const version = `${dataVersion}:${this.termWrites}`;
+    const version = this.papersVersion();
     if (this.countHint?.version !== version) this.countHint = { version, count: this.count() };
     return this.countHint.count;
   }
@@ -1241,8 +1248,7 @@ export class PaperStore {
    * changed (here or through another connection). 140k papers: see the README for the build time.
    */
   fullTextIndex(): Bm25Index {
-    const dataVersion = this.stmt("PRAGMA data_version").pluck().get() as number;
-    const version = `${dataVersion}:${this.termWrites}`;
+    const version = this.papersVersion();
     if (this.fullText?.version === version) return this.fullText.index;
     const rows = this.stmt("SELECT paper_rowid, data FROM paper_terms ORDER BY paper_rowid").raw().iterate() as IterableIterator<[number, Buffer]>;
     const documents = (function* () {
