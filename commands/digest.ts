@@ -6,7 +6,7 @@
  * are for everyone. Also the platform-neutral text of a posted digest (headline and one line per
  * paper), which each adapter renders.
  */
-import { localDayAndTime } from "../src/digest/digest-runner.js";
+import { dayBefore, localDayAndTime } from "../src/digest/digest-runner.js";
 import type { DecidedDigest, DigestStore, Subscription } from "../src/digest/digest-store.js";
 import { DEFAULT_WEIGHTS, rankForChannel } from "../src/digest/ranking.js";
 import type { SearchHit } from "../src/search/types.js";
@@ -60,13 +60,6 @@ function addUnique(list: readonly string[], more: readonly string[]): string[] {
   const out = [...list];
   for (const m of more) if (!out.some((x) => x.toLowerCase() === m.toLowerCase())) out.push(m);
   return out;
-}
-
-/** The calendar day before `day` (YYYY-MM-DD). */
-function dayBefore(day: string): string {
-  const d = new Date(`${day}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() - 1);
-  return d.toISOString().slice(0, 10);
 }
 
 function info(title: string, text: string, ephemeral: boolean, suggestion?: string): MessageView {

@@ -12,18 +12,12 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { embedderSettings, loadConfig } from "../src/config.js";
 import { DigestStore, type Subscription } from "../src/digest/digest-store.js";
-import { runDigestTick } from "../src/digest/digest-runner.js";
+import { dayBefore, runDigestTick } from "../src/digest/digest-runner.js";
 import { loadEmbedder } from "../src/embed/load.js";
 import { createLogger } from "../src/log.js";
 import { seededRandom } from "../src/random.js";
 import { PaperIndex } from "../src/search/paper-index.js";
 import { percentile } from "./percentile.js";
-
-function previousDay(day: string): string {
-  const d = new Date(`${day}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() - 1);
-  return d.toISOString().slice(0, 10);
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { index: { type: "string" }, channels: { type: "string", default: "1000" }, day: { type: "string" } } });
@@ -38,7 +32,7 @@ async function main(): Promise<void> {
   try {
     const stats = index.store.stats();
     const day = values.day ?? pickDay(index);
-    const papersToday = index.store.papersAnnouncedBetween(previousDay(day), day).length;
+    const papersToday = index.store.papersAnnouncedBetween(dayBefore(day), day).length;
     const rnd = seededRandom(7);
     const titles = index.store.getMany(Array.from({ length: 4000 }, () => 1 + Math.floor(rnd() * stats.papers))).map((p) => p.title);
     for (let i = 0; i < channels; i++) {
@@ -54,7 +48,7 @@ async function main(): Promise<void> {
         follow: [],
         paused: false,
         quiet: false,
-        windowEnd: previousDay(day),
+        windowEnd: dayBefore(day),
       };
       store.subscribe(sub);
     }

@@ -35,6 +35,13 @@ export function localDayAndTime(now: Date, timeZone: string): { day: string; tim
   return { day: `${get("year")}-${get("month")}-${get("day")}`, time: `${get("hour")}:${get("minute")}` };
 }
 
+/** The calendar day before `day` (YYYY-MM-DD). */
+export function dayBefore(day: string): string {
+  const d = new Date(`${day}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() - 1);
+  return d.toISOString().slice(0, 10);
+}
+
 /** Whether the channel's digest for its current local day is due. */
 export function isDue(sub: Subscription, now: Date): { due: boolean; day: string } {
   const { day, time } = localDayAndTime(now, sub.timezone);
