@@ -4,7 +4,7 @@
 import { SearchInputError } from "../src/search/paper-index.js";
 import type { SearchFilters, SearchHit } from "../src/search/types.js";
 import { checkCategory, checkDate, COUNT_OPTION, PAGE_OPTION, PRIVATE_OPTION } from "./options.js";
-import type { CommandContext, CommandSpec, ParsedOptions } from "./types.js";
+import { searcherOf, type CommandContext, type CommandSpec, type ParsedOptions } from "./types.js";
 import { emptyView, errorView, itemOf, quoted, type NextPage, type PaperItem, type View } from "./view.js";
 
 /** Longest query accepted (a paragraph; the model reads 128 tokens, BM25 the first terms). */
@@ -58,7 +58,7 @@ export async function runPaper(raw: ParsedOptions, ctx: CommandContext): Promise
   }
   let page;
   try {
-    page = await searchPage(o, (k, filters) => ctx.index.search(o.query, { k, ...(filters ? { filters } : {}) }));
+    page = await searchPage(o, (k, filters) => searcherOf(ctx).search(o.query, { k, ...(filters ? { filters } : {}) }));
   } catch (err) {
     if (err instanceof SearchInputError) return errorView(err.message, "Describe the topic in a few words, e.g. /paper query:equivariant networks for point clouds");
     throw err;

@@ -8,7 +8,7 @@ import type { StoredPaper } from "../src/search/types.js";
 import { COUNT_OPTION, PAGE_OPTION, PRIVATE_OPTION } from "./options.js";
 import { titleLookupFor } from "./title-lookup.js";
 import { nextPageOf, searchPage } from "./paper.js";
-import { MAX_CHOICE_CHARS, MAX_CHOICES, type Choice, type CommandContext, type CommandSpec, type ParsedOptions } from "./types.js";
+import { MAX_CHOICE_CHARS, MAX_CHOICES, searcherOf, type Choice, type CommandContext, type CommandSpec, type ParsedOptions } from "./types.js";
 import { emptyView, errorView, quoted, truncateWords, type View } from "./view.js";
 
 export const MAX_REF_CHARS = 300;
@@ -30,7 +30,7 @@ export async function runRelated(raw: ParsedOptions, ctx: CommandContext): Promi
   let page;
   try {
     page = await searchPage(o, async (k) => {
-      const r = await ctx.index.related(o.paper, { k });
+      const r = await searcherOf(ctx).related(o.paper, { k });
       about = r.paper;
       return r.hits;
     });

@@ -8,6 +8,7 @@ import type { Config } from "../src/config.js";
 import type { DigestStore } from "../src/digest/digest-store.js";
 import type { Logger } from "../src/log.js";
 import type { PaperIndex } from "../src/search/paper-index.js";
+import { searchOnThisThread, type PaperSearch } from "../src/search/search-threads.js";
 import type { View } from "./view.js";
 
 export type OptionType = "string" | "integer" | "boolean";
@@ -37,6 +38,8 @@ export interface OptionSpec {
 /** What every handler gets besides its options. */
 export interface CommandContext {
   index: PaperIndex;
+  /** Runs /paper and /related searches (the bot's search threads); absent: `index` on this thread. */
+  search?: PaperSearch;
   config?: Config;
   /** Now, for date checks; tests pass a fixed clock. */
   clock: () => Date;
@@ -45,6 +48,11 @@ export interface CommandContext {
   channel?: { key: string; canManage: boolean };
   /** The daily digest store (src/digest/); absent where digests are not available. */
   digest?: DigestStore;
+}
+
+/** Where a command's searches run: the context's search threads, else its index on this thread. */
+export function searcherOf(ctx: CommandContext): PaperSearch {
+  return ctx.search ?? searchOnThisThread(ctx.index);
 }
 
 /** A completion offered while the user types an option (Discord autocomplete; at most 25). */

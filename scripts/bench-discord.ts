@@ -13,16 +13,15 @@
  */
 import os from "node:os";
 import { parseArgs } from "node:util";
-import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { DiscordBot } from "../src/chat/discord/bot.js";
-import { chatCliContext } from "../src/chat/context.js";
+import { chatCliContext, openChatRuntime } from "../src/chat/context.js";
 import { createContext } from "../src/cli/context.js";
-import { openIndexForQuery } from "../src/cli/search-common.js";
 import { createLogger } from "../src/log.js";
 import { FakeDiscord, type RestCall } from "../test/helpers/fake-discord.js";
 import { percentile } from "./percentile.js";
 import { seededRandom } from "../src/random.js";
-import { pickPaperRefs, titleSpan } from "./chat-load.js";
+import { pickPaperRefs, startLoadWorker, titleSpan } from "./chat-load.js";
 
 const { values } = parseArgs({
   args: isMainThread ? process.argv.slice(2) : (workerData as { args: string[] }).args,
@@ -111,43 +110,24 @@ async function worker(): Promise<void> {
 async function main(): Promise<void> {
   const cli = chatCliContext(createContext());
   const t0 = performance.now();
-  const open = await openIndexForQuery(cli, values.index ? { index: values.index } : {});
+  const runtime = await openChatRuntime(cli, values.index ? { index: values.index } : {});
   const loadMs = performance.now() - t0;
-  const store = open.index.store;
+  const searchThreads = runtime.ctx.search ? cli.config().searchThreads : 0;
+  const store = runtime.ctx.index.store;
   const papers = store.count();
   const refs = pickPaperRefs(store, N + Number(values.warmup), rand);
 
-    // A .ts worker entry needs tsx registered inside the worker first.
-  const boot = `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); })`;
-  const w = new Worker(boot, { eval: true, workerData: { refs, args: process.argv.slice(2) } });
-  const messages: { type: string; restUrl?: string; res?: LoadResult }[] = [];
-  const waiters: (() => void)[] = [];
-  w.on("message", (m: { type: string }) => {
-    messages.push(m);
-    for (const f of waiters.splice(0)) f();
-  });
-  w.on("error", (err) => {
-    process.stderr.write(`bench:discord worker: ${err.stack ?? err.message}\n`);
-    process.exit(1);
-  });
-  const next = async (type: string) => {
-    for (;;) {
-      const m = messages.find((x) => x.type === type);
-      if (m) return m;
-      await new Promise<void>((resolve) => waiters.push(resolve));
-    }
-  };
-  const { restUrl } = await next("listening");
+  const w = startLoadWorker<{ type: string; restUrl?: string; res?: LoadResult }>("bench:discord", import.meta.url, { refs });
+  const { restUrl } = await w.next("listening");
   const logger = createLogger({ level: "warn", format: "json", stream: process.stderr });
-  const bot = new DiscordBot({ ctx: { index: open.index, clock: () => new Date(), logger }, logger, clientOptions: { rest: { api: restUrl! } } });
+  const bot = new DiscordBot({ ctx: { ...runtime.ctx, logger }, logger, clientOptions: { rest: { api: restUrl! } } });
   await bot.start("bench.token.value-1234567890");
-  w.postMessage("go");
-  const { res } = await next("done");
+  w.post("go");
+  const { res } = await w.next("done");
   const r = res!;
   await bot.stop();
-  w.postMessage("stop");
-  await new Promise((resolve) => w.once("exit", resolve));
-  await open.close();
+  await w.finish();
+  await runtime.close();
 
   const errors = r.errorViews + r.timeouts + r.restErrors;
   const hbLateMax = r.gaps.length ? Math.max(0, ...r.gaps.map((g) => g - r.heartbeatInterval)) : NaN;
@@ -156,6 +136,7 @@ async function main(): Promise<void> {
   const rows = [
     ["papers in index", String(papers)],
     ["index load", `${(loadMs / 1000).toFixed(1)} s`],
+    ["search threads (SEARCH_THREADS)", searchThreads === 0 ? "0 (searches on the main thread)" : String(searchThreads)],
     ["interactions", `${interactionMs.length} of ${N} (${C} in flight, ${Math.round(RELATED * 100)}% /related)`],
     ["interaction → final edit p50 / p95 / p99 / max", `${f(percentile(interactionMs, 50))} / ${f(percentile(interactionMs, 95))} / ${f(percentile(interactionMs, 99))} / ${f(percentile(interactionMs, 100))} ms`],
     ["interaction → deferral p50 / p99 / max", `${f(percentile(deferMs, 50))} / ${f(percentile(deferMs, 99))} / ${f(percentile(deferMs, 100))} ms`],
@@ -172,6 +153,7 @@ async function main(): Promise<void> {
       papers,
       n: N,
       concurrency: C,
+      search_threads: searchThreads,
       related_share: RELATED,
       p50_ms: percentile(interactionMs, 50),
       p95_ms: percentile(interactionMs, 95),

@@ -6,21 +6,25 @@
  * on a random stored paper); the response_urls and the Web API are the fake Slack of the tests
  * (test/helpers/fake-slack.ts). Per command: request → ack (the HTTP response) and request →
  * response_url POST. Errors: acks that are not 200, answers that are error messages, and commands
- * not answered within 30 s. Prints a table, then one JSON line.
+ * not answered within 30 s. The fake Slack and the load generator run in a worker thread (Slack is
+ * another machine; on 2 cores they still compete with the bot for CPU). The bot searches as
+ * `paperhound bot` does (SEARCH_THREADS). Prints a table, then one JSON line.
  */
+import os from "node:os";
 import { parseArgs } from "node:util";
-import { chatCliContext } from "../src/chat/context.js";
+import { isMainThread, parentPort, workerData } from "node:worker_threads";
+import { chatCliContext, openChatRuntime } from "../src/chat/context.js";
 import { startSlackAdapter } from "../src/chat/slack/adapter.js";
 import { createContext } from "../src/cli/context.js";
-import { openIndexForQuery } from "../src/cli/search-common.js";
 import { loadConfig } from "../src/config.js";
 import { createLogger } from "../src/log.js";
 import { BOT_TOKEN, FakeSlack, SIGNING_SECRET, postSigned, slashCommandFields } from "../test/helpers/fake-slack.js";
 import { percentile } from "./percentile.js";
 import { seededRandom } from "../src/random.js";
-import { pickPaperRefs, titleSpan } from "./chat-load.js";
+import { pickPaperRefs, startLoadWorker, titleSpan } from "./chat-load.js";
 
 const { values } = parseArgs({
+  args: isMainThread ? process.argv.slice(2) : (workerData as { args: string[] }).args,
   options: {
     index: { type: "string" },
     n: { type: "string", default: "200" },
@@ -35,27 +39,21 @@ const RELATED = Number(values.related);
 
 const rand = seededRandom(12345);
 
-async function main(): Promise<void> {
-  const cli = chatCliContext(createContext());
-  const open = await openIndexForQuery(cli, values.index ? { index: values.index } : {});
-  const store = open.index.store;
-  const papers = store.count();
-  const refs = pickPaperRefs(store, N + Number(values.warmup), rand);
+interface LoadResult {
+  ackMs: number[];
+  resultMs: number[];
+  errors: number;
+  wallMs: number;
+}
+
+/** The worker thread: the fake Slack and the load generator, so that their CPU time is not the bot's. */
+async function worker(): Promise<void> {
+  const { refs } = workerData as { refs: { id: string; title: string }[] };
   const fake = new FakeSlack();
   await fake.start();
-  const logger = createLogger({ level: "error", format: "json" });
-  const config = loadConfig({ SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: fake.apiUrl }, { stderrIsTTY: false });
-  const adapter = await startSlackAdapter({
-    config,
-    ctx: { index: open.index, config: cli.config(), clock: () => new Date(), logger },
-    logger,
-    listen: { port: 0, host: "127.0.0.1" },
-  });
-  const url = `http://127.0.0.1:${adapter.port}/slack/events`;
-
-  const ackMs: number[] = [];
-  const resultMs: number[] = [];
-  let errors = 0;
+  parentPort!.postMessage({ type: "listening", apiUrl: fake.apiUrl });
+  const { url } = (await new Promise((resolve) => parentPort!.once("message", resolve))) as { url: string }; // the app listens
+  const res: LoadResult = { ackMs: [], resultMs: [], errors: 0, wallMs: 0 };
   let r = 0;
   const one = async (timed: boolean) => {
     const p = refs[r++ % refs.length]!;
@@ -72,12 +70,12 @@ async function main(): Promise<void> {
       const ack = await postSigned(url, slashCommandFields(command, text, fake.responseUrl(id)));
       const answer = await fake.waitFor(() => fake.responsesTo(id)[0], 30_000);
       if (!timed) return;
-      ackMs.push(ack.ms);
-      resultMs.push(Math.max(ack.ms, answer.at - startEpoch));
+      res.ackMs.push(ack.ms);
+      res.resultMs.push(Math.max(ack.ms, answer.at - startEpoch));
       const first = JSON.stringify(answer.body.blocks ?? []);
-      if (ack.status !== 200 || first.includes("That did not work")) errors++;
+      if (ack.status !== 200 || first.includes("That did not work")) res.errors++;
     } catch {
-      if (timed) errors++;
+      if (timed) res.errors++;
     }
   };
   for (let i = 0; i < Number(values.warmup); i++) await one(false);
@@ -91,18 +89,60 @@ async function main(): Promise<void> {
       }
     }),
   );
-  const wallMs = performance.now() - wall0;
-  await adapter.stop();
+  res.wallMs = performance.now() - wall0;
+  parentPort!.postMessage({ type: "done", res });
+  await new Promise((resolve) => parentPort!.once("message", resolve)); // the app has stopped
   await fake.stop();
-  await open.close();
+}
+
+async function main(): Promise<void> {
+  const cli = chatCliContext(createContext());
+  const runtime = await openChatRuntime(cli, values.index ? { index: values.index } : {});
+  const searchThreads = runtime.ctx.search ? cli.config().searchThreads : 0;
+  const store = runtime.ctx.index.store;
+  const papers = store.count();
+  const refs = pickPaperRefs(store, N + Number(values.warmup), rand);
+
+  const w = startLoadWorker<{ type: string; apiUrl?: string; res?: LoadResult }>("bench:slack", import.meta.url, { refs });
+  const { apiUrl } = await w.next("listening");
+  const logger = createLogger({ level: "error", format: "json" });
+  const config = loadConfig({ SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: apiUrl }, { stderrIsTTY: false });
+  const adapter = await startSlackAdapter({ config, ctx: { ...runtime.ctx, logger }, logger, listen: { port: 0, host: "127.0.0.1" } });
+  w.post({ url: `http://127.0.0.1:${adapter.port}/slack/events` });
+  const { res } = await w.next("done");
+  const { ackMs, resultMs, errors, wallMs } = res!;
+  await adapter.stop();
+  await w.finish();
+  await runtime.close();
 
   const row = (name: string, xs: number[]) => `${name.padEnd(22)} ${percentile(xs, 50).toFixed(1).padStart(8)} ${percentile(xs, 95).toFixed(1).padStart(8)} ${percentile(xs, 99).toFixed(1).padStart(8)} ms`;
-  process.stdout.write(`${papers} papers; ${N} slash commands, ${C} in flight, ${(N / (wallMs / 1000)).toFixed(0)}/s, errors ${errors}\n`);
+  process.stdout.write(
+    `${papers} papers; ${N} slash commands, ${C} in flight, ${(N / (wallMs / 1000)).toFixed(0)}/s, errors ${errors}; search threads ${searchThreads}\n`,
+  );
   process.stdout.write(`${"".padEnd(22)} ${"p50".padStart(8)} ${"p95".padStart(8)} ${"p99".padStart(8)}\n`);
   process.stdout.write(`${row("request → ack", ackMs)}\n${row("request → respond()", resultMs)}\n`);
   process.stdout.write(
-    `${JSON.stringify({ n: N, concurrency: C, ackP50: percentile(ackMs, 50), ackP99: percentile(ackMs, 99), resultP50: percentile(resultMs, 50), resultP99: percentile(resultMs, 99), perSecond: N / (wallMs / 1000), errors })}\n`,
+    `${JSON.stringify({
+      bench: "slack",
+      date: new Date().toISOString(),
+      papers,
+      n: N,
+      concurrency: C,
+      search_threads: searchThreads,
+      ackP50: percentile(ackMs, 50),
+      ackP99: percentile(ackMs, 99),
+      resultP50: percentile(resultMs, 50),
+      resultP99: percentile(resultMs, 99),
+      perSecond: N / (wallMs / 1000),
+      errors,
+      cpus: os.cpus().length,
+      cpu: os.cpus()[0]?.model,
+      node: process.version,
+    })}\n`,
   );
 }
 
-await main();
+(isMainThread ? main() : worker()).catch((err: unknown) => {
+  process.stderr.write(`bench:slack: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});

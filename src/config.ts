@@ -112,6 +112,14 @@ export const SETTINGS = {
     default: () => false,
     parse: bool,
   }),
+  searchThreads: setting({
+    env: "SEARCH_THREADS",
+    // Measured with bench:discord / bench:slack on 2 cores: see README "Search threads".
+    description: "Worker threads that run the bot's searches, each with its own copy of the index in memory; 0 searches on the main thread",
+    allowed: "an integer from 0 to 16",
+    default: () => 1,
+    parse: intIn(0, 16),
+  }),
   modelsDir: setting({
     env: "PAPERHOUND_MODELS_DIR",
     description: "Directory of generated and downloaded models",

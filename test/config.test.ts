@@ -13,6 +13,7 @@ describe("loadConfig", () => {
       embedThreads: os.availableParallelism(),
       embedBatchSize: "auto",
       embedAllowDownload: false,
+      searchThreads: 1,
       modelsDir: path.join(projectRoot, "models"),
       indexPath: path.join(projectRoot, "index", "default"),
       logLevel: "info",
@@ -41,6 +42,7 @@ describe("loadConfig", () => {
       EMBED_THREADS: "3",
       EMBED_BATCH_SIZE: "1024",
       EMBED_ALLOW_DOWNLOAD: "true",
+      SEARCH_THREADS: "0",
       PAPERHOUND_MODELS_DIR: "/tmp/models",
       PAPERHOUND_INDEX: "rel/index",
       LOG_LEVEL: "debug",
@@ -51,6 +53,7 @@ describe("loadConfig", () => {
     expect(c.embedThreads).toBe(3);
     expect(c.embedBatchSize).toBe(1024);
     expect(c.embedAllowDownload).toBe(true);
+    expect(c.searchThreads).toBe(0);
     expect(c.modelsDir).toBe("/tmp/models");
     expect(c.indexPath).toBe(path.resolve("rel/index"));
     expect(c.logLevel).toBe("debug");
@@ -100,6 +103,9 @@ describe("loadConfig", () => {
     ["EMBED_BATCH_SIZE", "1025", "auto or an integer from 1 to 1024"],
     ["EMBED_BATCH_SIZE", "-5", "auto or an integer from 1 to 1024"],
     ["EMBED_ALLOW_DOWNLOAD", "yes", "0, 1, true, false"],
+    ["SEARCH_THREADS", "17", "an integer from 0 to 16"],
+    ["SEARCH_THREADS", "-1", "an integer from 0 to 16"],
+    ["SEARCH_THREADS", "one", "an integer from 0 to 16"],
     ["LOG_LEVEL", "verbose", "debug, info, warn, error"],
     ["LOG_FORMAT", "xml", "json, pretty"],
     ["PAPERHOUND_CONTACT_EMAIL", "Jane Doe <jane@example.org>", "an e-mail address"],

@@ -1,11 +1,14 @@
 /**
  * What every chat adapter needs: the index opened for queries (as the CLI's search does, including
- * the sample corpus on a fresh install) and the command context built from it.
+ * the sample corpus on a fresh install), the search threads that run /paper and /related
+ * (SEARCH_THREADS), and the command context built from them.
  */
 import { closeTitleLookups } from "../../commands/title-lookup.js";
 import type { CommandContext } from "../../commands/types.js";
 import { commandLogger, openIndexForQuery, type IndexOption } from "../cli/search-common.js";
 import { createContext, type CliContext } from "../cli/context.js";
+import { embedderSettings } from "../config.js";
+import { SearchThreads } from "../search/search-threads.js";
 
 export interface ChatRuntime {
   ctx: CommandContext;
@@ -14,10 +17,26 @@ export interface ChatRuntime {
 
 export async function openChatRuntime(cli: CliContext, opts: IndexOption = {}): Promise<ChatRuntime> {
   const open = await openIndexForQuery(cli, opts);
-  const ctx: CommandContext = { index: open.index, config: cli.config(), clock: () => new Date(), logger: commandLogger(cli) };
+  const config = cli.config();
+  const logger = commandLogger(cli);
+  let threads: SearchThreads | undefined;
+  if (config.searchThreads > 0) {
+    try {
+      threads = await SearchThreads.start(
+        { dir: open.index.dir, embedder: { ...embedderSettings(config), modelsDir: config.modelsDir } },
+        { count: config.searchThreads, logger },
+      );
+    } catch (err) {
+      await open.close();
+      throw err;
+    }
+    logger.debug("search threads started", { threads: threads.size });
+  }
+  const ctx: CommandContext = { index: open.index, ...(threads ? { search: threads } : {}), config, clock: () => new Date(), logger };
   return {
     ctx,
     close: async () => {
+      await threads?.close();
       closeTitleLookups(open.index.dir);
       await open.close();
     },

@@ -35,7 +35,7 @@ import {
 import { findCommand } from "../../../commands/index.js";
 import { parseOptions } from "../../../commands/options.js";
 import { runCommand } from "../../../commands/run.js";
-import { CommandInputError, type CommandContext, type RawOptions } from "../../../commands/types.js";
+import { CommandInputError, searcherOf, type CommandContext, type RawOptions } from "../../../commands/types.js";
 import { errorView, internalErrorView, type View } from "../../../commands/view.js";
 import { ConfigError, type Config } from "../../config.js";
 import type { Logger } from "../../log.js";
@@ -304,7 +304,7 @@ export class SlackAdapter {
     try {
       if (name === "related") {
         const ref = String(raw[TEXT_OPTION.related!] ?? "");
-        const candidates = this.ambiguous(ref);
+        const candidates = await this.ambiguous(ref);
         if (candidates) {
           const count = typeof raw.count === "string" ? Number(raw.count) : typeof raw.count === "number" ? raw.count : 5;
           await this.deliver(target, pickListMessage(ref, candidates, count, ephemeral), {});
@@ -322,9 +322,9 @@ export class SlackAdapter {
   }
 
   /** Papers a /related title might mean, when it names several; undefined when it is not ambiguous. */
-  private ambiguous(ref: string) {
+  private async ambiguous(ref: string) {
     try {
-      this.ctx.index.resolvePaper(ref);
+      await searcherOf(this.ctx).resolvePaper(ref);
       return undefined;
     } catch (err) {
       return err instanceof PaperNotFoundError && err.candidates.length > 1 ? err.candidates : undefined;

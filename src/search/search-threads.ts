@@ -1,0 +1,265 @@
+/**
+ * Searches for a chat bot, run on worker threads so the thread that answers Discord and Slack never
+ * waits for one: a Slack ack, a Discord deferral or a gateway heartbeat is sent while searches run,
+ * and on a machine with two or more cores the search of one command overlaps the network and
+ * rendering work of the others.
+ *
+ * Each worker opens the index read-only with its own embedder (as `PaperIndex.open` does in the main
+ * thread), so each holds a copy of the vectors and the BM25 index in memory: one worker is the
+ * default (SEARCH_THREADS), 0 runs searches on the calling thread. A request goes to the worker with
+ * the fewest requests in flight. A worker that dies fails the requests it held with an error and is
+ * started again on the next request.
+ */
+import { Worker } from "node:worker_threads";
+import type { LogFields, Logger, LogLevel } from "../log.js";
+import { PaperNotFoundError, SearchInputError, type PaperIndex, type QueryOptions, type RelatedResult } from "./paper-index.js";
+import type { SearchHit, StoredPaper } from "./types.js";
+
+/** What chat commands ask of the search core; `PaperIndex` does it on the calling thread. */
+export interface PaperSearch {
+  search(query: string, opts?: QueryOptions): Promise<SearchHit[]>;
+  related(ref: string, opts?: QueryOptions): Promise<RelatedResult>;
+  resolvePaper(ref: string): Promise<StoredPaper>;
+}
+
+/** Searches on the calling thread (SEARCH_THREADS=0, the CLI, tests). */
+export function searchOnThisThread(index: PaperIndex): PaperSearch {
+  return {
+    search: (query, opts) => index.search(query, opts),
+    related: (ref, opts) => index.related(ref, opts),
+    resolvePaper: async (ref) => index.resolvePaper(ref),
+  };
+}
+
+/** What a search worker needs to open the index as the main thread would. */
+export interface SearchWorkerSetup {
+  dir: string;
+  embedder: { model: string; device: "auto" | "cpu" | "cuda"; threads: number; batchSize?: number; allowRemote: boolean; modelsDir?: string };
+}
+
+export type SearchOp = "search" | "related" | "resolvePaper";
+
+/** Main → worker. */
+export interface SearchRequest {
+  id: number;
+  op: SearchOp;
+  ref: string;
+  opts?: QueryOptions;
+}
+
+/** An error as it crosses the thread boundary: the search core's own errors keep their class. */
+export interface WireError {
+  name: string;
+  message: string;
+  stack?: string;
+  candidates?: StoredPaper[];
+}
+
+/** Worker → main. */
+export type SearchWorkerMessage =
+  | { type: "ready" }
+  | { type: "failed"; error: WireError }
+  | { type: "result"; id: number; value: unknown }
+  | { type: "error"; id: number; error: WireError }
+  | { type: "log"; level: LogLevel; msg: string; fields?: LogFields };
+
+export function toWireError(err: unknown): WireError {
+  if (err instanceof Error) {
+    const wire: WireError = { name: err.name, message: err.message };
+    if (err.stack) wire.stack = err.stack;
+    if (err instanceof PaperNotFoundError) wire.candidates = err.candidates;
+    return wire;
+  }
+  return { name: "Error", message: String(err) };
+}
+
+export function fromWireError(wire: WireError): Error {
+  let err: Error;
+  if (wire.name === "PaperNotFoundError") err = new PaperNotFoundError(wire.message, wire.candidates ?? []);
+  else if (wire.name === "SearchInputError") err = new SearchInputError(wire.message);
+  else {
+    err = new Error(wire.message);
+    // Keep the worker's class name (IndexUnusableError, DeviceError…) for logs and error mapping.
+    Object.defineProperty(err, "name", { value: wire.name, enumerable: false, configurable: true, writable: true });
+  }
+  if (wire.stack) err.stack = wire.stack;
+  return err;
+}
+
+/** The worker failed to start or died; requests it held fail with this. */
+export class SearchThreadError extends Error {
+  override readonly name = "SearchThreadError";
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+}
+
+/** One worker thread holding an opened index. */
+class SearchWorker {
+  readonly pending = new Map<number, Pending>();
+  private constructor(readonly worker: Worker) {}
+
+  static start(setup: SearchWorkerSetup, logger: Logger, onExit: (w: SearchWorker, err: Error) => void): Promise<SearchWorker> {
+    // The worker entry is TypeScript: register tsx inside the worker before importing it.
+    const entry = new URL("./search-worker.ts", import.meta.url).href;
+    const boot = `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+    const worker = new Worker(boot, { eval: true, workerData: setup, stdout: false, stderr: false });
+    const self = new SearchWorker(worker);
+    return new Promise((resolve, reject) => {
+      let started = false;
+      worker.on("message", (m: SearchWorkerMessage) => {
+        switch (m.type) {
+          case "ready":
+            started = true;
+            resolve(self);
+            return;
+          case "failed":
+            reject(fromWireError(m.error));
+            void worker.terminate();
+            return;
+          case "log":
+            logger[m.level](m.msg, { ...m.fields, thread: "search" });
+            return;
+          case "result":
+          case "error": {
+            const p = self.pending.get(m.id);
+            if (!p) return;
+            self.pending.delete(m.id);
+            if (m.type === "result") p.resolve(m.value);
+            else p.reject(fromWireError(m.error));
+            return;
+          }
+        }
+      });
+      const died = (err: Error) => {
+        if (!started) {
+          reject(err);
+          return;
+        }
+        for (const p of self.pending.values()) p.reject(err);
+        self.pending.clear();
+        onExit(self, err);
+      };
+      worker.on("error", (err) => died(new SearchThreadError(`the search thread failed: ${err.message}`)));
+      worker.on("exit", (code) => died(new SearchThreadError(`the search thread stopped (exit code ${code})`)));
+    });
+  }
+
+  request(req: SearchRequest): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.pending.set(req.id, { resolve, reject });
+      this.worker.postMessage(req);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.worker.removeAllListeners("exit");
+    for (const p of this.pending.values()) p.reject(new SearchThreadError("the search threads were stopped"));
+    this.pending.clear();
+    await this.worker.terminate();
+  }
+}
+
+/** Searches on `count` worker threads (≥ 1), each with the index in `setup.dir` opened read-only. */
+export class SearchThreads implements PaperSearch {
+  private workers: (SearchWorker | undefined)[];
+  private starting: (Promise<SearchWorker> | undefined)[];
+  private nextId = 1;
+  private stopped = false;
+
+  private constructor(
+    private readonly setup: SearchWorkerSetup,
+    private readonly logger: Logger,
+    count: number,
+  ) {
+    this.workers = new Array<SearchWorker | undefined>(count).fill(undefined);
+    this.starting = new Array<Promise<SearchWorker> | undefined>(count).fill(undefined);
+  }
+
+  /** Starts every worker; resolves when all have opened the index (or rejects with the first failure). */
+  static async start(setup: SearchWorkerSetup, opts: { count: number; logger: Logger }): Promise<SearchThreads> {
+    if (!Number.isInteger(opts.count) || opts.count < 1) throw new RangeError(`SearchThreads needs at least one thread, got ${opts.count}`);
+    const threads = new SearchThreads(setup, opts.logger, opts.count);
+    try {
+      await Promise.all(threads.workers.map((_, slot) => threads.worker(slot)));
+    } catch (err) {
+      await threads.close();
+      throw err;
+    }
+    return threads;
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  search(query: string, opts?: QueryOptions): Promise<SearchHit[]> {
+    return this.send("search", query, opts) as Promise<SearchHit[]>;
+  }
+
+  related(ref: string, opts?: QueryOptions): Promise<RelatedResult> {
+    return this.send("related", ref, opts) as Promise<RelatedResult>;
+  }
+
+  resolvePaper(ref: string): Promise<StoredPaper> {
+    return this.send("resolvePaper", ref) as Promise<StoredPaper>;
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    const all = await Promise.allSettled(this.workers.map((w, slot) => w ?? this.starting[slot]));
+    await Promise.all(all.map((r) => (r.status === "fulfilled" && r.value ? r.value.stop() : undefined)));
+    this.workers.fill(undefined);
+  }
+
+  private async send(op: SearchOp, ref: string, opts?: QueryOptions): Promise<unknown> {
+    if (this.stopped) throw new SearchThreadError("the search threads were stopped");
+    const worker = await this.worker(this.leastBusySlot());
+    const req: SearchRequest = { id: this.nextId++, op, ref };
+    if (opts !== undefined) req.opts = opts;
+    return worker.request(req);
+  }
+
+  /** The slot whose worker holds the fewest requests (a dead worker's slot counts as idle: it restarts). */
+  private leastBusySlot(): number {
+    let best = 0;
+    let bestLoad = Infinity;
+    this.workers.forEach((w, slot) => {
+      const load = w?.pending.size ?? 0;
+      if (load < bestLoad) {
+        best = slot;
+        bestLoad = load;
+      }
+    });
+    return best;
+  }
+
+  private worker(slot: number): Promise<SearchWorker> {
+    const running = this.workers[slot];
+    if (running) return Promise.resolve(running);
+    const starting = this.starting[slot];
+    if (starting) return starting;
+    const started = SearchWorker.start(this.setup, this.logger, (dead, err) => {
+      if (this.workers[slot] === dead) this.workers[slot] = undefined;
+      if (!this.stopped) this.logger.error("search thread died; it restarts on the next search", { slot, error: err.message });
+    }).then(
+      (w) => {
+        this.starting[slot] = undefined;
+        if (this.stopped) {
+          void w.stop();
+          throw new SearchThreadError("the search threads were stopped");
+        }
+        this.workers[slot] = w;
+        return w;
+      },
+      (err: unknown) => {
+        this.starting[slot] = undefined;
+        throw err;
+      },
+    );
+    this.starting[slot] = started;
+    return started;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Entry of a search worker thread (see search-threads.ts): opens the index read-only with its own
+ * embedder, says "ready", then answers search, related and resolvePaper requests until terminated.
+ * Log lines go to the main thread's logger.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { loadEmbedder } from "../embed/load.js";
+import type { Embedder } from "../embed/types.js";
+import type { LogFields, Logger, LogLevel } from "../log.js";
+import { PaperIndex } from "./paper-index.js";
+import { toWireError, type SearchRequest, type SearchWorkerMessage, type SearchWorkerSetup } from "./search-threads.js";
+
+const port = parentPort!;
+const setup = workerData as SearchWorkerSetup;
+
+function post(m: SearchWorkerMessage): void {
+  port.postMessage(m);
+}
+
+function forwardingLogger(level: LogLevel, bound: LogFields = {}): Logger {
+  const rank = { debug: 10, info: 20, warn: 30, error: 40 } as const;
+  const enabled = (l: LogLevel) => rank[l] >= rank[level];
+  const write = (l: LogLevel) => (msg: string, fields?: LogFields) => {
+    if (!enabled(l)) return;
+    const all = { ...bound, ...fields };
+    try {
+      post({ type: "log", level: l, msg, fields: all });
+    } catch {
+      // A field that cannot be cloned (a function, a socket): send its text instead.
+      post({ type: "log", level: l, msg, fields: JSON.parse(JSON.stringify(all)) as LogFields });
+    }
+  };
+  return { level, enabled, debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error"), child: (f) => forwardingLogger(level, { ...bound, ...f }) };
+}
+
+async function main(): Promise<void> {
+  let embedder: Embedder | undefined;
+  let index: PaperIndex;
+  try {
+    embedder = await loadEmbedder({ ...setup.embedder, logger: forwardingLogger("info") });
+    index = await PaperIndex.open({ dir: setup.dir, embedder, readonly: true, warm: true });
+  } catch (err) {
+    await embedder?.dispose().catch(() => undefined);
+    post({ type: "failed", error: toWireError(err) });
+    return;
+  }
+  port.on("message", (req: SearchRequest) => {
+    void answer(index, req);
+  });
+  post({ type: "ready" });
+}
+
+async function answer(index: PaperIndex, req: SearchRequest): Promise<void> {
+  try {
+    const value =
+      req.op === "search" ? await index.search(req.ref, req.opts) : req.op === "related" ? await index.related(req.ref, req.opts) : index.resolvePaper(req.ref);
+    post({ type: "result", id: req.id, value });
+  } catch (err) {
+    post({ type: "error", id: req.id, error: toWireError(err) });
+  }
+}
+
+void main();

@@ -1,0 +1,96 @@
+/**
+ * Search threads (SEARCH_THREADS): searches run on worker threads that open the same index, and
+ * answer exactly as the index does on the calling thread, errors included; a worker that dies fails
+ * what it held and is replaced on the next request.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCommand } from "../../commands/run.js";
+import { PaperNotFoundError, SearchInputError } from "../../src/search/paper-index.js";
+import { SearchThreadError, SearchThreads } from "../../src/search/search-threads.js";
+import type { SearchHit } from "../../src/search/types.js";
+import { buildTestIndex, quietLogger, type TestIndex } from "../commands/test-index.js";
+
+let t: TestIndex;
+let threads: SearchThreads;
+const setup = () => ({ dir: t.dir, embedder: { model: "use-lite", device: "cpu" as const, threads: 1, allowRemote: false } });
+
+beforeAll(async () => {
+  t = await buildTestIndex();
+  threads = await SearchThreads.start(setup(), { count: 2, logger: quietLogger() });
+}, 180_000);
+
+afterAll(async () => {
+  await threads?.close();
+  await t?.close();
+});
+
+const summary = (hits: SearchHit[]) => hits.map((h) => [h.paper.id, h.score.toFixed(6)]);
+
+describe("search threads", () => {
+  it("answer /paper searches as the index does on this thread", async () => {
+    for (const query of ["sparse attention for long documents", "equivariant networks", "ping safety for chat bots", "protein folding"]) {
+      const here = await t.index.search(query, { k: 8 });
+      const there = await threads.search(query, { k: 8 });
+      expect(summary(there)).toEqual(summary(here));
+      expect(there[0]!.paper).toEqual(here[0]!.paper);
+    }
+    const filtered = { k: 5, filters: { categories: ["cs.CR"] } };
+    expect(summary(await threads.search("ping safety", filtered))).toEqual(summary(await t.index.search("ping safety", filtered)));
+  });
+
+  it("answer /related and resolve papers as the index does", async () => {
+    const here = await t.index.related("2410.00001", { k: 6 });
+    const there = await threads.related("2410.00001", { k: 6 });
+    expect(there.paper.id).toBe("2410.00001");
+    expect(summary(there.hits)).toEqual(summary(here.hits));
+    expect((await threads.resolvePaper("https://arxiv.org/abs/2410.00001")).id).toBe("2410.00001");
+  });
+
+  it("keep the search core's error classes, so commands show the same messages", async () => {
+    await expect(threads.search("   ")).rejects.toBeInstanceOf(SearchInputError);
+    await expect(threads.search("x", { k: 0 })).rejects.toThrow(/k must be a whole number from 1 to/);
+    const missing = await threads.related("2512.99999").catch((err: unknown) => err);
+    expect(missing).toBeInstanceOf(PaperNotFoundError);
+    expect((missing as Error).message).toBe("arXiv 2512.99999 is not in this index");
+    const inProcess = await runCommand("related", { paper: "2512.99999" }, t.ctx);
+    expect(await runCommand("related", { paper: "2512.99999" }, { ...t.ctx, search: threads })).toEqual(inProcess);
+  });
+
+  it("give commands the same views as searching on this thread", async () => {
+    const withThreads = { ...t.ctx, search: threads };
+    for (const [name, raw] of [
+      ["paper", { query: "sparse attention", count: 3 }],
+      ["paper", { query: "sparse attention", count: 3, page: 2 }],
+      ["related", { paper: "2410.00001", count: 4 }],
+    ] as const) {
+      expect(await runCommand(name, raw, withThreads)).toEqual(await runCommand(name, raw, t.ctx));
+    }
+  });
+
+  it("answer many requests in flight at once", async () => {
+    const queries = Array.from({ length: 40 }, (_, i) => ["attention", "graphs", "ping safety", "diffusion", "protein"][i % 5]!);
+    const answers = await Promise.all(queries.map((q) => threads.search(q, { k: 3 })));
+    for (const [i, hits] of answers.entries()) expect(summary(hits)).toEqual(summary(answers[i % 5]!));
+  });
+
+  it("fail the requests of a worker that dies, and start a new one for the next", async () => {
+    const own = await SearchThreads.start(setup(), { count: 1, logger: quietLogger() });
+    try {
+      const inFlight = Promise.all(Array.from({ length: 5 }, () => own.search("sparse attention", { k: 3 })));
+      // Fault injection: end the worker thread under the requests.
+      await own["workers"][0]!["worker"].terminate();
+      await expect(inFlight).rejects.toBeInstanceOf(SearchThreadError);
+      const again = await own.search("sparse attention", { k: 3 });
+      expect(summary(again)).toEqual(summary(await t.index.search("sparse attention", { k: 3 })));
+    } finally {
+      await own.close();
+    }
+    await expect(own.search("anything")).rejects.toThrow(/stopped/);
+  });
+
+  it("refuse to start when a worker cannot open the index, naming why", async () => {
+    const bad = { dir: t.dir, embedder: { ...setup().embedder, model: "/nonexistent/model-dir" } };
+    await expect(SearchThreads.start(bad, { count: 1, logger: quietLogger() })).rejects.toThrow(/nonexistent\/model-dir/);
+    await expect(SearchThreads.start(setup(), { count: 0, logger: quietLogger() })).rejects.toThrow(/at least one thread/);
+  });
+});
