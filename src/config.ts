@@ -120,6 +120,13 @@ export const SETTINGS = {
     default: () => 1,
     parse: intIn(0, 16),
   }),
+  indexRefreshSeconds: setting({
+    env: "INDEX_REFRESH_SECONDS",
+    description: "How often the bot looks for papers the indexer added (a pointer file read; new vectors load in the background); 0 never",
+    allowed: "an integer from 0 to 86400",
+    default: () => 60,
+    parse: intIn(0, 86_400),
+  }),
   modelsDir: setting({
     env: "PAPERHOUND_MODELS_DIR",
     description: "Directory of generated and downloaded models",

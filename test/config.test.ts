@@ -14,6 +14,7 @@ describe("loadConfig", () => {
       embedBatchSize: "auto",
       embedAllowDownload: false,
       searchThreads: 1,
+      indexRefreshSeconds: 60,
       modelsDir: path.join(projectRoot, "models"),
       indexPath: path.join(projectRoot, "index", "default"),
       logLevel: "info",

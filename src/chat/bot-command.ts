@@ -34,6 +34,13 @@ export async function runBot(cliCtx: CliContext, opts: BotOptions): Promise<void
     ctx.logger().warn("daily digests are off: cannot open the digest store in the index directory", { dir: runtime.ctx.index.dir, error: (err as Error).message });
   }
   const chatCtx = { ...runtime.ctx, ...(digest ? { digest: digest.store } : {}) };
+  // Papers a separate indexer (`paperhound ingest`, the compose file's indexer) adds become searchable without a restart.
+  const refresher =
+    config.indexRefreshSeconds > 0
+      ? setInterval(() => {
+          runtime.refresh().catch((err: unknown) => ctx.logger().warn("could not load the index's new papers; will try again", { error: (err as Error).message }));
+        }, config.indexRefreshSeconds * 1000).unref()
+      : undefined;
   // Slack (SLACK_BOT_TOKEN) runs next to Discord, or alone, on the same index and embedder.
   let slack: { stop(): Promise<void> } | undefined;
   try {
@@ -68,6 +75,7 @@ export async function runBot(cliCtx: CliContext, opts: BotOptions): Promise<void
       await runConsole({ input: stdin, output: ctx.stdout, ctx: { ...chatCtx, channel: { key: "console:main", canManage: true } }, interactive: stdin.isTTY === true });
     }
   } finally {
+    clearInterval(refresher);
     digest?.stop();
     await slack?.stop();
     digest?.close();

@@ -12,6 +12,8 @@ import { SearchThreads } from "../search/search-threads.js";
 
 export interface ChatRuntime {
   ctx: CommandContext;
+  /** Picks up what the indexer committed since the index was opened (every search thread too); whether anything changed. */
+  refresh(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -35,6 +37,11 @@ export async function openChatRuntime(cli: CliContext, opts: IndexOption = {}): 
   const ctx: CommandContext = { index: open.index, ...(threads ? { search: threads } : {}), config, clock: () => new Date(), logger };
   return {
     ctx,
+    refresh: async () => {
+      const [here, there] = await Promise.all([open.index.refresh(), threads?.refresh() ?? false]);
+      if (here || there) logger.info("index refreshed: papers the indexer added are searchable", { papers: open.index.store.paperCountHint() });
+      return here || there;
+    },
     close: async () => {
       await threads?.close();
       closeTitleLookups(open.index.dir);

@@ -52,6 +52,8 @@ export async function runDigestTick(opts: DigestTickOptions): Promise<DigestTick
   const report: DigestTickReport = { leased: false, posted: [], failed: [] };
   if (!opts.store.acquireLease(opts.holder, opts.now, opts.leaseMs ?? 5 * 60_000)) return report;
   report.leased = true;
+  // Papers the indexer added since the bot opened the index: their vectors, for ranking by topic.
+  await opts.index.refresh();
   const pools = new Map<string, CandidatePool>();
   for (const sub of opts.store.subscriptions()) {
     try {

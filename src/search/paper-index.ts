@@ -27,7 +27,7 @@ import { splitPassages, splitSentences } from "../embed/passages.js";
 import type { Paper } from "../papers/types.js";
 import { isArxivId, parseArxivRef } from "../papers/arxiv-id.js";
 import { hasFilters, PaperStore } from "./paper-store.js";
-import { ModelMismatchError, VectorIndex } from "./vector-index.js";
+import { IndexCorruptError, ModelMismatchError, VectorIndex } from "./vector-index.js";
 import { fuseScores } from "./fusion.js";
 import type { ModelFingerprint, SearchFilters, SearchHit, StoredPaper, UpsertOutcome } from "./types.js";
 
@@ -189,6 +189,10 @@ export class PaperIndex {
   /** How many BM25-only candidates get an exact dense score (DENSE_FILL_TOP). */
   denseFillTop = DENSE_FILL_TOP;
   readonly checkpointEvery: number;
+  /** Opened for queries only: `refresh` follows what a writer (another process) commits. */
+  readonly readonly: boolean;
+  /** A refresh in progress (one at a time). */
+  private refreshing: Promise<boolean> | undefined;
   /** The last write (add) in progress: the next one starts after it. */
   private writing: Promise<unknown> = Promise.resolve();
 
@@ -202,6 +206,7 @@ export class PaperIndex {
     this.fingerprint = fingerprintOf(embedder);
     this.denseWeight = opts.denseWeight ?? DEFAULT_DENSE_WEIGHT;
     this.checkpointEvery = checkpointInterval(opts.checkpointEvery);
+    this.readonly = opts.readonly ?? false;
   }
 
   /** Opens (or creates) the index in `dir`; refuses an index built by another model. */
@@ -246,6 +251,37 @@ export class PaperIndex {
 
   close(): void {
     this.store.close();
+  }
+
+  /**
+   * A read-only index (a bot) picks up the vectors another process (the indexer) committed since
+   * it was opened: when the vector file's generation on disk differs from the loaded one, the new
+   * generation is loaded (hnswlib reads it on a worker thread) and replaces the old one; searches
+   * meanwhile use the old one. Returns whether it changed. New papers' text reaches BM25 by itself
+   * (the store rebuilds its BM25 index after another connection's commit). A generation that
+   * disappears while loading (the writer saved again) is left for the next call.
+   */
+  refresh(): Promise<boolean> {
+    if (!this.readonly) return Promise.resolve(false);
+    this.refreshing ??= (async () => {
+      try {
+        const onDisk = await VectorIndex.committedGeneration(this.dir);
+        if (onDisk === undefined || onDisk === this.vectors.generation) return false;
+        let loaded: VectorIndex | undefined;
+        try {
+          loaded = await VectorIndex.load(this.dir, { expectFingerprint: this.fingerprint, efSearch: this.vectors.efSearch });
+        } catch (err) {
+          if (err instanceof IndexCorruptError && (await VectorIndex.committedGeneration(this.dir)) !== onDisk) return false;
+          throw err;
+        }
+        if (!loaded) return false;
+        this.vectors = loaded;
+        return true;
+      } finally {
+        this.refreshing = undefined;
+      }
+    })();
+    return this.refreshing;
   }
 
   /** The vector index, for diagnostics and benchmarks (recall of HNSW against exact search). Do not modify it. */

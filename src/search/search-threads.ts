@@ -37,7 +37,7 @@ export interface SearchWorkerSetup {
   embedder: { model: string; device: "auto" | "cpu" | "cuda"; threads: number; batchSize?: number; allowRemote: boolean; modelsDir?: string };
 }
 
-export type SearchOp = "search" | "related" | "resolvePaper";
+export type SearchOp = "search" | "related" | "resolvePaper" | "refresh";
 
 /** Main → worker. */
 export interface SearchRequest {
@@ -205,6 +205,19 @@ export class SearchThreads implements PaperSearch {
 
   resolvePaper(ref: string): Promise<StoredPaper> {
     return this.send("resolvePaper", ref) as Promise<StoredPaper>;
+  }
+
+  /**
+   * Every running worker picks up what the indexer committed (`PaperIndex.refresh`, then its BM25
+   * index is rebuilt before the next search needs it); resolves to whether any changed. A worker
+   * not running now opens the current index when it starts.
+   */
+  async refresh(): Promise<boolean> {
+    if (this.stopped) return false;
+    const changed = await Promise.all(
+      this.workers.map((w) => (w ? (w.request({ id: this.nextId++, op: "refresh", ref: "" }) as Promise<boolean>) : Promise.resolve(false))),
+    );
+    return changed.some(Boolean);
   }
 
   async close(): Promise<void> {

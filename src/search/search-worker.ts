@@ -52,8 +52,15 @@ async function main(): Promise<void> {
 
 async function answer(index: PaperIndex, req: SearchRequest): Promise<void> {
   try {
-    const value =
-      req.op === "search" ? await index.search(req.ref, req.opts) : req.op === "related" ? await index.related(req.ref, req.opts) : index.resolvePaper(req.ref);
+    let value: unknown;
+    if (req.op === "search") value = await index.search(req.ref, req.opts);
+    else if (req.op === "related") value = await index.related(req.ref, req.opts);
+    else if (req.op === "resolvePaper") value = index.resolvePaper(req.ref);
+    else {
+      value = await index.refresh();
+      // The new papers' BM25 index is built now rather than by the next user's search.
+      index.store.fullTextIndex();
+    }
     post({ type: "result", id: req.id, value });
   } catch (err) {
     post({ type: "error", id: req.id, error: toWireError(err) });

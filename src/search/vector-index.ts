@@ -480,6 +480,20 @@ export class VectorIndex {
   }
 
   /**
+   * The generation `dir`'s pointer names now (undefined: no committed index, or a pointer being
+   * replaced). Cheap: reads the small pointer file only. A reader compares it with `generation` to
+   * see whether a writer (another process) committed new vectors.
+   */
+  static async committedGeneration(dir: string): Promise<number | undefined> {
+    try {
+      const pointerPath = path.join(dir, POINTER_FILE);
+      return parsePointer(await readFile(pointerPath, "utf8"), pointerPath).generation;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
    * Loads the current generation from `dir`. Returns `undefined` when `dir` holds no committed index
    * (no `vectors.json`; generation files without a pointer are leftovers of an interrupted first save).
    * Throws `ModelMismatchError` when another model built it, `IndexCorruptError` (naming the file,
