@@ -257,24 +257,26 @@ export class PaperIndex {
    * A read-only index (a bot) picks up the vectors another process (the indexer) committed since
    * it was opened: when the vector file's generation on disk differs from the loaded one, the new
    * generation is loaded (hnswlib reads it on a worker thread) and replaces the old one; searches
-   * meanwhile use the old one. Returns whether it changed. New papers' text reaches BM25 by itself
-   * (the store rebuilds its BM25 index after another connection's commit). A generation that
-   * disappears while loading (the writer saved again) is left for the next call.
+   * meanwhile use the old one. The store's caches (BM25, labels) move to the committed data too
+   * (`PaperStore.catchUp`). Returns whether anything changed. A generation that disappears while
+   * loading (the writer saved again) is left for the next call.
    */
   refresh(): Promise<boolean> {
     if (!this.readonly) return Promise.resolve(false);
     this.refreshing ??= (async () => {
       try {
+        // The store's caches first: a new vector generation's labels must be in the label map.
+        const textChanged = this.store.catchUp();
         const onDisk = await VectorIndex.committedGeneration(this.dir);
-        if (onDisk === undefined || onDisk === this.vectors.generation) return false;
+        if (onDisk === undefined || onDisk === this.vectors.generation) return textChanged;
         let loaded: VectorIndex | undefined;
         try {
           loaded = await VectorIndex.load(this.dir, { expectFingerprint: this.fingerprint, efSearch: this.vectors.efSearch });
         } catch (err) {
-          if (err instanceof IndexCorruptError && (await VectorIndex.committedGeneration(this.dir)) !== onDisk) return false;
+          if (err instanceof IndexCorruptError && (await VectorIndex.committedGeneration(this.dir)) !== onDisk) return textChanged;
           throw err;
         }
-        if (!loaded) return false;
+        if (!loaded) return textChanged;
         this.vectors = loaded;
         return true;
       } finally {

@@ -747,6 +747,12 @@ export class PaperStore {
   private termWrites = 0;
   private fullText: { index: Bm25Index; version: string } | null = null;
   private countHint: { count: number; version: string } | null = null;
+  /**
+   * Read-only stores: the data_version their caches (BM25, labels, paper count) are built on, moved
+   * forward only by `catchUp`. An indexer commits page after page; without this, a bot's every
+   * query after each commit would rebuild the BM25 index (2 s at 140k papers) and the label map.
+   */
+  private pinnedDataVersion: number | undefined;
 
   private constructor(db: SqliteDatabase, file: string, readonly: boolean, opts: PaperStoreOptions) {
     this.db = db;
@@ -997,7 +1003,7 @@ export class PaperStore {
    * data_version) or a term-data write (or rollback) by this one. Keys the caches below.
    */
   private papersVersion(): string {
-    return `${this.stmt("PRAGMA data_version").pluck().get() as number}:${this.termWrites}`;
+    return `${this.dataVersion()}:${this.termWrites}`;
   }
 
   /**
@@ -1085,9 +1091,28 @@ export class PaperStore {
     });
   }
 
+  /** SQLite's data_version (bumped by other connections' commits), or the pinned one of a read-only store. */
+  private dataVersion(): number {
+    if (this.readonly) return (this.pinnedDataVersion ??= this.stmt("PRAGMA data_version").pluck().get() as number);
+    return this.stmt("PRAGMA data_version").pluck().get() as number;
+  }
+
+  /**
+   * Read-only stores: lets the caches follow what other connections committed since the last call
+   * (PaperIndex.refresh calls it). Returns whether anything was committed; always false when writable
+   * (a writable store's caches follow every commit).
+   */
+  catchUp(): boolean {
+    if (!this.readonly) return false;
+    const now = this.stmt("PRAGMA data_version").pluck().get() as number;
+    const changed = this.pinnedDataVersion !== undefined && now !== this.pinnedDataVersion;
+    this.pinnedDataVersion = now;
+    return changed;
+  }
+
   private labelCache(): LabelCache {
     // Another connection (a CLI reindex next to the bot) changing the file bumps data_version.
-    const dataVersion = this.stmt("PRAGMA data_version").pluck().get() as number;
+    const dataVersion = this.dataVersion();
     if (this.labels && dataVersion === this.labelsDataVersion) return this.labels;
     const cache = new LabelCache();
     for (const row of this.db.prepare("SELECT label, paper_rowid FROM passages").raw().iterate()) {

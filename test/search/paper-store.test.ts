@@ -314,6 +314,23 @@ describe("passages and labels", () => {
     expect(() => s.setPassages(ra, [-1], 3, "h")).toThrow(RangeError);
   });
 
+  it("a read-only store keeps its caches on what it loaded until catchUp (an indexer's commits do not rebuild them per query)", () => {
+    const file = path.join(dir, "pinned.db");
+    const writer = track(PaperStore.open(file));
+    writer.upsertMany([paper("a", { title: "Glacier calving fronts" }), paper("b")]);
+    const reader = track(PaperStore.open(file, { readonly: true }));
+    expect(reader.bm25Search("glacier", 5)).toHaveLength(1);
+    expect(reader.catchUp()).toBe(false);
+
+    writer.upsertMany([paper("c", { title: "Glacier retreat in radar images" })]);
+    expect(reader.get("c")?.title).toBe("Glacier retreat in radar images"); // rows are read live
+    expect(reader.bm25Search("glacier", 5)).toHaveLength(1); // the BM25 index is not rebuilt yet
+    expect(reader.catchUp()).toBe(true);
+    expect(reader.bm25Search("glacier", 5)).toHaveLength(2);
+    expect(reader.catchUp()).toBe(false);
+    expect(writer.catchUp()).toBe(false); // a writable store follows every commit by itself
+  });
+
   it("labels, meta and fingerprint persist across reopen; a second connection's changes reach the cache", () => {
     const file = path.join(dir, "store.db");
     const s = track(PaperStore.open(file));

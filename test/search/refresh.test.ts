@@ -61,8 +61,12 @@ describe("refreshing a read-only index", () => {
     expect(t.index.store.get("2611.01234")?.title).toMatch(/^Glacier calving/);
     expect(ids(await t.index.search(QUERY, { k: 3, mode: "dense" }))).not.toContain("2611.01234");
     expect(ids(await threads.search(QUERY, { k: 3, mode: "dense" }))).not.toContain("2611.01234");
+    // Keywords too: a reader's BM25 index stays on what it loaded until refresh, so an indexer
+    // committing page after page does not make every search rebuild it.
+    expect(ids(await t.index.search("glacier calving fronts", { k: 3, mode: "bm25" }))).not.toContain("2611.01234");
 
     expect(await t.index.refresh()).toBe(true);
+    expect(ids(await t.index.search("glacier calving fronts", { k: 3, mode: "bm25" }))[0]).toBe("2611.01234");
     expect(t.index.vectorIndex.generation).toBeGreaterThan(generation);
     expect(ids(await t.index.search(QUERY, { k: 3, mode: "dense" }))[0]).toBe("2611.01234");
     expect(await t.index.refresh()).toBe(false);
