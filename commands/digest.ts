@@ -1,13 +1,13 @@
 /**
  * /digest action:<subscribe|show|preview|pause|resume|unsubscribe|exclude|follow> [topics] [time]
- * [timezone] [count] [categories] [quiet] [keywords] [author]: a channel's daily digest of new papers
+ * [timezone] [count] [categories] [sources] [quiet] [keywords] [author]: a channel's daily digest of new papers
  * (src/digest/). Changing a channel's digest needs `ctx.channel.canManage` (the adapter decides:
  * Discord's Manage Channels, Slack's admin allow-list, always in the console); `show` and `preview`
  * are for everyone. Also the platform-neutral text of a posted digest (headline and one line per
  * paper), which each adapter renders.
  */
 import { dayBefore, localDayAndTime } from "../src/digest/digest-runner.js";
-import type { DecidedDigest, DigestStore, Subscription } from "../src/digest/digest-store.js";
+import { DIGEST_SOURCES, type DecidedDigest, type DigestSource, type DigestStore, type Subscription } from "../src/digest/digest-store.js";
 import { DEFAULT_WEIGHTS, rankForChannel } from "../src/digest/ranking.js";
 import type { SearchHit } from "../src/search/types.js";
 import { checkCategory } from "./options.js";
@@ -45,6 +45,22 @@ export function checkTimezone(value: string): string {
   }
 }
 
+const SOURCE_NAMES: Record<DigestSource, string> = { hf: "Hugging Face daily papers", arxiv: "arXiv announcements" };
+
+/** "hf,arxiv" (either order, any case) → the known sources, each once. */
+function checkSources(value: string): string {
+  const out: string[] = [];
+  for (const s of splitList(value, ",")) {
+    const v = s.toLowerCase();
+    if (!(DIGEST_SOURCES as readonly string[]).includes(v)) {
+      throw new CommandInputError(`sources must be ${DIGEST_SOURCES.join(", ")} or both, comma-separated, not "${s.slice(0, 40)}"`, "sources");
+    }
+    if (!out.includes(v)) out.push(v);
+  }
+  if (out.length === 0) throw new CommandInputError(`sources must name ${DIGEST_SOURCES.join(", ")} or both, comma-separated`, "sources");
+  return out.join(",");
+}
+
 function checkCategories(value: string): string {
   return splitList(value, ",").map(checkCategory).join(",");
 }
@@ -72,6 +88,7 @@ export function describeSubscription(sub: Subscription): string[] {
     `Topics: ${sub.topics.join("; ") || "(none)"}`,
     `Every day at ${sub.time} (${sub.timezone}), up to ${sub.count} papers${sub.paused ? " · PAUSED" : ""}${sub.quiet ? " · quiet on empty days" : ""}`,
     ...(sub.categories.length ? [`Categories: ${sub.categories.join(", ")}`] : []),
+    `Sources: ${sub.sources.map((s) => SOURCE_NAMES[s]).join(", ")}${sub.sources.includes("arxiv") && sub.categories.length === 0 ? " (arXiv announcements are fetched per category: add categories to get them)" : ""}`,
     ...(sub.exclude.length ? [`Excluded keywords: ${sub.exclude.join("; ")}`] : []),
     ...(sub.follow.length ? [`Followed authors: ${sub.follow.join("; ")}`] : []),
     `Papers announced after ${sub.windowEnd} are new for the next digest.`,
@@ -85,6 +102,7 @@ interface DigestOptions {
   timezone?: string;
   count?: number;
   categories?: string;
+  sources?: string;
   quiet?: boolean;
   keywords?: string;
   author?: string;
@@ -157,6 +175,7 @@ function subscribe(o: DigestOptions, ctx: CommandContext, store: DigestStore, ch
     timezone,
     count: o.count ?? existing?.count ?? DIGEST_DEFAULTS.count,
     categories: o.categories !== undefined ? splitList(o.categories, ",") : (existing?.categories ?? []),
+    sources: o.sources !== undefined ? (splitList(o.sources, ",") as DigestSource[]) : (existing?.sources ?? [...DIGEST_SOURCES]),
     exclude: existing?.exclude ?? [],
     follow: existing?.follow ?? [],
     paused: existing?.paused ?? false,
@@ -213,6 +232,7 @@ export const digestCommand: CommandSpec = {
     { name: "timezone", description: `subscribe: IANA time zone, e.g. Europe/Berlin (default ${DIGEST_DEFAULTS.timezone})`, type: "string", maxLength: 64, check: checkTimezone },
     { name: "count", description: `subscribe: papers per digest (1 to ${MAX_DIGEST_COUNT}, default ${DIGEST_DEFAULTS.count})`, type: "integer", min: 1, max: MAX_DIGEST_COUNT },
     { name: "categories", description: "subscribe: arXiv categories, comma-separated (cs.LG,cs.CV)", type: "string", maxLength: 200, check: checkCategories },
+    { name: "sources", description: "subscribe: where new papers come from: hf, arxiv or both (default hf,arxiv)", type: "string", maxLength: 40, check: checkSources },
     { name: "quiet", description: "subscribe: post nothing on days without new papers", type: "boolean" },
     { name: "keywords", description: 'exclude: keywords separated by ";"', type: "string", maxLength: 300 },
     { name: "author", description: "follow: an author whose papers always make it in", type: "string", maxLength: 100 },

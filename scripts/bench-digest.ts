@@ -48,6 +48,7 @@ async function main(): Promise<void> {
         follow: [],
         paused: false,
         quiet: false,
+      sources: ["hf", "arxiv"],
         windowEnd: dayBefore(day),
       };
       store.subscribe(sub);

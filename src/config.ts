@@ -127,6 +127,13 @@ export const SETTINGS = {
     default: () => 60,
     parse: intIn(0, 86_400),
   }),
+  digestIngest: setting({
+    env: "DIGEST_INGEST",
+    description: "Before a channel's digest, fetch its sources (Hugging Face daily papers, arXiv announcements of its categories) into the index",
+    allowed: "one of 0, 1, true, false",
+    default: () => true,
+    parse: bool,
+  }),
   modelsDir: setting({
     env: "PAPERHOUND_MODELS_DIR",
     description: "Directory of generated and downloaded models",

@@ -10,6 +10,8 @@ import { addIndexOption, type IndexOption } from "../cli/search-common.js";
 import { startBotOps } from "../ops/bot-ops.js";
 import { chatCliContext, openChatRuntime } from "./context.js";
 import { consoleDigestPoster, DigestService } from "./digest-service.js";
+import { DigestIngest, runIngestCommand } from "../digest/digest-ingest.js";
+import type { Subscription } from "../digest/digest-store.js";
 
 interface BotOptions extends IndexOption {
   console?: boolean;
@@ -28,8 +30,25 @@ export async function runBot(cliCtx: CliContext, opts: BotOptions): Promise<void
   // The daily digest: digest.sqlite beside the index, a scheduler ticking every minute, one poster per platform.
   // A digest store that cannot be opened (read-only index directory) turns digests off, not the bot.
   let digest: DigestService | undefined;
+  // DIGEST_INGEST: the due channels' sources are fetched (`paperhound ingest` in a child process)
+  // and loaded (refresh) before their digests are decided.
+  const ingest = config.digestIngest
+    ? new DigestIngest({
+        run: async (args) => {
+          const summary = await runIngestCommand(args, { indexDir: runtime.ctx.index.dir, env: ctx.env });
+          ctx.logger().info("digest sources fetched", { component: "digest", ingest: args.join(" "), summary });
+        },
+        afterFetch: () => runtime.refresh(),
+      })
+    : undefined;
+  const beforeDeciding = ingest
+    ? async (due: Subscription[], today: string) => {
+        const report = await ingest.before(due, today);
+        for (const f of report.failed) ctx.logger().warn("could not fetch a digest source; the digest uses what the index holds", { component: "digest", ingest: f.job.args.join(" "), error: f.error });
+      }
+    : undefined;
   try {
-    digest = DigestService.open(runtime.ctx, { logger: ctx.logger() });
+    digest = DigestService.open(runtime.ctx, { logger: ctx.logger(), ...(beforeDeciding ? { beforeDeciding } : {}) });
   } catch (err) {
     ctx.logger().warn("daily digests are off: cannot open the digest store in the index directory", { dir: runtime.ctx.index.dir, error: (err as Error).message });
   }

@@ -10,12 +10,20 @@ import os from "node:os";
 import type { CommandContext } from "../../commands/types.js";
 import { digestHeadline } from "../../commands/digest.js";
 import { shortAuthors } from "../cli/search-common.js";
-import type { DigestPoster } from "../digest/digest-runner.js";
+import type { DigestPoster, DigestTickOptions } from "../digest/digest-runner.js";
 import { DigestScheduler } from "../digest/digest-scheduler.js";
 import { DigestStore, type DecidedDigest, type Subscription } from "../digest/digest-store.js";
 import type { Logger } from "../log.js";
 
 export type Platform = "discord" | "slack" | "console";
+
+export interface DigestServiceOptions {
+  logger: Logger;
+  holder?: string;
+  now?: () => Date;
+  /** Fetches the due channels' sources before their digests are decided (DigestIngest.before). */
+  beforeDeciding?: DigestTickOptions["beforeDeciding"];
+}
 
 export class DigestService {
   readonly scheduler: DigestScheduler;
@@ -24,9 +32,10 @@ export class DigestService {
   constructor(
     readonly store: DigestStore,
     ctx: CommandContext,
-    opts: { logger: Logger; holder?: string; now?: () => Date },
+    opts: DigestServiceOptions,
   ) {
     this.scheduler = new DigestScheduler({
+      ...(opts.beforeDeciding ? { beforeDeciding: opts.beforeDeciding } : {}),
       index: ctx.index,
       store,
       logger: opts.logger.child({ component: "digest" }),
@@ -37,7 +46,7 @@ export class DigestService {
   }
 
   /** Opens digest.sqlite in the index directory. */
-  static open(ctx: CommandContext, opts: { logger: Logger; holder?: string; now?: () => Date }): DigestService {
+  static open(ctx: CommandContext, opts: DigestServiceOptions): DigestService {
     return new DigestService(DigestStore.open(ctx.index.dir), ctx, opts);
   }
 

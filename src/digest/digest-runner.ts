@@ -20,10 +20,17 @@ export interface DigestTickOptions {
   holder: string;
   leaseMs?: number;
   weights?: RankingWeights;
+  /**
+   * Runs once per tick before any digest is decided, with the channels due now and the latest of
+   * their local days: fetching their sources (DigestIngest). A failure is reported, not fatal.
+   */
+  beforeDeciding?: (due: Subscription[], today: string) => Promise<void>;
 }
 
 export interface DigestTickReport {
   leased: boolean;
+  /** Set when `beforeDeciding` failed; the digests were decided with what the index holds. */
+  beforeDecidingError?: string;
   posted: { channel: string; digestId: number; papers: number; resumed: boolean }[];
   failed: { channel: string; error: string }[];
 }
@@ -52,6 +59,13 @@ export async function runDigestTick(opts: DigestTickOptions): Promise<DigestTick
   const report: DigestTickReport = { leased: false, posted: [], failed: [] };
   if (!opts.store.acquireLease(opts.holder, opts.now, opts.leaseMs ?? 5 * 60_000)) return report;
   report.leased = true;
+  if (opts.beforeDeciding) {
+    const due = opts.store.subscriptions().filter((sub) => !opts.store.unposted(sub.channel) && isDue(sub, opts.now).due);
+    if (due.length > 0) {
+      const today = due.map((sub) => isDue(sub, opts.now).day).reduce((a, b) => (a > b ? a : b));
+      await opts.beforeDeciding(due, today).catch((err: unknown) => (report.beforeDecidingError = (err as Error).message));
+    }
+  }
   // Papers the indexer added since the bot opened the index: their vectors, for ranking by topic.
   await opts.index.refresh();
   const pools = new Map<string, CandidatePool>();

@@ -38,6 +38,7 @@ export class DigestScheduler {
     const { logger, onTick, now, ...tick } = this.opts;
     try {
       const report = await runDigestTick({ ...tick, now: (now ?? (() => new Date()))() });
+      if (report.beforeDecidingError) logger.warn("fetching the channels' sources failed; digests use what the index holds", { error: report.beforeDecidingError });
       for (const p of report.posted) logger.info("digest posted", { channel: p.channel, digest: p.digestId, papers: p.papers, resumed: p.resumed });
       for (const f of report.failed) logger.warn("digest failed; retried next minute", { channel: f.channel, error: f.error });
       onTick?.(report);

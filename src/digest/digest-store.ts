@@ -31,6 +31,9 @@ const Database = require("better-sqlite3") as new (file: string, opts?: { timeou
 
 export const DIGEST_FILE = "digest.sqlite";
 
+export const DIGEST_SOURCES = ["hf", "arxiv"] as const;
+export type DigestSource = (typeof DIGEST_SOURCES)[number];
+
 export interface Subscription {
   /** "<platform>:<channel id>", e.g. "discord:123", "slack:C42", "console:main". */
   channel: string;
@@ -45,6 +48,12 @@ export interface Subscription {
   follow: string[];
   paused: boolean;
   quiet: boolean;
+  /**
+   * Where the channel's new papers come from: "hf" (Hugging Face daily papers) and/or "arxiv"
+   * (arXiv announcements in its categories). Fetched before its digest is decided; an "hf"-only
+   * channel gets only papers featured on Hugging Face. Older subscriptions: both.
+   */
+  sources: DigestSource[];
   /** Papers announced after this day (YYYY-MM-DD) are new for the next digest. */
   windowEnd: string;
 }
@@ -144,7 +153,10 @@ export class DigestStore {
     const row = this.db.prepare("SELECT channel, settings, window_end FROM subscriptions WHERE channel = ?").get(channel) as
       | { channel: string; settings: string; window_end: string }
       | undefined;
-    return row ? { channel: row.channel, ...(JSON.parse(row.settings) as Omit<Subscription, "channel" | "windowEnd">), windowEnd: row.window_end } : undefined;
+    if (!row) return undefined;
+    const settings = JSON.parse(row.settings) as Omit<Subscription, "channel" | "windowEnd" | "sources"> & { sources?: DigestSource[] };
+    // Subscriptions made before the sources option had both.
+    return { channel: row.channel, ...settings, sources: settings.sources ?? [...DIGEST_SOURCES], windowEnd: row.window_end };
   }
 
   subscriptions(): Subscription[] {

@@ -12,7 +12,8 @@ import type { PaperIndex } from "../search/paper-index.js";
 import type { StoredPaper } from "../search/types.js";
 import { foldText } from "../search/paper-store.js";
 import { queryTerms, type TermData } from "../search/text-analysis.js";
-import type { DigestItem, Subscription } from "./digest-store.js";
+import type { DigestItem, DigestSource, Subscription } from "./digest-store.js";
+import { isArxivId } from "../papers/arxiv-id.js";
 
 export interface RankingWeights {
   topic: number;
@@ -89,10 +90,21 @@ export class CandidatePool {
   }
 }
 
+/**
+ * Whether a paper comes from one of a channel's sources: "hf" papers were featured on Hugging Face
+ * daily papers; "arxiv" papers are arXiv papers (those featured on Hugging Face are too). No
+ * sources given: any paper.
+ */
+export function fromSources(paper: StoredPaper, sources: readonly DigestSource[] | undefined): boolean {
+  if (!sources || sources.length === 0) return true;
+  if (sources.includes("hf") && (paper.trending?.featuredOn !== undefined || paper.source === "hf-daily")) return true;
+  return sources.includes("arxiv") && isArxivId(paper.id);
+}
+
 /** Ranks candidate papers (already restricted to the digest's window) for one subscription. */
 export async function rankForChannel(
   index: PaperIndex,
-  sub: Pick<Subscription, "topics" | "categories" | "exclude" | "follow" | "count">,
+  sub: Pick<Subscription, "topics" | "categories" | "exclude" | "follow" | "count"> & Partial<Pick<Subscription, "sources">>,
   candidates: readonly StoredPaper[] | CandidatePool,
   weights: RankingWeights = DEFAULT_WEIGHTS,
   feedback: { liked: readonly string[]; disliked: readonly string[] } = { liked: [], disliked: [] },
@@ -103,7 +115,7 @@ export async function rankForChannel(
     const ids = index.store.termIdsOf(words);
     return words.map((w) => ids.get(w));
   });
-  const pool = shared.papers.filter((p) => inCategories(p, sub.categories) && !excluded(shared.termDataOf(p.rowid), keywordIds));
+  const pool = shared.papers.filter((p) => fromSources(p, sub.sources) && inCategories(p, sub.categories) && !excluded(shared.termDataOf(p.rowid), keywordIds));
   if (pool.length === 0) return [];
   const topics = sub.topics.filter((t) => t.trim());
   const topicVectors = topics.length > 0 ? await index.embedder.embed(topics, "query") : [];

@@ -275,7 +275,7 @@ describe("/help", () => {
     expect(v.commands.map((c) => c.usage)).toEqual([
       "/paper query:<text> [count] [since] [category] [private]",
       "/related paper:<text> [count] [private]",
-      "/digest action:<text> [topics] [time] [timezone] [count] [categories] [quiet] [keywords] [author]",
+      "/digest action:<text> [topics] [time] [timezone] [count] [categories] [sources] [quiet] [keywords] [author]",
       "/help",
     ]);
     expect(v.commands.flatMap((c) => c.options.map((o) => o.name))).not.toContain("page");

@@ -63,6 +63,7 @@ function subscription(channel: string, over: Partial<Subscription> = {}): Subscr
     follow: [],
     paused: false,
     quiet: false,
+    sources: ["hf", "arxiv"],
     windowEnd: "2026-03-26",
     ...over,
   };

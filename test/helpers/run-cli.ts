@@ -20,6 +20,8 @@ export function cleanEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
   const full: NodeJS.ProcessEnv = { ...process.env };
   for (const s of Object.values(SETTINGS)) delete full[s.env];
   delete full.PAPERHOUND_SAMPLE_IF_EMPTY;
+  // Tests never reach the network: a bot's digest does not fetch its sources unless a test says so.
+  full.DIGEST_INGEST = "0";
   return Object.assign(full, env);
 }
 

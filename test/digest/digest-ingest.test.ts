@@ -1,0 +1,224 @@
+/**
+ * A channel's sources are fetched before its digest is decided (DIGEST_INGEST): which fetches a
+ * tick plans, that they are shared and not repeated, that a failure does not stop the digest, and,
+ * end to end, the real `paperhound ingest hf-daily` child process against a loopback Hugging Face
+ * API, whose paper then appears in the digest decided right after (ranked by meaning on a read-only
+ * index that picked it up with refresh). Also: an "hf"-only channel gets only featured papers.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCommand } from "../../commands/run.js";
+import type { CommandContext } from "../../commands/types.js";
+import { DigestIngest, planIngest, runIngestCommand, type IngestJob } from "../../src/digest/digest-ingest.js";
+import { runDigestTick } from "../../src/digest/digest-runner.js";
+import { DigestStore, type DecidedDigest, type Subscription } from "../../src/digest/digest-store.js";
+import { loadEmbedder } from "../../src/embed/load.js";
+import type { Embedder } from "../../src/embed/types.js";
+import { createLogger } from "../../src/log.js";
+import type { Paper } from "../../src/papers/types.js";
+import { PaperIndex } from "../../src/search/paper-index.js";
+import { LoopbackServer, fixture, type Reply } from "../helpers/loopback-server.js";
+import { cleanEnv } from "../helpers/run-cli.js";
+
+const quiet = createLogger({ level: "error", format: "json", stream: { write: () => true } as unknown as NodeJS.WritableStream });
+
+function sub(channel: string, over: Partial<Subscription> = {}): Subscription {
+  return {
+    channel,
+    topics: ["polite crawlers for scholarly metadata"],
+    time: "09:00",
+    timezone: "UTC",
+    count: 10,
+    categories: [],
+    exclude: [],
+    follow: [],
+    paused: false,
+    quiet: false,
+    sources: ["hf", "arxiv"],
+    windowEnd: "2026-11-01",
+    ...over,
+  };
+}
+
+describe("planning the fetches of a tick", () => {
+  it("fetches Hugging Face from the day after the earliest window, and arXiv for the union of categories", () => {
+    const jobs = planIngest(
+      [sub("a", { windowEnd: "2026-11-28", categories: ["cs.LG"] }), sub("b", { windowEnd: "2026-11-30", categories: ["cs.CV", "cs.LG"] }), sub("c", { sources: ["hf"], categories: ["math.AG"] })],
+      "2026-12-02",
+    );
+    // c's window ends 2026-11-01: more than a week back, so the catch-up starts a week back.
+    expect(jobs).toEqual<IngestJob[]>([
+      { source: "hf", args: ["hf-daily", "--since", "2026-11-26", "--until", "2026-12-02"] },
+      { source: "arxiv", args: ["arxiv-rss", "cs.CV+cs.LG"] },
+    ]);
+    expect(planIngest([sub("a", { windowEnd: "2026-12-01" })], "2026-12-02")).toEqual([{ source: "hf", args: ["hf-daily", "--since", "2026-12-02", "--until", "2026-12-02"] }]);
+  });
+
+  it("plans no arXiv fetch without categories and nothing for sources not asked for", () => {
+    expect(planIngest([sub("a", { sources: ["arxiv"] })], "2026-12-02")).toEqual([]);
+    expect(planIngest([sub("a", { sources: ["arxiv"], categories: ["cs.LG"] })], "2026-12-02")).toEqual([{ source: "arxiv", args: ["arxiv-rss", "cs.LG"] }]);
+    expect(planIngest([], "2026-12-02")).toEqual([]);
+  });
+
+  it("does not repeat a fetch within the interval, reports a failure and still runs the others", async () => {
+    let clock = new Date("2026-12-02T09:00:00Z");
+    const ran: string[] = [];
+    let refreshed = 0;
+    const ingest = new DigestIngest({
+      run: async (args) => {
+        ran.push(args[0]!);
+        if (args[0] === "arxiv-rss") throw new Error("arXiv is down");
+      },
+      afterFetch: async () => void refreshed++,
+      now: () => clock,
+    });
+    const due = [sub("a", { windowEnd: "2026-12-01", categories: ["cs.LG"] })];
+    const first = await ingest.before(due, "2026-12-02");
+    expect(ran).toEqual(["hf-daily", "arxiv-rss"]);
+    expect(first.failed).toEqual([{ job: { source: "arxiv", args: ["arxiv-rss", "cs.LG"] }, error: "arXiv is down" }]);
+    expect(refreshed).toBe(1);
+
+    clock = new Date("2026-12-02T09:10:00Z");
+    const second = await ingest.before(due, "2026-12-02");
+    expect(second.skipped.map((j) => j.source)).toEqual(["hf"]);
+    expect(ran).toEqual(["hf-daily", "arxiv-rss", "arxiv-rss"]); // the failed one is tried again
+    expect(refreshed).toBe(1); // nothing new was fetched
+
+    clock = new Date("2026-12-02T09:45:00Z");
+    await ingest.before(due, "2026-12-02");
+    expect(ran.filter((r) => r === "hf-daily")).toHaveLength(2);
+  });
+});
+
+describe("the sources option", () => {
+  let dir: string;
+  let store: DigestStore;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "paperhound-digest-sources-"));
+    store = DigestStore.open(dir);
+  });
+  afterAll(() => {
+    store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("is set by /digest subscribe, shown by /digest show, and checked", async () => {
+    const ctx = { digest: store, channel: { key: "console:main", canManage: true }, clock: () => new Date("2026-12-02T08:00:00Z"), logger: quiet } as unknown as CommandContext;
+    await runCommand("digest", { action: "subscribe", topics: "crawlers", sources: "HF" }, ctx);
+    expect(store.subscription("console:main")?.sources).toEqual(["hf"]);
+    const shown = await runCommand("digest", { action: "show" }, ctx);
+    expect(JSON.stringify(shown)).toContain("Sources: Hugging Face daily papers");
+    await runCommand("digest", { action: "subscribe", sources: "arxiv, hf, arxiv" }, ctx);
+    expect(store.subscription("console:main")?.sources).toEqual(["arxiv", "hf"]);
+    expect(JSON.stringify(await runCommand("digest", { action: "show" }, ctx))).toContain("add categories to get them");
+    const bad = await runCommand("digest", { action: "subscribe", sources: "twitter" }, ctx);
+    expect(bad).toMatchObject({ kind: "message", tone: "error" });
+    expect(JSON.stringify(bad)).toContain("sources must be hf, arxiv or both");
+    expect(store.subscription("console:main")?.sources).toEqual(["arxiv", "hf"]);
+  });
+});
+
+describe("fetching before deciding, end to end", () => {
+  let tmp: string;
+  let server: LoopbackServer;
+  let embedder: Embedder;
+  let index: PaperIndex;
+  let store: DigestStore;
+
+  const PLAIN: Paper = {
+    id: "2611.00200",
+    title: "Rate limits and politeness for crawlers of scholarly metadata",
+    abstract: "A crawler of scholarly metadata services paces its requests politely and respects rate limits.",
+    authors: ["B. Example"],
+    categories: ["cs.DL"],
+    published: "2026-11-02",
+    links: {},
+    source: "arxiv-rss",
+  };
+
+  beforeAll(async () => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), "paperhound-digest-ingest-"));
+    server = await LoopbackServer.start();
+    server.route("/hfapi/daily_papers", (req): Reply => ({
+      body: req.query.get("date") === "2026-11-02" ? fixture("hf-daily-2026-11-02.json") : fixture("hf-daily-empty.json"),
+    }));
+    embedder = await loadEmbedder({ model: "use-lite", device: "cpu", logger: quiet });
+    const writer = await PaperIndex.open({ dir: tmp, embedder });
+    await writer.add([PLAIN]);
+    writer.close();
+    index = await PaperIndex.open({ dir: tmp, embedder, readonly: true, warm: true });
+    store = DigestStore.open(tmp);
+  }, 120_000);
+
+  afterAll(async () => {
+    store?.close();
+    index?.close();
+    await embedder?.dispose();
+    await server?.close();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("runs `paperhound ingest hf-daily` for the due channels, then decides with the fetched paper", async () => {
+    store.subscribe(sub("console:hf", { sources: ["hf"] }));
+    store.subscribe(sub("console:both"));
+    const env = cleanEnv({ HF_API_URL: `${server.origin}/hfapi`, HF_MIN_INTERVAL_MS: "20", PAPERHOUND_CONTACT_EMAIL: "digest-test@example.org" });
+    const ingest = new DigestIngest({ run: async (args) => void (await runIngestCommand(args, { indexDir: tmp, env })), afterFetch: () => index.refresh() });
+    const posted: DecidedDigest[] = [];
+    const tick = (at: string) =>
+      runDigestTick({
+        index,
+        store,
+        now: new Date(at),
+        holder: "test",
+        post: async (d) => {
+          posted.push(d);
+          return `test:${d.id}`;
+        },
+        beforeDeciding: async (due, today) => {
+          const r = await ingest.before(due, today);
+          if (r.failed.length > 0) throw new Error(r.failed[0]!.error);
+        },
+      });
+
+    const report = await tick("2026-11-02T09:00:30Z");
+    expect(report.beforeDecidingError).toBeUndefined();
+    expect(server.requestsTo("/hfapi/daily_papers").map((q) => q.query.get("date"))).toEqual(["2026-11-02"]);
+    const byChannel = new Map(posted.map((d) => [d.channel, d.items.map((i) => i.paperId)]));
+    // The fetched paper (featured on Hugging Face) in both; the plain arXiv paper only where arxiv is a source.
+    expect(byChannel.get("console:hf")).toEqual(["2611.00101"]);
+    expect(byChannel.get("console:both")).toEqual(expect.arrayContaining(["2611.00101", "2611.00200"]));
+    const item = posted.find((d) => d.channel === "console:hf")!.items[0]!;
+    expect(item.reason).toMatch(/topic "polite crawlers for scholarly metadata" \(0\.\d\d\)/);
+
+    // The same day again: nothing due, nothing fetched.
+    await tick("2026-11-02T10:00:00Z");
+    expect(server.requestsTo("/hfapi/daily_papers")).toHaveLength(1);
+  }, 120_000);
+
+  it("decides with what the index holds when the source cannot be reached", async () => {
+    store.subscribe(sub("console:late", { sources: ["hf"], windowEnd: "2026-11-02" }));
+    const env = cleanEnv({ HF_API_URL: "http://127.0.0.1:9/hfapi", HF_MIN_INTERVAL_MS: "20" });
+    const ingest = new DigestIngest({ run: async (args) => void (await runIngestCommand(args, { indexDir: tmp, env })) });
+    const posted: DecidedDigest[] = [];
+    const report = await runDigestTick({
+      index,
+      store,
+      now: new Date("2026-11-03T09:01:00Z"),
+      holder: "test",
+      post: async (d) => {
+        posted.push(d);
+        return `test:${d.id}`;
+      },
+      beforeDeciding: async (due, today) => {
+        const r = await ingest.before(due, today);
+        if (r.failed.length > 0) throw new Error(r.failed[0]!.error);
+      },
+    });
+    expect(report.beforeDecidingError).toMatch(/paperhound ingest hf-daily --since 2026-11-03 --until 2026-11-03 exited with/);
+    // Every channel due that day still gets its digest (the earlier ones too: a new day).
+    expect(posted.map((d) => d.channel).sort()).toEqual(["console:both", "console:hf", "console:late"]);
+    expect(posted.find((d) => d.channel === "console:late")!.windowEnd).toBe("2026-11-03");
+  }, 120_000);
+});
