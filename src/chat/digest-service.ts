@@ -10,7 +10,7 @@ import os from "node:os";
 import type { CommandContext } from "../../commands/types.js";
 import { digestHeadline } from "../../commands/digest.js";
 import { shortAuthors } from "../cli/search-common.js";
-import type { DigestPoster, DigestTickOptions } from "../digest/digest-runner.js";
+import type { DigestPoster, DigestTickOptions, PostProgress } from "../digest/digest-runner.js";
 import { DigestScheduler } from "../digest/digest-scheduler.js";
 import { DigestStore, type DecidedDigest, type Subscription } from "../digest/digest-store.js";
 import type { Logger } from "../log.js";
@@ -41,7 +41,7 @@ export class DigestService {
       logger: opts.logger.child({ component: "digest" }),
       holder: opts.holder ?? `${os.hostname()}:${process.pid}`,
       ...(opts.now ? { now: opts.now } : {}),
-      post: (digest, sub) => this.post(digest, sub),
+      post: (digest, sub, progress) => this.post(digest, sub, progress),
     });
   }
 
@@ -54,11 +54,11 @@ export class DigestService {
     this.posters.set(platform, poster);
   }
 
-  private post(digest: DecidedDigest, sub: Subscription): Promise<string> {
+  private post(digest: DecidedDigest, sub: Subscription, progress: PostProgress): Promise<string> {
     const platform = digest.channel.split(":")[0]!;
     const poster = this.posters.get(platform);
     if (!poster) throw new Error(`no ${platform} adapter runs in this process to post the digest of ${digest.channel}`);
-    return poster(digest, sub);
+    return poster(digest, sub, progress);
   }
 
   start(): void {

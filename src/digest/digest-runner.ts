@@ -8,8 +8,38 @@ import type { PaperIndex } from "../search/paper-index.js";
 import type { DecidedDigest, DigestStore, Subscription } from "./digest-store.js";
 import { CandidatePool, DEFAULT_WEIGHTS, rankForChannel, toDigestItem, type RankingWeights } from "./ranking.js";
 
+/**
+ * Where posting a digest got: a digest posted as several messages records its progress after each
+ * one the platform accepted; a retry after a crash starts from `saved` and posts only the rest.
+ */
+export interface PostProgress {
+  /** What an earlier, interrupted attempt saved (undefined on the first attempt). */
+  readonly saved: string | undefined;
+  save(value: string): void;
+}
+
 /** Posts a digest to its channel; returns a reference to the message (adapter-specific). */
-export type DigestPoster = (digest: DecidedDigest, sub: Subscription) => Promise<string>;
+export type DigestPoster = (digest: DecidedDigest, sub: Subscription, progress: PostProgress) => Promise<string>;
+
+/** What the posters save as progress: the platform's reference of the first message, and how many messages were accepted. */
+export interface PostedSoFar {
+  ref: string;
+  sent: number;
+}
+
+export function readPostedSoFar(saved: string | undefined): PostedSoFar | undefined {
+  if (!saved) return undefined;
+  try {
+    const p = JSON.parse(saved) as { ref?: unknown; sent?: unknown };
+    return typeof p.ref === "string" && Number.isInteger(p.sent) ? { ref: p.ref, sent: p.sent as number } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function progressOf(store: DigestStore, digest: DecidedDigest): PostProgress {
+  return { saved: digest.progress, save: (value) => store.recordProgress(digest.id, value) };
+}
 
 export interface DigestTickOptions {
   index: PaperIndex;
@@ -74,7 +104,7 @@ export async function runDigestTick(opts: DigestTickOptions): Promise<DigestTick
       // A digest decided before a crash is posted first, as it was decided.
       const pending = opts.store.unposted(sub.channel);
       if (pending) {
-        const ref = await opts.post(pending, sub);
+        const ref = await opts.post(pending, sub, progressOf(opts.store, pending));
         opts.store.markPosted(pending.id, ref, opts.now);
         report.posted.push({ channel: sub.channel, digestId: pending.id, papers: pending.items.length, resumed: true });
         continue;
@@ -96,7 +126,7 @@ export async function runDigestTick(opts: DigestTickOptions): Promise<DigestTick
         .filter((r) => !delivered.has(r.paper.id))
         .slice(0, sub.count);
       const digest = opts.store.decide(sub.channel, day, ranked.map(toDigestItem), opts.now);
-      const ref = digest.items.length === 0 && sub.quiet ? "quiet" : await opts.post(digest, sub);
+      const ref = digest.items.length === 0 && sub.quiet ? "quiet" : await opts.post(digest, sub, progressOf(opts.store, digest));
       opts.store.markPosted(digest.id, ref, opts.now);
       report.posted.push({ channel: sub.channel, digestId: digest.id, papers: digest.items.length, resumed: false });
     } catch (err) {

@@ -78,6 +78,8 @@ export interface DecidedDigest {
   decidedAt: string;
   /** Stable across retries: adapters use it to find an already-posted message. */
   idempotencyKey: string;
+  /** How far an interrupted attempt to post it got (adapter-specific, see `PostProgress`). */
+  progress?: string;
 }
 
 export class DigestStoreError extends Error {
@@ -98,7 +100,8 @@ CREATE TABLE IF NOT EXISTS digests (
   items       TEXT NOT NULL,
   decided_at  TEXT NOT NULL,
   posted_at   TEXT,
-  message_ref TEXT
+  message_ref TEXT,
+  progress    TEXT
 );
 CREATE INDEX IF NOT EXISTS digests_unposted ON digests(channel) WHERE posted_at IS NULL;
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -131,6 +134,9 @@ export class DigestStore {
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
     db.exec(SCHEMA);
+    // digest.sqlite files made before posting progress was recorded.
+    const columns = (db.prepare("SELECT name FROM pragma_table_info('digests')").pluck().all() as string[]) ?? [];
+    if (!columns.includes("progress")) db.exec("ALTER TABLE digests ADD COLUMN progress TEXT");
     return new DigestStore(db);
   }
 
@@ -201,10 +207,11 @@ export class DigestStore {
   /** The channel's digest that was decided but not posted (after a crash), if any. */
   unposted(channel: string): DecidedDigest | undefined {
     const row = this.db
-      .prepare("SELECT id, channel, window_start, window_end, items, decided_at FROM digests WHERE channel = ? AND posted_at IS NULL ORDER BY id LIMIT 1")
-      .get(channel) as { id: number; channel: string; window_start: string; window_end: string; items: string; decided_at: string } | undefined;
+      .prepare("SELECT id, channel, window_start, window_end, items, decided_at, progress FROM digests WHERE channel = ? AND posted_at IS NULL ORDER BY id LIMIT 1")
+      .get(channel) as { id: number; channel: string; window_start: string; window_end: string; items: string; decided_at: string; progress: string | null } | undefined;
     if (!row) return undefined;
     return {
+      ...(row.progress !== null ? { progress: row.progress } : {}),
       id: row.id,
       channel: row.channel,
       windowStart: row.window_start,
@@ -213,6 +220,14 @@ export class DigestStore {
       decidedAt: row.decided_at,
       idempotencyKey: `paperhound-digest-${row.id}`,
     };
+  }
+
+  /**
+   * Records how far posting a digest got (after each message the platform accepted), so that a
+   * retry after a crash continues where it stopped instead of posting those messages again.
+   */
+  recordProgress(digestId: number, progress: string): void {
+    this.db.prepare("UPDATE digests SET progress = ? WHERE id = ? AND posted_at IS NULL").run(progress, digestId);
   }
 
   markPosted(digestId: number, messageRef: string, now: Date): void {

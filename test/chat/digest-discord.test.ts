@@ -131,6 +131,31 @@ describe("/digest on Discord", () => {
     expect(JSON.stringify((await answer(show.token)).at(-1)!.body)).toContain("Feedback: 1 vote shaped the topic profile (1 liked, 0 disliked papers).");
   });
 
+  it("a post interrupted by a crash continues where it stopped: no message twice, none lost", async () => {
+    const items = Array.from({ length: 12 }, (_, n) => ({ paperId: `2410.${String(n + 200).padStart(5, "0")}`, title: `Paper ${n}`, authors: ["A. B"], score: 1, reason: "topic" }));
+    const digest = { id: 9002, channel: `discord:${CHANNEL_ID}`, windowStart: "2024-10-02", windowEnd: "2024-10-03", items, decidedAt: "2024-10-03T09:00:00Z", idempotencyKey: "paperhound-digest-9002" };
+    const sub = { topics: ["anything"] } as never;
+    const messages = digestMessages(digest, sub);
+    expect(messages.length).toBeGreaterThanOrEqual(3);
+    const channelPosts = () => fake.calls.filter((c) => c.method === "POST" && c.path === `/channels/${CHANNEL_ID}/messages`);
+    const before = channelPosts().length;
+    const poster = discordDigestPoster(bot.client.rest);
+    const saved: string[] = [];
+    // The process dies right after the second message was accepted and recorded.
+    const crashing = { saved: undefined, save: (v: string) => {
+      saved.push(v);
+      if (saved.length === 2) throw new Error("killed");
+    } };
+    await expect(poster(digest, sub, crashing)).rejects.toThrow("killed");
+    expect(channelPosts().length - before).toBe(2);
+    const ref = await poster(digest, sub, { saved: saved.at(-1), save: (v) => saved.push(v) });
+    const posts = channelPosts().slice(before).map((c) => c.body as { embeds: APIEmbed[]; nonce: string });
+    expect(posts).toHaveLength(messages.length);
+    expect(posts.flatMap((p) => p.embeds.map((e) => e.footer!.text))).toEqual(items.map((i) => i.paperId));
+    expect(new Set(posts.map((p) => p.nonce)).size).toBe(posts.length);
+    expect(ref).toBe(`discord:${CHANNEL_ID}/${(JSON.parse(saved[0]!) as { ref: string }).ref}`);
+  });
+
   it("a long digest is split into several messages within Discord's limits", () => {
     const items = Array.from({ length: 25 }, (_, n) => ({ paperId: `2410.${String(n).padStart(5, "0")}`, title: `Paper ${n} ${"long title words ".repeat(20)}`, authors: ["A. B"], score: 1, reason: `topic "x" (0.9) ${"why ".repeat(100)}` }));
     const msgs = digestMessages({ id: 1, channel: "discord:1", windowStart: "a", windowEnd: "2024-10-02", items, decidedAt: "", idempotencyKey: "k" }, { topics: ["x"] });

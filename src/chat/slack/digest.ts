@@ -5,7 +5,7 @@
  */
 import { digestHeadline } from "../../../commands/digest.js";
 import { shortAuthors } from "../../cli/search-common.js";
-import type { DigestPoster } from "../../digest/digest-runner.js";
+import { readPostedSoFar, type DigestPoster } from "../../digest/digest-runner.js";
 import type { DecidedDigest, DigestItem, Subscription } from "../../digest/digest-store.js";
 import { fitMrkdwn, LIMITS, MAX_MESSAGE_CHARS, safeUrl, blocksSize, type Block } from "./render.js";
 import type { SlackAdapter } from "./adapter.js";
@@ -44,15 +44,24 @@ export function digestSlackMessages(digest: DecidedDigest, sub: Pick<Subscriptio
 
 /** Posts digests of "slack:<channel id>" channels with the adapter's Web API client; returns "slack:<channel>/<ts>". */
 export function slackDigestPoster(adapter: SlackAdapter): DigestPoster {
-  return async (digest, sub) => {
+  return async (digest, sub, progress) => {
     const channel = digest.channel.replace(/^slack:/, "");
     const { headline, thread } = digestSlackMessages(digest, sub);
     const client = adapter.app.client;
-    const top = await client.chat.postMessage({ channel, text: headline, unfurl_links: false, unfurl_media: false });
-    const ts = top.ts as string;
-    for (const m of thread) {
+    // After a crash: the headline and the thread replies already accepted are not posted again.
+    const done = readPostedSoFar(progress?.saved);
+    let ts = done?.ref;
+    if (!ts) {
+      const top = await client.chat.postMessage({ channel, text: headline, unfurl_links: false, unfurl_media: false });
+      ts = top.ts as string;
+      progress?.save(JSON.stringify({ ref: ts, sent: 0 }));
+    }
+    for (let n = done?.sent ?? 0; n < thread.length; n++) {
+      const m = thread[n]!;
       await client.chat.postMessage({ channel, thread_ts: ts, text: m.text, blocks: m.blocks as never, unfurl_links: false, unfurl_media: false });
+      progress?.save(JSON.stringify({ ref: ts, sent: n + 1 }));
     }
     return `slack:${channel}/${ts}`;
   };
 }
+

@@ -121,4 +121,28 @@ describe("/digest on Slack", () => {
     expect(JSON.stringify(answer.body)).toContain("Vote recorded");
     expect(store.feedback(`slack:${CHANNEL_ID}`)).toEqual({ liked: [], disliked: [down.value], votes: 1 });
   });
+
+  it("a post interrupted by a crash continues where it stopped: no message twice, none lost", async () => {
+    const items = Array.from({ length: 30 }, (_, i) => ({ paperId: `2410.${String(i + 100).padStart(5, "0")}`, title: `Paper ${i + 1}`, authors: ["A. Author"], score: 1, reason: "topic" }));
+    const digest = { id: 9001, channel: `slack:${CHANNEL_ID}`, windowStart: "2024-10-02", windowEnd: "2024-10-03", items, decidedAt: "2024-10-03T09:00:00Z", idempotencyKey: "paperhound-digest-9001" };
+    const sub = { topics: ["anything"] } as never;
+    const before = fake.callsOf("chat.postMessage").length;
+    const poster = slackDigestPoster(adapter);
+    const saved: string[] = [];
+    // The process dies right after the first thread reply was accepted and recorded.
+    const crashing = { saved: undefined, save: (v: string) => {
+      saved.push(v);
+      if (saved.length === 2) throw new Error("killed");
+    } };
+    await expect(poster(digest, sub, crashing)).rejects.toThrow("killed");
+    expect(fake.callsOf("chat.postMessage").length - before).toBe(2); // headline + 1 of the replies
+    const ref = await poster(digest, sub, { saved: saved.at(-1), save: (v) => saved.push(v) });
+    const posts = fake.callsOf("chat.postMessage").slice(before);
+    expect(posts.filter((p) => p.body.thread_ts === undefined)).toHaveLength(1); // one headline
+    const replies = posts.filter((p) => p.body.thread_ts !== undefined);
+    expect(replies.length).toBeGreaterThanOrEqual(2);
+    const listed = replies.map((r) => JSON.stringify(r.body.blocks)).join("");
+    for (const item of items) expect(listed.split(`value\":\"${item.paperId}\"`).length - 1).toBe(2); // 👍 and 👎 once each
+    expect(ref).toBe(`slack:${CHANNEL_ID}/${replies[0]!.body.thread_ts}`);
+  });
 });
