@@ -127,7 +127,7 @@ describe("slash commands through the real discord.js client", () => {
     expect(edit.embeds[0]!.fields!.map((f) => f.name)).toEqual([
       "/paper query:<text> \\[count\\] \\[since\\] \\[category\\] \\[private\\]",
       "/related paper:<text> \\[count\\] \\[private\\]",
-      "/digest action:<text> \\[topics\\] \\[time\\] \\[timezone\\] \\[count\\] \\[categories\\] \\[quiet\\] \\[keywords\\] \\[author\\]",
+      "/digest action:<text> \\[topics\\] \\[time\\] \\[timezone\\] \\[count\\] \\[categories\\] \\[sources\\] \\[quiet\\] \\[keywords\\] \\[author\\]",
       "/help",
     ]);
   });
