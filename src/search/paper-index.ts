@@ -534,13 +534,18 @@ export class PaperIndex {
   private fillDenseScores(dense: Map<number, number>, qvecs: Float32Array[], rowids: Iterable<number>): void {
     // hnswlib-node's getPoint costs ~40 µs a vector, so only the best BM25 candidates are scored;
     // the rest get the dense floor in fusion (see DENSE_FILL_TOP).
+    const wanted: number[] = [];
     let budget = this.denseFillTop;
     for (const rowid of rowids) {
       if (budget-- <= 0) break;
-      if (dense.has(rowid)) continue;
+      if (!dense.has(rowid)) wanted.push(rowid);
+    }
+    // One store query for all their labels (a query per paper cost ~0.5 ms a search at 140k papers).
+    const labels = this.store.labelsOfPapers(wanted);
+    for (const rowid of wanted) {
       let best = -Infinity;
-      for (const p of this.store.passagesOf(rowid)) {
-        const v = this.vectors.vector(p.label);
+      for (const label of labels.get(rowid) ?? []) {
+        const v = this.vectors.vector(label);
         if (!v) continue;
         for (const q of qvecs) best = Math.max(best, dot(q, v));
       }

@@ -1074,6 +1074,21 @@ export class PaperStore {
     });
   }
 
+  /** The vector labels of several papers at once (one query), by paper rowid. */
+  labelsOfPapers(paperRowids: readonly number[]): Map<number, number[]> {
+    const out = new Map<number, number[]>();
+    if (paperRowids.length === 0) return out;
+    const rows = this.stmt("SELECT paper_rowid, label FROM passages WHERE paper_rowid IN (SELECT value FROM json_each(?)) ORDER BY paper_rowid, ord")
+      .raw()
+      .all(JSON.stringify(paperRowids)) as [number, number][];
+    for (const [rowid, label] of rows) {
+      const list = out.get(rowid);
+      if (list) list.push(label);
+      else out.set(rowid, [label]);
+    }
+    return out;
+  }
+
   passagesOf(paperRowid: number): PassageRow[] {
     return this.stmt("SELECT label, ord, generation FROM passages WHERE paper_rowid = ? ORDER BY ord").all(paperRowid) as PassageRow[];
   }
