@@ -5,17 +5,28 @@
  */
 import { findCommand } from "./index.js";
 import { parseOptions } from "./options.js";
-import { CommandInputError, type CommandContext, type RawOptions } from "./types.js";
+import { CommandInputError, type CommandContext, type CommandEvent, type RawOptions } from "./types.js";
 import { errorView, internalErrorView, type View } from "./view.js";
 
 export async function runCommand(name: string, raw: RawOptions, ctx: CommandContext): Promise<View> {
-  const cmd = findCommand(name);
-  if (!cmd) return errorView(`There is no command /${name.slice(0, 40)}.`, "Type /help to see the commands.");
-  try {
-    return await cmd.run(parseOptions(cmd, raw), ctx);
-  } catch (err) {
-    if (err instanceof CommandInputError) return errorView(err.message, "Type /help to see the options.");
-    ctx.logger.error("command failed", { command: name, err });
-    return internalErrorView();
+  const started = performance.now();
+  let failed = false;
+  const view = await (async (): Promise<View> => {
+    const cmd = findCommand(name);
+    if (!cmd) return errorView(`There is no command /${name.slice(0, 40)}.`, "Type /help to see the commands.");
+    try {
+      return await cmd.run(parseOptions(cmd, raw), ctx);
+    } catch (err) {
+      if (err instanceof CommandInputError) return errorView(err.message, "Type /help to see the options.");
+      ctx.logger.error("command failed", { command: name, err });
+      failed = true;
+      return internalErrorView();
+    }
+  })();
+  if (ctx.onCommand) {
+    const outcome: CommandEvent["outcome"] = failed ? "error" : view.kind === "results" ? "ok" : view.kind === "message" && view.tone === "empty" ? "empty" : view.kind === "message" && view.tone === "error" ? "user_error" : "ok";
+    const known = findCommand(name) ? name : "unknown";
+    ctx.onCommand({ platform: ctx.platform ?? "unknown", command: known, outcome, ms: performance.now() - started, hits: view.kind === "results" ? view.items.length : 0 });
   }
+  return view;
 }

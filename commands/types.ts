@@ -48,6 +48,21 @@ export interface CommandContext {
   channel?: { key: string; canManage: boolean };
   /** The daily digest store (src/digest/); absent where digests are not available. */
   digest?: DigestStore;
+  /** The chat platform the command came from (adapters set it): labels metrics and logs. */
+  platform?: "discord" | "slack" | "console";
+  /** Told about every command run (metrics and the per-command log line of `paperhound bot`). */
+  onCommand?: (event: CommandEvent) => void;
+}
+
+/** One command handled: what ran, how it ended, how long it took. Never the query text. */
+export interface CommandEvent {
+  platform: string;
+  command: string;
+  /** ok: results; empty: nothing found; user_error: bad input or unknown paper; error: a failure. */
+  outcome: "ok" | "empty" | "user_error" | "error";
+  ms: number;
+  /** Papers shown (results only). */
+  hits: number;
 }
 
 /** Where a command's searches run: the context's search threads, else its index on this thread. */

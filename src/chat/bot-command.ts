@@ -12,6 +12,7 @@ import { chatCliContext, openChatRuntime } from "./context.js";
 import { consoleDigestPoster, DigestService } from "./digest-service.js";
 import { DigestIngest, runIngestCommand } from "../digest/digest-ingest.js";
 import type { Subscription } from "../digest/digest-store.js";
+import type { CommandEvent } from "../../commands/types.js";
 
 interface BotOptions extends IndexOption {
   console?: boolean;
@@ -48,16 +49,32 @@ export async function runBot(cliCtx: CliContext, opts: BotOptions): Promise<void
       }
     : undefined;
   try {
-    digest = DigestService.open(runtime.ctx, { logger: ctx.logger(), ...(beforeDeciding ? { beforeDeciding } : {}) });
+    digest = DigestService.open(runtime.ctx, {
+      logger: ctx.logger(),
+      ...(beforeDeciding ? { beforeDeciding } : {}),
+      onTick: (report) => {
+        for (const p of report.posted) ops.metrics.digestPosted(p.channel.split(":")[0]!);
+      },
+    });
   } catch (err) {
     ctx.logger().warn("daily digests are off: cannot open the digest store in the index directory", { dir: runtime.ctx.index.dir, error: (err as Error).message });
   }
-  const chatCtx = { ...runtime.ctx, ...(digest ? { digest: digest.store } : {}) };
+  // One line and one metric per command handled: platform, command, outcome, latency, hits (never the query).
+  const onCommand = (e: CommandEvent) => {
+    ops.metrics.command(e.platform, e.command, e.outcome, e.ms / 1000);
+    const fields = { platform: e.platform, command: e.command, outcome: e.outcome, ms: Math.round(e.ms), hits: e.hits };
+    if (e.platform === "console") ctx.logger().debug("command handled", fields);
+    else ctx.logger().info("command handled", fields);
+  };
+  const chatCtx = { ...runtime.ctx, onCommand, ...(digest ? { digest: digest.store } : {}) };
   // Papers a separate indexer (`paperhound ingest`, the compose file's indexer) adds become searchable without a restart.
   const refresher =
     config.indexRefreshSeconds > 0
       ? setInterval(() => {
-          runtime.refresh().catch((err: unknown) => ctx.logger().warn("could not load the index's new papers; will try again", { error: (err as Error).message }));
+          runtime
+            .refresh()
+            .then((changed) => changed && ops.metrics.indexPapers(runtime.ctx.index.store.paperCountHint()))
+            .catch((err: unknown) => ctx.logger().warn("could not load the index's new papers; will try again", { error: (err as Error).message }));
         }, config.indexRefreshSeconds * 1000).unref()
       : undefined;
   // Slack (SLACK_BOT_TOKEN) runs next to Discord, or alone, on the same index and embedder.
@@ -66,7 +83,7 @@ export async function runBot(cliCtx: CliContext, opts: BotOptions): Promise<void
     if (config.slackBotToken !== undefined && !opts.console) {
       const { startSlackAdapter } = await import("./slack/adapter.js");
       const { slackDigestPoster } = await import("./slack/digest.js");
-      const adapter = await startSlackAdapter({ config, ctx: chatCtx, logger: ctx.logger(), digestAdmins: config.slackDigestAdmins });
+      const adapter = await startSlackAdapter({ config, ctx: { ...chatCtx, platform: "slack" }, logger: ctx.logger(), digestAdmins: config.slackDigestAdmins });
       slack = adapter;
       digest?.addPoster("slack", slackDigestPoster(adapter));
     }
@@ -77,7 +94,7 @@ export async function runBot(cliCtx: CliContext, opts: BotOptions): Promise<void
       digest?.start();
       await runDiscordBot({
         token: config.discordToken!,
-        ctx: chatCtx,
+        ctx: { ...chatCtx, platform: "discord" },
         logger: ctx.logger(),
         api: config.discordApiUrl,
         onReady: (bot) => digest?.addPoster("discord", discordDigestPoster(bot.client.rest)),
@@ -91,7 +108,7 @@ export async function runBot(cliCtx: CliContext, opts: BotOptions): Promise<void
       const stdin = ctx.stdin as NodeJS.ReadableStream & { isTTY?: boolean };
       digest?.addPoster("console", consoleDigestPoster(ctx.stdout));
       digest?.start();
-      await runConsole({ input: stdin, output: ctx.stdout, ctx: { ...chatCtx, channel: { key: "console:main", canManage: true } }, interactive: stdin.isTTY === true });
+      await runConsole({ input: stdin, output: ctx.stdout, ctx: { ...chatCtx, platform: "console", channel: { key: "console:main", canManage: true } }, interactive: stdin.isTTY === true });
     }
   } finally {
     clearInterval(refresher);

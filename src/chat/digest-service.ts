@@ -10,7 +10,7 @@ import os from "node:os";
 import type { CommandContext } from "../../commands/types.js";
 import { digestHeadline } from "../../commands/digest.js";
 import { shortAuthors } from "../cli/search-common.js";
-import type { DigestPoster, DigestTickOptions, PostProgress } from "../digest/digest-runner.js";
+import type { DigestPoster, DigestTickOptions, DigestTickReport, PostProgress } from "../digest/digest-runner.js";
 import { DigestScheduler } from "../digest/digest-scheduler.js";
 import { DigestStore, type DecidedDigest, type Subscription } from "../digest/digest-store.js";
 import type { Logger } from "../log.js";
@@ -23,6 +23,8 @@ export interface DigestServiceOptions {
   now?: () => Date;
   /** Fetches the due channels' sources before their digests are decided (DigestIngest.before). */
   beforeDeciding?: DigestTickOptions["beforeDeciding"];
+  /** Told what each tick did (metrics: digests posted). */
+  onTick?: (report: DigestTickReport) => void;
 }
 
 export class DigestService {
@@ -36,6 +38,7 @@ export class DigestService {
   ) {
     this.scheduler = new DigestScheduler({
       ...(opts.beforeDeciding ? { beforeDeciding: opts.beforeDeciding } : {}),
+      ...(opts.onTick ? { onTick: opts.onTick } : {}),
       index: ctx.index,
       store,
       logger: opts.logger.child({ component: "digest" }),

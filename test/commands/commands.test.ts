@@ -7,7 +7,7 @@ import { COMMANDS, findCommand } from "../../commands/index.js";
 import { parseOptions } from "../../commands/options.js";
 import { completePaper } from "../../commands/related.js";
 import { runCommand } from "../../commands/run.js";
-import { CommandInputError } from "../../commands/types.js";
+import { CommandInputError, type CommandEvent } from "../../commands/types.js";
 import { excerpt, truncateWords, type MessageView, type ResultsView, type View } from "../../commands/view.js";
 import { createLogger } from "../../src/log.js";
 import { buildTestIndex, type TestIndex } from "./test-index.js";
@@ -298,5 +298,27 @@ describe("text helpers", () => {
     const e = excerpt("First sentence here. Second sentence is here too. " + "Long ".repeat(80));
     expect(e.length).toBeLessThanOrEqual(300);
     expect(e.startsWith("First sentence here. Second sentence is here too.")).toBe(true);
+  });
+});
+
+describe("command events (metrics and the per-command log line)", () => {
+  it("report platform, command, outcome, latency and hits, never the query", async () => {
+    const events: CommandEvent[] = [];
+    const ctx = { ...t.ctx, platform: "slack" as const, onCommand: (e: CommandEvent) => events.push(e) };
+    await runCommand("paper", { query: "sparse attention", count: 3 }, ctx);
+    await runCommand("paper", { query: "zzzqqq xxyyzz", since: "2026-11-01" }, ctx);
+    await runCommand("related", { paper: "2512.99999" }, ctx);
+    await runCommand("frobnicate", {}, ctx);
+    const failing = { ...ctx, search: { search: () => Promise.reject(new Error("index gone")), related: () => Promise.reject(new Error("x")), resolvePaper: () => Promise.reject(new Error("x")) } };
+    await runCommand("paper", { query: "anything" }, failing);
+    expect(events.map((e) => [e.platform, e.command, e.outcome, e.hits])).toEqual([
+      ["slack", "paper", "ok", 3],
+      ["slack", "paper", "empty", 0],
+      ["slack", "related", "user_error", 0],
+      ["slack", "unknown", "user_error", 0],
+      ["slack", "paper", "error", 0],
+    ]);
+    for (const e of events) expect(e.ms).toBeGreaterThanOrEqual(0);
+    expect(JSON.stringify(events)).not.toContain("sparse attention");
   });
 });

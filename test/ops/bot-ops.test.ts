@@ -48,6 +48,18 @@ describe("paperhound bot with HEALTH_PORT", () => {
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       expect(metrics).toMatch(/^paperhound_index_papers 37$/m);
       expect(metrics).toMatch(/^paperhound_embedder_info\{device="cpu",model="use-lite"\} 1$/m);
+      // Commands handled are counted by platform, command and outcome, with their latency.
+      child.stdin.write("/paper equivariant networks\n/related 9999.99999\n/paper \n");
+      const deadline = Date.now() + 60_000;
+      let counted = "";
+      while (Date.now() < deadline && !/command="paper",outcome="user_error"\} 1$/m.test(counted)) {
+        counted = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(counted).toMatch(/^paperhound_commands_total\{platform="console",command="paper",outcome="ok"\} 1$/m);
+      expect(counted).toMatch(/^paperhound_commands_total\{platform="console",command="related",outcome="user_error"\} 1$/m);
+      expect(counted).toMatch(/^paperhound_commands_total\{platform="console",command="paper",outcome="user_error"\} 1$/m);
+      expect(counted).toMatch(/^paperhound_command_seconds_count\{platform="console",command="paper"\} 2$/m);
     } finally {
       child.stdin.end(); // the console adapter exits at the end of its input
     }
