@@ -36,6 +36,10 @@ import type { Logger } from "../../log.js";
 import { parseVoteId } from "./digest.js";
 import { CUSTOM_ID, renderDiscord, type DiscordPayload } from "./render.js";
 import { ResultsStore } from "./results-store.js";
+import { settleWithin } from "../drain.js";
+
+/** How long stop() waits for interactions in flight (a search takes milliseconds; Discord's REST may retry after a 429). */
+export const DRAIN_MS = 10_000;
 
 export interface DiscordBotOptions {
   ctx: CommandContext;
@@ -67,6 +71,9 @@ export class DiscordBot {
   /** The command context; a test may swap its index. */
   readonly ctx: CommandContext;
   private readonly logger: Logger;
+  /** Interactions being answered: stop() lets them finish (bounded) before it disconnects. */
+  private readonly inFlight = new Set<Promise<void>>();
+  private stopping = false;
 
   constructor(opts: DiscordBotOptions) {
     this.ctx = opts.ctx;
@@ -87,7 +94,11 @@ export class DiscordBot {
         ...opts.clientOptions?.rest,
       },
     });
-    this.client.on(Events.InteractionCreate, (i) => void this.onInteraction(i));
+    this.client.on(Events.InteractionCreate, (i) => {
+      const work = this.onInteraction(i);
+      this.inFlight.add(work);
+      void work.finally(() => this.inFlight.delete(work));
+    });
     this.client.on(Events.Error, (err) => this.logger.error("discord client error", { err }));
     this.client.on(Events.ShardResume, (shard, replayed) => this.logger.info("gateway session resumed", { shard, replayed }));
     this.client.on(Events.ShardDisconnect, (ev, shard) => this.logger.warn("gateway disconnected", { shard, code: ev.code }));
@@ -101,12 +112,26 @@ export class DiscordBot {
     this.logger.info("connected to Discord", { user: this.client.user?.tag, guilds: this.client.guilds.cache.size });
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops taking commands (new ones are told the bot is restarting), lets those in flight finish
+   * for at most `drainMs`, then disconnects.
+   */
+  async stop(drainMs = DRAIN_MS): Promise<void> {
+    this.stopping = true;
+    if (this.inFlight.size > 0) {
+      const pending = this.inFlight.size;
+      if (!(await settleWithin(this.inFlight, drainMs))) this.logger.warn("stopping with interactions still unanswered", { pending: this.inFlight.size, of: pending, waitedMs: drainMs });
+    }
     await this.client.destroy();
   }
 
   private async onInteraction(i: Interaction): Promise<void> {
     const started = performance.now();
+    if (this.stopping) {
+      if (i.isAutocomplete()) await i.respond([]).catch(() => undefined);
+      else if (i.isRepliable()) await i.reply(replyOptions(renderDiscord(errorView("The bot is restarting.", "Try again in a minute.")), true)).catch(() => undefined);
+      return;
+    }
     try {
       if (i.isAutocomplete()) await this.onAutocomplete(i);
       else if (i.isChatInputCommand()) await this.onCommand(i);

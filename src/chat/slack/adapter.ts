@@ -35,6 +35,7 @@ import {
 import { findCommand } from "../../../commands/index.js";
 import { parseOptions } from "../../../commands/options.js";
 import { runCommand } from "../../../commands/run.js";
+import { settleWithin } from "../drain.js";
 import { CommandInputError, searcherOf, type CommandContext, type RawOptions } from "../../../commands/types.js";
 import { errorView, internalErrorView, type View } from "../../../commands/view.js";
 import { ConfigError, type Config } from "../../config.js";
@@ -254,9 +255,11 @@ export class SlackAdapter {
     return a && typeof a === "object" ? a.port : undefined;
   }
 
-  async stop(): Promise<void> {
+  /** Stops taking requests, lets the commands already acked finish for at most `drainMs`, then returns. */
+  async stop(drainMs = 10_000): Promise<void> {
     await this.app.stop().catch((err: unknown) => this.logger.warn("stopping the Slack app failed", { err }));
-    await Promise.allSettled([...this.pending]);
+    if (this.pending.size === 0) return;
+    if (!(await settleWithin(this.pending, drainMs))) this.logger.warn("stopping with commands still unanswered", { pending: this.pending.size, waitedMs: drainMs });
   }
 
   /** Keeps work after an ack visible to stop(); never rejects. */

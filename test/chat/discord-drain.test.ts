@@ -1,0 +1,74 @@
+/**
+ * Graceful shutdown of the Discord adapter through the real client and the fake Discord: stop()
+ * lets a command in flight finish (its final edit is sent before the client disconnects), tells a
+ * command arriving meanwhile that the bot is restarting, and gives up after its bound.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DiscordBot } from "../../src/chat/discord/bot.js";
+import { searchOnThisThread, type PaperSearch } from "../../src/search/search-threads.js";
+import { FakeDiscord, type RestCall } from "../helpers/fake-discord.js";
+import { buildTestIndex, quietLogger, type TestIndex } from "../commands/test-index.js";
+
+let t: TestIndex;
+
+beforeAll(async () => {
+  t = await buildTestIndex({ sample: 5 });
+}, 180_000);
+
+afterAll(async () => {
+  await t?.close();
+});
+
+/** The real search, answered after `ms` (a slow search, to be caught in flight). */
+function slowSearch(ms: number): PaperSearch {
+  const real = searchOnThisThread(t.index);
+  const later = <T>(f: () => Promise<T>) => new Promise<T>((resolve, reject) => setTimeout(() => f().then(resolve, reject), ms));
+  return { search: (q, o) => later(() => real.search(q, o)), related: (r, o) => later(() => real.related(r, o)), resolvePaper: (r) => later(() => real.resolvePaper(r)) };
+}
+
+async function started(searchMs: number): Promise<{ fake: FakeDiscord; bot: DiscordBot; warnings: string[] }> {
+  const fake = new FakeDiscord({ heartbeatInterval: 1000 });
+  await fake.start();
+  const warnings: string[] = [];
+  const logger = { ...quietLogger(), warn: (msg: string) => void warnings.push(msg), child: () => logger } as ReturnType<typeof quietLogger>;
+  const bot = new DiscordBot({ ctx: { ...t.ctx, search: slowSearch(searchMs) }, logger, clientOptions: { rest: { api: fake.restUrl, retries: 1 } } });
+  await bot.start("fake.token.value-1234567890");
+  return { fake, bot, warnings };
+}
+
+const isEdit = (token: string) => (c: RestCall) => c.method === "PATCH" && c.path.endsWith(`/${token}/messages/@original`) && c.status < 300;
+
+describe("stopping the Discord bot", () => {
+  it("finishes the commands in flight before disconnecting, and tells new ones it is restarting", async () => {
+    const { fake, bot } = await started(1500);
+    try {
+      const first = fake.slashCommand("paper", { query: "sparse attention" });
+      await fake.waitForCall((c) => c.path.endsWith(`/${first.token}/callback`)); // deferred, search running
+      const stopping = bot.stop();
+      const late = fake.slashCommand("paper", { query: "graph networks" });
+      const refused = await fake.waitForCall((c) => c.path.endsWith(`/${late.token}/callback`));
+      expect(refused.body).toMatchObject({ type: 4, data: { flags: 64 } });
+      expect(JSON.stringify(refused.body)).toContain("The bot is restarting");
+      await stopping;
+      const edit = fake.calls.find(isEdit(first.token));
+      expect(edit, "the command in flight got its results before the bot disconnected").toBeDefined();
+      expect(JSON.stringify(edit!.body)).toContain("sparse attention");
+    } finally {
+      await fake.stop();
+    }
+  }, 60_000);
+
+  it("gives up waiting after its bound and says so", async () => {
+    const { fake, bot, warnings } = await started(5000);
+    try {
+      const first = fake.slashCommand("paper", { query: "sparse attention" });
+      await fake.waitForCall((c) => c.path.endsWith(`/${first.token}/callback`));
+      const t0 = performance.now();
+      await bot.stop(300);
+      expect(performance.now() - t0).toBeLessThan(3000);
+      expect(warnings).toContain("stopping with interactions still unanswered");
+    } finally {
+      await fake.stop();
+    }
+  }, 60_000);
+});
