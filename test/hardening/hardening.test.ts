@@ -1,0 +1,332 @@
+/**
+ * The hardening suite (`npm run test:hardening`, part of `npm test`): every kind of bad input through
+ * every entry point, each case asserting a clear answer (an error view, an exit code with a message,
+ * an HTTP status) and no state change (papers in the index, digest subscriptions). Table-driven;
+ * prints how many cases ran per entry point.
+ *
+ * Entry points: the platform-neutral commands (what every adapter calls), the console adapter, the
+ * Discord adapter (real discord.js client, fake Discord), the Slack adapter (real bolt app, fake
+ * Slack; forged, stale and replayed signatures), the CLI with bad files and arguments, and the
+ * health endpoint.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { PassThrough } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCommand } from "../../commands/run.js";
+import type { CommandContext, RawOptions } from "../../commands/types.js";
+import type { View } from "../../commands/view.js";
+import { runConsole } from "../../src/chat/console/console-adapter.js";
+import { DiscordBot } from "../../src/chat/discord/bot.js";
+import { startSlackAdapter, type SlackAdapter } from "../../src/chat/slack/adapter.js";
+import { loadConfig } from "../../src/config.js";
+import { DigestStore } from "../../src/digest/digest-store.js";
+import { BotMetrics } from "../../src/ops/metrics.js";
+import { startHealthServer, type HealthServer } from "../../src/ops/health-server.js";
+import { buildTestIndex, quietLogger, type TestIndex } from "../commands/test-index.js";
+import { FakeDiscord, type RestCall } from "../helpers/fake-discord.js";
+import { BOT_TOKEN, FakeSlack, SIGNING_SECRET, postSigned, sign, slashCommandFields } from "../helpers/fake-slack.js";
+import { runNode } from "../helpers/run-cli.js";
+
+/** Hostile text: what users type and what remote services send. */
+const HOSTILE: Record<string, string> = {
+  empty: "",
+  blank: " \t\n ",
+  huge: "attention ".repeat(110_000), // about 1 MB
+  control: "\u0000\u0001\u0007\u001b[31mred\u001b[0m\u007f",
+  "lone surrogate": "\ud800 sparse \udfff attention",
+  "replacement chars": "\ufffd\ufffd\ufffd",
+  rtl: "\u202eevil\u202c \u0645\u0631\u062d\u0628\u0627 attention",
+  "zero width": "\u200b\u200c\u200d\ufeff",
+  markdown: "**bold** _x_ `code` [click](https://evil.example) > quote ~~strike~~ ||spoiler||",
+  mentions: "@everyone @here <@123456789012345678> <@&987654321098765432> <!channel> <!here> <#42>",
+  "fts syntax": 'title:"x" AND NOT (y OR z*) NEAR(a b) ^c "unclosed',
+  "path traversal": "../../../../etc/passwd",
+  "sql-ish": "'; DROP TABLE papers; --",
+  "json-ish": '{"__proto__":{"polluted":true}}',
+  emoji: "🧪🔬📄".repeat(50),
+};
+
+const counts: Record<string, number> = {};
+const count = (entry: string) => (counts[entry] = (counts[entry] ?? 0) + 1);
+
+let t: TestIndex;
+let digestDir: string;
+let store: DigestStore;
+let papersBefore: number;
+
+beforeAll(async () => {
+  t = await buildTestIndex({ sample: 5 });
+  papersBefore = t.index.store.count();
+  digestDir = mkdtempSync(path.join(os.tmpdir(), "paperhound-hardening-"));
+  store = DigestStore.open(digestDir);
+}, 180_000);
+
+afterAll(async () => {
+  const line = Object.entries(counts)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ");
+  process.stdout.write(`hardening: ${Object.values(counts).reduce((a, b) => a + b, 0)} cases (${line})\n`);
+  store?.close();
+  if (digestDir) rmSync(digestDir, { recursive: true, force: true });
+  await t?.close();
+});
+
+/** Nothing a hostile input did may change the index or a digest. */
+function unchanged(): void {
+  expect(t.index.store.count()).toBe(papersBefore);
+  expect(store.subscriptions()).toEqual([]);
+}
+
+/** A view is always a clear answer: results, or a message with a title and text; never an internal error. */
+function clearAnswer(v: View): void {
+  if (v.kind === "message") {
+    expect(v.title.length).toBeGreaterThan(0);
+    expect(v.title).not.toBe("Something went wrong");
+  }
+  expect(JSON.stringify(v).length).toBeLessThan(200_000);
+}
+
+describe("commands (every adapter's path)", () => {
+  const cases: [string, RawOptions][] = [];
+  for (const [kind, text] of Object.entries(HOSTILE)) {
+    cases.push([`paper query ${kind}`, { query: text }]);
+    cases.push([`related paper ${kind}`, { paper: text }]);
+    cases.push([`paper since ${kind}`, { query: "attention", since: text }]);
+    cases.push([`paper category ${kind}`, { query: "attention", category: text }]);
+    cases.push([`digest action ${kind}`, { action: text }]);
+  }
+  cases.push(["paper count wrong type", { query: "attention", count: "many" }]);
+  cases.push(["paper count out of range", { query: "attention", count: 1e9 }]);
+  cases.push(["paper private wrong type", { query: "attention", private: "perhaps" }]);
+  cases.push(["unknown option", { query: "attention", evil: "1" }]);
+
+  it.each(cases)("%s", async (_name, raw) => {
+    const command = Object.keys(raw).includes("action") ? "digest" : Object.keys(raw).includes("paper") ? "related" : "paper";
+    // Digest changes need the right to manage the channel: a hostile caller without it.
+    const ctx: CommandContext = { ...t.ctx, digest: store, channel: { key: "console:hostile", canManage: false } };
+    clearAnswer(await runCommand(command, raw, ctx));
+    unchanged();
+    count("commands");
+  });
+
+  it.each(Object.entries(HOSTILE))("digest subscribe with hostile topics (%s) by a manager stores them safely or refuses", async (_kind, text) => {
+    const ctx: CommandContext = { ...t.ctx, digest: store, channel: { key: "console:manager", canManage: true } };
+    const v = await runCommand("digest", { action: "subscribe", topics: text, timezone: text.length < 64 ? text : "UTC" }, ctx);
+    clearAnswer(v);
+    const sub = store.subscription("console:manager");
+    if (sub) {
+      for (const topic of sub.topics) expect(topic.length).toBeLessThanOrEqual(500);
+      store.unsubscribe("console:manager");
+    }
+    unchanged();
+    count("commands");
+  });
+});
+
+describe("console adapter", () => {
+  it.each(Object.entries(HOSTILE))("a %s line is answered and the console keeps reading", async (_kind, text) => {
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let out = "";
+    output.on("data", (d: Buffer) => (out += d.toString("utf8")));
+    const done = runConsole({ input, output, ctx: { ...t.ctx, digest: store, channel: { key: "console:main", canManage: false } }, interactive: false });
+    input.write(`/paper ${text.replace(/\n/g, " ")}\n/related ${text.replace(/\n/g, " ")}\n/digest subscribe topics:${text.replace(/\n/g, " ").slice(0, 200)}\n${text.replace(/\n/g, " ").slice(0, 1000)}\n/help\n`);
+    input.end();
+    await done;
+    expect(out).toContain("/paper"); // /help was still answered after the hostile lines
+    expect(out).not.toMatch(/Something went wrong/);
+    unchanged();
+    count("console");
+  });
+});
+
+describe("Discord adapter (fake Discord)", () => {
+  let fake: FakeDiscord;
+  let bot: DiscordBot;
+  beforeAll(async () => {
+    fake = new FakeDiscord({ heartbeatInterval: 1000 });
+    await fake.start();
+    bot = new DiscordBot({ ctx: { ...t.ctx, digest: store }, logger: quietLogger(), clientOptions: { rest: { api: fake.restUrl, retries: 1 } } });
+    await bot.start("fake.token.value-1234567890");
+  }, 60_000);
+  afterAll(async () => {
+    await bot?.stop();
+    await fake?.stop();
+  });
+
+  const answered = async (token: string): Promise<RestCall[]> => {
+    await fake.waitForCall((c) => (c.path.includes(`/${token}/`) || c.path.endsWith(`/${token}`)) && c.method !== "DELETE" && (c.method === "PATCH" || c.method === "POST") && c.status < 300 && !(c.path.endsWith("/callback") && (c.body as { type?: number })?.type === 5));
+    return fake.callsFor(token);
+  };
+
+  it.each(Object.entries(HOSTILE))("/paper, /related and autocomplete with %s text: a safe answer, no pings", async (_kind, text) => {
+    // Discord caps option strings at 6,000 characters; the client sends what the gateway delivers.
+    const value = text.slice(0, 6000);
+    for (const [name, options] of [
+      ["paper", { query: value }],
+      ["related", { paper: value }],
+      ["digest", { action: "subscribe", topics: value }],
+    ] as const) {
+      const { token } = fake.slashCommand(name, options);
+      const calls = await answered(token);
+      for (const c of calls) {
+        const body = c.body as { data?: { allowed_mentions?: unknown }; allowed_mentions?: unknown };
+        const mentions = body?.data?.allowed_mentions ?? body?.allowed_mentions;
+        if (mentions !== undefined) expect(mentions).toEqual({ parse: [] });
+        expect(JSON.stringify(c.body ?? "")).not.toMatch(/(?<!\u200b)@everyone/);
+      }
+    }
+    const auto = fake.autocomplete("related", "paper", value.slice(0, 100));
+    const choices = await fake.waitForCall((c) => c.path.endsWith(`/${auto.token}/callback`));
+    expect((choices.body as { type: number }).type).toBe(8);
+    unchanged();
+    count("discord");
+  }, 60_000);
+});
+
+describe("Slack adapter (fake Slack)", () => {
+  let fake: FakeSlack;
+  let adapter: SlackAdapter;
+  let url: string;
+  let n = 0;
+  beforeAll(async () => {
+    fake = new FakeSlack();
+    await fake.start();
+    const config = loadConfig({ SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_MODE: "http", SLACK_API_URL: fake.apiUrl }, { stderrIsTTY: false });
+    adapter = await startSlackAdapter({ config, ctx: { ...t.ctx, digest: store }, logger: quietLogger(), listen: { port: 0, host: "127.0.0.1" }, digestAdmins: ["U0NOBODY"] });
+    url = `http://127.0.0.1:${adapter.port}/slack/events`;
+  }, 60_000);
+  afterAll(async () => {
+    await adapter?.stop();
+    await fake?.stop();
+  });
+
+  it.each(Object.entries(HOSTILE))("/paper, /related and /digest with %s text: acked, answered, escaped", async (_kind, text) => {
+    for (const command of ["/paper", "/related", "/digest"]) {
+      const id = `h${++n}`;
+      const ack = await postSigned(url, slashCommandFields(command, command === "/digest" ? `subscribe --topics ${text}` : text, fake.responseUrl(id)));
+      expect(ack.status).toBe(200);
+      if (ack.text.trim() === "") {
+        const answer = await fake.waitFor(() => fake.responsesTo(id)[0]);
+        const json = JSON.stringify(answer.body);
+        expect(json).not.toMatch(/<!channel>|<!here>|<@1234/);
+        expect(json).not.toContain("Something went wrong");
+      }
+    }
+    unchanged();
+    count("slack");
+  }, 60_000);
+
+  it.each([
+    ["a wrong signing secret", { secret: "not-the-secret" }],
+    ["a stale timestamp (replayed after 10 minutes)", { timestamp: Math.floor(Date.now() / 1000) - 600 }],
+  ] as const)("a request with %s is refused and runs nothing", async (_name, opts) => {
+    const id = `forged${++n}`;
+    const before = fake.callsOf("chat.postMessage").length;
+    const res = await postSigned(url, slashCommandFields("/digest", "subscribe --topics forged", fake.responseUrl(id)), opts);
+    expect(res.status).toBe(401);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(fake.responsesTo(id)).toEqual([]);
+    expect(fake.callsOf("chat.postMessage").length).toBe(before);
+    unchanged();
+    count("slack");
+  });
+
+  it("a body changed after it was signed is refused and runs nothing", async () => {
+    const ts = Math.floor(Date.now() / 1000);
+    const id = `tampered${++n}`;
+    const signed = new URLSearchParams(slashCommandFields("/paper", "attention", fake.responseUrl(id))).toString();
+    const tampered = signed.replace("text=attention", "text=%40everyone");
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", "x-slack-request-timestamp": String(ts), "x-slack-signature": sign(SIGNING_SECRET, ts, signed) },
+      body: tampered,
+    });
+    expect(res.status).toBe(401);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(fake.responsesTo(id)).toEqual([]);
+    unchanged();
+    count("slack");
+  });
+
+  it("an unsigned, oversized or non-form body is refused", async () => {
+    for (const [body, headers] of [
+      ["command=/paper&text=x", { "content-type": "application/x-www-form-urlencoded" }],
+      ["x".repeat(2_000_000), { "content-type": "application/x-www-form-urlencoded", "x-slack-request-timestamp": String(Math.floor(Date.now() / 1000)), "x-slack-signature": "v0=00" }],
+      ["\u0000\u0001binary", { "content-type": "application/octet-stream" }],
+    ] as const) {
+      const res = await fetch(url, { method: "POST", headers, body });
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      count("slack");
+    }
+    unchanged();
+  });
+});
+
+describe("CLI (files and arguments)", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "paperhound-hardening-cli-"));
+    writeFileSync(path.join(dir, "binary.jsonl"), Buffer.from([0x00, 0xff, 0xfe, 0x01, 0x02, 0x80, 0x0a, 0xc3, 0x28, 0x0a]));
+    writeFileSync(path.join(dir, "invalid-utf8.jsonl"), Buffer.concat([Buffer.from('{"id":"2401.00001","title":"'), Buffer.from([0xc3, 0x28, 0xa0, 0xa1]), Buffer.from('","abstract":"x"}\n')]));
+    writeFileSync(path.join(dir, "huge-line.jsonl"), `{"id":"2401.00002","title":"${"t".repeat(1_200_000)}","abstract":"x"}\n`);
+    writeFileSync(path.join(dir, "proto.json"), '[{"__proto__":{"polluted":true},"id":"2401.00003"}]');
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each([
+    ["a binary file", ["index", "binary.jsonl"]],
+    ["a record with invalid UTF-8", ["index", "invalid-utf8.jsonl"]],
+    ["a 1.2 MB title", ["index", "huge-line.jsonl"]],
+    ["a __proto__ record without title", ["index", "proto.json"]],
+    ["a path traversal to a missing file", ["index", "../../../../nonexistent/etc/passwd"]],
+    ["a directory as a file", ["index", "."]],
+    ["an unknown option", ["search", "attention", "--frobnicate"]],
+    ["a count of the wrong type", ["search", "attention", "-k", "many"]],
+    ["an empty query", ["search", ""]],
+    ["an FTS expression", ["search", 'title:"x" AND NOT (y OR z*)']],
+    ["an unknown command", ["frobnicate"]],
+  ])("%s: a message on stderr, no crash, the index unchanged", async (_name, args) => {
+    const index = path.join(dir, "idx");
+    const r = await runNode([...args, "--index", index], { env: { PAPERHOUND_SAMPLE_IF_EMPTY: "0" }, nodeArgs: undefined });
+    expect(r.stderr + r.stdout).not.toMatch(/at .+\.ts:\d+:\d+/); // no stack trace
+    if (r.code !== 0) expect(r.stderr.trim().length).toBeGreaterThan(0);
+    expect(r.code === 0 || r.code === 1 || r.code === 2).toBe(true);
+    if (args[0] === "index") {
+      const papers = await runNode(["stats", "--json", "--index", index], {});
+      // Bad records are skipped; nothing but valid papers reached the index.
+      if (papers.code === 0) expect((JSON.parse(papers.stdout) as { papers: number }).papers).toBeLessThanOrEqual(1);
+    }
+    count("cli");
+  }, 60_000);
+});
+
+describe("health endpoint", () => {
+  let server: HealthServer;
+  beforeAll(async () => {
+    server = await startHealthServer({ port: 0, metrics: new BotMetrics({ defaultMetrics: false }), readiness: () => ({ ready: true, waitingFor: [] }) });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it.each([
+    ["POST", "/healthz", 405],
+    ["PUT", "/metrics", 405],
+    ["DELETE", "/readyz", 405],
+    ["GET", "/../../etc/passwd", 404],
+    ["GET", "/%2e%2e/%2e%2e/etc/passwd", 404],
+    ["GET", `/${"a".repeat(8000)}`, 404],
+    ["GET", "/healthz?x=<script>", 200],
+  ] as const)("%s %s → %i", async (method, p, status) => {
+    const res = await fetch(`http://127.0.0.1:${server.port}${p}`, { method, ...(method === "POST" || method === "PUT" ? { body: "x".repeat(1_000_000) } : {}) });
+    expect(res.status).toBe(status);
+    expect(await res.text()).not.toContain("<script>");
+    count("health");
+  });
+});
