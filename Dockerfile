@@ -19,7 +19,7 @@ USER node
 ENV PAPERHOUND_INDEX=/data/index HEALTH_PORT=8080 HEALTH_HOST=0.0.0.0 LOG_FORMAT=json
 VOLUME ["/data"]
 EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
+HEALTHCHECK --interval=30s --timeout=5s --retries=5 \
   CMD node -e "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 ENTRYPOINT ["node", "bin/paperhound.js"]
 CMD ["bot"]
