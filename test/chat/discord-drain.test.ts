@@ -1,7 +1,8 @@
 /**
  * Graceful shutdown of the Discord adapter through the real client and the fake Discord: stop()
  * lets a command in flight finish (its final edit is sent before the client disconnects), tells a
- * command arriving meanwhile that the bot is restarting, and gives up after its bound.
+ * command arriving meanwhile that the bot is restarting, and gives up after its bound. Also the
+ * gateway connection dropping while a command is being answered.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DiscordBot } from "../../src/chat/discord/bot.js";
@@ -67,6 +68,23 @@ describe("stopping the Discord bot", () => {
       await bot.stop(300);
       expect(performance.now() - t0).toBeLessThan(3000);
       expect(warnings).toContain("stopping with interactions still unanswered");
+    } finally {
+      await fake.stop();
+    }
+  }, 60_000);
+
+  it("a gateway connection that drops mid-command: the answer still arrives, the bot resumes and keeps answering", async () => {
+    const { fake, bot } = await started(1000);
+    try {
+      const first = fake.slashCommand("paper", { query: "sparse attention" });
+      await fake.waitForCall((c) => c.path.endsWith(`/${first.token}/callback`)); // deferred, search running
+      fake.closeGateway(4000);
+      const edit = await fake.waitForCall(isEdit(first.token));
+      expect(JSON.stringify(edit.body)).toContain("sparse attention");
+      const next = fake.slashCommand("paper", { query: "graph networks" }); // sent around the resume
+      await fake.waitForCall(isEdit(next.token));
+      expect(fake.resumes.length).toBeGreaterThanOrEqual(1);
+      await bot.stop();
     } finally {
       await fake.stop();
     }
