@@ -21,26 +21,12 @@ import type { Paper } from "../../src/papers/types.js";
 import { PaperIndex } from "../../src/search/paper-index.js";
 import { LoopbackServer, fixture, type Reply } from "../helpers/loopback-server.js";
 import { cleanEnv } from "../helpers/run-cli.js";
+import { testSubscription } from "../helpers/subscription.js";
 
 const quiet = createLogger({ level: "error", format: "json", stream: { write: () => true } as unknown as NodeJS.WritableStream });
 
-function sub(channel: string, over: Partial<Subscription> = {}): Subscription {
-  return {
-    channel,
-    topics: ["polite crawlers for scholarly metadata"],
-    time: "09:00",
-    timezone: "UTC",
-    count: 10,
-    categories: [],
-    exclude: [],
-    follow: [],
-    paused: false,
-    quiet: false,
-    sources: ["hf", "arxiv"],
-    windowEnd: "2026-11-01",
-    ...over,
-  };
-}
+const sub = (channel: string, over: Partial<Subscription> = {}): Subscription =>
+  testSubscription(channel, { topics: ["polite crawlers for scholarly metadata"], timezone: "UTC", windowEnd: "2026-11-01", ...over });
 
 describe("planning the fetches of a tick", () => {
   it("fetches Hugging Face from the day after the earliest window, and arXiv for the union of categories", () => {
@@ -160,27 +146,30 @@ describe("fetching before deciding, end to end", () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
+  /** One scheduler tick at `at` that fetches the due channels' sources first; posts are collected. */
+  const tickFetching = (ingest: DigestIngest, at: string, posted: DecidedDigest[]) =>
+    runDigestTick({
+      index,
+      store,
+      now: new Date(at),
+      holder: "test",
+      post: async (d) => {
+        posted.push(d);
+        return `test:${d.id}`;
+      },
+      beforeDeciding: async (due, today) => {
+        const r = await ingest.before(due, today);
+        if (r.failed.length > 0) throw new Error(r.failed[0]!.error);
+      },
+    });
+
   it("runs `paperhound ingest hf-daily` for the due channels, then decides with the fetched paper", async () => {
     store.subscribe(sub("console:hf", { sources: ["hf"] }));
     store.subscribe(sub("console:both"));
     const env = cleanEnv({ HF_API_URL: `${server.origin}/hfapi`, HF_MIN_INTERVAL_MS: "20", PAPERHOUND_CONTACT_EMAIL: "digest-test@example.org" });
     const ingest = new DigestIngest({ run: async (args) => void (await runIngestCommand(args, { indexDir: tmp, env })), afterFetch: () => index.refresh() });
     const posted: DecidedDigest[] = [];
-    const tick = (at: string) =>
-      runDigestTick({
-        index,
-        store,
-        now: new Date(at),
-        holder: "test",
-        post: async (d) => {
-          posted.push(d);
-          return `test:${d.id}`;
-        },
-        beforeDeciding: async (due, today) => {
-          const r = await ingest.before(due, today);
-          if (r.failed.length > 0) throw new Error(r.failed[0]!.error);
-        },
-      });
+    const tick = (at: string) => tickFetching(ingest, at, posted);
 
     const report = await tick("2026-11-02T09:00:30Z");
     expect(report.beforeDecidingError).toBeUndefined();
@@ -202,20 +191,7 @@ describe("fetching before deciding, end to end", () => {
     const env = cleanEnv({ HF_API_URL: "http://127.0.0.1:9/hfapi", HF_MIN_INTERVAL_MS: "20" });
     const ingest = new DigestIngest({ run: async (args) => void (await runIngestCommand(args, { indexDir: tmp, env })) });
     const posted: DecidedDigest[] = [];
-    const report = await runDigestTick({
-      index,
-      store,
-      now: new Date("2026-11-03T09:01:00Z"),
-      holder: "test",
-      post: async (d) => {
-        posted.push(d);
-        return `test:${d.id}`;
-      },
-      beforeDeciding: async (due, today) => {
-        const r = await ingest.before(due, today);
-        if (r.failed.length > 0) throw new Error(r.failed[0]!.error);
-      },
-    });
+    const report = await tickFetching(ingest, "2026-11-03T09:01:00Z", posted);
     expect(report.beforeDecidingError).toMatch(/paperhound ingest hf-daily --since 2026-11-03 --until 2026-11-03 exited with/);
     // Every channel due that day still gets its digest (the earlier ones too: a new day).
     expect(posted.map((d) => d.channel).sort()).toEqual(["console:both", "console:hf", "console:late"]);

@@ -14,6 +14,7 @@ import { rankForChannel } from "../../src/digest/ranking.js";
 import { DigestScheduler } from "../../src/digest/digest-scheduler.js";
 import { readHfDailyArchive } from "../../src/papers/sources/hf-daily.js";
 import { projectRoot } from "../../src/paths.js";
+import { testSubscription } from "../helpers/subscription.js";
 
 const HF_ARCHIVE = path.resolve(projectRoot, "../shared/data/fixtures/hf-daily-papers/daily-papers-2024-05_2026-08.jsonl.gz");
 
@@ -51,23 +52,7 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function subscription(channel: string, over: Partial<Subscription> = {}): Subscription {
-  return {
-    channel,
-    topics: ["equivariant networks", "3D representation learning"],
-    time: "09:00",
-    timezone: "Europe/Berlin",
-    count: 10,
-    categories: [],
-    exclude: [],
-    follow: [],
-    paused: false,
-    quiet: false,
-    sources: ["hf", "arxiv"],
-    windowEnd: "2026-03-26",
-    ...over,
-  };
-}
+const subscription = (channel: string, over: Partial<Subscription> = {}): Subscription => testSubscription(channel, over);
 
 describe("local time", () => {
   it("follows the zone's daylight saving switch", () => {
