@@ -6,7 +6,7 @@
  * are for everyone. Also the platform-neutral text of a posted digest (headline and one line per
  * paper), which each adapter renders.
  */
-import { dayBefore, localDayAndTime } from "../src/digest/digest-runner.js";
+import { dayBefore, localDayAndTime, windowStart } from "../src/digest/digest-runner.js";
 import { DIGEST_SOURCES, type DecidedDigest, type DigestSource, type DigestStore, type Subscription } from "../src/digest/digest-store.js";
 import { DEFAULT_WEIGHTS, rankForChannel } from "../src/digest/ranking.js";
 import type { SearchHit } from "../src/search/types.js";
@@ -183,6 +183,9 @@ function subscribe(o: DigestOptions, ctx: CommandContext, store: DigestStore, ch
     // A new channel's first digest has the papers announced today (its window starts yesterday).
     windowEnd: existing?.windowEnd ?? dayBefore(localDayAndTime(ctx.clock(), timezone).day),
   };
+  // Papers announced before the first window are never candidates (a subscription made before this field had none).
+  const since = existing ? existing.since : sub.windowEnd;
+  if (since !== undefined) sub.since = since;
   store.subscribe(sub);
   return info(existing ? "Daily digest updated" : "Daily digest set up", describeSubscription(sub).join("\n"), false, "See it with /digest show, and what today's would contain with /digest preview.");
 }
@@ -190,12 +193,12 @@ function subscribe(o: DigestOptions, ctx: CommandContext, store: DigestStore, ch
 /** What the channel's next digest would contain today, with each paper's score parts (only the caller sees it). */
 async function preview(sub: Subscription, ctx: CommandContext, store: DigestStore): Promise<View> {
   const today = localDayAndTime(ctx.clock(), sub.timezone).day;
-  const candidates = ctx.index.store.papersAnnouncedBetween(sub.windowEnd, today);
-  const delivered = store.delivered(
+  const candidates = ctx.index.store.papersAnnouncedBetween(windowStart(sub), today);
+  const seen = store.seen(
     sub.channel,
     candidates.map((p) => p.id),
   );
-  const fresh = candidates.filter((p) => !delivered.has(p.id));
+  const fresh = candidates.filter((p) => !seen.has(p.id));
   const ranked = await rankForChannel(ctx.index, sub, fresh, DEFAULT_WEIGHTS, store.feedback(sub.channel));
   if (ranked.length === 0) {
     return {

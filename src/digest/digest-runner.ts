@@ -79,6 +79,20 @@ export function dayBefore(day: string): string {
   return d.toISOString().slice(0, 10);
 }
 
+/**
+ * Days before a channel's window end that its next digest looks back for papers that arrived late
+ * (featured on Hugging Face after the last digest was posted, an arXiv feed published after it):
+ * they are candidates if no earlier digest of the channel ranked them (DigestStore.seen).
+ */
+export const LATE_ARRIVAL_DAYS = 2;
+
+/** The day after which a channel's next digest takes candidates: a little before its window end, never before it subscribed. */
+export function windowStart(sub: Pick<Subscription, "windowEnd" | "since">): string {
+  let from = sub.windowEnd;
+  for (let i = 0; i < LATE_ARRIVAL_DAYS; i++) from = dayBefore(from);
+  return sub.since !== undefined && sub.since > from ? sub.since : from;
+}
+
 /** Whether the channel's digest for its current local day is due. */
 export function isDue(sub: Subscription, now: Date): { due: boolean; day: string } {
   const { day, time } = localDayAndTime(now, sub.timezone);
@@ -111,21 +125,23 @@ export async function runDigestTick(opts: DigestTickOptions): Promise<DigestTick
       }
       const { due, day } = isDue(sub, opts.now);
       if (!due) continue;
-      const key = `${sub.windowEnd}/${day}`;
+      const from = windowStart(sub);
+      const key = `${from}/${day}`;
       let pool = pools.get(key);
       if (!pool) {
-        pool = new CandidatePool(opts.index, opts.index.store.papersAnnouncedBetween(sub.windowEnd, day));
+        pool = new CandidatePool(opts.index, opts.index.store.papersAnnouncedBetween(from, day));
         pools.set(key, pool);
       }
-      const delivered = opts.store.delivered(
+      const seen = opts.store.seen(
         sub.channel,
         pool.papers.map((p) => p.id),
       );
       const feedback = opts.store.feedback(sub.channel);
-      const ranked = (await rankForChannel(opts.index, { ...sub, count: sub.count + delivered.size }, pool, opts.weights ?? DEFAULT_WEIGHTS, feedback))
-        .filter((r) => !delivered.has(r.paper.id))
+      const ranked = (await rankForChannel(opts.index, { ...sub, count: sub.count + seen.size }, pool, opts.weights ?? DEFAULT_WEIGHTS, feedback))
+        .filter((r) => !seen.has(r.paper.id))
         .slice(0, sub.count);
-      const digest = opts.store.decide(sub.channel, day, ranked.map(toDigestItem), opts.now);
+      const considered = pool.papers.map((p) => p.id).filter((id) => !seen.has(id));
+      const digest = opts.store.decide(sub.channel, day, ranked.map(toDigestItem), opts.now, considered);
       const ref = digest.items.length === 0 && sub.quiet ? "quiet" : await opts.post(digest, sub, progressOf(opts.store, digest));
       opts.store.markPosted(digest.id, ref, opts.now);
       report.posted.push({ channel: sub.channel, digestId: digest.id, papers: digest.items.length, resumed: false });

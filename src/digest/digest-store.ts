@@ -56,6 +56,8 @@ export interface Subscription {
   sources: DigestSource[];
   /** Papers announced after this day (YYYY-MM-DD) are new for the next digest. */
   windowEnd: string;
+  /** The window end the channel started with (papers announced before its subscription are never candidates). */
+  since?: string;
 }
 
 export interface DigestItem {
@@ -108,6 +110,12 @@ CREATE TABLE IF NOT EXISTS deliveries (
   channel   TEXT NOT NULL,
   paper_id  TEXT NOT NULL,
   digest_id INTEGER NOT NULL REFERENCES digests(id),
+  PRIMARY KEY (channel, paper_id)
+);
+CREATE TABLE IF NOT EXISTS considered (
+  channel   TEXT NOT NULL,
+  paper_id  TEXT NOT NULL,
+  digest_id INTEGER NOT NULL,
   PRIMARY KEY (channel, paper_id)
 );
 CREATE TABLE IF NOT EXISTS votes (
@@ -180,10 +188,27 @@ export class DigestStore {
   }
 
   /**
-   * Records a digest and its deliveries and moves the channel's window, in one transaction. Papers
-   * delivered meanwhile (another process) are dropped from the digest, never delivered twice.
+   * Canonical ids (among `paperIds`) the channel already had: delivered, or ranked for an earlier
+   * digest and left out. Windows overlap (late arrivals), so this is what keeps a digest "new".
    */
-  decide(channel: string, windowEnd: string, items: DigestItem[], now: Date): DecidedDigest {
+  seen(channel: string, paperIds: readonly string[]): Set<string> {
+    if (paperIds.length === 0) return new Set();
+    const rows = this.db
+      .prepare(
+        "SELECT value FROM json_each(?) WHERE value IN (SELECT paper_id FROM deliveries WHERE channel = ?) OR value IN (SELECT paper_id FROM considered WHERE channel = ?)",
+      )
+      .pluck()
+      .all(JSON.stringify(paperIds), channel, channel) as string[];
+    return new Set(rows);
+  }
+
+  /**
+   * Records a digest and its deliveries and moves the channel's window, in one transaction; the
+   * other candidates it ranked (`considered`) are recorded too, so a later, overlapping window does
+   * not offer them again. Papers delivered meanwhile (another process) are dropped from the digest,
+   * never delivered twice.
+   */
+  decide(channel: string, windowEnd: string, items: DigestItem[], now: Date, considered: readonly string[] = []): DecidedDigest {
     return this.db.transaction(() => {
       const sub = this.subscription(channel);
       if (!sub) throw new DigestStoreError(`channel ${channel} has no digest subscription`);
@@ -199,6 +224,8 @@ export class DigestStore {
       const id = Number(info.lastInsertRowid);
       const insert = this.db.prepare("INSERT INTO deliveries(channel, paper_id, digest_id) VALUES (?, ?, ?)");
       for (const item of kept) insert.run(channel, item.paperId, id);
+      const consider = this.db.prepare("INSERT OR IGNORE INTO considered(channel, paper_id, digest_id) VALUES (?, ?, ?)");
+      for (const paperId of considered) consider.run(channel, paperId, id);
       this.db.prepare("UPDATE subscriptions SET window_end = ? WHERE channel = ?").run(windowEnd, channel);
       return { id, channel, windowStart: sub.windowEnd, windowEnd, items: kept, decidedAt: now.toISOString(), idempotencyKey: `paperhound-digest-${id}` };
     })();

@@ -280,3 +280,30 @@ describe("DigestScheduler", () => {
     scheduler.stop();
   });
 });
+
+describe("late arrivals", () => {
+  it("a paper announced for a day that arrives after that day's digest is in the next one; papers ranked and left out are not offered again", async () => {
+    const lateDir = mkdtempSync(path.join(os.tmpdir(), "paperhound-digest-late-"));
+    const lateIndex = await PaperIndex.open({ dir: lateDir, embedder });
+    const store = DigestStore.open(lateDir);
+    try {
+      const on = (id: string, day: string, title: string) => paper(id, day, title, `${title}. Equivariant networks for 3D point clouds.`);
+      await lateIndex.add([on("2611.00001", "2026-11-02", "Equivariant networks A"), on("2611.00002", "2026-11-02", "Equivariant networks B"), on("2611.00003", "2026-11-02", "Equivariant networks C")]);
+      store.subscribe(subscription("console:late", { count: 2, timezone: "UTC", windowEnd: "2026-11-01", since: "2026-11-01" }));
+      const posted: DecidedDigest[] = [];
+      const tick = (at: string) => runDigestTick({ index: lateIndex, store, now: new Date(at), holder: "t", post: async (d) => (posted.push(d), `t:${d.id}`) });
+      await tick("2026-11-02T09:00:00Z");
+      expect(posted[0]!.items).toHaveLength(2); // 3 candidates, count 2: one ranked and left out
+      const leftOut = ["2611.00001", "2611.00002", "2611.00003"].find((id) => !posted[0]!.items.some((i) => i.paperId === id))!;
+      // Featured for 2 November, but fetched after that day's digest.
+      await lateIndex.add([on("2611.00004", "2026-11-02", "Equivariant networks D, late")]);
+      await tick("2026-11-03T09:00:00Z");
+      expect(posted[1]!.items.map((i) => i.paperId)).toEqual(["2611.00004"]);
+      expect(posted.flatMap((d) => d.items.map((i) => i.paperId))).not.toContain(leftOut);
+    } finally {
+      store.close();
+      lateIndex.close();
+      rmSync(lateDir, { recursive: true, force: true });
+    }
+  });
+});
