@@ -14,7 +14,7 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { projectRoot } from "../paths.js";
-import { dayBefore } from "./digest-runner.js";
+import { addDays } from "./digest-runner.js";
 import type { Subscription } from "./digest-store.js";
 
 /** How far back a catch-up fetch of Hugging Face daily papers goes (days, today included). */
@@ -26,20 +26,13 @@ export interface IngestJob {
   args: string[];
 }
 
-function dayAfter(day: string): string {
-  const d = new Date(`${day}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + 1);
-  return d.toISOString().slice(0, 10);
-}
-
 /** The fetches the channels due now need; `today` is the latest of their local days (YYYY-MM-DD). */
 export function planIngest(due: readonly Subscription[], today: string): IngestJob[] {
   const jobs: IngestJob[] = [];
   const hf = due.filter((s) => s.sources.includes("hf"));
   if (hf.length > 0) {
-    let earliest = today;
-    for (let i = 1; i < MAX_CATCH_UP_DAYS; i++) earliest = dayBefore(earliest);
-    const wanted = hf.map((s) => dayAfter(s.windowEnd)).reduce((a, b) => (a < b ? a : b));
+    const earliest = addDays(today, 1 - MAX_CATCH_UP_DAYS);
+    const wanted = hf.map((s) => addDays(s.windowEnd, 1)).reduce((a, b) => (a < b ? a : b));
     const since = wanted < earliest ? earliest : wanted > today ? today : wanted;
     jobs.push({ source: "hf", args: ["hf-daily", "--since", since, "--until", today] });
   }

@@ -74,8 +74,13 @@ export function localDayAndTime(now: Date, timeZone: string): { day: string; tim
 
 /** The calendar day before `day` (YYYY-MM-DD). */
 export function dayBefore(day: string): string {
+  return addDays(day, -1);
+}
+
+/** The calendar day `n` days after `day` (before it when `n` < 0), YYYY-MM-DD. */
+export function addDays(day: string, n: number): string {
   const d = new Date(`${day}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() - 1);
+  d.setUTCDate(d.getUTCDate() + n);
   return d.toISOString().slice(0, 10);
 }
 
@@ -88,8 +93,7 @@ export const LATE_ARRIVAL_DAYS = 2;
 
 /** The day after which a channel's next digest takes candidates: a little before its window end, never before it subscribed. */
 export function windowStart(sub: Pick<Subscription, "windowEnd" | "since">): string {
-  let from = sub.windowEnd;
-  for (let i = 0; i < LATE_ARRIVAL_DAYS; i++) from = dayBefore(from);
+  const from = addDays(sub.windowEnd, -LATE_ARRIVAL_DAYS);
   return sub.since !== undefined && sub.since > from ? sub.since : from;
 }
 
