@@ -108,10 +108,17 @@ export async function runDigestTick(opts: DigestTickOptions): Promise<DigestTick
   if (!opts.store.acquireLease(opts.holder, opts.now, opts.leaseMs ?? 5 * 60_000)) return report;
   report.leased = true;
   if (opts.beforeDeciding) {
-    const due = opts.store.subscriptions().filter((sub) => !opts.store.unposted(sub.channel) && isDue(sub, opts.now).due);
+    const due = opts.store
+      .subscriptions()
+      .filter((sub) => !opts.store.unposted(sub.channel))
+      .map((sub) => ({ sub, ...isDue(sub, opts.now) }))
+      .filter((d) => d.due);
     if (due.length > 0) {
-      const today = due.map((sub) => isDue(sub, opts.now).day).reduce((a, b) => (a > b ? a : b));
-      await opts.beforeDeciding(due, today).catch((err: unknown) => (report.beforeDecidingError = (err as Error).message));
+      const today = due.map((d) => d.day).reduce((a, b) => (a > b ? a : b));
+      await opts.beforeDeciding(
+        due.map((d) => d.sub),
+        today,
+      ).catch((err: unknown) => (report.beforeDecidingError = (err as Error).message));
     }
   }
   // Papers the indexer added since the bot opened the index: their vectors, for ranking by topic.
