@@ -10,9 +10,9 @@ import { errorView, internalErrorView, type View } from "./view.js";
 
 export async function runCommand(name: string, raw: RawOptions, ctx: CommandContext): Promise<View> {
   const started = performance.now();
+  const cmd = findCommand(name);
   let failed = false;
   const view = await (async (): Promise<View> => {
-    const cmd = findCommand(name);
     if (!cmd) return errorView(`There is no command /${name.slice(0, 40)}.`, "Type /help to see the commands.");
     try {
       return await cmd.run(parseOptions(cmd, raw), ctx);
@@ -25,8 +25,7 @@ export async function runCommand(name: string, raw: RawOptions, ctx: CommandCont
   })();
   if (ctx.onCommand) {
     const outcome: CommandEvent["outcome"] = failed ? "error" : view.kind === "results" ? "ok" : view.kind === "message" && view.tone === "empty" ? "empty" : view.kind === "message" && view.tone === "error" ? "user_error" : "ok";
-    const known = findCommand(name) ? name : "unknown";
-    ctx.onCommand({ platform: ctx.platform ?? "unknown", command: known, outcome, ms: performance.now() - started, hits: view.kind === "results" ? view.items.length : 0 });
+    ctx.onCommand({ platform: ctx.platform ?? "unknown", command: cmd ? name : "unknown", outcome, ms: performance.now() - started, hits: view.kind === "results" ? view.items.length : 0 });
   }
   return view;
 }
