@@ -14,8 +14,8 @@ import { CandidatePool, DEFAULT_WEIGHTS, rankForChannel, toDigestItem, type Rank
  */
 export interface PostProgress {
   /** What an earlier, interrupted attempt saved (undefined on the first attempt). */
-  readonly saved: string | undefined;
-  save(value: string): void;
+  readonly saved: PostedSoFar | undefined;
+  save(progress: PostedSoFar): void;
 }
 
 /** Posts a digest to its channel; returns a reference to the message (adapter-specific). */
@@ -27,7 +27,8 @@ export interface PostedSoFar {
   sent: number;
 }
 
-export function readPostedSoFar(saved: string | undefined): PostedSoFar | undefined {
+/** The saved progress of a digest (JSON in the digest store); unreadable progress counts as none. */
+function readPostedSoFar(saved: string | undefined): PostedSoFar | undefined {
   if (!saved) return undefined;
   try {
     const p = JSON.parse(saved) as { ref?: unknown; sent?: unknown };
@@ -38,7 +39,7 @@ export function readPostedSoFar(saved: string | undefined): PostedSoFar | undefi
 }
 
 function progressOf(store: DigestStore, digest: DecidedDigest): PostProgress {
-  return { saved: digest.progress, save: (value) => store.recordProgress(digest.id, value) };
+  return { saved: readPostedSoFar(digest.progress), save: (progress) => store.recordProgress(digest.id, JSON.stringify(progress)) };
 }
 
 export interface DigestTickOptions {

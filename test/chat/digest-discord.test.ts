@@ -13,6 +13,7 @@ import { DiscordBot } from "../../src/chat/discord/bot.js";
 import { digestMessages, discordDigestPoster } from "../../src/chat/discord/digest.js";
 import { LIMITS, totalEmbedChars } from "../../src/chat/discord/render.js";
 import { DigestService } from "../../src/chat/digest-service.js";
+import type { PostedSoFar } from "../../src/digest/digest-runner.js";
 import { DigestStore } from "../../src/digest/digest-store.js";
 import { APP_ID, CHANNEL_ID, FakeDiscord, USER_ID, type RestCall } from "../helpers/fake-discord.js";
 import { buildTestIndex, quietLogger, type TestIndex } from "../commands/test-index.js";
@@ -140,9 +141,9 @@ describe("/digest on Discord", () => {
     const channelPosts = () => fake.calls.filter((c) => c.method === "POST" && c.path === `/channels/${CHANNEL_ID}/messages`);
     const before = channelPosts().length;
     const poster = discordDigestPoster(bot.client.rest);
-    const saved: string[] = [];
+    const saved: PostedSoFar[] = [];
     // The process dies right after the second message was accepted and recorded.
-    const crashing = { saved: undefined, save: (v: string) => {
+    const crashing = { saved: undefined, save: (v: PostedSoFar) => {
       saved.push(v);
       if (saved.length === 2) throw new Error("killed");
     } };
@@ -153,7 +154,7 @@ describe("/digest on Discord", () => {
     expect(posts).toHaveLength(messages.length);
     expect(posts.flatMap((p) => p.embeds.map((e) => e.footer!.text))).toEqual(items.map((i) => i.paperId));
     expect(new Set(posts.map((p) => p.nonce)).size).toBe(posts.length);
-    expect(ref).toBe(`discord:${CHANNEL_ID}/${(JSON.parse(saved[0]!) as { ref: string }).ref}`);
+    expect(ref).toBe(`discord:${CHANNEL_ID}/${saved[0]!.ref}`);
   });
 
   it("a long digest is split into several messages within Discord's limits", () => {

@@ -8,7 +8,7 @@ import { ButtonStyle, ComponentType, Routes, type APIActionRowComponent, type AP
 import { digestHeadline } from "../../../commands/digest.js";
 import { truncateWords } from "../../../commands/view.js";
 import { shortAuthors } from "../../cli/search-common.js";
-import { readPostedSoFar, type DigestPoster } from "../../digest/digest-runner.js";
+import type { DigestPoster } from "../../digest/digest-runner.js";
 import type { DecidedDigest, DigestItem, Subscription } from "../../digest/digest-store.js";
 import { COLOUR, fitSafe, LIMITS, safeUrl, totalEmbedChars } from "./render.js";
 
@@ -80,14 +80,14 @@ export function discordDigestPoster(rest: REST): DigestPoster {
     const channelId = digest.channel.replace(/^discord:/, "");
     // After a crash: messages already accepted (saved progress) are not posted again; a nonce on
     // each message lets Discord itself drop a repeat of the one in flight (within minutes).
-    const done = readPostedSoFar(progress?.saved);
+    const done = progress.saved;
     let first = done?.ref;
     const messages = digestMessages(digest, sub);
     for (let n = done?.sent ?? 0; n < messages.length; n++) {
       const body = { ...messages[n]!, nonce: `ph${digest.id}.${n}`.slice(0, 25), enforce_nonce: true };
       const sent = (await rest.post(Routes.channelMessages(channelId), { body })) as { id: string };
       first ??= sent.id;
-      progress?.save(JSON.stringify({ ref: first, sent: n + 1 }));
+      progress.save({ ref: first!, sent: n + 1 });
     }
     return `discord:${channelId}/${first}`;
   };

@@ -5,7 +5,7 @@
  */
 import { digestHeadline } from "../../../commands/digest.js";
 import { shortAuthors } from "../../cli/search-common.js";
-import { readPostedSoFar, type DigestPoster } from "../../digest/digest-runner.js";
+import type { DigestPoster } from "../../digest/digest-runner.js";
 import type { DecidedDigest, DigestItem, Subscription } from "../../digest/digest-store.js";
 import { fitMrkdwn, LIMITS, MAX_MESSAGE_CHARS, safeUrl, blocksSize, type Block } from "./render.js";
 import type { SlackAdapter } from "./adapter.js";
@@ -49,17 +49,17 @@ export function slackDigestPoster(adapter: SlackAdapter): DigestPoster {
     const { headline, thread } = digestSlackMessages(digest, sub);
     const client = adapter.app.client;
     // After a crash: the headline and the thread replies already accepted are not posted again.
-    const done = readPostedSoFar(progress?.saved);
+    const done = progress.saved;
     let ts = done?.ref;
     if (!ts) {
       const top = await client.chat.postMessage({ channel, text: headline, unfurl_links: false, unfurl_media: false });
       ts = top.ts as string;
-      progress?.save(JSON.stringify({ ref: ts, sent: 0 }));
+      progress.save({ ref: ts, sent: 0 });
     }
     for (let n = done?.sent ?? 0; n < thread.length; n++) {
       const m = thread[n]!;
       await client.chat.postMessage({ channel, thread_ts: ts, text: m.text, blocks: m.blocks as never, unfurl_links: false, unfurl_media: false });
-      progress?.save(JSON.stringify({ ref: ts, sent: n + 1 }));
+      progress.save({ ref: ts, sent: n + 1 });
     }
     return `slack:${channel}/${ts}`;
   };

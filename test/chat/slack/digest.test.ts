@@ -13,6 +13,7 @@ import { startSlackAdapter, type SlackAdapter } from "../../../src/chat/slack/ad
 import { slackDigestPoster } from "../../../src/chat/slack/digest.js";
 import { parseSlackCommand } from "../../../src/chat/slack/parse.js";
 import { loadConfig } from "../../../src/config.js";
+import type { PostedSoFar } from "../../../src/digest/digest-runner.js";
 import { DigestStore } from "../../../src/digest/digest-store.js";
 import { buildTestIndex, quietLogger, type TestIndex } from "../../commands/test-index.js";
 import { LIMITS, type Block } from "../../../src/chat/slack/render.js";
@@ -128,9 +129,9 @@ describe("/digest on Slack", () => {
     const sub = { topics: ["anything"] } as never;
     const before = fake.callsOf("chat.postMessage").length;
     const poster = slackDigestPoster(adapter);
-    const saved: string[] = [];
+    const saved: PostedSoFar[] = [];
     // The process dies right after the first thread reply was accepted and recorded.
-    const crashing = { saved: undefined, save: (v: string) => {
+    const crashing = { saved: undefined, save: (v: PostedSoFar) => {
       saved.push(v);
       if (saved.length === 2) throw new Error("killed");
     } };
