@@ -1108,7 +1108,10 @@ export class PaperStore {
 
   /** SQLite's data_version (bumped by other connections' commits), or the pinned one of a read-only store. */
   private dataVersion(): number {
-    if (this.readonly) return (this.pinnedDataVersion ??= this.stmt("PRAGMA data_version").pluck().get() as number);
+    return this.readonly ? (this.pinnedDataVersion ??= this.liveDataVersion()) : this.liveDataVersion();
+  }
+
+  private liveDataVersion(): number {
     return this.stmt("PRAGMA data_version").pluck().get() as number;
   }
 
@@ -1119,7 +1122,7 @@ export class PaperStore {
    */
   catchUp(): boolean {
     if (!this.readonly) return false;
-    const now = this.stmt("PRAGMA data_version").pluck().get() as number;
+    const now = this.liveDataVersion();
     const changed = this.pinnedDataVersion !== undefined && now !== this.pinnedDataVersion;
     this.pinnedDataVersion = now;
     return changed;
