@@ -32,6 +32,11 @@ export interface LoggerOptions {
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
+/** Whether a line at `level` is written by a logger whose least severe level is `threshold`. */
+export function levelEnabled(level: LogLevel, threshold: LogLevel): boolean {
+  return RANK[level] >= RANK[threshold];
+}
+
 /** Key parts that mark a secret; matched against the words of a key (`botToken` → bot, token). */
 const SECRET_WORDS = new Set([
   "token",
@@ -102,7 +107,7 @@ export function createLogger(options: LoggerOptions, bound: LogFields = {}): Log
   const stream = options.stream ?? process.stderr;
   const now = options.now ?? (() => new Date());
   const color = format === "pretty" && stream.isTTY === true && !process.env.NO_COLOR;
-  const enabled = (l: LogLevel): boolean => RANK[l] >= RANK[level];
+  const enabled = (l: LogLevel): boolean => levelEnabled(l, level);
 
   const write = (l: LogLevel, msg: string, fields?: LogFields): void => {
     if (!enabled(l)) return;

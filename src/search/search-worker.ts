@@ -6,7 +6,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { loadEmbedder } from "../embed/load.js";
 import type { Embedder } from "../embed/types.js";
-import type { LogFields, Logger, LogLevel } from "../log.js";
+import { levelEnabled, type LogFields, type Logger, type LogLevel } from "../log.js";
 import { PaperIndex } from "./paper-index.js";
 import { toWireError, type SearchRequest, type SearchWorkerMessage, type SearchWorkerSetup } from "./search-threads.js";
 
@@ -18,8 +18,7 @@ function post(m: SearchWorkerMessage): void {
 }
 
 function forwardingLogger(level: LogLevel, bound: LogFields = {}): Logger {
-  const rank = { debug: 10, info: 20, warn: 30, error: 40 } as const;
-  const enabled = (l: LogLevel) => rank[l] >= rank[level];
+  const enabled = (l: LogLevel) => levelEnabled(l, level);
   const write = (l: LogLevel) => (msg: string, fields?: LogFields) => {
     if (!enabled(l)) return;
     const all = { ...bound, ...fields };
