@@ -1,5 +1,5 @@
 /** What the chat load benchmarks (bench:discord, bench:slack) send: the same mix on both platforms. */
-import { Worker } from "node:worker_threads";
+import { startTsWorker } from "../src/ts-worker.js";
 import type { PaperStore } from "../src/search/paper-store.js";
 
 export interface PaperRef {
@@ -37,12 +37,10 @@ export interface LoadWorker<M extends { type: string }> {
 
 /**
  * Runs the benchmark script `scriptUrl` again on a worker thread (its fake chat service and load
- * generator), so their CPU time is not the bot's thread's. A .ts entry needs tsx registered inside
- * the worker first. A worker error ends the process.
+ * generator), so their CPU time is not the bot's thread's. A worker error ends the process.
  */
 export function startLoadWorker<M extends { type: string }>(name: string, scriptUrl: string, data: Record<string, unknown>): LoadWorker<M> {
-  const boot = `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(scriptUrl)}); })`;
-  const w = new Worker(boot, { eval: true, workerData: { ...data, args: process.argv.slice(2) } });
+  const w = startTsWorker(scriptUrl, { workerData: { ...data, args: process.argv.slice(2) } });
   const messages: M[] = [];
   const waiters: (() => void)[] = [];
   w.on("message", (m: M) => {

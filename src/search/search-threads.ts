@@ -10,7 +10,8 @@
  * the fewest requests in flight. A worker that dies fails the requests it held with an error and is
  * started again on the next request.
  */
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { startTsWorker } from "../ts-worker.js";
 import type { LogFields, Logger, LogLevel } from "../log.js";
 import { PaperNotFoundError, SearchInputError, type PaperIndex, type QueryOptions, type RelatedResult } from "./paper-index.js";
 import type { SearchHit, StoredPaper } from "./types.js";
@@ -102,10 +103,7 @@ class SearchWorker {
   private constructor(readonly worker: Worker) {}
 
   static start(setup: SearchWorkerSetup, logger: Logger, onExit: (w: SearchWorker, err: Error) => void): Promise<SearchWorker> {
-    // The worker entry is TypeScript: register tsx inside the worker before importing it.
-    const entry = new URL("./search-worker.ts", import.meta.url).href;
-    const boot = `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
-    const worker = new Worker(boot, { eval: true, workerData: setup, stdout: false, stderr: false });
+    const worker = startTsWorker(new URL("./search-worker.ts", import.meta.url).href, { workerData: setup, stdout: false, stderr: false });
     const self = new SearchWorker(worker);
     return new Promise((resolve, reject) => {
       let started = false;
