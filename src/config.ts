@@ -114,7 +114,7 @@ export const SETTINGS = {
   }),
   searchThreads: setting({
     env: "SEARCH_THREADS",
-    // Measured with bench:discord / bench:slack on 2 cores: see README "Search threads".
+    // Measured with bench:discord / bench:slack on 2 cores: README "Chat", the Load tables.
     description: "Worker threads that run the bot's searches, each with its own copy of the index in memory; 0 searches on the main thread",
     allowed: "an integer from 0 to 16",
     default: () => 1,
