@@ -293,7 +293,7 @@ describe("CLI (files and arguments)", () => {
     ["an unknown command", ["frobnicate"]],
   ])("%s: a message on stderr, no crash, the index unchanged", async (_name, args) => {
     const index = path.join(dir, "idx");
-    const r = await runNode([...args, "--index", index], { env: { PAPERHOUND_SAMPLE_IF_EMPTY: "0" }, nodeArgs: undefined });
+    const r = await runNode([...args, "--index", index], { env: { PAPERHOUND_SAMPLE_IF_EMPTY: "0" } });
     expect(r.stderr + r.stdout).not.toMatch(/at .+\.ts:\d+:\d+/); // no stack trace
     if (r.code !== 0) expect(r.stderr.trim().length).toBeGreaterThan(0);
     expect(r.code === 0 || r.code === 1 || r.code === 2).toBe(true);
