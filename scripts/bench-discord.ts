@@ -21,7 +21,7 @@ import { createLogger } from "../src/log.js";
 import { FakeDiscord, type RestCall } from "../test/helpers/fake-discord.js";
 import { percentile } from "./percentile.js";
 import { seededRandom } from "../src/random.js";
-import { pickPaperRefs, startLoadWorker, titleSpan } from "./chat-load.js";
+import { describeCpuSplit, pickPaperRefs, startCpuSplit, startLoadWorker, threadCpuMs, titleSpan } from "./chat-load.js";
 
 const { values } = parseArgs({
   args: isMainThread ? process.argv.slice(2) : (workerData as { args: string[] }).args,
@@ -49,6 +49,8 @@ interface LoadResult {
   wallMs: number;
   gaps: number[];
   heartbeatInterval: number;
+  /** This worker thread's CPU time during the timed interactions. */
+  cpuMs: number | undefined;
 }
 
 /**
@@ -64,7 +66,7 @@ async function worker(): Promise<void> {
   let r = 0;
   const isFinal = (token: string) => (c: RestCall) =>
     c.status < 300 && (c.path.endsWith(`/${token}/messages/@original`) ? c.method === "PATCH" : c.method === "POST" && c.path.endsWith(`/${token}`));
-  const res: LoadResult = { interactionMs: [], deferMs: [], errorViews: 0, timeouts: 0, restErrors: 0, wallMs: 0, gaps: [], heartbeatInterval: fake.heartbeatInterval };
+  const res: LoadResult = { interactionMs: [], deferMs: [], errorViews: 0, timeouts: 0, restErrors: 0, wallMs: 0, gaps: [], heartbeatInterval: fake.heartbeatInterval, cpuMs: undefined };
   const one = async (timed: boolean) => {
     const p = refs[r++ % refs.length]!;
     let sent: { token: string };
@@ -87,6 +89,8 @@ async function worker(): Promise<void> {
   for (let i = 0; i < Number(values.warmup); i++) await one(false);
   const callsBefore = fake.calls.length;
   const hbBefore = fake.heartbeats.length;
+  parentPort!.postMessage({ type: "timed" });
+  const cpu0 = threadCpuMs();
   const wall0 = performance.now();
   let next = 0;
   await Promise.all(
@@ -98,6 +102,8 @@ async function worker(): Promise<void> {
     }),
   );
   res.wallMs = performance.now() - wall0;
+  const cpu1 = threadCpuMs();
+  if (cpu0 !== undefined && cpu1 !== undefined) res.cpuMs = cpu1 - cpu0;
   res.restErrors = fake.calls.slice(callsBefore).filter((c) => c.status >= 400).length;
   // heartbeats during the load (from the one before it started)
   const hb = fake.heartbeats.slice(Math.max(0, hbBefore - 1));
@@ -123,8 +129,11 @@ async function main(): Promise<void> {
   const bot = new DiscordBot({ ctx: { ...runtime.ctx, logger }, logger, clientOptions: { rest: { api: restUrl! } } });
   await bot.start("bench.token.value-1234567890");
   w.post("go");
+  await w.next("timed");
+  const cpu = startCpuSplit();
   const { res } = await w.next("done");
   const r = res!;
+  const cpuSplit = cpu.finish(r.cpuMs, r.interactionMs.length);
   await bot.stop();
   await w.finish();
   await runtime.close();
@@ -142,6 +151,7 @@ async function main(): Promise<void> {
     ["interaction → deferral p50 / p99 / max", `${f(percentile(deferMs, 50))} / ${f(percentile(deferMs, 99))} / ${f(percentile(deferMs, 100))} ms`],
     ["throughput", `${((interactionMs.length / r.wallMs) * 1000).toFixed(0)} interactions/s`],
     ["errors", `${errors} (error views ${r.errorViews}, REST ≥400 ${r.restErrors}, unanswered ${r.timeouts})`],
+    ["CPU per interaction", describeCpuSplit(cpuSplit)],
     [`heartbeats (interval ${r.heartbeatInterval} ms)`, `${r.gaps.length} gaps, latest past interval ${f(hbLateMax)} ms`],
   ];
   const width = Math.max(...rows.map((row) => row[0]!.length));
@@ -164,6 +174,7 @@ async function main(): Promise<void> {
       errors,
       heartbeat_gaps: r.gaps.length,
       heartbeat_late_max_ms: hbLateMax,
+      cpu_per_interaction_ms: cpuSplit,
       cpus: os.cpus().length,
       cpu: os.cpus()[0]?.model,
       node: process.version,

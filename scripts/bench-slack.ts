@@ -8,7 +8,8 @@
  * response_url POST. Errors: acks that are not 200, answers that are error messages, and commands
  * not answered within 30 s. The fake Slack and the load generator run in a worker thread (Slack is
  * another machine; on 2 cores they still compete with the bot for CPU). The bot searches as
- * `paperhound bot` does (SEARCH_THREADS). Prints a table, then one JSON line.
+ * `paperhound bot` does (SEARCH_THREADS). Prints a table (with the CPU time per command of each
+ * thread: which one bounds throughput), then one JSON line.
  */
 import os from "node:os";
 import { parseArgs } from "node:util";
@@ -21,7 +22,7 @@ import { createLogger } from "../src/log.js";
 import { BOT_TOKEN, FakeSlack, SIGNING_SECRET, postSigned, slashCommandFields } from "../test/helpers/fake-slack.js";
 import { percentile } from "./percentile.js";
 import { seededRandom } from "../src/random.js";
-import { pickPaperRefs, startLoadWorker, titleSpan } from "./chat-load.js";
+import { describeCpuSplit, pickPaperRefs, startCpuSplit, startLoadWorker, threadCpuMs, titleSpan } from "./chat-load.js";
 
 const { values } = parseArgs({
   args: isMainThread ? process.argv.slice(2) : (workerData as { args: string[] }).args,
@@ -44,6 +45,8 @@ interface LoadResult {
   resultMs: number[];
   errors: number;
   wallMs: number;
+  /** This worker thread's CPU time during the timed commands. */
+  cpuMs: number | undefined;
 }
 
 /** The worker thread: the fake Slack and the load generator, so that their CPU time is not the bot's. */
@@ -53,7 +56,7 @@ async function worker(): Promise<void> {
   await fake.start();
   parentPort!.postMessage({ type: "listening", apiUrl: fake.apiUrl });
   const { url } = (await new Promise((resolve) => parentPort!.once("message", resolve))) as { url: string }; // the app listens
-  const res: LoadResult = { ackMs: [], resultMs: [], errors: 0, wallMs: 0 };
+  const res: LoadResult = { ackMs: [], resultMs: [], errors: 0, wallMs: 0, cpuMs: undefined };
   let r = 0;
   const one = async (timed: boolean) => {
     const p = refs[r++ % refs.length]!;
@@ -79,6 +82,8 @@ async function worker(): Promise<void> {
     }
   };
   for (let i = 0; i < Number(values.warmup); i++) await one(false);
+  parentPort!.postMessage({ type: "timed" });
+  const cpu0 = threadCpuMs();
   const wall0 = performance.now();
   let next = 0;
   await Promise.all(
@@ -90,6 +95,8 @@ async function worker(): Promise<void> {
     }),
   );
   res.wallMs = performance.now() - wall0;
+  const cpu1 = threadCpuMs();
+  if (cpu0 !== undefined && cpu1 !== undefined) res.cpuMs = cpu1 - cpu0;
   parentPort!.postMessage({ type: "done", res });
   await new Promise((resolve) => parentPort!.once("message", resolve)); // the app has stopped
   await fake.stop();
@@ -109,8 +116,11 @@ async function main(): Promise<void> {
   const config = loadConfig({ SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: apiUrl }, { stderrIsTTY: false });
   const adapter = await startSlackAdapter({ config, ctx: { ...runtime.ctx, logger }, logger, listen: { port: 0, host: "127.0.0.1" } });
   w.post({ url: `http://127.0.0.1:${adapter.port}/slack/events` });
+  await w.next("timed");
+  const cpu = startCpuSplit();
   const { res } = await w.next("done");
   const { ackMs, resultMs, errors, wallMs } = res!;
+  const cpuSplit = cpu.finish(res!.cpuMs, ackMs.length);
   await adapter.stop();
   await w.finish();
   await runtime.close();
@@ -121,6 +131,7 @@ async function main(): Promise<void> {
   );
   process.stdout.write(`${"".padEnd(22)} ${"p50".padStart(8)} ${"p95".padStart(8)} ${"p99".padStart(8)}\n`);
   process.stdout.write(`${row("request → ack", ackMs)}\n${row("request → respond()", resultMs)}\n`);
+  process.stdout.write(`CPU per command: ${describeCpuSplit(cpuSplit)}\n`);
   process.stdout.write(
     `${JSON.stringify({
       bench: "slack",
@@ -135,6 +146,7 @@ async function main(): Promise<void> {
       resultP99: percentile(resultMs, 99),
       perSecond: N / (wallMs / 1000),
       errors,
+      cpu_per_command_ms: cpuSplit,
       cpus: os.cpus().length,
       cpu: os.cpus()[0]?.model,
       node: process.version,

@@ -1,4 +1,5 @@
 /** What the chat load benchmarks (bench:discord, bench:slack) send: the same mix on both platforms. */
+import { readFileSync } from "node:fs";
 import { startTsWorker } from "../src/ts-worker.js";
 import type { PaperStore } from "../src/search/paper-store.js";
 
@@ -66,4 +67,62 @@ export function startLoadWorker<M extends { type: string }>(name: string, script
       await exited;
     },
   };
+}
+
+const CLOCK_TICKS_PER_S = 100; // Linux USER_HZ, what /proc reports CPU times in
+
+/** CPU time (user + system) of the calling thread in ms, from /proc/thread-self/stat; undefined off Linux. */
+export function threadCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync("/proc/thread-self/stat", "utf8");
+    // Fields after the command name (which may hold spaces) start at field 3; utime and stime are 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time of the whole process, all threads, in ms. */
+export function processCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/**
+ * Where the CPU went during the timed load, per command: the bot's main thread (chat library,
+ * command handling, rendering), the load worker (the fake chat service and the load generator:
+ * another machine in production), and the rest of the process (search threads, ONNX Runtime and
+ * libuv threads, GC helpers). On 2 cores the three compete; this says which one bounds throughput.
+ */
+export interface CpuSplit {
+  botMainMs: number;
+  loadWorkerMs: number;
+  searchAndOtherMs: number;
+}
+
+/** Started by the bot's thread when the load worker says the timed phase began. */
+export function startCpuSplit(): { finish(loadWorkerMs: number | undefined, commands: number): CpuSplit | undefined } {
+  const main0 = threadCpuMs();
+  const proc0 = processCpuMs();
+  return {
+    finish(loadWorkerMs, commands) {
+      const main1 = threadCpuMs();
+      const proc1 = processCpuMs();
+      if (main0 === undefined || main1 === undefined || loadWorkerMs === undefined || commands === 0) return undefined;
+      const botMain = main1 - main0;
+      return {
+        botMainMs: botMain / commands,
+        loadWorkerMs: loadWorkerMs / commands,
+        searchAndOtherMs: Math.max(0, proc1 - proc0 - botMain - loadWorkerMs) / commands,
+      };
+    },
+  };
+}
+
+/** The CPU split as one table row's text. */
+export function describeCpuSplit(split: CpuSplit | undefined): string {
+  if (!split) return "n/a (needs Linux /proc)";
+  const total = split.botMainMs + split.loadWorkerMs + split.searchAndOtherMs;
+  return `${total.toFixed(1)} ms: bot main thread ${split.botMainMs.toFixed(1)}, search and other threads ${split.searchAndOtherMs.toFixed(1)}, fake service + load generator ${split.loadWorkerMs.toFixed(1)}`;
 }
