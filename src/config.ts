@@ -1,13 +1,15 @@
 /**
  * One validated configuration for everything, read from the environment.
  *
- * Every setting is declared once in `SETTINGS` below: its environment variable, how it is parsed,
- * its default, what values are allowed, and whether it is secret. `Config` is derived from that
- * table, so adding a setting (a Discord token, a digest schedule) is one entry here and nothing else.
- * `loadConfig` checks every setting and reports all problems at once in one `ConfigError`.
+ * Every setting is declared once in `SETTINGS` below: its environment variable, its zod schema
+ * (validation and conversion of the raw string), its default, what values are allowed in words, and
+ * whether it is secret. `Config` is derived from that table, so adding a setting is one entry here and
+ * nothing else. `loadConfig` validates the environment with one zod object built from the table and
+ * reports all problems at once in one `ConfigError` that names each variable and what to put there.
  */
 import os from "node:os";
 import path from "node:path";
+import { z } from "zod";
 import { modelsDir, projectRoot } from "./paths.js";
 
 /** What `parse` gets besides the raw string: the whole environment and facts about the terminal. */
@@ -27,47 +29,49 @@ interface SettingSpec<T> {
   secret?: boolean;
   /** Value when unset (or set to an empty string). */
   default: (ctx: ParseContext) => T;
-  /** Parses a non-empty raw value; returns `undefined` when the value is not allowed. */
-  parse: (raw: string, ctx: ParseContext) => T | undefined;
+  /** Validates and converts a non-empty, trimmed raw value. */
+  schema: z.ZodType<T, string>;
 }
 
 function setting<T>(spec: SettingSpec<T>): SettingSpec<T> {
   return spec;
 }
 
-function oneOf<const V extends string>(values: readonly V[]): (raw: string) => V | undefined {
-  return (raw) => values.find((v) => v === raw.toLowerCase());
+function oneOf<const V extends string>(values: readonly [V, ...V[]]): z.ZodType<V, string> {
+  return z.string().toLowerCase().pipe(z.enum(values));
 }
 
-function intIn(min: number, max: number): (raw: string) => number | undefined {
-  return (raw) => {
-    if (!/^[+]?\d+$/.test(raw)) return undefined;
-    const n = Number(raw);
-    return Number.isSafeInteger(n) && n >= min && n <= max ? n : undefined;
-  };
+function intIn(min: number, max: number): z.ZodType<number, string> {
+  return z
+    .string()
+    .regex(/^[+]?\d+$/)
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
 }
 
 /** An absolute http(s) URL, kept as given (base URLs of remote sources; tests point them at a local server). */
-function httpUrl(raw: string): string | undefined {
+const httpUrl = z.string().refine((raw) => {
   try {
     const url = new URL(raw);
-    return url.protocol === "http:" || url.protocol === "https:" ? raw : undefined;
+    return url.protocol === "http:" || url.protocol === "https:";
   } catch {
-    return undefined;
+    return false;
   }
-}
+});
 
 /** A plain e-mail address (no display name): it goes into the User-Agent as `mailto:<address>`. */
-function email(raw: string): string | undefined {
-  return /^[^\s@<>()";,]+@[^\s@<>()";,]+\.[^\s@<>()";,]+$/.test(raw) ? raw : undefined;
-}
+const email = z.string().regex(/^[^\s@<>()";,]+@[^\s@<>()";,]+\.[^\s@<>()";,]+$/);
 
-function bool(raw: string): boolean | undefined {
-  const v = raw.toLowerCase();
-  if (v === "1" || v === "true") return true;
-  if (v === "0" || v === "false") return false;
-  return undefined;
-}
+const bool: z.ZodType<boolean, string> = z
+  .string()
+  .toLowerCase()
+  .pipe(z.enum(["1", "true", "0", "false"]))
+  .transform((v) => v === "1" || v === "true");
+
+/** A path, made absolute against the working directory. */
+const directory = z.string().transform((raw) => path.resolve(raw));
+
+const anyText = z.string();
 
 export const DEVICE_SETTINGS = ["auto", "cpu", "cuda"] as const;
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -81,21 +85,21 @@ export const SETTINGS = {
     description: 'Embedding model: "use-lite" (built in), a local model directory, or a Hugging Face id',
     allowed: '"use-lite", a directory, or a Hugging Face id',
     default: () => "use-lite",
-    parse: (raw) => raw,
+    schema: anyText,
   }),
   embedDevice: setting({
     env: "EMBED_DEVICE",
     description: "Where inference runs; auto tries CUDA and falls back to CPU",
     allowed: `one of ${DEVICE_SETTINGS.join(", ")}`,
     default: () => "auto" as const,
-    parse: oneOf(DEVICE_SETTINGS),
+    schema: oneOf(DEVICE_SETTINGS),
   }),
   embedThreads: setting({
     env: "EMBED_THREADS",
     description: "CPU threads for inference",
     allowed: "a positive integer",
     default: () => os.availableParallelism(),
-    parse: intIn(1, 4096),
+    schema: intIn(1, 4096),
   }),
   embedBatchSize: setting<number | "auto">({
     env: "EMBED_BATCH_SIZE",
@@ -103,14 +107,14 @@ export const SETTINGS = {
     description: "Texts per inference batch; auto is 16 on CPU and 128 on CUDA",
     allowed: "auto or an integer from 1 to 1024",
     default: () => "auto" as const,
-    parse: (raw) => (raw.trim().toLowerCase() === "auto" ? "auto" : intIn(1, 1024)(raw)),
+    schema: z.union([z.string().toLowerCase().pipe(z.literal("auto")), intIn(1, 1024)]),
   }),
   embedAllowDownload: setting({
     env: "EMBED_ALLOW_DOWNLOAD",
     description: "Allow downloading models from the Hugging Face Hub",
     allowed: "one of 0, 1, true, false",
     default: () => false,
-    parse: bool,
+    schema: bool,
   }),
   searchThreads: setting({
     env: "SEARCH_THREADS",
@@ -118,49 +122,49 @@ export const SETTINGS = {
     description: "Worker threads that run the bot's searches, each with its own copy of the index in memory; 0 searches on the main thread",
     allowed: "an integer from 0 to 16",
     default: () => 1,
-    parse: intIn(0, 16),
+    schema: intIn(0, 16),
   }),
   indexRefreshSeconds: setting({
     env: "INDEX_REFRESH_SECONDS",
     description: "How often the bot looks for papers the indexer added (a pointer file read; new vectors load in the background); 0 never",
     allowed: "an integer from 0 to 86400",
     default: () => 60,
-    parse: intIn(0, 86_400),
+    schema: intIn(0, 86_400),
   }),
   digestIngest: setting({
     env: "DIGEST_INGEST",
     description: "Before a channel's digest, fetch its sources (Hugging Face daily papers, arXiv announcements of its categories) into the index",
     allowed: "one of 0, 1, true, false",
     default: () => true,
-    parse: bool,
+    schema: bool,
   }),
   modelsDir: setting({
     env: "PAPERHOUND_MODELS_DIR",
     description: "Directory of generated and downloaded models",
     allowed: "a directory path",
     default: () => modelsDir({}),
-    parse: (raw) => path.resolve(raw),
+    schema: directory,
   }),
   indexPath: setting({
     env: "PAPERHOUND_INDEX",
     description: "Directory of the paper index",
     allowed: "a directory path",
     default: () => path.join(projectRoot, "index", "default"),
-    parse: (raw) => path.resolve(raw),
+    schema: directory,
   }),
   logLevel: setting({
     env: "LOG_LEVEL",
     description: "Least severe log level written",
     allowed: `one of ${LOG_LEVELS.join(", ")}`,
     default: () => "info" as const,
-    parse: oneOf(LOG_LEVELS),
+    schema: oneOf(LOG_LEVELS),
   }),
   logFormat: setting({
     env: "LOG_FORMAT",
     description: "Log line format; default json unless stderr is a terminal",
     allowed: `one of ${LOG_FORMATS.join(", ")}`,
     default: ({ stderrIsTTY }): (typeof LOG_FORMATS)[number] => (stderrIsTTY ? "pretty" : "json"),
-    parse: oneOf(LOG_FORMATS),
+    schema: oneOf(LOG_FORMATS),
   }),
   contactEmail: setting<string | undefined>({
     env: "PAPERHOUND_CONTACT_EMAIL",
@@ -168,35 +172,35 @@ export const SETTINGS = {
     description: "Contact e-mail sent in the User-Agent of requests to arXiv and Hugging Face",
     allowed: "an e-mail address",
     default: () => undefined,
-    parse: email,
+    schema: email,
   }),
   arxivApiUrl: setting({
     env: "ARXIV_API_URL",
     description: "arXiv API query endpoint",
     allowed: "an http(s) URL",
     default: () => "https://export.arxiv.org/api/query",
-    parse: httpUrl,
+    schema: httpUrl,
   }),
   arxivRssUrl: setting({
     env: "ARXIV_RSS_URL",
     description: "arXiv RSS feed base; category lists are appended",
     allowed: "an http(s) URL",
     default: () => "https://rss.arxiv.org/rss/",
-    parse: httpUrl,
+    schema: httpUrl,
   }),
   arxivOaiUrl: setting({
     env: "ARXIV_OAI_URL",
     description: "arXiv OAI-PMH endpoint",
     allowed: "an http(s) URL",
     default: () => "https://oaipmh.arxiv.org/oai",
-    parse: httpUrl,
+    schema: httpUrl,
   }),
   hfApiUrl: setting({
     env: "HF_API_URL",
     description: "Hugging Face API base (daily papers)",
     allowed: "an http(s) URL",
     default: () => "https://huggingface.co/api",
-    parse: httpUrl,
+    schema: httpUrl,
   }),
   arxivMinIntervalMs: setting({
     env: "ARXIV_MIN_INTERVAL_MS",
@@ -204,14 +208,14 @@ export const SETTINGS = {
     description: "Milliseconds from one arXiv request (start and end) to the next; all arXiv endpoints share it; never below 3000 for arxiv.org",
     allowed: "an integer from 0 to 600000",
     default: () => 3000,
-    parse: intIn(0, 600_000),
+    schema: intIn(0, 600_000),
   }),
   hfMinIntervalMs: setting({
     env: "HF_MIN_INTERVAL_MS",
     description: "Milliseconds from one Hugging Face API request (start and end) to the next",
     allowed: "an integer from 0 to 600000",
     default: () => 1000,
-    parse: intIn(0, 600_000),
+    schema: intIn(0, 600_000),
   }),
   discordToken: setting<string | undefined>({
     env: "DISCORD_TOKEN",
@@ -220,28 +224,28 @@ export const SETTINGS = {
     allowed: "a Discord bot token",
     secret: true,
     default: () => undefined,
-    parse: (raw) => (/^[\w.-]{20,200}$/.test(raw.trim()) ? raw.trim() : undefined),
+    schema: z.string().regex(/^[\w.-]{20,200}$/),
   }),
   discordApplicationId: setting<string | undefined>({
     env: "DISCORD_APPLICATION_ID",
     description: "Discord application id (for scripts/register-commands; read from the token's login when unset)",
     allowed: "a Discord snowflake (17 to 20 digits)",
     default: () => undefined,
-    parse: (raw) => (/^\d{17,20}$/.test(raw.trim()) ? raw.trim() : undefined),
+    schema: z.string().regex(/^\d{17,20}$/),
   }),
   discordGuildId: setting<string | undefined>({
     env: "DISCORD_GUILD_ID",
     description: "Discord server for development: register-commands registers the commands there (instantly) instead of globally",
     allowed: "a Discord snowflake (17 to 20 digits)",
     default: () => undefined,
-    parse: (raw) => (/^\d{17,20}$/.test(raw.trim()) ? raw.trim() : undefined),
+    schema: z.string().regex(/^\d{17,20}$/),
   }),
   discordApiUrl: setting<string | undefined>({
     env: "DISCORD_API_URL",
     description: "Discord REST API base (the gateway URL comes from its /gateway/bot); https://discord.com/api when unset; for a proxy or a test server",
     allowed: "an http(s) URL",
     default: () => undefined,
-    parse: httpUrl,
+    schema: httpUrl,
   }),
   slackBotToken: setting<string | undefined>({
     env: "SLACK_BOT_TOKEN",
@@ -250,7 +254,7 @@ export const SETTINGS = {
     allowed: "a Slack bot token starting with xoxb-",
     secret: true,
     default: () => undefined,
-    parse: (raw) => (/^xoxb-[\w-]{8,250}$/.test(raw.trim()) ? raw.trim() : undefined),
+    schema: z.string().regex(/^xoxb-[\w-]{8,250}$/),
   }),
   slackAppToken: setting<string | undefined>({
     env: "SLACK_APP_TOKEN",
@@ -258,7 +262,7 @@ export const SETTINGS = {
     allowed: "a Slack app-level token starting with xapp-",
     secret: true,
     default: () => undefined,
-    parse: (raw) => (/^xapp-[\w-]{8,250}$/.test(raw.trim()) ? raw.trim() : undefined),
+    schema: z.string().regex(/^xapp-[\w-]{8,250}$/),
   }),
   slackSigningSecret: setting<string | undefined>({
     env: "SLACK_SIGNING_SECRET",
@@ -266,7 +270,7 @@ export const SETTINGS = {
     allowed: "a Slack signing secret (16 to 128 letters and digits)",
     secret: true,
     default: () => undefined,
-    parse: (raw) => (/^[A-Za-z0-9]{16,128}$/.test(raw.trim()) ? raw.trim() : undefined),
+    schema: z.string().regex(/^[A-Za-z0-9]{16,128}$/),
   }),
   // The Slack settings below are unset by default (the adapter applies its defaults), like the Discord ones.
   slackMode: setting<(typeof SLACK_MODES)[number] | undefined>({
@@ -274,45 +278,45 @@ export const SETTINGS = {
     description: "How Slack reaches the bot: socket (SLACK_APP_TOKEN), http (SLACK_SIGNING_SECRET, SLACK_PORT); unset or auto: socket when SLACK_APP_TOKEN is set, else http",
     allowed: `one of ${SLACK_MODES.join(", ")}`,
     default: () => undefined,
-    parse: oneOf(SLACK_MODES),
+    schema: oneOf(SLACK_MODES),
   }),
   slackPort: setting<number | undefined>({
     env: "SLACK_PORT",
     description: "HTTP mode: port of the request URL endpoint (/slack/events); 3000 when unset",
     allowed: "an integer from 1 to 65535",
     default: () => undefined,
-    parse: intIn(1, 65535),
+    schema: intIn(1, 65535),
   }),
   slackApiUrl: setting<string | undefined>({
     env: "SLACK_API_URL",
     description: "Slack Web API base URL; https://slack.com/api/ when unset",
     allowed: "an http(s) URL",
     default: () => undefined,
-    parse: httpUrl,
+    schema: httpUrl,
   }),
   slackDigestAdmins: setting<string[] | undefined>({
     env: "SLACK_DIGEST_ADMINS",
     description: "Slack user ids (comma or space separated) who may change a channel's /digest; anyone when unset",
     allowed: "Slack user ids such as U012ABCDEF",
     default: () => undefined,
-    parse: (raw) => {
-      const ids = raw.split(/[\s,]+/).filter(Boolean);
-      return ids.length > 0 && ids.every((id) => /^[UW][A-Z0-9]{2,}$/.test(id)) ? ids : undefined;
-    },
+    schema: z
+      .string()
+      .transform((raw) => raw.split(/[\s,]+/).filter(Boolean))
+      .pipe(z.array(z.string().regex(/^[UW][A-Z0-9]{2,}$/)).min(1)),
   }),
   healthPort: setting<number | undefined>({
     env: "HEALTH_PORT",
     description: "Port of the /healthz, /readyz and /metrics endpoint of `paperhound bot`; off when unset",
     allowed: "an integer from 1 to 65535",
     default: () => undefined,
-    parse: intIn(1, 65535),
+    schema: intIn(1, 65535),
   }),
   healthHost: setting<string>({
     env: "HEALTH_HOST",
     description: "Address the health endpoint listens on (0.0.0.0 in a container)",
     allowed: "an IP address or host name",
     default: () => "127.0.0.1",
-    parse: (raw) => raw,
+    schema: anyText,
   }),
 } satisfies Record<string, SettingSpec<unknown>>;
 
@@ -344,25 +348,38 @@ export interface LoadConfigOptions {
   stderrIsTTY?: boolean;
 }
 
-/** Reads and validates every setting; throws one `ConfigError` listing all bad settings. */
+/** Unset and blank variables are "not given"; given values are trimmed. */
+function givenValue(raw: unknown): unknown {
+  if (typeof raw !== "string") return raw;
+  const v = raw.trim();
+  return v === "" ? undefined : v;
+}
+
+/** One zod object over the environment: each setting's variable, optional, validated by its schema. */
+const environmentSchema = z.object(
+  Object.fromEntries(
+    Object.values(SETTINGS as Record<string, SettingSpec<unknown>>).map((spec) => [spec.env, z.preprocess(givenValue, spec.schema.optional())]),
+  ),
+);
+
+/** Reads and validates every setting (with zod); throws one `ConfigError` listing all bad settings. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): Config {
   const ctx: ParseContext = { env, stderrIsTTY: options.stderrIsTTY ?? Boolean(process.stderr.isTTY) };
-  const problems: ConfigProblem[] = [];
-  const values: Record<string, unknown> = {};
-  for (const [key, spec] of Object.entries(SETTINGS) as [SettingKey, SettingSpec<unknown>][]) {
-    const raw = env[spec.env]?.trim();
-    if (raw === undefined || raw === "") {
-      values[key] = spec.default(ctx);
-      continue;
-    }
-    const parsed = spec.parse(raw, ctx);
-    if (parsed === undefined) {
-      problems.push({ name: spec.env, value: spec.secret ? REDACTED : raw, allowed: spec.allowed });
-    } else {
-      values[key] = parsed;
-    }
+  const specs = Object.entries(SETTINGS) as [SettingKey, SettingSpec<unknown>][];
+  const result = environmentSchema.safeParse(env);
+  if (!result.success) {
+    // Issues name the variable (path[0]); report each bad variable once, in the table's order.
+    const bad = new Set(result.error.issues.map((issue) => String(issue.path[0])));
+    const problems: ConfigProblem[] = specs
+      .filter(([, spec]) => bad.has(spec.env))
+      .map(([, spec]) => ({ name: spec.env, value: spec.secret ? REDACTED : String(givenValue(env[spec.env]) ?? ""), allowed: spec.allowed }));
+    throw new ConfigError(problems);
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  const values: Record<string, unknown> = {};
+  for (const [key, spec] of specs) {
+    const given = result.data[spec.env];
+    values[key] = given === undefined ? spec.default(ctx) : given;
+  }
   return Object.freeze(values) as Config;
 }
 
