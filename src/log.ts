@@ -1,8 +1,10 @@
 /**
- * Structured logging to stderr: one JSON object per line (`{"time","level","msg",...fields}`), or a
- * readable line in pretty mode. Fields whose key looks secret (token, secret, password, key, ...) are
+ * Structured logging to stderr with pino: one JSON object per line (`{"level","time",...fields,"msg"}`),
+ * or a readable line in pretty mode (pino-pretty). Fields whose key looks secret (token, secret, password, key, ...) are
  * redacted wherever they appear, so a token passed by mistake never reaches a log file.
  */
+import { pino, type DestinationStream, type Logger as PinoLogger } from "pino";
+import { prettyFactory } from "pino-pretty";
 import { REDACTED } from "./config.js";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -89,47 +91,54 @@ function sanitize(value: unknown, withStack: boolean, depth: number, seen: WeakS
   }
 }
 
-function pad2(n: number, width = 2): string {
-  return String(n).padStart(width, "0");
+/** The record's own keys; a field with one of these names is kept as "field.<name>" instead. */
+const RECORD_KEYS = new Set(["time", "level", "msg"]);
+
+/** Fields made safe (secrets redacted, errors plain) and kept off the record's own keys. */
+function recordFields(fields: LogFields, withStack: boolean): LogFields {
+  const all = sanitize(fields, withStack, 0, new WeakSet()) as LogFields;
+  const out: LogFields = {};
+  for (const [k, v] of Object.entries(all)) out[RECORD_KEYS.has(k) ? `field.${k}` : k] = v;
+  return out;
 }
 
-function prettyValue(v: unknown): string {
-  if (typeof v === "string") return /^[^\s"=]+$/.test(v) ? v : JSON.stringify(v);
-  if (v === undefined) return "undefined";
-  const s = JSON.stringify(v);
-  return s === undefined ? String(v) : s;
-}
-
-const COLORS: Record<LogLevel, string> = { debug: "\x1b[90m", info: "\x1b[36m", warn: "\x1b[33m", error: "\x1b[31m" };
-
+/**
+ * Lines are written by pino: JSON records, or through pino-pretty's formatter in pretty mode (used
+ * synchronously, in this thread, so a line written just before an exit is never lost).
+ */
 export function createLogger(options: LoggerOptions, bound: LogFields = {}): Logger {
   const { level, format } = options;
   const stream = options.stream ?? process.stderr;
   const now = options.now ?? (() => new Date());
   const color = format === "pretty" && stream.isTTY === true && !process.env.NO_COLOR;
-  const enabled = (l: LogLevel): boolean => levelEnabled(l, level);
+  const destination =
+    format === "json"
+      ? stream
+      : (() => {
+          const prettify = prettyFactory({ colorize: color, translateTime: "SYS:HH:MM:ss.l", ignore: "", singleLine: true });
+          return { write: (line: string) => stream.write(prettify(line)) };
+        })();
+  const base = pino(
+    {
+      level,
+      base: null,
+      messageKey: "msg",
+      timestamp: () => `,"time":"${now().toISOString()}"`,
+      formatters: { level: (label) => ({ level: label }) },
+      // Fields are already made safe by recordFields (errors included); pino's own err serializer would redo it.
+      serializers: { err: (value: unknown) => value },
+    },
+    destination as DestinationStream,
+  );
+  return wrap(base, level, bound);
+}
 
+function wrap(base: PinoLogger, level: LogLevel, bound: LogFields): Logger {
+  const enabled = (l: LogLevel): boolean => levelEnabled(l, level);
   const write = (l: LogLevel, msg: string, fields?: LogFields): void => {
     if (!enabled(l)) return;
-    const time = now();
-    const all = sanitize({ ...bound, ...fields }, level === "debug", 0, new WeakSet()) as LogFields;
-    let line: string;
-    if (format === "json") {
-      const record: LogFields = { time: time.toISOString(), level: l, msg };
-      // A field may not overwrite the line's own time/level/msg; it keeps its value under "field.<name>".
-      for (const [k, v] of Object.entries(all)) record[k in record ? `field.${k}` : k] = v;
-      line = JSON.stringify(record);
-    } else {
-      const clock = `${pad2(time.getHours())}:${pad2(time.getMinutes())}:${pad2(time.getSeconds())}.${pad2(time.getMilliseconds(), 3)}`;
-      const tag = l.toUpperCase().padEnd(5);
-      const rest = Object.entries(all)
-        .map(([k, v]) => `${k}=${prettyValue(v)}`)
-        .join(" ");
-      line = `${clock} ${color ? `${COLORS[l]}${tag}\x1b[0m` : tag} ${msg}${rest ? ` ${rest}` : ""}`;
-    }
-    stream.write(`${line}\n`);
+    base[l](recordFields({ ...bound, ...fields }, level === "debug"), msg);
   };
-
   return {
     level,
     enabled,
@@ -137,6 +146,6 @@ export function createLogger(options: LoggerOptions, bound: LogFields = {}): Log
     info: (msg, fields) => write("info", msg, fields),
     warn: (msg, fields) => write("warn", msg, fields),
     error: (msg, fields) => write("error", msg, fields),
-    child: (fields) => createLogger(options, { ...bound, ...fields }),
+    child: (fields) => wrap(base, level, { ...bound, ...fields }),
   };
 }

@@ -256,7 +256,8 @@ describe("failures", () => {
       const follow = calls[2]!.body as Body & { flags: number };
       expect(follow.flags).toBe(64);
       expect(follow.embeds[0]!.description).toContain("Something went wrong while running this command");
-      expect(logs.join("")).toMatch(/"msg":"command failed".*"command":"paper"/);
+      const failed = logs.flatMap((l) => l.split("\n").filter(Boolean)).map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.msg === "command failed");
+      expect(failed).toEqual([expect.objectContaining({ level: "error", command: "paper" })]);
     } finally {
       bot.ctx.index = index;
     }
