@@ -10,7 +10,7 @@ import { addIndexOption, type IndexOption } from "../cli/search-common.js";
 import { startBotOps } from "../ops/bot-ops.js";
 import { chatCliContext, openChatRuntime } from "./context.js";
 import { consoleDigestPoster, DigestService } from "./digest-service.js";
-import { DigestIngest, runIngestCommand } from "../digest/digest-ingest.js";
+import { DigestIngest, ingestedCount, runIngestCommand } from "../digest/digest-ingest.js";
 import type { Subscription } from "../digest/digest-store.js";
 import type { CommandEvent } from "../../commands/types.js";
 
@@ -38,6 +38,8 @@ export async function runBot(cliCtx: CliContext, opts: BotOptions): Promise<void
         run: async (args) => {
           const summary = await runIngestCommand(args, { indexDir: runtime.ctx.index.dir, env: ctx.env });
           ctx.logger().info("digest sources fetched", { component: "digest", ingest: args.join(" "), summary });
+          const ingested = ingestedCount(summary);
+          if (ingested) ops.metrics.papersIngested(ingested.source, ingested.papers);
         },
         afterFetch: () => runtime.refresh(),
       })

@@ -126,3 +126,11 @@ export function runIngestCommand(args: string[], opts: { indexDir: string; env: 
     });
   });
 }
+
+/** Papers added or updated, from `paperhound ingest --json`'s summary (undefined when it is not one). */
+export function ingestedCount(summary: unknown): { source: string; papers: number } | undefined {
+  if (typeof summary !== "object" || summary === null) return undefined;
+  const { source, new: added, updated, dry_run: dryRun } = summary as Record<string, unknown>;
+  if (typeof source !== "string" || typeof added !== "number" || typeof updated !== "number" || dryRun === true) return undefined;
+  return { source, papers: added + updated };
+}

@@ -11,7 +11,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCommand } from "../../commands/run.js";
 import type { CommandContext } from "../../commands/types.js";
-import { DigestIngest, planIngest, runIngestCommand, type IngestJob } from "../../src/digest/digest-ingest.js";
+import { DigestIngest, ingestedCount, planIngest, runIngestCommand, type IngestJob } from "../../src/digest/digest-ingest.js";
 import { runDigestTick } from "../../src/digest/digest-runner.js";
 import { DigestStore, type DecidedDigest, type Subscription } from "../../src/digest/digest-store.js";
 import { loadEmbedder } from "../../src/embed/load.js";
@@ -167,12 +167,16 @@ describe("fetching before deciding, end to end", () => {
     store.subscribe(sub("console:hf", { sources: ["hf"] }));
     store.subscribe(sub("console:both"));
     const env = cleanEnv({ HF_API_URL: `${server.origin}/hfapi`, HF_MIN_INTERVAL_MS: "20", PAPERHOUND_CONTACT_EMAIL: "digest-test@example.org" });
-    const ingest = new DigestIngest({ run: async (args) => void (await runIngestCommand(args, { indexDir: tmp, env })), afterFetch: () => index.refresh() });
+    const summaries: unknown[] = [];
+    const ingest = new DigestIngest({ run: async (args) => void summaries.push(await runIngestCommand(args, { indexDir: tmp, env })), afterFetch: () => index.refresh() });
     const posted: DecidedDigest[] = [];
     const tick = (at: string) => tickFetching(ingest, at, posted);
 
     const report = await tick("2026-11-02T09:00:30Z");
     expect(report.beforeDecidingError).toBeUndefined();
+    // What the bot adds to paperhound_papers_ingested_total: the child's summary, new + updated.
+    expect(summaries.map(ingestedCount)).toEqual([{ source: "hf-daily", papers: (summaries[0] as { new: number }).new }]);
+    expect((summaries[0] as { new: number }).new).toBeGreaterThan(0);
     expect(server.requestsTo("/hfapi/daily_papers").map((q) => q.query.get("date"))).toEqual(["2026-11-02"]);
     const byChannel = new Map(posted.map((d) => [d.channel, d.items.map((i) => i.paperId)]));
     // The fetched paper (featured on Hugging Face) in both; the plain arXiv paper only where arxiv is a source.
@@ -197,4 +201,14 @@ describe("fetching before deciding, end to end", () => {
     expect(posted.map((d) => d.channel).sort()).toEqual(["console:both", "console:hf", "console:late"]);
     expect(posted.find((d) => d.channel === "console:late")!.windowEnd).toBe("2026-11-03");
   }, 120_000);
+});
+
+describe("papers ingested, for the metric", () => {
+  it("counts new and updated papers of a summary; nothing for a dry run or something that is not a summary", () => {
+    expect(ingestedCount({ source: "arxiv-rss", new: 3, updated: 2, unchanged: 9, dry_run: false })).toEqual({ source: "arxiv-rss", papers: 5 });
+    expect(ingestedCount({ source: "arxiv-rss", new: 3, updated: 2, dry_run: true })).toBeUndefined();
+    expect(ingestedCount(null)).toBeUndefined();
+    expect(ingestedCount("oops")).toBeUndefined();
+    expect(ingestedCount({ source: "hf-daily", new: "3", updated: 0 })).toBeUndefined();
+  });
 });
