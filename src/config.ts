@@ -131,6 +131,13 @@ export const SETTINGS = {
     default: () => 60,
     schema: intIn(0, 86_400),
   }),
+  indexLockWaitSeconds: setting({
+    env: "INDEX_LOCK_WAIT_SECONDS",
+    description: "How long index, ingest and reindex wait for another process writing the same index (one writer at a time) before giving up",
+    allowed: "an integer from 0 to 86400",
+    default: () => 600,
+    schema: intIn(0, 86_400),
+  }),
   digestIngest: setting({
     env: "DIGEST_INGEST",
     description: "Before a channel's digest, fetch its sources (Hugging Face daily papers, arXiv announcements of its categories) into the index",

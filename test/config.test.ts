@@ -15,6 +15,7 @@ describe("loadConfig", () => {
       embedAllowDownload: false,
       searchThreads: 1,
       indexRefreshSeconds: 60,
+      indexLockWaitSeconds: 600,
       digestIngest: true,
       modelsDir: path.join(projectRoot, "models"),
       indexPath: path.join(projectRoot, "index", "default"),

@@ -15,7 +15,7 @@ import { formatDuration, createProgress, type Progress } from "../progress.js";
 import { PaperIndex, type IndexProgress } from "../search/paper-index.js";
 import { contentHash, PaperStore } from "../search/paper-store.js";
 import { CliInputError, type CliContext, type RegisterCommand } from "./context.js";
-import { addIndexOption, explainIndexError, indexLocation, openEmbedder, paperCount, storeFileOf, type IndexLocation, type IndexOption } from "./search-common.js";
+import { addIndexOption, explainIndexError, indexLocation, openEmbedder, paperCount, storeFileOf, writerOpenOptions, type IndexLocation, type IndexOption } from "./search-common.js";
 
 const FORMATS = ["auto", ...PAPER_FILE_FORMATS] as const;
 type Format = "auto" | PaperFileFormat;
@@ -58,7 +58,7 @@ export const registerIndex: RegisterCommand = (program, ctx) => {
       const embedder = await openEmbedder(ctx);
       let index: PaperIndex;
       try {
-        index = await PaperIndex.open({ dir: loc.dir, embedder });
+        index = await PaperIndex.open({ dir: loc.dir, embedder, ...writerOpenOptions(ctx, loc.dir) });
       } catch (err) {
         await embedder.dispose();
         throw explainIndexError(err, loc);

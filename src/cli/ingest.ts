@@ -55,6 +55,7 @@ import {
   openEmbedder,
   paperCount,
   storeFileOf,
+  writerOpenOptions,
   type IndexLocation,
   type IndexOption,
 } from "./search-common.js";
@@ -272,7 +273,7 @@ function openIndexSink(ctx: CliContext, loc: IndexLocation): Sink {
   const open = async () => {
     const embedder = await openEmbedder(ctx);
     try {
-      return { index: await PaperIndex.open({ dir: loc.dir, embedder }), embedder };
+      return { index: await PaperIndex.open({ dir: loc.dir, embedder, ...writerOpenOptions(ctx, loc.dir) }), embedder };
     } catch (err) {
       await embedder.dispose();
       throw explainIndexError(err, loc);

@@ -18,7 +18,7 @@ import { fingerprintOf, PaperIndex } from "../search/paper-index.js";
 import { PaperStore } from "../search/paper-store.js";
 import { POINTER_FILE } from "../search/vector-index.js";
 import { CliInputError, type RegisterCommand } from "./context.js";
-import { addIndexOption, explainIndexError, indexLocation, openEmbedder, storeFileOf, type IndexOption } from "./search-common.js";
+import { addIndexOption, explainIndexError, indexLocation, openEmbedder, storeFileOf, writerOpenOptions, type IndexOption } from "./search-common.js";
 
 /** The vector index's files: generations, the pointer, and temp files of an interrupted save. */
 const VECTOR_FILE_RE = /^vectors-\d+\.hnsw(?:\.tmp-.*)?$|^vectors\.json\.tmp-/;
@@ -81,7 +81,7 @@ export const registerReindex: RegisterCommand = (program, ctx) => {
       // (4) Embed everything again.
       let index: PaperIndex;
       try {
-        index = await PaperIndex.open({ dir: loc.dir, embedder });
+        index = await PaperIndex.open({ dir: loc.dir, embedder, ...writerOpenOptions(ctx, loc.dir) });
       } catch (err) {
         throw explainIndexError(err, loc);
       }

@@ -25,6 +25,7 @@ import { DEFAULT_DENSE_WEIGHT, MAX_K, PaperIndex, STORE_FILE } from "../search/p
 import { PaperStore, StoreCorruptError, StoreSchemaError } from "../search/paper-store.js";
 import type { SearchFilters, SearchHit, StoredPaper } from "../search/types.js";
 import { IndexCorruptError, ModelMismatchError } from "../search/vector-index.js";
+import { describeHolder, type LockHolder } from "../search/writer-lock.js";
 import { CliInputError, type CliContext } from "./context.js";
 
 /** Environment switch for the sample corpus on first use (see the header comment). */
@@ -162,6 +163,17 @@ export interface OpenIndex {
   close(): Promise<void>;
 }
 
+/** How a command that writes the index opens it: waiting INDEX_LOCK_WAIT_SECONDS for another writer, and saying so. */
+export function writerOpenOptions(ctx: CliContext, dir: string): { lockWaitMs: number; onLockWait: (holder: LockHolder | undefined) => void } {
+  return {
+    lockWaitMs: ctx.config().indexLockWaitSeconds * 1000,
+    onLockWait: (holder) =>
+      ctx.stderr.write(
+        `another process is writing the index in ${dir}${holder ? ` (${describeHolder(holder)})` : ""}; waiting up to ${ctx.config().indexLockWaitSeconds} s (INDEX_LOCK_WAIT_SECONDS)\n`,
+      ),
+  };
+}
+
 /**
  * Opens the index read-only for queries (a query never writes, so it cannot disturb an indexing run
  * next to it), with the configured embedder. An empty index gets the sample corpus first when it
@@ -184,7 +196,7 @@ export async function openIndexForQuery(ctx: CliContext, opts: IndexOption, extr
     if (empty) {
       const papers = await loadSampleCorpus();
       ctx.stderr.write(`index is empty: indexing the built-in sample corpus (${papers.length} papers) first\n`);
-      const writable = await PaperIndex.open({ dir: loc.dir, embedder });
+      const writable = await PaperIndex.open({ dir: loc.dir, embedder, ...writerOpenOptions(ctx, loc.dir) });
       try {
         await writable.add(papers);
       } finally {
@@ -193,7 +205,7 @@ export async function openIndexForQuery(ctx: CliContext, opts: IndexOption, extr
     }
     if (add.length > 0) {
       // Papers fetched for this query (`related` with an arXiv id not in the index): stored and embedded first.
-      const writable = await PaperIndex.open({ dir: loc.dir, embedder });
+      const writable = await PaperIndex.open({ dir: loc.dir, embedder, ...writerOpenOptions(ctx, loc.dir) });
       try {
         await writable.add(add);
       } finally {

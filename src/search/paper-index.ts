@@ -29,6 +29,7 @@ import { isArxivId, parseArxivRef } from "../papers/arxiv-id.js";
 import { hasFilters, PaperStore } from "./paper-store.js";
 import { IndexCorruptError, ModelMismatchError, VectorIndex } from "./vector-index.js";
 import { fuseScores } from "./fusion.js";
+import { WriterLock, type LockHolder } from "./writer-lock.js";
 import type { ModelFingerprint, SearchFilters, SearchHit, StoredPaper, UpsertOutcome } from "./types.js";
 
 /** Measured on SciFact train with use-lite: 0.3 is the best of 0.2–0.5 (nDCG@10 0.717; BM25 alone 0.705). */
@@ -112,6 +113,10 @@ export interface PaperIndexOptions {
    * otherwise the first BM25 query builds it (140k papers: see the README).
    */
   warm?: boolean;
+  /** Writable opens: how long to wait for another process writing this index; default 0 (fail at once). */
+  lockWaitMs?: number;
+  /** Writable opens: called when another writer holds the index and the wait starts. */
+  onLockWait?: (holder: LockHolder | undefined) => void;
 }
 
 /** The checkpoint interval from the option, else the environment, else the default. */
@@ -195,6 +200,8 @@ export class PaperIndex {
   private refreshing: Promise<boolean> | undefined;
   /** The last write (add) in progress: the next one starts after it. */
   private writing: Promise<unknown> = Promise.resolve();
+  /** A writable index holds the directory's writer lock until closed (writer-lock.ts). */
+  private writerLock: WriterLock | undefined;
 
   private constructor(
     readonly store: PaperStore,
@@ -215,7 +222,16 @@ export class PaperIndex {
     if (!opts.readonly) mkdirSync(dir, { recursive: true });
     const fingerprint = fingerprintOf(opts.embedder);
     checkpointInterval(opts.checkpointEvery); // a bad setting fails before anything is opened
-    const store = PaperStore.open(path.join(dir, STORE_FILE), { readonly: opts.readonly ?? false });
+    const lock = opts.readonly
+      ? undefined
+      : await WriterLock.acquire(dir, { waitMs: opts.lockWaitMs ?? 0, ...(opts.onLockWait ? { onWait: opts.onLockWait } : {}) });
+    let store: PaperStore;
+    try {
+      store = PaperStore.open(path.join(dir, STORE_FILE), { readonly: opts.readonly ?? false });
+    } catch (err) {
+      lock?.release();
+      throw err;
+    }
     try {
       const built = store.getModelFingerprint();
       if (built && !sameModel(built, fingerprint)) throw new ModelMismatchError(fingerprint, built, dir);
@@ -227,10 +243,12 @@ export class PaperIndex {
       if (!loaded) warm();
       const vectors = loaded ?? VectorIndex.create({ dim: fingerprint.dim, fingerprint });
       const index = new PaperIndex(store, vectors, opts.embedder, { ...opts, dir });
+      index.writerLock = lock;
       if (!opts.readonly) index.reconcile();
       return index;
     } catch (err) {
       store.close();
+      lock?.release();
       throw err;
     }
   }
@@ -250,7 +268,12 @@ export class PaperIndex {
   }
 
   close(): void {
-    this.store.close();
+    try {
+      this.store.close();
+    } finally {
+      this.writerLock?.release();
+      this.writerLock = undefined;
+    }
   }
 
   /**
