@@ -88,6 +88,10 @@ export class FakeSlack {
   private readonly responseScripts = new Map<string, FakeReply[]>();
   private server!: http.Server;
   private wss: WebSocketServer | undefined;
+  /** Envelopes whose ack is followed at once by the connection breaking (`dropSocketAfterAck`). */
+  private readonly dropAfterAck = new Set<string>();
+  /** When connections were broken by `dropSocketAfterAck`. */
+  readonly socketDrops: number[] = [];
   private readonly sockets = new Set<WebSocket>();
   private readonly waiters = new Set<() => void>();
   private nextTs = 1_700_000_000;
@@ -207,6 +211,11 @@ export class FakeSlack {
       const msg = JSON.parse(String(data)) as { envelope_id?: string; payload?: unknown };
       if (msg.envelope_id) {
         this.socketAcks.push({ envelope_id: msg.envelope_id, ...(msg.payload !== undefined ? { payload: msg.payload } : {}), at: Date.now() });
+        if (this.dropAfterAck.delete(msg.envelope_id)) {
+          // The connection breaks right after the ack, while the command is still running.
+          this.socketDrops.push(Date.now());
+          ws.terminate();
+        }
         this.notify();
       }
     });
@@ -216,6 +225,11 @@ export class FakeSlack {
 
   get socketCount(): number {
     return this.sockets.size;
+  }
+
+  /** Breaks the connection (no close frame) as soon as the app acks this envelope. */
+  dropSocketAfterAck(envelopeId: string): void {
+    this.dropAfterAck.add(envelopeId);
   }
 
   /** Sends a slash command envelope over every open socket; returns its envelope_id. */

@@ -3,7 +3,8 @@
  * (apps.connections.open returns a ws:// URL on 127.0.0.1; the fake sends hello and envelopes).
  * Checks the start-up configuration (app token on apps.connections.open, no HTTP listener) and
  * that envelopes take the same handler path as HTTP mode: acked by envelope_id, answered on the
- * response_url.
+ * response_url; and a connection that breaks mid-command (the answer still arrives, the client
+ * reconnects by itself and answers the next command).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SlackAdapter, startSlackAdapter } from "../../../src/chat/slack/adapter.js";
@@ -67,4 +68,25 @@ describe("Socket Mode through the real bolt App", () => {
     expect(fake.responsesTo("sock2")).toHaveLength(0);
     expect(fake.responsesTo("sock3")).toHaveLength(0);
   });
+
+  it("the connection breaks mid-command: the answer still arrives, the app reconnects and answers the next command", async () => {
+    const opened = fake.callsOf("apps.connections.open").length;
+    const envelope = fake.sendSlashCommandEnvelope(slashCommandFields("/paper", "sparse attention --count 2", fake.responseUrl("drop1")));
+    fake.dropSocketAfterAck(envelope);
+    const response = await fake.waitFor(() => fake.responsesTo("drop1")[0]);
+    expect(fake.socketDrops).toHaveLength(1);
+    expect(response.at).toBeGreaterThanOrEqual(fake.socketDrops[0]!); // still running when the connection broke
+    expect(response.body).toMatchObject({ response_type: "in_channel" });
+    expect((response.body.blocks as { type: string }[]).filter((b) => b.type === "section")).toHaveLength(2);
+
+    // bolt's socket-mode client opens a new connection (a new apps.connections.open) by itself.
+    for (let i = 0; i < 200 && (fake.callsOf("apps.connections.open").length === opened || fake.socketCount === 0); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(fake.callsOf("apps.connections.open").length).toBeGreaterThan(opened);
+    expect(fake.socketCount).toBe(1);
+    const next = fake.sendSlashCommandEnvelope(slashCommandFields("/paper", "graph neural networks --count 1", fake.responseUrl("drop2")));
+    await fake.waitFor(() => fake.socketAcks.find((a) => a.envelope_id === next));
+    const answer = await fake.waitFor(() => fake.responsesTo("drop2")[0]);
+    expect((answer.body.blocks as { type: string }[]).filter((b) => b.type === "section")).toHaveLength(1);
+    expect(logs.join("\n")).not.toContain(APP_TOKEN);
+  }, 60_000);
 });
