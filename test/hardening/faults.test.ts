@@ -1,17 +1,19 @@
 /**
  * Faults while writing the index, with the real CLI in child processes: the disk filling up (a
- * small tmpfs; needs root to mount, skipped otherwise) and the store locked by another process.
+ * small tmpfs; needs root to mount, skipped otherwise), the store locked by another process, and
+ * `paperhound ingest` (arXiv API, Hugging Face daily papers) killed with SIGKILL between two pages.
  * After each: a clear message, what was committed before is intact and searchable, and the next
  * run completes the work.
  */
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { projectRoot } from "../../src/paths.js";
 import { PaperStore } from "../../src/search/paper-store.js";
-import { runNode } from "../helpers/run-cli.js";
+import { LoopbackServer, fixture, type Reply } from "../helpers/loopback-server.js";
+import { BIN, cleanEnv, runNode } from "../helpers/run-cli.js";
 import { synthPapers } from "../helpers/synth-papers.js";
 
 const FIXTURE = path.join(projectRoot, "test", "fixtures", "cli-papers.jsonl");
@@ -110,4 +112,110 @@ describe("faults while indexing", () => {
     expect(again.code, again.stderr).toBe(0);
     expect(papersIn(index)).toBe(1512);
   }, 300_000);
+});
+
+describe("SIGKILL during ingest", () => {
+  let server: LoopbackServer;
+  /** The request the child is killed while waiting for: answered only after the kill. */
+  let stall: (req: { query: URLSearchParams }) => boolean = () => false;
+
+  beforeAll(async () => {
+    server = await LoopbackServer.start();
+    // arXiv API search in two pages (2 + 1 papers); Hugging Face daily papers for two days (1 + 2 papers).
+    server.route("/api/query", (req): Reply => {
+      const page = req.query.get("start") === "2" ? "arxiv-search-page-2.xml" : "arxiv-search-page-1.xml";
+      return stall(req) ? { headerDelayMs: 60_000, body: fixture(page) } : { body: fixture(page) };
+    });
+    server.route("/hfapi/daily_papers", (req): Reply => {
+      const date = req.query.get("date");
+      const body =
+        date === "2026-11-02"
+          ? fixture("hf-daily-2026-11-02.json")
+          : date === "2026-11-03"
+            ? readFileSync(path.join(projectRoot, "test", "fixtures", "sources", "hf-daily-2026-01-05.json"))
+            : fixture("hf-daily-empty.json");
+      return stall(req) ? { headerDelayMs: 60_000, body } : { body };
+    });
+  });
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  const env = (): Record<string, string> => ({
+    ARXIV_API_URL: `${server.origin}/api/query`,
+    HF_API_URL: `${server.origin}/hfapi`,
+    ARXIV_MIN_INTERVAL_MS: "20",
+    HF_MIN_INTERVAL_MS: "20",
+    PAPERHOUND_CONTACT_EMAIL: "faults-test@example.org",
+  });
+
+  /** Starts `paperhound <args>` and kills it with SIGKILL once `waiting()` says it asked for the stalled page. */
+  async function killWhileWaiting(args: string[], waiting: () => boolean): Promise<string> {
+    const child = spawn(process.execPath, [BIN, ...args], { env: cleanEnv(env()), cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    let exited = false;
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    const exit = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on("exit", (_code, signal) => {
+        exited = true;
+        resolve(signal);
+      }),
+    );
+    while (!waiting()) {
+      if (exited) throw new Error(`paperhound ${args.join(" ")} exited before the stalled request: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    child.kill("SIGKILL");
+    expect(await exit).toBe("SIGKILL");
+    return stderr;
+  }
+
+  const stats = async (index: string): Promise<Record<string, unknown>> => {
+    const r = await runNode(["stats", "--index", index, "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as Record<string, unknown>;
+  };
+
+  const searchable = async (index: string, query: string, id: string) => {
+    const r = await runNode(["search", query, "--index", index, "--json", "-k", "3"]);
+    expect(r.code, r.stderr).toBe(0);
+    return r.stdout.includes(`"${id}"`);
+  };
+
+  it.each([
+    {
+      source: "arxiv API",
+      args: ["ingest", "arxiv", "--category", "cs.LG", "--days", "3"],
+      stalls: (req: { query: URLSearchParams }) => req.query.get("start") === "2",
+      asked: () => server.requestsTo("/api/query").some((r) => r.query.get("start") === "2"),
+      firstPage: 2,
+      all: 3,
+    },
+    {
+      source: "Hugging Face daily papers",
+      args: ["ingest", "hf-daily", "--since", "2026-11-02", "--until", "2026-11-03"],
+      stalls: (req: { query: URLSearchParams }) => req.query.get("date") === "2026-11-03",
+      asked: () => server.requestsTo("/hfapi/daily_papers").some((r) => r.query.get("date") === "2026-11-03"),
+      firstPage: 1,
+      all: 3,
+    },
+  ])("$source: what the first page brought stays, stored and embedded; the next run completes; nothing twice", async ({ args, stalls, asked, firstPage, all }) => {
+    const index = path.join(tmp, `killed-${args[1]}`);
+    stall = stalls;
+    try {
+      await killWhileWaiting([...args, "--index", index], asked);
+    } finally {
+      stall = () => false;
+    }
+    expect(await stats(index)).toMatchObject({ papers: firstPage, embedded: firstPage, pending: 0 });
+    const store = PaperStore.open(path.join(index, "papers.sqlite"), { readonly: true });
+    const [one] = store.getMany([1]);
+    store.close();
+    expect(await searchable(index, one!.title, one!.id)).toBe(true);
+
+    const again = await runNode([...args, "--index", index, "--json"], { env: env() });
+    expect(again.code, again.stderr).toBe(0);
+    expect(await stats(index)).toMatchObject({ papers: all, embedded: all, pending: 0, vectors: all });
+  }, 120_000);
 });
