@@ -25,7 +25,7 @@ export async function runCommand(name: string, raw: RawOptions, ctx: CommandCont
   })();
   if (ctx.onCommand) {
     const outcome: CommandEvent["outcome"] = failed ? "error" : view.kind === "results" ? "ok" : view.kind === "message" && view.tone === "empty" ? "empty" : view.kind === "message" && view.tone === "error" ? "user_error" : "ok";
-    ctx.onCommand({ platform: ctx.platform ?? "unknown", command: cmd ? name : "unknown", outcome, ms: performance.now() - started, hits: view.kind === "results" ? view.items.length : 0 });
+    ctx.onCommand({ platform: ctx.platform ?? "unknown", command: cmd ? name : "unknown", options: raw, outcome, ms: performance.now() - started, hits: view.kind === "results" ? view.items.length : 0 });
   }
   return view;
 }

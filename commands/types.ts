@@ -54,10 +54,12 @@ export interface CommandContext {
   onCommand?: (event: CommandEvent) => void;
 }
 
-/** One command handled: what ran, how it ended, how long it took. Never the query text. */
+/** One command handled: what ran, how it ended, how long it took, and what was asked. */
 export interface CommandEvent {
   platform: string;
   command: string;
+  /** The options as given, query text included: logged only when the operator asks (LOG_QUERIES). */
+  options: RawOptions;
   /** ok: results; empty: nothing found; user_error: bad input or unknown paper; error: a failure. */
   outcome: "ok" | "empty" | "user_error" | "error";
   ms: number;

@@ -173,6 +173,14 @@ export const SETTINGS = {
     default: ({ stderrIsTTY }): (typeof LOG_FORMATS)[number] => (stderrIsTTY ? "pretty" : "json"),
     schema: oneOf(LOG_FORMATS),
   }),
+  logQueries: setting({
+    env: "LOG_QUERIES",
+    // Off by default: what a team searches for can be confidential.
+    description: "Also write what was asked (the command's options, query text included) in each `command handled` log line",
+    allowed: "one of 0, 1, true, false",
+    default: () => false,
+    schema: bool,
+  }),
   contactEmail: setting<string | undefined>({
     env: "PAPERHOUND_CONTACT_EMAIL",
     // arXiv asks API clients for contact details; without one, arXiv requests still run but log a warning.

@@ -21,6 +21,7 @@ describe("loadConfig", () => {
       indexPath: path.join(projectRoot, "index", "default"),
       logLevel: "info",
       logFormat: "json",
+      logQueries: false,
       contactEmail: undefined,
       arxivApiUrl: "https://export.arxiv.org/api/query",
       arxivRssUrl: "https://rss.arxiv.org/rss/",

@@ -61,10 +61,10 @@ export async function runBot(cliCtx: CliContext, opts: BotOptions): Promise<void
   } catch (err) {
     ctx.logger().warn("daily digests are off: cannot open the digest store in the index directory", { dir: runtime.ctx.index.dir, error: (err as Error).message });
   }
-  // One line and one metric per command handled: platform, command, outcome, latency, hits (never the query).
+  // One line and one metric per command handled: platform, command, outcome, latency, hits (the query only with LOG_QUERIES).
   const onCommand = (e: CommandEvent) => {
     ops.metrics.command(e.platform, e.command, e.outcome, e.ms / 1000);
-    const fields = { platform: e.platform, command: e.command, outcome: e.outcome, ms: Math.round(e.ms), hits: e.hits };
+    const fields = commandLogFields(e, config.logQueries);
     if (e.platform === "console") ctx.logger().debug("command handled", fields);
     else ctx.logger().info("command handled", fields);
   };
@@ -134,3 +134,19 @@ export const registerBot: RegisterCommand = (program: Command, ctx: CliContext) 
     return runBot(ctx, opts);
   });
 };
+
+/** Longest option value written to a log line (a query can be up to 1,000 characters, a hostile one much longer). */
+const MAX_LOGGED_OPTION_CHARS = 200;
+
+/** The fields of a `command handled` log line; what was asked only when `withQuery` (LOG_QUERIES). */
+export function commandLogFields(e: CommandEvent, withQuery: boolean): Record<string, unknown> {
+  const fields: Record<string, unknown> = { platform: e.platform, command: e.command, outcome: e.outcome, ms: Math.round(e.ms), hits: e.hits };
+  if (withQuery) {
+    const options: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(e.options)) {
+      if (v !== undefined) options[k] = typeof v === "string" && v.length > MAX_LOGGED_OPTION_CHARS ? `${v.slice(0, MAX_LOGGED_OPTION_CHARS)}…` : v;
+    }
+    fields.options = options;
+  }
+  return fields;
+}

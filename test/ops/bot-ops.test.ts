@@ -34,7 +34,7 @@ describe("paperhound bot with HEALTH_PORT", () => {
   it("serves /healthz, /readyz and /metrics while it runs, and closes the port when it exits", { timeout: 240_000 }, async () => {
     const tmp = mkdtempSync(path.join(os.tmpdir(), "paperhound-ops-"));
     const port = await freePort();
-    const env = cleanEnv({ HEALTH_PORT: String(port), PAPERHOUND_INDEX: path.join(tmp, "idx"), PAPERHOUND_SAMPLE_IF_EMPTY: "1", LOG_LEVEL: "warn" });
+    const env = cleanEnv({ HEALTH_PORT: String(port), PAPERHOUND_INDEX: path.join(tmp, "idx"), PAPERHOUND_SAMPLE_IF_EMPTY: "1", LOG_LEVEL: "debug", LOG_QUERIES: "1" });
     const child = spawn(process.execPath, [BIN, "bot"], { env, cwd: projectRoot, stdio: ["pipe", "pipe", "pipe"] });
     let stderr = "";
     let exit: string | undefined;
@@ -60,6 +60,15 @@ describe("paperhound bot with HEALTH_PORT", () => {
       expect(counted).toMatch(/^paperhound_commands_total\{platform="console",command="related",outcome="user_error"\} 1$/m);
       expect(counted).toMatch(/^paperhound_commands_total\{platform="console",command="paper",outcome="user_error"\} 1$/m);
       expect(counted).toMatch(/^paperhound_command_seconds_count\{platform="console",command="paper"\} 2$/m);
+      // One log line per command (debug level for the console), with what was asked because LOG_QUERIES is set.
+      const handled = stderr
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((r) => r.msg === "command handled");
+      expect(handled).toContainEqual(
+        expect.objectContaining({ platform: "console", command: "paper", outcome: "ok", hits: expect.any(Number), options: expect.objectContaining({ query: "equivariant networks" }) }),
+      );
     } finally {
       child.stdin.end(); // the console adapter exits at the end of its input
     }
