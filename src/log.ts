@@ -1,7 +1,8 @@
 /**
- * Structured logging to stderr with pino: one JSON object per line (`{"level","time",...fields,"msg"}`),
- * or a readable line in pretty mode (pino-pretty). Fields whose key looks secret (token, secret, password, key, ...) are
- * redacted wherever they appear, so a token passed by mistake never reaches a log file.
+ * Structured logging to stderr with pino: one JSON object per line
+ * (`{"level","time",...fields,"msg"}`), or a readable line in pretty mode (pino-pretty). Fields whose
+ * key looks secret (token, secret, password, key, ...) are redacted wherever they appear, so a token
+ * passed by mistake never reaches a log file.
  */
 import { pino, type DestinationStream, type Logger as PinoLogger } from "pino";
 import { prettyFactory } from "pino-pretty";
