@@ -5,12 +5,14 @@
  *   npm run register-commands -- --global     # every server the bot is in (production; may take a while to show)
  *   npm run register-commands -- --print      # print the JSON body, send nothing
  *
- * Needs DISCORD_TOKEN; DISCORD_APPLICATION_ID is read from the token when unset. `--guild <id>`
+ * Needs DISCORD_TOKEN (from the environment or .env, as paperhound reads it); DISCORD_APPLICATION_ID
+ * is read from the token when unset. `--guild <id>`
  * overrides DISCORD_GUILD_ID; `--api <url>` points at another REST API (tests).
  */
 import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config.js";
 import { commandsJson, registerCommands } from "../src/chat/discord/registration.js";
+import { loadEnvFile } from "../src/env-file.js";
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -25,8 +27,14 @@ async function main(): Promise<number> {
     process.stdout.write(`${JSON.stringify(commandsJson(), null, 2)}\n`);
     return 0;
   }
+  const envProblem = loadEnvFile();
+  if (envProblem) {
+    process.stderr.write(`register-commands: ${envProblem}\n`);
+    return 1;
+  }
   const config = loadConfig();
   if (!config.discordToken) {
+    // .env is read from the current directory: the project's, when run with npm run.
     process.stderr.write("register-commands: set DISCORD_TOKEN to the bot token (Discord developer portal → your application → Bot)\n");
     return 1;
   }

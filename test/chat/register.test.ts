@@ -3,6 +3,8 @@
  * commands/, guild (development) and global (production) routes, the application id read from the
  * token when not configured, and what the script says.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commandsJson, registerCommands } from "../../src/chat/discord/registration.js";
@@ -61,5 +63,21 @@ describe("slash command registration", () => {
     const none = await runScript([], {});
     expect(none.code).toBe(1);
     expect(none.stderr).toContain("set DISCORD_TOKEN");
+  }, 60_000);
+
+  it("the script reads the settings from .env as paperhound does", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "paperhound-register-env-"));
+    try {
+      const envFile = path.join(dir, "bot.env");
+      writeFileSync(envFile, `DISCORD_TOKEN=fake.token.value-1234567890\nDISCORD_APPLICATION_ID=${APP_ID}\nDISCORD_GUILD_ID=${GUILD_ID}\n`);
+      const r = await runScript(["--api", fake.restUrl], { PAPERHOUND_ENV_FILE: envFile });
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe(`registered /paper, /related, /digest, /help in guild ${GUILD_ID} for application ${APP_ID}\n`);
+      const missing = await runScript([], { PAPERHOUND_ENV_FILE: path.join(dir, "nope.env") });
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toBe(`register-commands: PAPERHOUND_ENV_FILE names ${path.join(dir, "nope.env")}, which does not exist\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 });
