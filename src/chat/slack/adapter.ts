@@ -125,6 +125,11 @@ interface Delivery {
   deleteOriginal?: boolean;
 }
 
+/** The app cannot start: Slack refused the token or cannot be reached. The message says which and what to do. */
+export class SlackStartError extends Error {
+  override readonly name = "SlackStartError";
+}
+
 class ResponseUrlError extends Error {
   constructor(
     readonly status: number,
@@ -235,9 +240,11 @@ export class SlackAdapter {
     } catch (err) {
       const code = (err as { data?: { error?: unknown } }).data?.error;
       if (typeof code === "string" && /^(invalid_auth|not_authed|account_inactive|token_revoked|token_expired)$/.test(code)) {
-        throw new Error(`Slack refused SLACK_BOT_TOKEN (${code}): copy the Bot User OAuth Token (xoxb-…) from the app's OAuth & Permissions page`);
+        throw new SlackStartError(`Slack refused SLACK_BOT_TOKEN (${code}): copy the Bot User OAuth Token (xoxb-…) from the app's OAuth & Permissions page`);
       }
-      throw new Error(`could not reach Slack at ${this.settings.apiUrl} to check SLACK_BOT_TOKEN: ${err instanceof Error ? err.message : String(err)}`);
+      throw new SlackStartError(
+        `could not reach Slack at ${this.settings.apiUrl} to check SLACK_BOT_TOKEN: ${err instanceof Error ? err.message : String(err)}. Check the network connection (and SLACK_API_URL if set)`,
+      );
     }
     if (this.settings.mode === "socket") {
       await this.app.start();

@@ -85,6 +85,18 @@ describe("paperhound bot with Slack settings", () => {
     }
   }, 120_000);
 
+  it("Slack cannot be reached: start-up fails with that message, not as an unexpected error", async () => {
+    const bot = startBot({ SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_PORT: String(await freePort()), SLACK_API_URL: "http://127.0.0.1:9/api/" });
+    try {
+      expect(await bot.exited).toBe(1);
+      expect(bot.output()).toMatch(/paperhound: could not reach Slack at http:\/\/127\.0\.0\.1:9\/api\/ to check SLACK_BOT_TOKEN: .*Check the network connection/);
+      expect(bot.output()).not.toContain("unexpected error");
+      expect(bot.output()).not.toContain(BOT_TOKEN);
+    } finally {
+      bot.child.kill("SIGKILL");
+    }
+  }, 120_000);
+
   it("a bot token without a way in (no app token, no signing secret): the missing setting is named", async () => {
     const bot = startBot({ SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_API_URL: fake.apiUrl });
     try {
