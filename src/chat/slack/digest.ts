@@ -5,7 +5,7 @@
  */
 import { digestHeadline } from "../../../commands/digest.js";
 import { shortAuthors } from "../../cli/search-common.js";
-import type { DigestPoster } from "../../digest/digest-runner.js";
+import type { DigestPoster, PostProgress } from "../../digest/digest-runner.js";
 import type { DecidedDigest, DigestItem, Subscription } from "../../digest/digest-store.js";
 import { fitMrkdwn, LIMITS, MAX_MESSAGE_CHARS, safeUrl, blocksSize, type Block } from "./render.js";
 import type { SlackAdapter } from "./adapter.js";
@@ -42,26 +42,46 @@ export function digestSlackMessages(digest: DecidedDigest, sub: Pick<Subscriptio
   return { headline, thread };
 }
 
+/** Slack errors that say the app cannot post in the channel; the operator or the channel has to act. */
+const CANNOT_POST_HERE: Record<string, string> = {
+  not_in_channel: "the app is not a member of this channel: invite it with /invite @paperhound (needed in private channels; public ones need the chat:write.public scope of slack-manifest.json)",
+  channel_not_found: "the channel does not exist or the app cannot see it (a private channel it was not invited to): invite it with /invite @paperhound, or unsubscribe the channel",
+  is_archived: "the channel is archived: unarchive it, or unsubscribe it",
+  restricted_action: "the workspace does not let the app post in this channel",
+  missing_scope: "the app lacks a scope it needs: reinstall it from slack-manifest.json (scopes commands, chat:write, chat:write.public)",
+};
+
 /** Posts digests of "slack:<channel id>" channels with the adapter's Web API client; returns "slack:<channel>/<ts>". */
 export function slackDigestPoster(adapter: SlackAdapter): DigestPoster {
   return async (digest, sub, progress) => {
     const channel = digest.channel.replace(/^slack:/, "");
-    const { headline, thread } = digestSlackMessages(digest, sub);
-    const client = adapter.app.client;
-    // After a crash: the headline and the thread replies already accepted are not posted again.
-    const done = progress.saved;
-    let ts = done?.ref;
-    if (!ts) {
-      const top = await client.chat.postMessage({ channel, text: headline, unfurl_links: false, unfurl_media: false });
-      ts = top.ts as string;
-      progress.save({ ref: ts, sent: 0 });
+    try {
+      return await postDigest(adapter, channel, digest, sub, progress);
+    } catch (err) {
+      const code = (err as { data?: { error?: unknown } }).data?.error;
+      const why = typeof code === "string" ? CANNOT_POST_HERE[code] : undefined;
+      // The runner logs the message and retries at the next tick (so it is posted once the channel is fixed).
+      if (why) throw new Error(`cannot post the digest in Slack channel ${channel} (${code}): ${why}`);
+      throw err;
     }
-    for (let n = done?.sent ?? 0; n < thread.length; n++) {
-      const m = thread[n]!;
-      await client.chat.postMessage({ channel, thread_ts: ts, text: m.text, blocks: m.blocks as never, unfurl_links: false, unfurl_media: false });
-      progress.save({ ref: ts, sent: n + 1 });
-    }
-    return `slack:${channel}/${ts}`;
   };
 }
 
+async function postDigest(adapter: SlackAdapter, channel: string, digest: DecidedDigest, sub: Subscription, progress: PostProgress): Promise<string> {
+  const { headline, thread } = digestSlackMessages(digest, sub);
+  const client = adapter.app.client;
+  // After a crash: the headline and the thread replies already accepted are not posted again.
+  const done = progress.saved;
+  let ts = done?.ref;
+  if (!ts) {
+    const top = await client.chat.postMessage({ channel, text: headline, unfurl_links: false, unfurl_media: false });
+    ts = top.ts as string;
+    progress.save({ ref: ts, sent: 0 });
+  }
+  for (let n = done?.sent ?? 0; n < thread.length; n++) {
+    const m = thread[n]!;
+    await client.chat.postMessage({ channel, thread_ts: ts, text: m.text, blocks: m.blocks as never, unfurl_links: false, unfurl_media: false });
+    progress.save({ ref: ts, sent: n + 1 });
+  }
+  return `slack:${channel}/${ts}`;
+}

@@ -146,4 +146,23 @@ describe("/digest on Slack", () => {
     for (const item of items) expect(listed.split(`value\":\"${item.paperId}\"`).length - 1).toBe(2); // 👍 and 👎 once each
     expect(ref).toBe(`slack:${CHANNEL_ID}/${replies[0]!.body.thread_ts}`);
   });
+
+  it("a channel the app cannot post in: the error says what to do there, and a retry posts the digest once it can", async () => {
+    const digest = { id: 9002, channel: `slack:${CHANNEL_ID}`, windowStart: "2024-10-03", windowEnd: "2024-10-04", items: [{ paperId: "2410.00999", title: "A paper", authors: ["A. Author"], score: 1, reason: "topic" }], decidedAt: "2024-10-04T09:00:00Z", idempotencyKey: "paperhound-digest-9002" };
+    const sub = { topics: ["anything"] } as never;
+    const poster = slackDigestPoster(adapter);
+    const saved: PostedSoFar[] = [];
+    const progress = { saved: undefined, save: (v: PostedSoFar) => void saved.push(v) };
+    fake.scriptApi("chat.postMessage", [{ body: { ok: false, error: "not_in_channel" } }]);
+    await expect(poster(digest, sub, progress)).rejects.toThrow(
+      `cannot post the digest in Slack channel ${CHANNEL_ID} (not_in_channel): the app is not a member of this channel: invite it with /invite @paperhound`,
+    );
+    expect(saved).toEqual([]);
+    // Invited: the retry posts it.
+    const ref = await poster(digest, sub, progress);
+    expect(ref).toMatch(new RegExp(`^slack:${CHANNEL_ID}/`));
+    // Other errors keep their own message.
+    fake.scriptApi("chat.postMessage", [{ body: { ok: false, error: "fatal_error" } }]);
+    await expect(poster({ ...digest, id: 9003 }, sub, { saved: undefined, save: () => undefined })).rejects.toThrow(/fatal_error/);
+  });
 });

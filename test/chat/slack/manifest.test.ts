@@ -28,8 +28,8 @@ describe("slack-manifest.json", () => {
     }
   });
 
-  it("asks for the least: commands and chat:write; Socket Mode and interactivity (buttons) on", () => {
-    expect(manifest.oauth_config.scopes.bot).toEqual(["commands", "chat:write"]);
+  it("asks for the least: commands, chat:write and chat:write.public (digests in public channels it has not joined); Socket Mode and interactivity (buttons) on", () => {
+    expect(manifest.oauth_config.scopes.bot).toEqual(["commands", "chat:write", "chat:write.public"]);
     expect(manifest.settings.socket_mode_enabled).toBe(true);
     expect(manifest.settings.interactivity.is_enabled).toBe(true);
   });
