@@ -1,5 +1,5 @@
 # paperhound, CPU image. Build: docker build -t paperhound .
-# GPU image: docker build --build-arg ONNXRUNTIME_CUDA=1 -f Dockerfile.cuda -t paperhound:cuda .
+# GPU image: docker build -f Dockerfile.cuda -t paperhound:cuda .
 FROM node:20-bookworm-slim
 # better-sqlite3 and hnswlib-node compile from source when no prebuilt binary matches.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
