@@ -44,7 +44,8 @@ export const MAX_K = 1000;
 /**
  * BM25-only candidates that get an exact dense score before fusion (in BM25 rank order); the rest
  * get the dense floor. SciFact train, hybrid nDCG@10: 0 → 0.703, 10 → 0.711, 30 → 0.715,
- * all 100 → 0.713, and each scored candidate costs an hnswlib getPoint call of ~40 µs.
+ * all 100 → 0.713. Each scored candidate costs a read of its stored vector (a positioned file read
+ * for indexes opened for queries, an hnswlib getPoint of ~40 µs otherwise).
  */
 export const DENSE_FILL_TOP = 30;
 export const STORE_FILE = "papers.sqlite";
@@ -239,7 +240,7 @@ export class PaperIndex {
       const warm = () => {
         if (opts.warm) store.fullTextIndex();
       };
-      const loaded = await VectorIndex.load(dir, { expectFingerprint: fingerprint, whileReading: warm });
+      const loaded = await VectorIndex.load(dir, { expectFingerprint: fingerprint, whileReading: warm, vectorsFromFile: opts.readonly === true });
       if (!loaded) warm();
       const vectors = loaded ?? VectorIndex.create({ dim: fingerprint.dim, fingerprint });
       const index = new PaperIndex(store, vectors, opts.embedder, { ...opts, dir });
@@ -269,6 +270,7 @@ export class PaperIndex {
 
   close(): void {
     try {
+      this.vectors.close();
       this.store.close();
     } finally {
       this.writerLock?.release();
@@ -294,13 +296,16 @@ export class PaperIndex {
         if (onDisk === undefined || onDisk === this.vectors.generation) return textChanged;
         let loaded: VectorIndex | undefined;
         try {
-          loaded = await VectorIndex.load(this.dir, { expectFingerprint: this.fingerprint, efSearch: this.vectors.efSearch });
+          loaded = await VectorIndex.load(this.dir, { expectFingerprint: this.fingerprint, efSearch: this.vectors.efSearch, vectorsFromFile: true });
         } catch (err) {
           if (err instanceof IndexCorruptError && (await VectorIndex.committedGeneration(this.dir)) !== onDisk) return textChanged;
           throw err;
         }
         if (!loaded) return textChanged;
+        // Searches use this.vectors synchronously (never across an await), so none still needs the old one.
+        const old = this.vectors;
         this.vectors = loaded;
+        old.close();
         return true;
       } finally {
         this.refreshing = undefined;
@@ -555,8 +560,7 @@ export class PaperIndex {
 
   /** Exact dense scores for candidates only BM25 found, so fusion compares like with like. */
   private fillDenseScores(dense: Map<number, number>, qvecs: Float32Array[], rowids: Iterable<number>): void {
-    // hnswlib-node's getPoint costs ~40 µs a vector, so only the best BM25 candidates are scored;
-    // the rest get the dense floor in fusion (see DENSE_FILL_TOP).
+    // Only the best BM25 candidates are scored; the rest get the dense floor in fusion (see DENSE_FILL_TOP).
     const wanted: number[] = [];
     let budget = this.denseFillTop;
     for (const rowid of rowids) {

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFile
 import os from "node:os";
 import { seededRandom as rng } from "../../src/random.js";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   DEFAULT_EF_SEARCH,
   IndexCorruptError,
@@ -260,6 +260,33 @@ describe("VectorIndex", () => {
 });
 
 describe("VectorIndex persistence", () => {
+  it("vectorsFromFile: stored vectors read from the file equal hnswlib's, follow updates and removals, and survive close", async () => {
+    const dir = tmpDir();
+    const { index, rand } = build(300, 24, 5);
+    index.remove(4);
+    await index.save(dir);
+    const fromFile = (await VectorIndex.load(dir, { expectFingerprint: fp(24), vectorsFromFile: true }))!;
+    const viaHnsw = (await VectorIndex.load(dir, { expectFingerprint: fp(24) }))!;
+    // hnswlib's getPoint is watched: the loaded vectors come from the file, not from it.
+    const getPoint = vi.spyOn((fromFile as unknown as { hnsw: { getPoint(label: number): number[] } }).hnsw, "getPoint");
+    for (const label of viaHnsw.labels()) expect(fromFile.vector(label)).toEqual(viaHnsw.vector(label));
+    expect(getPoint).not.toHaveBeenCalled();
+    expect(fromFile.vector(4)).toBeUndefined(); // deleted before the save
+    // A label updated or removed after the load is not read from the file's old copy.
+    const fresh = randomUnit(rand, 24);
+    fromFile.add(10, fresh);
+    expect(cosine(fromFile.vector(10)!, fresh)).toBeCloseTo(1, 6);
+    expect(getPoint).toHaveBeenCalledWith(10);
+    fromFile.remove(13);
+    expect(fromFile.vector(13)).toBeUndefined();
+    // After close, hnswlib answers.
+    const before = fromFile.vector(16)!;
+    fromFile.close();
+    fromFile.close();
+    expect(fromFile.vector(16)).toEqual(before);
+    viaHnsw.close();
+  });
+
   it("round-trips: same labels, deletions, search results, generation; ef is restored after load", async () => {
     const dir = tmpDir();
     const { index, rand } = build(500, 32, 21, { efSearch: 77, exactBelow: 100 });
