@@ -3,8 +3,8 @@
  * directory), the per-minute scheduler (src/digest/digest-scheduler.ts, lease holder
  * "<hostname>:<pid>") and one poster per running platform, chosen by the channel key's prefix
  * ("discord:", "slack:", "console:"). A channel whose platform is not running in this process fails
- * its tick (logged) and is retried the next minute; its digest is never decided without a poster,
- * so nothing is lost.
+ * its tick (logged) and is retried later (PostBackoff); its digest stays decided and unposted until
+ * then, so nothing is lost.
  */
 import os from "node:os";
 import type { CommandContext } from "../../commands/types.js";

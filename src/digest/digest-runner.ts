@@ -56,6 +56,37 @@ export interface DigestTickOptions {
    * their local days: fetching their sources (DigestIngest). A failure is reported, not fatal.
    */
   beforeDeciding?: (due: Subscription[], today: string) => Promise<void>;
+  /** Channels whose posts keep failing are tried less often (the scheduler keeps one across ticks). */
+  backoff?: PostBackoff;
+}
+
+/**
+ * A channel whose digest cannot be posted (the app was removed from it, its platform is down) is
+ * tried again 1, 2, 4, … up to 60 minutes later rather than every minute, so a broken channel does
+ * not fill the log; a success resets it. In memory: a restart tries every channel at once.
+ */
+export class PostBackoff {
+  private readonly state = new Map<string, { failures: number; nextAt: number }>();
+
+  constructor(private readonly maxMinutes = 60) {}
+
+  /** True while `channel` waits for its next try. */
+  waiting(channel: string, now: Date): boolean {
+    const s = this.state.get(channel);
+    return s !== undefined && now.getTime() < s.nextAt;
+  }
+
+  /** Records a failure; returns the minutes until the next try. */
+  failed(channel: string, now: Date): number {
+    const failures = (this.state.get(channel)?.failures ?? 0) + 1;
+    const minutes = Math.min(this.maxMinutes, 2 ** (failures - 1));
+    this.state.set(channel, { failures, nextAt: now.getTime() + minutes * 60_000 });
+    return minutes;
+  }
+
+  succeeded(channel: string): void {
+    this.state.delete(channel);
+  }
 }
 
 export interface DigestTickReport {
@@ -63,7 +94,9 @@ export interface DigestTickReport {
   /** Set when `beforeDeciding` failed; the digests were decided with what the index holds. */
   beforeDecidingError?: string;
   posted: { channel: string; digestId: number; papers: number; resumed: boolean }[];
-  failed: { channel: string; error: string }[];
+  failed: { channel: string; error: string; retryInMinutes: number }[];
+  /** Channels skipped because they wait after failed posts (PostBackoff). */
+  waiting: string[];
 }
 
 /** Local calendar day and "HH:MM" of an instant in an IANA time zone (daylight saving included). */
@@ -105,7 +138,7 @@ export function isDue(sub: Subscription, now: Date): { due: boolean; day: string
 }
 
 export async function runDigestTick(opts: DigestTickOptions): Promise<DigestTickReport> {
-  const report: DigestTickReport = { leased: false, posted: [], failed: [] };
+  const report: DigestTickReport = { leased: false, posted: [], failed: [], waiting: [] };
   if (!opts.store.acquireLease(opts.holder, opts.now, opts.leaseMs ?? 5 * 60_000)) return report;
   report.leased = true;
   if (opts.beforeDeciding) {
@@ -126,6 +159,10 @@ export async function runDigestTick(opts: DigestTickOptions): Promise<DigestTick
   await opts.index.refresh();
   const pools = new Map<string, CandidatePool>();
   for (const sub of opts.store.subscriptions()) {
+    if (opts.backoff?.waiting(sub.channel, opts.now)) {
+      report.waiting.push(sub.channel);
+      continue;
+    }
     try {
       // A digest decided before a crash is posted first, as it was decided.
       const pending = opts.store.unposted(sub.channel);
@@ -133,6 +170,7 @@ export async function runDigestTick(opts: DigestTickOptions): Promise<DigestTick
         const ref = await opts.post(pending, sub, progressOf(opts.store, pending));
         opts.store.markPosted(pending.id, ref, opts.now);
         report.posted.push({ channel: sub.channel, digestId: pending.id, papers: pending.items.length, resumed: true });
+        opts.backoff?.succeeded(sub.channel);
         continue;
       }
       const { due, day } = isDue(sub, opts.now);
@@ -157,9 +195,10 @@ export async function runDigestTick(opts: DigestTickOptions): Promise<DigestTick
       const ref = digest.items.length === 0 && sub.quiet ? "quiet" : await opts.post(digest, sub, progressOf(opts.store, digest));
       opts.store.markPosted(digest.id, ref, opts.now);
       report.posted.push({ channel: sub.channel, digestId: digest.id, papers: digest.items.length, resumed: false });
+      opts.backoff?.succeeded(sub.channel);
     } catch (err) {
-      // One channel failing (its platform is down) must not stop the others; it is retried next tick.
-      report.failed.push({ channel: sub.channel, error: (err as Error).message });
+      // One channel failing (its platform is down) must not stop the others; it is retried later.
+      report.failed.push({ channel: sub.channel, error: (err as Error).message, retryInMinutes: opts.backoff?.failed(sub.channel, opts.now) ?? 1 });
     }
   }
   return report;

@@ -6,9 +6,9 @@
 import { Cron } from "croner";
 import type { Logger } from "../log.js";
 import type { DigestTickOptions, DigestTickReport } from "./digest-runner.js";
-import { runDigestTick } from "./digest-runner.js";
+import { PostBackoff, runDigestTick } from "./digest-runner.js";
 
-export interface DigestSchedulerOptions extends Omit<DigestTickOptions, "now"> {
+export interface DigestSchedulerOptions extends Omit<DigestTickOptions, "now" | "backoff"> {
   logger: Logger;
   /** The clock (tests); default the system clock. */
   now?: () => Date;
@@ -17,6 +17,8 @@ export interface DigestSchedulerOptions extends Omit<DigestTickOptions, "now"> {
 
 export class DigestScheduler {
   private job: Cron | undefined;
+  /** Channels whose posts failed wait 1, 2, 4, … 60 minutes between tries. */
+  private readonly backoff = new PostBackoff();
 
   constructor(private readonly opts: DigestSchedulerOptions) {}
 
@@ -33,14 +35,14 @@ export class DigestScheduler {
     this.job = undefined;
   }
 
-  /** One tick now; errors are logged, never thrown (the next minute tries again). */
+  /** One tick now; errors are logged, never thrown (failed channels are tried again later, see PostBackoff). */
   async tick(): Promise<DigestTickReport | undefined> {
     const { logger, onTick, now, ...tick } = this.opts;
     try {
-      const report = await runDigestTick({ ...tick, now: (now ?? (() => new Date()))() });
+      const report = await runDigestTick({ ...tick, backoff: this.backoff, now: (now ?? (() => new Date()))() });
       if (report.beforeDecidingError) logger.warn("fetching the channels' sources failed; digests use what the index holds", { error: report.beforeDecidingError });
       for (const p of report.posted) logger.info("digest posted", { channel: p.channel, digest: p.digestId, papers: p.papers, resumed: p.resumed });
-      for (const f of report.failed) logger.warn("digest failed; retried next minute", { channel: f.channel, error: f.error });
+      for (const f of report.failed) logger.warn(`digest failed; retried in ${f.retryInMinutes} min`, { channel: f.channel, error: f.error });
       onTick?.(report);
       return report;
     } catch (err) {

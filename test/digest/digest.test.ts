@@ -9,7 +9,7 @@ import { createLogger } from "../../src/log.js";
 import type { Paper } from "../../src/papers/types.js";
 import { PaperIndex } from "../../src/search/paper-index.js";
 import { DigestStore, type DecidedDigest, type Subscription } from "../../src/digest/digest-store.js";
-import { isDue, localDayAndTime, runDigestTick } from "../../src/digest/digest-runner.js";
+import { isDue, localDayAndTime, PostBackoff, runDigestTick } from "../../src/digest/digest-runner.js";
 import { rankForChannel } from "../../src/digest/ranking.js";
 import { DigestScheduler } from "../../src/digest/digest-scheduler.js";
 import { readHfDailyArchive } from "../../src/papers/sources/hf-daily.js";
@@ -136,6 +136,41 @@ describe("daily digests", () => {
     store.close();
   });
 
+  it("a channel whose posts keep failing is tried 1, 2, 4, … minutes apart, not every minute; a success resets it", async () => {
+    const store = DigestStore.open(mkdtempSync(path.join(os.tmpdir(), "paperhound-digest-backoff-")));
+    store.subscribe(subscription("slack:C1"));
+    store.subscribe(subscription("discord:3"));
+    const backoff = new PostBackoff();
+    let tries = 0;
+    let slackWorks = false;
+    const post = async (d: DecidedDigest) => {
+      if (d.channel !== "slack:C1") return "ok";
+      tries++;
+      if (!slackWorks) throw new Error("not_in_channel");
+      return "ts1";
+    };
+    const at = (minute: number) => runDigestTick({ index, store, now: new Date(Date.UTC(2026, 2, 27, 8, minute)), post, holder: "a", backoff });
+    const first = await at(0);
+    expect(first.failed).toEqual([{ channel: "slack:C1", error: "not_in_channel", retryInMinutes: 1 }]);
+    expect(first.posted.map((p) => p.channel)).toEqual(["discord:3"]); // the other channel is not held up
+    const timeline: string[] = [];
+    for (let minute = 1; minute <= 8; minute++) {
+      const r = await at(minute);
+      timeline.push(r.failed.length > 0 ? `${minute}:failed→${r.failed[0]!.retryInMinutes}` : r.waiting.length > 0 ? `${minute}:waiting` : `${minute}:-`);
+    }
+    expect(timeline).toEqual(["1:failed→2", "2:waiting", "3:failed→4", "4:waiting", "5:waiting", "6:waiting", "7:failed→8", "8:waiting"]);
+    expect(tries).toBe(4);
+    slackWorks = true; // invited
+    expect((await at(15)).posted).toEqual([{ channel: "slack:C1", digestId: expect.any(Number), papers: expect.any(Number), resumed: true }]);
+    expect(backoff.waiting("slack:C1", new Date(Date.UTC(2026, 2, 27, 8, 15)))).toBe(false);
+    expect(new PostBackoff().failed("x", new Date(0))).toBe(1);
+    const capped = new PostBackoff(60);
+    let minutes = 0;
+    for (let i = 0; i < 10; i++) minutes = capped.failed("x", new Date(0));
+    expect(minutes).toBe(60);
+    store.close();
+  });
+
   it("a crash between deciding and posting: the next tick posts that same digest, nothing dropped or doubled", async () => {
     const store = DigestStore.open(mkdtempSync(path.join(os.tmpdir(), "paperhound-digest-crash-")));
     store.subscribe(subscription("discord:2"));
@@ -143,7 +178,7 @@ describe("daily digests", () => {
       throw new Error("Discord is down");
     };
     const first = await runDigestTick({ index, store, now: new Date("2026-03-27T08:00:00Z"), post: failing, holder: "a" });
-    expect(first.failed).toEqual([{ channel: "discord:2", error: "Discord is down" }]);
+    expect(first.failed).toEqual([{ channel: "discord:2", error: "Discord is down", retryInMinutes: 1 }]);
     const pending = store.unposted("discord:2")!;
     expect(pending.items.length).toBeGreaterThan(0);
     const posted: DecidedDigest[] = [];
