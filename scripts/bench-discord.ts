@@ -21,7 +21,7 @@ import { createLogger } from "../src/log.js";
 import { FakeDiscord, type RestCall } from "../test/helpers/fake-discord.js";
 import { percentile } from "./percentile.js";
 import { seededRandom } from "../src/random.js";
-import { describeCpuSplit, pickPaperRefs, startCpuSplit, startLoadWorker, threadCpuMs, titleSpan } from "./chat-load.js";
+import { describeCpuSplit, pickPaperRefs, runTimedLoad, startCpuSplit, startLoadWorker, titleSpan } from "./chat-load.js";
 
 const { values } = parseArgs({
   args: isMainThread ? process.argv.slice(2) : (workerData as { args: string[] }).args,
@@ -89,21 +89,7 @@ async function worker(): Promise<void> {
   for (let i = 0; i < Number(values.warmup); i++) await one(false);
   const callsBefore = fake.calls.length;
   const hbBefore = fake.heartbeats.length;
-  parentPort!.postMessage({ type: "timed" });
-  const cpu0 = threadCpuMs();
-  const wall0 = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: C }, async () => {
-      while (next < N) {
-        next++;
-        await one(true);
-      }
-    }),
-  );
-  res.wallMs = performance.now() - wall0;
-  const cpu1 = threadCpuMs();
-  if (cpu0 !== undefined && cpu1 !== undefined) res.cpuMs = cpu1 - cpu0;
+  ({ wallMs: res.wallMs, cpuMs: res.cpuMs } = await runTimedLoad(N, C, () => one(true)));
   res.restErrors = fake.calls.slice(callsBefore).filter((c) => c.status >= 400).length;
   // heartbeats during the load (from the one before it started)
   const hb = fake.heartbeats.slice(Math.max(0, hbBefore - 1));

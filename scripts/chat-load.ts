@@ -1,5 +1,6 @@
 /** What the chat load benchmarks (bench:discord, bench:slack) send: the same mix on both platforms. */
 import { readFileSync } from "node:fs";
+import { parentPort } from "node:worker_threads";
 import { startTsWorker } from "../src/ts-worker.js";
 import type { PaperStore } from "../src/search/paper-store.js";
 
@@ -72,7 +73,7 @@ export function startLoadWorker<M extends { type: string }>(name: string, script
 const CLOCK_TICKS_PER_S = 100; // Linux USER_HZ, what /proc reports CPU times in
 
 /** CPU time (user + system) of the calling thread in ms, from /proc/thread-self/stat; undefined off Linux. */
-export function threadCpuMs(): number | undefined {
+function threadCpuMs(): number | undefined {
   try {
     const stat = readFileSync("/proc/thread-self/stat", "utf8");
     // Fields after the command name (which may hold spaces) start at field 3; utime and stime are 14 and 15.
@@ -99,6 +100,28 @@ export interface CpuSplit {
   botMainMs: number;
   loadWorkerMs: number;
   searchAndOtherMs: number;
+}
+
+/**
+ * The load worker's timed phase: `n` calls of `one`, `concurrency` at a time. Tells the bot's thread
+ * it starts ("timed", for `startCpuSplit`); returns its wall time and this thread's CPU time.
+ */
+export async function runTimedLoad(n: number, concurrency: number, one: () => Promise<void>): Promise<{ wallMs: number; cpuMs: number | undefined }> {
+  parentPort!.postMessage({ type: "timed" });
+  const cpu0 = threadCpuMs();
+  const wall0 = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        next++;
+        await one();
+      }
+    }),
+  );
+  const wallMs = performance.now() - wall0;
+  const cpu1 = threadCpuMs();
+  return { wallMs, cpuMs: cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined };
 }
 
 /** Started by the bot's thread when the load worker says the timed phase began. */

@@ -187,24 +187,24 @@ describe("SIGKILL during ingest", () => {
     {
       source: "arxiv API",
       args: ["ingest", "arxiv", "--category", "cs.LG", "--days", "3"],
+      route: "/api/query",
       stalls: (req: { query: URLSearchParams }) => req.query.get("start") === "2",
-      asked: () => server.requestsTo("/api/query").some((r) => r.query.get("start") === "2"),
       firstPage: 2,
       all: 3,
     },
     {
       source: "Hugging Face daily papers",
       args: ["ingest", "hf-daily", "--since", "2026-11-02", "--until", "2026-11-03"],
+      route: "/hfapi/daily_papers",
       stalls: (req: { query: URLSearchParams }) => req.query.get("date") === "2026-11-03",
-      asked: () => server.requestsTo("/hfapi/daily_papers").some((r) => r.query.get("date") === "2026-11-03"),
       firstPage: 1,
       all: 3,
     },
-  ])("$source: what the first page brought stays, stored and embedded; the next run completes; nothing twice", async ({ args, stalls, asked, firstPage, all }) => {
+  ])("$source: what the first page brought stays, stored and embedded; the next run completes; nothing twice", async ({ args, route, stalls, firstPage, all }) => {
     const index = path.join(tmp, `killed-${args[1]}`);
     stall = stalls;
     try {
-      await killWhileWaiting([...args, "--index", index], asked);
+      await killWhileWaiting([...args, "--index", index], () => server.requestsTo(route).some(stalls));
     } finally {
       stall = () => false;
     }
