@@ -36,10 +36,7 @@ import type { Logger } from "../../log.js";
 import { parseVoteId } from "./digest.js";
 import { CUSTOM_ID, renderDiscord, type DiscordPayload } from "./render.js";
 import { ResultsStore } from "./results-store.js";
-import { settleWithin } from "../drain.js";
-
-/** How long stop() waits for interactions in flight (a search takes milliseconds; Discord's REST may retry after a 429). */
-export const DRAIN_MS = 10_000;
+import { DRAIN_MS, settleWithin } from "../drain.js";
 
 export interface DiscordBotOptions {
   ctx: CommandContext;

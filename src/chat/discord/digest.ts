@@ -92,4 +92,3 @@ export function discordDigestPoster(rest: REST): DigestPoster {
     return `discord:${channelId}/${first}`;
   };
 }
-

@@ -35,7 +35,8 @@ import {
 import { findCommand } from "../../../commands/index.js";
 import { parseOptions } from "../../../commands/options.js";
 import { runCommand } from "../../../commands/run.js";
-import { settleWithin } from "../drain.js";
+import { DRAIN_MS, settleWithin } from "../drain.js";
+import { slackApiError } from "./api-error.js";
 import { CommandInputError, searcherOf, type CommandContext, type RawOptions } from "../../../commands/types.js";
 import { errorView, internalErrorView, type View } from "../../../commands/view.js";
 import { ConfigError, type Config } from "../../config.js";
@@ -148,8 +149,8 @@ function refusedBlocks(err: unknown): string | undefined {
     if (err.status === 400 && /block/i.test(err.body)) return err.body.slice(0, 60);
     return undefined;
   }
-  const code = (err as { data?: { error?: unknown } })?.data?.error;
-  return typeof code === "string" && REFUSED_BLOCKS.has(code) ? code : undefined;
+  const code = slackApiError(err);
+  return code !== undefined && REFUSED_BLOCKS.has(code) ? code : undefined;
 }
 
 function parseValue<T>(raw: string | undefined, check: (v: Record<string, unknown>) => boolean): T | undefined {
@@ -238,8 +239,8 @@ export class SlackAdapter {
     try {
       await this.app.init();
     } catch (err) {
-      const code = (err as { data?: { error?: unknown } }).data?.error;
-      if (typeof code === "string" && /^(invalid_auth|not_authed|account_inactive|token_revoked|token_expired)$/.test(code)) {
+      const code = slackApiError(err);
+      if (code !== undefined && /^(invalid_auth|not_authed|account_inactive|token_revoked|token_expired)$/.test(code)) {
         throw new SlackStartError(`Slack refused SLACK_BOT_TOKEN (${code}): copy the Bot User OAuth Token (xoxb-…) from the app's OAuth & Permissions page`);
       }
       throw new SlackStartError(
@@ -263,7 +264,7 @@ export class SlackAdapter {
   }
 
   /** Stops taking requests, lets the commands already acked finish for at most `drainMs`, then returns. */
-  async stop(drainMs = 10_000): Promise<void> {
+  async stop(drainMs = DRAIN_MS): Promise<void> {
     await this.app.stop().catch((err: unknown) => this.logger.warn("stopping the Slack app failed", { err }));
     if (this.pending.size === 0) return;
     if (!(await settleWithin(this.pending, drainMs))) this.logger.warn("stopping with commands still unanswered", { pending: this.pending.size, waitedMs: drainMs });

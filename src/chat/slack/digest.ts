@@ -9,6 +9,7 @@ import type { DigestPoster, PostProgress } from "../../digest/digest-runner.js";
 import type { DecidedDigest, DigestItem, Subscription } from "../../digest/digest-store.js";
 import { fitMrkdwn, LIMITS, MAX_MESSAGE_CHARS, safeUrl, blocksSize, type Block } from "./render.js";
 import type { SlackAdapter } from "./adapter.js";
+import { slackApiError } from "./api-error.js";
 
 function itemText(item: DigestItem, rank: number): string {
   const url = safeUrl(item.url);
@@ -58,9 +59,9 @@ export function slackDigestPoster(adapter: SlackAdapter): DigestPoster {
     try {
       return await postDigest(adapter, channel, digest, sub, progress);
     } catch (err) {
-      const code = (err as { data?: { error?: unknown } }).data?.error;
-      const why = typeof code === "string" ? CANNOT_POST_HERE[code] : undefined;
-      // The runner logs the message and retries at the next tick (so it is posted once the channel is fixed).
+      const code = slackApiError(err);
+      const why = code !== undefined ? CANNOT_POST_HERE[code] : undefined;
+      // The runner logs the message and tries again later (PostBackoff), so it is posted once the channel is fixed.
       if (why) throw new Error(`cannot post the digest in Slack channel ${channel} (${code}): ${why}`);
       throw err;
     }
