@@ -269,6 +269,11 @@ export class OnnxEmbedder implements Embedder {
     return this.exclusive(() => this.run(prepared));
   }
 
+  /** The ids the model is fed for `text` (cleaned, prefixed, truncated): what training data and parity checks use. */
+  tokenIds(text: string, kind: EmbedKind): number[] {
+    return this.prepare(cleanText(text, 0), kind === "query" ? this.spec.queryPrefix : this.spec.passagePrefix).ids;
+  }
+
   /** Token count as the model sees a passage: passage prefix and special tokens included, before truncation. */
   countTokens(text: string): number {
     const cleaned = cleanText(text, 0, true);

