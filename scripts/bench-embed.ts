@@ -1,5 +1,6 @@
 /**
  * Embedding throughput benchmark: embeds N arXiv abstracts (`title + ". " + abstract`, as passages)
+ * and then times single-title queries one at a time (query p50 / p99),
  * and reports abstracts/s, tokens/s and peak memory, ending with one JSON line for tooling.
  *
  *   npm run bench:embed -- [--n 2000] [--data PATH] [--batch 32] [--threads T] [--device auto|cpu|cuda] [--model M]
@@ -20,6 +21,10 @@ import { loadEmbedder } from "../src/embed/load.js";
 import { createLogger } from "../src/log.js";
 import { projectRoot } from "../src/paths.js";
 import { createProgress, formatDuration } from "../src/progress.js";
+import { percentile } from "./percentile.js";
+
+/** Single queries timed after the throughput run. */
+const QUERY_SAMPLES = 300;
 
 const DEFAULT_DATA = path.resolve(projectRoot, "../shared/data/arxiv/papers-140k.jsonl.gz");
 const USAGE = `usage: npm run bench:embed -- [--n 2000] [--data PATH] [--batch B] [--threads T] [--device auto|cpu|cuda] [--model M]
@@ -165,6 +170,15 @@ async function main(): Promise<void> {
     progress.finish();
     const mem = rss.stop();
 
+    // Query latency as a chat command sees it: one short query per call (titles of the papers read).
+    const queries = texts.slice(0, QUERY_SAMPLES).map((t) => t.slice(0, t.indexOf(". ") > 0 ? t.indexOf(". ") : 80));
+    const queryMs: number[] = [];
+    for (const q of queries) {
+      const t = performance.now();
+      await embedder.embed([q], "query");
+      queryMs.push(performance.now() - t);
+    }
+
     const result = {
       model: embedder.modelId,
       dim: embedder.dim,
@@ -179,6 +193,8 @@ async function main(): Promise<void> {
       truncated,
       max_tokens: embedder.maxTokens,
       peak_rss_mb: round(mem.peakMb, 0),
+      query_ms_p50: round(percentile(queryMs, 50), 2),
+      query_ms_p99: round(percentile(queryMs, 99), 2),
       load_ms: round(loadMs, 0),
       warmup_ms: round(warmupMs, 0),
       cpu: os.cpus()[0]?.model ?? "unknown",
@@ -195,6 +211,7 @@ async function main(): Promise<void> {
       ["time", `${formatDuration(seconds)} (load ${result.load_ms} ms, warm-up ${result.warmup_ms} ms, not counted)`],
       ["abstracts/s", String(result.abstracts_per_s)],
       ["tokens/s", `${result.tokens_per_s} (tokens embedded, after truncation)`],
+      ["query", `p50 ${result.query_ms_p50} ms, p99 ${result.query_ms_p99} ms (${queryMs.length} titles embedded one at a time)`],
       ["peak RSS", `${result.peak_rss_mb} MB (polled ${round(mem.polledMb, 0)} MB, VmHWM ${mem.hwmMb === undefined ? "n/a" : `${round(mem.hwmMb, 0)} MB`})`],
       ["machine", `${result.cpu}, ${result.cpus} CPUs, node ${result.node}`],
     ];

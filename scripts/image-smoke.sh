@@ -9,7 +9,7 @@ trap 'kill "$bot" 2>/dev/null || true; rm -rf "$work"' EXIT
 app="$work/app"
 mkdir -p "$app" "$work/data"
 cd "$root"
-cp -R package.json package-lock.json .npmrc bin src commands scripts data tsconfig.json slack-manifest.json "$app/"
+cp -R package.json package-lock.json .npmrc bin src commands scripts data weights tsconfig.json slack-manifest.json "$app/"
 cd "$app"
 sh scripts/image-install.sh
 # A first index, as the compose file's indexer makes one (the bot refuses an empty index).

@@ -82,9 +82,9 @@ export const SLACK_MODES = ["auto", "socket", "http"] as const;
 export const SETTINGS = {
   embedModel: setting<string>({
     env: "EMBED_MODEL",
-    description: 'Embedding model: "use-lite" (built in), a local model directory, or a Hugging Face id',
-    allowed: '"use-lite", a directory, or a Hugging Face id',
-    default: () => "use-lite",
+    description: 'Embedding model: "paperhound-sci-1" or "use-lite" (built in), a local model directory, or a Hugging Face id',
+    allowed: '"paperhound-sci-1", "use-lite", a directory, or a Hugging Face id',
+    default: () => "paperhound-sci-1",
     schema: anyText,
   }),
   embedDevice: setting({

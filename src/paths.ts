@@ -10,7 +10,7 @@ export function modelsDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.PAPERHOUND_MODELS_DIR ? path.resolve(env.PAPERHOUND_MODELS_DIR) : path.join(projectRoot, "models");
 }
 
-/** Default location of the built-in model, in transformers.js directory layout. */
-export function defaultModelDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(modelsDir(env), "use-lite");
+/** Where a built-in model ("paperhound-sci-1", "use-lite") is built, in transformers.js directory layout. */
+export function builtinModelDir(id: string, env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(modelsDir(env), id);
 }

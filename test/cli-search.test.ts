@@ -312,7 +312,7 @@ describe("paperhound stats", () => {
     expect(json.code).toBe(0);
     expect(json.stdout.trimEnd().split("\n")).toHaveLength(1);
     const s = JSON.parse(json.stdout) as Record<string, unknown>;
-    expect(s).toMatchObject({ papers: 12, vectors: s.passages, pending: 0, model: "use-lite", dim: 512, index_dir: base });
+    expect(s).toMatchObject({ papers: 12, vectors: s.passages, pending: 0, model: "paperhound-sci-1", dim: 512, index_dir: base });
     expect(s.checksum).toMatch(/^[0-9a-f]{64}$/);
     expect(s.bytes_on_disk).toBeGreaterThan(10_000);
   });
@@ -336,7 +336,7 @@ describe("the sample corpus on first use", () => {
     expect(stats.stderr).toBe("");
     expect(stats.stdout).toMatch(/^index +.*sample-index$/m);
     expect(stats.stdout).toMatch(/^papers +37 \(37 embedded, 0 pending\)$/m);
-    expect(stats.stdout).toMatch(/^model +use-lite \(dim 512, checksum [0-9a-f]{12}\)$/m);
+    expect(stats.stdout).toMatch(/^model +paperhound-sci-1 \(dim 512, checksum [0-9a-f]{12}\)$/m);
     expect(notDefault.code).toBe(1);
     expect(notDefault.stderr).toMatch(/^paperhound: the index in .*other-empty is empty: add papers with `paperhound index <file\.\.\.>`/);
   });
@@ -350,7 +350,7 @@ describe("damaged or mismatched indexes", () => {
     store.close();
     const [search, ask] = await Promise.all([run(["search", "graphs", "--index", dir]), run(["reindex", "--index", dir])]);
     expect(search.code).toBe(1);
-    expect(search.stderr).toMatch(/^paperhound: the index in .* was built with model "other-model" \(dim 384, .*\), but the configured model .* is "use-lite"/);
+    expect(search.stderr).toMatch(/^paperhound: the index in .* was built with model "other-model" \(dim 384, .*\), but the configured model .* is "paperhound-sci-1"/);
     expect(search.stderr).toContain(`run \`paperhound reindex --yes --index ${dir}\``);
     expect(search.stderr.trimEnd().split("\n")).toHaveLength(1);
     expect(ask.code).toBe(1);
@@ -359,10 +359,26 @@ describe("damaged or mismatched indexes", () => {
 
     const fix = await run(["reindex", "--yes", "--index", dir]);
     expect(fix.code).toBe(0);
-    expect(fix.stdout).toMatch(/reindexed .*: embedded 12 papers, \d+ passages, model use-lite \(dim 512\)/);
+    expect(fix.stdout).toMatch(/reindexed .*: embedded 12 papers, \d+ passages, model paperhound-sci-1 \(dim 512\)/);
     const after = await run(["search", "graph neural networks", "--json", "-k", "1", "--index", dir]);
     expect(after.code).toBe(0);
     expect((JSON.parse(after.stdout) as { hits: HitJson[] }).hits[0]!.id).toBe("2203.01234");
+  });
+
+  it("an index built with the previous default (use-lite) says to run reindex --yes, which moves it to the new default", async () => {
+    const dir = path.join(tmp, "built-with-use-lite");
+    const built = await run(["index", FIXTURE, "--index", dir], { EMBED_MODEL: "use-lite" });
+    expect(built.code, built.stderr).toBe(0);
+    const search = await run(["search", "graphs", "--index", dir]);
+    expect(search.code).toBe(1);
+    expect(search.stderr).toMatch(/was built with model "use-lite" \(dim 512, .*\), but the configured model .* is "paperhound-sci-1"/);
+    expect(search.stderr).toContain(`run \`paperhound reindex --yes --index ${dir}\``);
+    // use-lite stays selectable: the old index still answers with it.
+    expect((await run(["search", "graphs", "--index", dir], { EMBED_MODEL: "use-lite" })).code).toBe(0);
+    const fix = await run(["reindex", "--yes", "--index", dir]);
+    expect(fix.code, fix.stderr).toBe(0);
+    expect(fix.stdout).toMatch(/model paperhound-sci-1 \(dim 512\)/);
+    expect((await run(["search", "graphs", "--index", dir])).code).toBe(0);
   });
 
   it("a reindex that died after clearing the store (old vector files still there) completes when rerun", async () => {
@@ -390,7 +406,7 @@ describe("damaged or mismatched indexes", () => {
     } finally {
       after.close();
     }
-    expect((JSON.parse(readFileSync(pointerFile, "utf8")) as { fingerprint: { modelId: string } }).fingerprint.modelId).toBe("use-lite");
+    expect((JSON.parse(readFileSync(pointerFile, "utf8")) as { fingerprint: { modelId: string } }).fingerprint.modelId).toBe("paperhound-sci-1");
   });
 
   it("a corrupted vector file: exit 1 naming it and suggesting reindex --yes; the file is untouched", async () => {

@@ -20,14 +20,14 @@ describe("paperhound config", () => {
     for (const s of Object.values(SETTINGS)) expect(r.stdout).toContain(s.env);
     expect(r.stdout).toMatch(/^EMBED_BATCH_SIZE\s+16$/m);
     expect(r.stdout).toMatch(/^EMBED_DEVICE\s+cpu$/m);
-    expect(r.stdout).toMatch(/^EMBED_MODEL\s+use-lite$/m);
+    expect(r.stdout).toMatch(/^EMBED_MODEL\s+paperhound-sci-1$/m);
   });
 
   it("--json prints one object keyed by environment variable", async () => {
     const r = await run(["config", "--json"], { env: { LOG_LEVEL: "warn" } });
     expect(r.code).toBe(0);
     const obj = JSON.parse(r.stdout) as Record<string, string>;
-    expect(obj).toMatchObject({ EMBED_MODEL: "use-lite", LOG_LEVEL: "warn", LOG_FORMAT: "json" });
+    expect(obj).toMatchObject({ EMBED_MODEL: "paperhound-sci-1", LOG_LEVEL: "warn", LOG_FORMAT: "json" });
   });
 
   it("bad settings: exit 1 and one line naming each setting, its value and what is allowed", async () => {
@@ -100,9 +100,9 @@ describe("paperhound embed: bad input", () => {
   });
 });
 
-// The happy path needs the model runner (src/embed/load.ts) and the default-model builder
-// (src/embed/default-model.ts); both are written alongside this CLI.
-const engineFiles = ["src/embed/load.ts", "src/embed/default-model.ts"];
+// The happy path needs the model runner (src/embed/load.ts) and the built-in model builder
+// (src/embed/builtin-models.ts); both are written alongside this CLI.
+const engineFiles = ["src/embed/load.ts", "src/embed/builtin-models.ts"];
 const missingEngine = engineFiles.filter((f) => !existsSync(path.join(projectRoot, f)));
 const describeEngine = missingEngine.length === 0 ? describe : describe.skip;
 if (missingEngine.length > 0) {
@@ -113,7 +113,7 @@ describeEngine("paperhound embed with the default model", () => {
   function checkVector(line: string) {
     const rec = JSON.parse(line) as { model: string; dim: number; device: string; tokens: number; truncated: boolean; vector: number[] };
     expect(Object.keys(rec)).toEqual(["model", "dim", "device", "tokens", "truncated", "vector"]);
-    expect(rec.model).toBe("use-lite");
+    expect(rec.model).toBe("paperhound-sci-1");
     expect(rec.dim).toBe(512);
     expect(["cpu", "cuda"]).toContain(rec.device);
     expect(rec.tokens).toBeGreaterThan(0);
@@ -150,23 +150,23 @@ describeEngine("paperhound embed with the default model", () => {
   it("without --json prints a short summary", async () => {
     const r = await run(["embed", "retrieval augmented generation"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^model use-lite, dim 512, device (cpu|cuda)\n\d+ tokens, norm 1\.0000\n {2}first 8: \[/);
+    expect(r.stdout).toMatch(/^model paperhound-sci-1, dim 512, device (cpu|cuda)\n\d+ tokens, norm 1\.0000\n {2}first 8: \[/);
   });
 });
 
-const describeBuilder = existsSync(path.join(projectRoot, "src/embed/default-model.ts")) ? describe : describe.skip;
+const describeBuilder = existsSync(path.join(projectRoot, "src/embed/builtin-models.ts")) ? describe : describe.skip;
 
 describeBuilder("paperhound build-model", () => {
   it("builds into --out, and --if-missing leaves a complete build alone", async () => {
     const tmp = mkdtempSync(path.join(os.tmpdir(), "paperhound-build-"));
-    const out = path.join(tmp, "use-lite");
+    const out = path.join(tmp, "sci");
     try {
-      const built = await run(["build-model", "--out", out]);
-      expect(built.stderr).toContain(`built the default model in ${out}`);
+      const built = await run(["build-model", "--model", "paperhound-sci-1", "--out", out]);
+      expect(built.stderr).toContain(`built paperhound-sci-1 in ${out}`);
       expect(built.code).toBe(0);
       const onnx = path.join(out, "onnx", "model.onnx");
       const before = statSync(onnx).mtimeMs;
-      const again = await run(["build-model", "--out", out, "--if-missing", "--quiet"]);
+      const again = await run(["build-model", "--model", "paperhound-sci-1", "--out", out, "--if-missing", "--quiet"]);
       expect(again).toEqual({ code: 0, stdout: "", stderr: "" });
       expect(statSync(onnx).mtimeMs).toBe(before);
     } finally {

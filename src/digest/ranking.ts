@@ -14,25 +14,23 @@ import { foldText } from "../search/paper-store.js";
 import { queryTerms, type TermData } from "../search/text-analysis.js";
 import type { DigestItem, DigestSource, Subscription } from "./digest-store.js";
 import { isArxivId } from "../papers/arxiv-id.js";
+import { tuningFor } from "../search/model-tuning.js";
 
 export interface RankingWeights {
   topic: number;
   trending: number;
   /** Weight of the similarity to the channel's feedback profile (liked minus disliked papers). */
   feedback: number;
-  /** Dense similarity a paper needs to count as matching a topic without any shared word. */
-  minDense: number;
+  /** Dense similarity a paper needs to count as matching a topic without any shared word; default: the model's (model-tuning.ts). */
+  minDense?: number;
   /** Upvotes that make a paper worth showing without matching a topic. */
   minUpvotes: number;
   /** Upvotes at which the trending part reaches 1 (log scale). */
   upvotesForFull: number;
 }
 
-/**
- * minDense is for the default model (use-lite): against a short topic, unrelated abstracts score
- * 0.40–0.50 and matching ones 0.60 and more (test/digest). Another model needs its own value.
- */
-export const DEFAULT_WEIGHTS: RankingWeights = { topic: 1, trending: 0.3, feedback: 0.3, minDense: 0.55, minUpvotes: 20, upvotesForFull: 200 };
+/** minDense is left to the model (model-tuning.ts): similarities are on each model's own scale. */
+export const DEFAULT_WEIGHTS: RankingWeights = { topic: 1, trending: 0.3, feedback: 0.3, minUpvotes: 20, upvotesForFull: 200 };
 
 export interface RankedPaper {
   paper: StoredPaper;
@@ -119,6 +117,7 @@ export async function rankForChannel(
   if (pool.length === 0) return [];
   const topics = sub.topics.filter((t) => t.trim());
   const topicVectors = topics.length > 0 ? await index.embedder.embed(topics, "query") : [];
+  const minDense = weights.minDense ?? tuningFor(index.fingerprint.modelId).digestMinDense;
   const profile = feedbackProfile(index, feedback);
   // BM25 of each topic among the window's papers only, scaled to its best paper there.
   const fullText = index.store.fullTextIndex();
@@ -157,7 +156,7 @@ export async function rankForChannel(
     const upvotes = paper.trending?.upvotes ?? 0;
     const trending = upvotes > 0 ? Math.min(1, Math.log1p(upvotes) / Math.log1p(weights.upvotesForFull)) : 0;
     const follower = followedAuthor(paper, sub.follow);
-    const matchesTopic = bestTopic >= 0 && (bm25 > 0 || dense >= weights.minDense);
+    const matchesTopic = bestTopic >= 0 && (bm25 > 0 || dense >= minDense);
     if (!matchesTopic && upvotes < weights.minUpvotes && !follower) continue;
     const liking = profile && vector ? dot(profile, vector) : 0;
     const score = weights.topic * (matchesTopic ? Math.max(0, bestTopicScore) : 0) + weights.trending * trending + weights.feedback * liking;

