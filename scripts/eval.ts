@@ -1,7 +1,7 @@
 /**
  * Search quality on a BEIR-format dataset: nDCG@10, nDCG@20, Recall@100 and MAP for `bm25`,
  * `dense` and `hybrid`, through the same PaperIndex the commands use.
- *   npm run eval -- [--dataset ../shared/data/scifact] [--split train] [--weight 0.3] [--index DIR]
+ *   npm run eval -- [--dataset ../shared/data/scifact] [--split train] [--weight 0.3] [--fill 30] [--index DIR]
  * A query line carrying "paper_id" is run through the /related path with that corpus paper.
  * The last line is one JSON object with every figure.
  */
@@ -29,6 +29,7 @@ async function main(): Promise<void> {
       weight: { type: "string" },
       index: { type: "string" },
       limit: { type: "string" },
+      fill: { type: "string" },
     },
   });
   const config = loadConfig();
@@ -44,6 +45,11 @@ async function main(): Promise<void> {
   });
   const tmp = values.index ? undefined : mkdtempSync(path.join(os.tmpdir(), "paperhound-eval-"));
   const index = await PaperIndex.open({ dir: values.index ?? tmp!, embedder });
+  if (values.fill !== undefined) {
+    const fill = Number(values.fill);
+    if (!Number.isSafeInteger(fill) || fill < 0) throw new Error(`--fill must be a whole number of candidates (0 or more), got ${values.fill}`);
+    index.denseFillTop = fill;
+  }
   try {
     const started = performance.now();
     const progress = createProgress({ label: "indexing", total: ds.corpus.length, unit: "papers" });
@@ -73,6 +79,7 @@ async function main(): Promise<void> {
       corpus: ds.corpus.length,
       model: embedder.modelId,
       dense_weight: weight ?? index.denseWeight,
+      dense_fill_top: index.denseFillTop,
       passages: report.passages,
       index_s: Math.round(indexSeconds * 10) / 10,
       bm25: meanMetrics(perMode.bm25),

@@ -1,5 +1,5 @@
 """The default network (Universal Sentence Encoder lite) in PyTorch, the same graph that
-src/embed/default-model.ts builds as ONNX:
+src/embed/builtin-models.ts builds as ONNX:
 
   tokens -> embedding table [8002, 256]; x = emb + (emb + timing signal)
   layer 0 (256 -> 512): pre-LayerNorm 4-head self-attention (head 64), output 256 -> 512,
@@ -30,7 +30,7 @@ MAX_TOKENS = 128
 LN_EPS = 1e-6
 
 # Canonical weight name -> (suffix of the TF.js weight name, shape). The TypeScript builder
-# (src/embed/use-lite-weights.ts) holds the same table.
+# (NETWORK_WEIGHTS in src/embed/builtin-models.ts) holds the same table.
 _ENC = "KonaTransformer/Encode/"
 
 

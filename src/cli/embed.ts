@@ -22,7 +22,7 @@ export const registerEmbed: RegisterCommand = (program, ctx) => {
     .argument("<text...>", 'texts to embed, or "-" for stdin')
     .option("--json", "print one JSON object per text")
     .addOption(new Option("--kind <kind>", "embed as a search query or a passage").choices(["query", "passage"]).default("query"))
-    .option("--model <model>", "model: use-lite, a local directory or a Hugging Face id (default: $EMBED_MODEL)")
+    .option("--model <model>", "model: paperhound-sci-1 or use-lite (built in), a local directory or a Hugging Face id (default: $EMBED_MODEL)")
     .addOption(new Option("--device <device>", "device (default: $EMBED_DEVICE)").choices(DEVICE_SETTINGS))
     .action(async (args: string[], opts: EmbedOptions) => {
       const config = ctx.config();

@@ -14,7 +14,7 @@ import type { CommandContext } from "../../commands/types.js";
 import { DigestIngest, ingestedCount, planIngest, runIngestCommand, type IngestJob } from "../../src/digest/digest-ingest.js";
 import { runDigestTick } from "../../src/digest/digest-runner.js";
 import { DigestStore, type DecidedDigest, type Subscription } from "../../src/digest/digest-store.js";
-import { loadEmbedder } from "../../src/embed/load.js";
+import { DEFAULT_MODEL, loadEmbedder } from "../../src/embed/load.js";
 import type { Embedder } from "../../src/embed/types.js";
 import { createLogger } from "../../src/log.js";
 import type { Paper } from "../../src/papers/types.js";
@@ -130,7 +130,7 @@ describe("fetching before deciding, end to end", () => {
     server.route("/hfapi/daily_papers", (req): Reply => ({
       body: req.query.get("date") === "2026-11-02" ? fixture("hf-daily-2026-11-02.json") : fixture("hf-daily-empty.json"),
     }));
-    embedder = await loadEmbedder({ model: "use-lite", device: "cpu", logger: quiet });
+    embedder = await loadEmbedder({ model: DEFAULT_MODEL, device: "cpu", logger: quiet });
     const writer = await PaperIndex.open({ dir: tmp, embedder });
     await writer.add([PLAIN]);
     writer.close();

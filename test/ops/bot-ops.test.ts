@@ -47,7 +47,7 @@ describe("paperhound bot with HEALTH_PORT", () => {
       expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       expect(metrics).toMatch(/^paperhound_index_papers 37$/m);
-      expect(metrics).toMatch(/^paperhound_embedder_info\{device="cpu",model="use-lite"\} 1$/m);
+      expect(metrics).toMatch(/^paperhound_embedder_info\{device="cpu",model="paperhound-sci-1"\} 1$/m);
       // Commands handled are counted by platform, command and outcome, with their latency.
       child.stdin.write("/paper equivariant networks\n/related 9999.99999\n/paper \n");
       const deadline = Date.now() + 60_000;
