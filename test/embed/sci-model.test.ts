@@ -18,6 +18,7 @@ import {
   shippedWeightsDir,
 } from "../../src/embed/builtin-models.js";
 import { OnnxEmbedder } from "../../src/embed/onnx-embedder.js";
+import { cosine } from "../helpers/cosine.js";
 
 const quiet = { info: () => undefined, warn: () => undefined };
 const weightsDir = shippedWeightsDir("paperhound-sci-1");
@@ -43,18 +44,6 @@ afterAll(async () => {
   await embedder?.dispose();
   rmSync(tmp, { recursive: true, force: true });
 });
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(na * nb);
-}
 
 describe("paperhound-sci-1 built from the shipped weights", () => {
   it("is a complete, current build", () => {

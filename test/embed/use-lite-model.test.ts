@@ -13,6 +13,7 @@ import { AutoTokenizer } from "@huggingface/transformers";
 import { buildBuiltinModel, ensureBuiltinModel, isBuiltinModelBuilt, BUILTIN_MODEL_FILES } from "../../src/embed/builtin-models.js";
 import { UseLiteTokenizer } from "../../src/embed/use-tokenizer.js";
 import { OnnxEmbedder } from "../../src/embed/onnx-embedder.js";
+import { cosine } from "../helpers/cosine.js";
 
 const require = createRequire(import.meta.url);
 
@@ -70,18 +71,6 @@ async function runIds(batch: number[][]): Promise<Float32Array[]> {
   });
   const data = out.sentence_embedding!.data as Float32Array;
   return batch.map((_, r) => data.slice(r * 512, (r + 1) * 512));
-}
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(na * nb);
 }
 
 beforeAll(async () => {
