@@ -21,7 +21,11 @@ export interface FlagSpec {
   placeholder?: string;
 }
 
-/** The flags of each Slack command (the hidden `page` option is set by the More button only). */
+/**
+ * The flags of each Slack command, in the order help and the manifest's usage hints show them (the
+ * hidden `page` option is set by the More button only). test/chat/slack/manifest.test.ts fails when
+ * a command option has no flag here or the manifest's hint differs.
+ */
 export const FLAGS: Readonly<Record<string, readonly FlagSpec[]>> = {
   paper: [
     { flag: "since", option: "since", placeholder: "YYYY-MM-DD" },
@@ -39,6 +43,7 @@ export const FLAGS: Readonly<Record<string, readonly FlagSpec[]>> = {
     { flag: "timezone", option: "timezone", placeholder: "Area/City" },
     { flag: "count", option: "count", placeholder: "N" },
     { flag: "categories", option: "categories", placeholder: "cs.LG,cs.CV" },
+    { flag: "sources", option: "sources", placeholder: "hf,arxiv" },
     { flag: "quiet", option: "quiet" },
     { flag: "keywords", option: "keywords", placeholder: '"a; b"' },
     { flag: "author", option: "author", placeholder: '"Name"' },

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { findCommand } from "../../../commands/index.js";
-import { FLAGS } from "../../../src/chat/slack/parse.js";
+import { FLAGS, parseSlackCommand, TEXT_OPTION } from "../../../src/chat/slack/parse.js";
 import { projectRoot } from "../../../src/paths.js";
 
 interface Manifest {
@@ -32,5 +32,30 @@ describe("slack-manifest.json", () => {
     expect(manifest.oauth_config.scopes.bot).toEqual(["commands", "chat:write", "chat:write.public"]);
     expect(manifest.settings.socket_mode_enabled).toBe(true);
     expect(manifest.settings.interactivity.is_enabled).toBe(true);
+  });
+
+  it("every option of every Slack command has a flag, and the usage hint offers exactly those flags (no drift)", () => {
+    for (const c of manifest.features.slash_commands) {
+      const name = c.command.slice(1);
+      const options = findCommand(name)!
+        .options.filter((o) => !o.hidden && o.name !== TEXT_OPTION[name])
+        .map((o) => o.name);
+      expect(FLAGS[name]!.map((f) => f.option).sort()).toEqual([...options].sort());
+      const hinted = [...c.usage_hint.matchAll(/--([a-z-]+)/g)].map((m) => m[1]);
+      expect(hinted).toEqual(FLAGS[name]!.map((f) => f.flag));
+      // Each hinted flag with its placeholder value parses into its option.
+      for (const f of FLAGS[name]!) {
+        const parsed = parseSlackCommand(name, `x --${f.flag}${f.placeholder ? " 1" : ""}`);
+        expect(parsed, `--${f.flag}`).toMatchObject({ kind: "run", raw: { [f.option]: f.placeholder ? "1" : true } });
+      }
+    }
+  });
+
+  it("/digest subscribe --sources hf, as the manifest's hint offers", () => {
+    expect(parseSlackCommand("digest", 'subscribe --topics "a; b" --sources hf')).toEqual({
+      kind: "run",
+      name: "digest",
+      raw: { action: "subscribe", topics: "a; b", sources: "hf" },
+    });
   });
 });
