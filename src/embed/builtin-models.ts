@@ -24,6 +24,7 @@ import { promises as fs, existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { OnnxGraphBuilder } from "./onnx-writer.js";
 import { builtinModelDir, projectRoot } from "../paths.js";
+import { replaceDirAtomic } from "../atomic-write.js";
 
 const require = createRequire(import.meta.url);
 
@@ -414,15 +415,15 @@ export async function buildBuiltinModel(id: BuiltinModelId, outDir: string = bui
       unk_token: vocab[0]![0],
       clean_up_tokenization_spaces: false,
     };
-    await writeFileSynced(path.join(tmp, "onnx", "model.onnx"), onnxBytes);
-    await writeFileSynced(path.join(tmp, "tokenizer.json"), JSON.stringify(buildTokenizerJson(vocab)));
-    await writeFileSynced(path.join(tmp, "tokenizer_config.json"), JSON.stringify(tokenizerConfig, null, 2));
-    await writeFileSynced(path.join(tmp, "config.json"), JSON.stringify(config, null, 2));
-    await writeFileSynced(
+    await fs.writeFile(path.join(tmp, "onnx", "model.onnx"), onnxBytes);
+    await fs.writeFile(path.join(tmp, "tokenizer.json"), JSON.stringify(buildTokenizerJson(vocab)));
+    await fs.writeFile(path.join(tmp, "tokenizer_config.json"), JSON.stringify(tokenizerConfig, null, 2));
+    await fs.writeFile(path.join(tmp, "config.json"), JSON.stringify(config, null, 2));
+    await fs.writeFile(
       path.join(tmp, "paperhound-build.json"),
       JSON.stringify({ model: id, buildVersion: BUILTIN_MODEL_BUILD_VERSION, source: network.source }, null, 2),
     );
-    await replaceDir(tmp, outDir, id);
+    await replaceDirAtomic(tmp, outDir, { keepExisting: () => isBuiltinModelBuilt(id, outDir) });
   } catch (err) {
     await fs.rm(tmp, { recursive: true, force: true });
     throw err;
@@ -449,39 +450,4 @@ export function isBuiltinModelBuilt(id: BuiltinModelId, dir: string = builtinMod
 export async function ensureBuiltinModel(id: BuiltinModelId, dir: string = builtinModelDir(id)): Promise<string> {
   if (!isBuiltinModelBuilt(id, dir)) await buildBuiltinModel(id, dir);
   return dir;
-}
-
-async function writeFileSynced(file: string, data: string | Uint8Array): Promise<void> {
-  const handle = await fs.open(file, "w");
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/**
- * Moves `from` to `to`. An existing `to` is first renamed aside, so readers see either the old
- * complete directory or the new one; if another process won a concurrent build, theirs is kept.
- */
-async function replaceDir(from: string, to: string, id: BuiltinModelId): Promise<void> {
-  const aside = `${to}.old-${process.pid}-${Date.now()}`;
-  let movedAside = false;
-  if (existsSync(to)) {
-    await fs.rename(to, aside);
-    movedAside = true;
-  }
-  try {
-    await fs.rename(from, to);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if ((code === "ENOTEMPTY" || code === "EEXIST") && isBuiltinModelBuilt(id, to)) {
-      await fs.rm(from, { recursive: true, force: true });
-    } else {
-      if (movedAside) await fs.rename(aside, to).catch(() => undefined);
-      throw err;
-    }
-  }
-  if (movedAside) await fs.rm(aside, { recursive: true, force: true });
 }

@@ -8,7 +8,7 @@
  * The tokenizer is always read from local files; transformers.js never goes to the network itself.
  */
 import { createWriteStream, existsSync, statSync } from "node:fs";
-import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -18,6 +18,7 @@ import { DEFAULT_MODEL_ID, ensureBuiltinModel, isBuiltinModel } from "./builtin-
 import { stderrJsonLogger, type Logger } from "./device.js";
 import { MODEL_FILE_CANDIDATES, OnnxEmbedder } from "./onnx-embedder.js";
 import type { DeviceSetting, Embedder } from "./types.js";
+import { replaceDirAtomic } from "../atomic-write.js";
 
 /** transformers.js's settings, imported on demand: the import costs ~1.7 s and the built-in models never need it. */
 async function transformersEnv(): Promise<typeof import("@huggingface/transformers").env> {
@@ -150,8 +151,7 @@ export async function downloadHubModel(id: string, dest: string, opts: { remoteH
       }
     }
     if (!got) throw new Error(`${id} has no ${MODEL_FILE_CANDIDATES.join(" or ")} on the Hub (is it a transformers.js / ONNX repo?)`);
-    await rm(dest, { recursive: true, force: true });
-    await rename(tmp, dest);
+    await replaceDirAtomic(tmp, dest);
     logger.info("model downloaded", { model: id, dir: dest, onnx: got });
     return dest;
   } catch (err) {

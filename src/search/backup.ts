@@ -10,12 +10,13 @@
  * again. Nothing in the backup is ever ahead of what it can explain. The digest state
  * (`digest.sqlite`) is copied the same way when present.
  */
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { STORE_FILE } from "./paper-index.js";
 import { POINTER_FILE } from "./vector-index.js";
+import { replaceDirAtomic } from "../atomic-write.js";
 
 const require = createRequire(import.meta.url);
 const Database = require("better-sqlite3") as new (file: string, opts?: { readonly?: boolean; fileMustExist?: boolean; timeout?: number }) => {
@@ -94,8 +95,7 @@ export async function backupIndex(src: string, dest: string): Promise<BackupRepo
     }
     const files = await Promise.all(names.map(async (name) => ({ name, bytes: (await stat(path.join(partial, name))).size })));
     await writeFile(path.join(partial, MANIFEST), `${JSON.stringify({ created: new Date().toISOString(), source: from, files }, null, 2)}\n`);
-    if (existsSync(to)) await rm(to, { recursive: true });
-    await rename(partial, to);
+    await replaceDirAtomic(partial, to);
     return { dir: to, files, seconds: (performance.now() - started) / 1000 };
   } catch (err) {
     await rm(partial, { recursive: true, force: true });
@@ -132,8 +132,7 @@ export async function restoreIndex(backup: string, dest: string): Promise<Backup
   await mkdir(partial, { recursive: true });
   try {
     for (const f of files) await copyFile(path.join(from, f.name), path.join(partial, f.name));
-    if (existsSync(to)) await rm(to, { recursive: true });
-    await rename(partial, to);
+    await replaceDirAtomic(partial, to);
   } catch (err) {
     await rm(partial, { recursive: true, force: true });
     throw err;

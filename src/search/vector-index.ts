@@ -31,11 +31,12 @@
  * names untouched; after it, the new generation is complete. One writer per directory.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, constants as fsConstants, openSync, readSync } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import hnswlib from "hnswlib-node";
 import type { ModelFingerprint } from "./types.js";
+import { fsyncDir, fsyncFile, writeFileSynced } from "../atomic-write.js";
 
 const { HierarchicalNSW } = hnswlib;
 type Hnsw = InstanceType<typeof HierarchicalNSW>;
@@ -480,7 +481,7 @@ export class VectorIndex {
         savedAt: new Date().toISOString(),
       };
       temps.push(tmpPointer);
-      await writeFileSynced(tmpPointer, `${JSON.stringify(pointer, null, 2)}\n`);
+      await writeFileSynced(tmpPointer, `${JSON.stringify(pointer, null, 2)}\n`, { exclusive: true });
       await step("write-temp-pointer");
       await rename(tmpPointer, path.join(dir, POINTER_FILE)); // commit point
       temps.length = 0;
@@ -762,39 +763,6 @@ async function removeFiles(dir: string, names: string[]): Promise<void> {
   }
 }
 
-async function fsyncFile(file: string): Promise<void> {
-  const fh = await open(file, fsConstants.O_RDONLY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  let fh: FileHandle | undefined;
-  try {
-    fh = await open(dir, fsConstants.O_RDONLY);
-    await fh.sync();
-  } catch (err) {
-    // Some platforms cannot fsync a directory; the renames are still atomic there.
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== "EISDIR" && code !== "EINVAL" && code !== "EPERM" && code !== "EBADF") throw err;
-  } finally {
-    await fh?.close();
-  }
-}
-
-async function writeFileSynced(file: string, text: string): Promise<void> {
-  const fh = await open(file, "wx");
-  try {
-    await fh.writeFile(text, "utf8");
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 function parsePointer(text: string, file: string): IndexPointer {
   let raw: unknown;
   try {
@@ -857,7 +825,7 @@ async function inspectIndexFile(file: string, dim: number, M: number): Promise<I
   };
   let fh: FileHandle;
   try {
-    fh = await open(file, fsConstants.O_RDONLY);
+    fh = await open(file, "r");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return corrupt("it is missing");
     throw err;

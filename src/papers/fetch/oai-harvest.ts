@@ -12,13 +12,12 @@
  * Resumption tokens expire (arXiv's after some hours or days): resuming with a stale one gets an
  * OAI `badResumptionToken` error from the parser; start over with `clearOaiState`.
  */
-import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
-import path from "node:path";
+import { readFile, rm } from "node:fs/promises";
 import type { Logger } from "../../log.js";
 import type { HttpResponse, PoliteHttpClient, RequestOptions } from "./http-client.js";
 import { fetchPages, type FetchedPage, type PageContext } from "./paging.js";
 import { oaiListRecordsUrl } from "./requests.js";
+import { writeFileAtomic } from "../../atomic-write.js";
 
 /** What is being harvested; a saved state is only resumed for the same request. */
 export interface OaiHarvestRequest {
@@ -113,27 +112,9 @@ export async function loadOaiState(file: string): Promise<OaiHarvestState | unde
   return value;
 }
 
-/** Writes the state atomically: a temp file in the same directory, flushed to disk, renamed over the old one. */
+/** Writes the state atomically: a crash mid-write leaves the previous state. */
 export async function saveOaiState(file: string, state: OaiHarvestState): Promise<void> {
-  const dir = path.dirname(file);
-  await mkdir(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-  const handle = await open(tmp, "w");
-  try {
-    await handle.writeFile(`${JSON.stringify(state, null, 2)}\n`);
-    await handle.sync();
-  } catch (err) {
-    await handle.close();
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await handle.close();
-  try {
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`);
 }
 
 export async function clearOaiState(file: string): Promise<void> {
