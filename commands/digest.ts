@@ -225,6 +225,24 @@ async function preview(sub: Subscription, ctx: CommandContext, store: DigestStor
   };
 }
 
+/** A 👍 or 👎 pressed on a paper of a channel's digest, as any adapter reads it. */
+export interface DigestVote {
+  /** The channel's digest key ("discord:123", "slack:C1"). */
+  channel: string;
+  paperId: string;
+  /** Who voted (one vote per user and paper: pressing again replaces it). */
+  user: string;
+  vote: 1 | -1;
+}
+
+/** Records a digest vote for the channel; the answer is for the voter alone. */
+export function recordDigestVote(ctx: Pick<CommandContext, "digest" | "clock">, v: DigestVote): MessageView {
+  if (!ctx.digest) return errorView("Daily digests are not available here.");
+  ctx.digest.recordVote(v.channel, v.paperId, v.user, v.vote, ctx.clock());
+  const text = `${v.vote > 0 ? "👍" : "👎"} for ${v.paperId}: this channel's next digests lean ${v.vote > 0 ? "toward" : "away from"} papers like it.`;
+  return { kind: "message", tone: "info", title: "Vote recorded", text, ephemeral: true };
+}
+
 export const digestCommand: CommandSpec = {
   name: "digest",
   description: "This channel's daily digest of new papers",

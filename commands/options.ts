@@ -3,6 +3,7 @@
  * platform already typed) are checked against the command's `OptionSpec`s. A bad value is a
  * `CommandInputError` naming the option and what is allowed.
  */
+import { isArxivCategory, isCalendarDate, normaliseCategory } from "../src/papers/checks.js";
 import { CommandInputError, type CommandSpec, type OptionSpec, type ParsedOptions, type RawOptions, type RawValue } from "./types.js";
 import { DEFAULT_COUNT, MAX_COUNT } from "./view.js";
 
@@ -60,30 +61,20 @@ export function parseOptions(cmd: CommandSpec, raw: RawOptions): ParsedOptions {
 // ---------------------------------------------------------------------------------------------
 // Options several commands share
 
-const DATE_RE = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/;
-
 /** YYYY-MM-DD (or YYYY-MM, YYYY) that exists in the calendar. */
 export function checkDate(value: string): string {
-  const m = DATE_RE.exec(value);
-  const bad = () => new CommandInputError(`since must be a date like 2024-01-31 (YYYY-MM-DD, or YYYY-MM or YYYY), not "${value.slice(0, 40)}"`, "since");
-  if (!m) throw bad();
-  const year = Number(m[1]);
-  const month = m[2] === undefined ? 1 : Number(m[2]);
-  const day = m[3] === undefined ? 1 : Number(m[3]);
-  if (year < 1000 || month < 1 || month > 12 || day < 1) throw bad();
-  if (day > new Date(Date.UTC(year, month, 0)).getUTCDate()) throw bad();
+  if (!isCalendarDate(value)) {
+    throw new CommandInputError(`since must be a date like 2024-01-31 (YYYY-MM-DD, or YYYY-MM or YYYY), not "${value.slice(0, 40)}"`, "since");
+  }
   return value;
 }
 
-const CATEGORY_RE = /^[a-z][a-z-]*(?:\.[a-z][a-z-]*)?$/i;
-
-/** An arXiv category (cs.LG) or a whole archive (cs); the subject class keeps its case (cs.LG, math.AG). */
+/** An arXiv category (cs.LG) or a whole archive (cs), in arXiv's spelling (cs.LG, math.AG). */
 export function checkCategory(value: string): string {
-  if (!CATEGORY_RE.test(value)) {
+  if (!isArxivCategory(value)) {
     throw new CommandInputError(`category must be an arXiv category like cs.LG, or an archive like cs, not "${value.slice(0, 40)}"`, "category");
   }
-  const [archive, sub] = value.split(".");
-  return sub === undefined ? archive!.toLowerCase() : `${archive!.toLowerCase()}.${sub.length <= 2 ? sub.toUpperCase() : sub}`;
+  return normaliseCategory(value);
 }
 
 export const COUNT_OPTION: OptionSpec = {

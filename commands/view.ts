@@ -6,7 +6,7 @@
 import { splitSentences } from "../src/embed/passages.js";
 import { arxivAbsUrl, isArxivId } from "../src/papers/arxiv-id.js";
 import type { SearchHit, StoredPaper } from "../src/search/types.js";
-import { paperUrl, shortAuthors } from "../src/cli/search-common.js";
+import { paperUrl, shortAuthors } from "../src/papers/display.js";
 
 export interface PaperLink {
   label: "PDF" | "Code" | "Hugging Face" | "Project";

@@ -15,8 +15,8 @@ import os from "node:os";
 import { parseArgs } from "node:util";
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { DiscordBot } from "../src/chat/discord/bot.js";
-import { chatCliContext, openChatRuntime } from "../src/chat/context.js";
-import { createContext } from "../src/cli/context.js";
+import { botAppContext, openChatRuntime } from "../src/bot/runtime.js";
+import { createContext } from "../src/app/context.js";
 import { createLogger } from "../src/log.js";
 import { FakeDiscord, type RestCall } from "../test/helpers/fake-discord.js";
 import { percentile } from "./percentile.js";
@@ -100,7 +100,7 @@ async function worker(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const cli = chatCliContext(createContext());
+  const cli = botAppContext(createContext());
   const t0 = performance.now();
   const runtime = await openChatRuntime(cli, values.index ? { index: values.index } : {});
   const loadMs = performance.now() - t0;

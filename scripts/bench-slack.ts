@@ -14,9 +14,9 @@
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
-import { chatCliContext, openChatRuntime } from "../src/chat/context.js";
+import { botAppContext, openChatRuntime } from "../src/bot/runtime.js";
 import { startSlackAdapter } from "../src/chat/slack/adapter.js";
-import { createContext } from "../src/cli/context.js";
+import { createContext } from "../src/app/context.js";
 import { loadConfig } from "../src/config.js";
 import { createLogger } from "../src/log.js";
 import { BOT_TOKEN, FakeSlack, SIGNING_SECRET, postSigned, slashCommandFields } from "../test/helpers/fake-slack.js";
@@ -89,7 +89,7 @@ async function worker(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const cli = chatCliContext(createContext());
+  const cli = botAppContext(createContext());
   const runtime = await openChatRuntime(cli, values.index ? { index: values.index } : {});
   const searchThreads = runtime.ctx.search ? cli.config().searchThreads : 0;
   const store = runtime.ctx.index.store;

@@ -3,11 +3,12 @@
  * itself; this file assembles them and turns errors into one clear line and an exit code.
  */
 import { Command, CommanderError } from "commander";
-import { registerBot } from "./chat/bot-command.js";
+import { registerBot } from "./cli/bot.js";
 import { registerBackup } from "./cli/backup.js";
 import { registerBuildModel } from "./cli/build-model.js";
 import { registerConfig } from "./cli/config.js";
-import { createContext, type CliContext, type RegisterCommand } from "./cli/context.js";
+import { createContext, type AppContext } from "./app/context.js";
+import { type RegisterCommand } from "./cli/context.js";
 import { registerEmbed } from "./cli/embed.js";
 import { registerIndex } from "./cli/index-papers.js";
 import { registerIngest } from "./cli/ingest.js";
@@ -35,7 +36,7 @@ export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
 export const EXIT_USAGE = 2;
 
-export function buildProgram(ctx: CliContext): Command {
+export function buildProgram(ctx: AppContext): Command {
   const program = new Command("paperhound")
     .description("find research papers with local embeddings and hybrid search")
     .showHelpAfterError("(run with --help for usage)")
@@ -54,7 +55,7 @@ export function buildProgram(ctx: CliContext): Command {
 const GENERIC_ERRORS = new Set(["Error", "TypeError", "RangeError", "ReferenceError", "SyntaxError", "EvalError", "URIError", "AggregateError"]);
 
 /**
- * Known errors are the project's own named classes (ConfigError, EmbedInputError, CliInputError, and
+ * Known errors are the project's own named classes (ConfigError, EmbedInputError, InputError, and
  * those later modules add): their message is written for the user and is all that is shown.
  */
 export function isKnownError(err: unknown): err is Error {
@@ -62,7 +63,7 @@ export function isKnownError(err: unknown): err is Error {
 }
 
 /** Runs the command line; resolves to the exit code. Never throws. */
-export async function main(argv: readonly string[] = process.argv, ctx: CliContext = createContext()): Promise<number> {
+export async function main(argv: readonly string[] = process.argv, ctx: AppContext = createContext()): Promise<number> {
   const debug = ctx.env.LOG_LEVEL?.trim().toLowerCase() === "debug";
   try {
     await buildProgram(ctx).parseAsync([...argv]);

@@ -8,7 +8,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { oaiStateFile } from "../src/cli/ingest.js";
+import { oaiStateFile } from "../src/ingest/sources.js";
 import { projectRoot } from "../src/paths.js";
 import { PaperStore } from "../src/search/paper-store.js";
 import { LoopbackServer, fixture, type RecordedRequest, type Reply } from "./helpers/loopback-server.js";

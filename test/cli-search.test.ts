@@ -9,8 +9,10 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isKnownError } from "../src/cli.js";
-import { CliInputError } from "../src/cli/context.js";
-import { abstractSnippet, IndexUnusableError, parseDate, parseK, shortAuthors, shortName, wrap } from "../src/cli/search-common.js";
+import { InputError } from "../src/app/context.js";
+import { IndexUnusableError } from "../src/app/open-index.js";
+import { parseDate, parseK } from "../src/cli/search-common.js";
+import { abstractSnippet, shortAuthors, shortName, wrap } from "../src/papers/display.js";
 import { PaperFileError } from "../src/papers/sources/jsonl.js";
 import { ListingParseError } from "../src/papers/sources/daily-listing.js";
 import { projectRoot } from "../src/paths.js";
@@ -461,7 +463,7 @@ describe("command line wiring", () => {
   it("every error class the search commands raise is a known error (its message is shown as is)", () => {
     const fp = { modelId: "m", dim: 1, checksum: "c" };
     const errors = [
-      new CliInputError("x"),
+      new InputError("x"),
       new SearchInputError("x"),
       new PaperNotFoundError("x"),
       new StoreCorruptError("f", "d"),

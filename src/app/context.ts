@@ -1,12 +1,12 @@
 /**
- * What every `paperhound` subcommand gets: the validated configuration and a logger, both made on
- * first use (so `--help` never fails on a bad setting), and the process streams.
+ * What every entry point (a `paperhound` subcommand, the bot) gets: the validated configuration and
+ * a logger, both made on first use (so `--help` never fails on a bad setting), and the process
+ * streams.
  */
-import type { Command } from "commander";
 import { loadConfig, type Config } from "../config.js";
 import { createLogger, type Logger } from "../log.js";
 
-export interface CliContext {
+export interface AppContext {
   readonly env: NodeJS.ProcessEnv;
   readonly stdin: NodeJS.ReadableStream;
   readonly stdout: NodeJS.WritableStream;
@@ -17,22 +17,19 @@ export interface CliContext {
   logger(): Logger;
 }
 
-/** One subcommand: adds itself to the program. Each lives in its own file under src/cli/. */
-export type RegisterCommand = (program: Command, ctx: CliContext) => void;
-
-/** Bad input given to a command (empty text, missing file): reported in one line, exit code 1. */
-export class CliInputError extends Error {
-  override readonly name = "CliInputError";
+/** Bad input given to a command (empty text, missing file, empty index): reported in one line, exit code 1. */
+export class InputError extends Error {
+  override readonly name = "InputError";
 }
 
 export function createContext(
-  io: Partial<Pick<CliContext, "env" | "stdin" | "stdout" | "stderr">> = {},
-): CliContext {
+  io: Partial<Pick<AppContext, "env" | "stdin" | "stdout" | "stderr">> = {},
+): AppContext {
   const env = io.env ?? process.env;
   const stderr = io.stderr ?? process.stderr;
   let config: Config | undefined;
   let logger: Logger | undefined;
-  const ctx: CliContext = {
+  const ctx: AppContext = {
     env,
     stdin: io.stdin ?? process.stdin,
     stdout: io.stdout ?? process.stdout,

@@ -8,8 +8,6 @@
  */
 import os from "node:os";
 import type { CommandContext } from "../../commands/types.js";
-import { digestHeadline } from "../../commands/digest.js";
-import { shortAuthors } from "../cli/search-common.js";
 import type { DigestPoster, DigestTickOptions, DigestTickReport, PostProgress } from "../digest/digest-runner.js";
 import { DigestScheduler } from "../digest/digest-scheduler.js";
 import { DigestStore, type DecidedDigest, type Subscription } from "../digest/digest-store.js";
@@ -76,25 +74,4 @@ export class DigestService {
     this.scheduler.stop();
     this.store.close();
   }
-}
-
-/** A digest as terminal text (the console adapter's poster, and the README's example). */
-export function digestText(digest: DecidedDigest, sub: Pick<Subscription, "topics">): string {
-  const lines = [digestHeadline(digest, sub)];
-  digest.items.forEach((item, n) => {
-    lines.push("", `${n + 1}. ${item.title.replace(/\s+/g, " ").trim()}`);
-    const authors = shortAuthors(item.authors);
-    if (authors) lines.push(`   ${authors}`);
-    lines.push(`   Why: ${item.reason || `score ${item.score.toFixed(2)}`}`);
-    lines.push(`   ${item.url ?? item.paperId}`);
-  });
-  return lines.join("\n").replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, " ");
-}
-
-/** The console's poster: prints the digest. */
-export function consoleDigestPoster(output: NodeJS.WritableStream): DigestPoster {
-  return async (digest, sub) => {
-    output.write(`${digestText(digest, sub)}\n\n`);
-    return `console:${digest.id}`;
-  };
 }

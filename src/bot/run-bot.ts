@@ -1,25 +1,25 @@
 /**
- * `paperhound bot` (also what `paperhound` and `npm start` run with no command): the chat bot.
- * With DISCORD_TOKEN set it connects to Discord, with SLACK_BOT_TOKEN to Slack (both: both, in one
+ * The chat bot (`paperhound bot`): the composition root that opens the index, starts the ops
+ * server, the daily digest and the adapters it is configured for. With DISCORD_TOKEN set it connects to Discord, with SLACK_BOT_TOKEN to Slack (both: both, in one
  * process on one index); otherwise it starts the console adapter, where
  * the same commands work on the current index and print text (piped input: one command per line).
  */
-import type { Command } from "commander";
-import type { CliContext, RegisterCommand } from "../cli/context.js";
-import { addIndexOption, type IndexOption } from "../cli/search-common.js";
+import type { AppContext } from "../app/context.js";
+import type { IndexOption } from "../app/open-index.js";
 import { startBotOps } from "../ops/bot-ops.js";
-import { chatCliContext, openChatRuntime } from "./context.js";
-import { consoleDigestPoster, DigestService } from "./digest-service.js";
-import { DigestIngest, ingestedCount, runIngestCommand } from "../digest/digest-ingest.js";
+import { botAppContext, openChatRuntime } from "./runtime.js";
+import { DigestService } from "./digest-service.js";
+import { DigestIngest } from "../digest/digest-ingest.js";
+import { describeJob, runIngestJobInChild } from "../ingest/job.js";
 import type { Subscription } from "../digest/digest-store.js";
 import type { CommandEvent } from "../../commands/types.js";
 
-interface BotOptions extends IndexOption {
+export interface BotOptions extends IndexOption {
   console?: boolean;
 }
 
-export async function runBot(cliCtx: CliContext, opts: BotOptions): Promise<void> {
-  const ctx = chatCliContext(cliCtx);
+export async function runBot(cliCtx: AppContext, opts: BotOptions): Promise<void> {
+  const ctx = botAppContext(cliCtx);
   const config = ctx.config();
   const useDiscord = config.discordToken !== undefined && !opts.console;
   const runtime = await openChatRuntime(ctx, opts);
@@ -31,15 +31,15 @@ export async function runBot(cliCtx: CliContext, opts: BotOptions): Promise<void
   // The daily digest: digest.sqlite beside the index, a scheduler ticking every minute, one poster per platform.
   // A digest store that cannot be opened (read-only index directory) turns digests off, not the bot.
   let digest: DigestService | undefined;
-  // DIGEST_INGEST: the due channels' sources are fetched (`paperhound ingest` in a child process)
+  // DIGEST_INGEST: the due channels' sources are fetched (ingest jobs, each in a child process)
   // and loaded (refresh) before their digests are decided.
   const ingest = config.digestIngest
     ? new DigestIngest({
-        run: async (args) => {
-          const summary = await runIngestCommand(args, { indexDir: runtime.ctx.index.dir, env: ctx.env });
-          ctx.logger().info("digest sources fetched", { component: "digest", ingest: args.join(" "), summary });
-          const ingested = ingestedCount(summary);
-          if (ingested) ops.metrics.papersIngested(ingested.source, ingested.papers);
+        run: async (job) => {
+          const report = await runIngestJobInChild(job, { indexDir: runtime.ctx.index.dir, env: ctx.env });
+          ctx.logger().info("digest sources fetched", { component: "digest", ingest: describeJob(job), totals: report.totals, failed: report.failed });
+          if (!report.dryRun) ops.metrics.papersIngested(report.source, report.totals.new + report.totals.updated);
+          return report;
         },
         afterFetch: () => runtime.refresh(),
       })
@@ -47,7 +47,7 @@ export async function runBot(cliCtx: CliContext, opts: BotOptions): Promise<void
   const beforeDeciding = ingest
     ? async (due: Subscription[], today: string) => {
         const report = await ingest.before(due, today);
-        for (const f of report.failed) ctx.logger().warn("could not fetch a digest source; the digest uses what the index holds", { component: "digest", ingest: f.job.args.join(" "), error: f.error });
+        for (const f of report.failed) ctx.logger().warn("could not fetch a digest source; the digest uses what the index holds", { component: "digest", ingest: describeJob(f.job), error: f.error });
       }
     : undefined;
   try {
@@ -83,16 +83,16 @@ export async function runBot(cliCtx: CliContext, opts: BotOptions): Promise<void
   let slack: { stop(): Promise<void> } | undefined;
   try {
     if (config.slackBotToken !== undefined && !opts.console) {
-      const { startSlackAdapter } = await import("./slack/adapter.js");
-      const { slackDigestPoster } = await import("./slack/digest.js");
+      const { startSlackAdapter } = await import("../chat/slack/adapter.js");
+      const { slackDigestPoster } = await import("../chat/slack/digest.js");
       const adapter = await startSlackAdapter({ config, ctx: { ...chatCtx, platform: "slack" }, logger: ctx.logger(), digestAdmins: config.slackDigestAdmins });
       slack = adapter;
       digest?.addPoster("slack", slackDigestPoster(adapter));
     }
     ops.setWaiting([]);
     if (useDiscord) {
-      const { runDiscordBot } = await import("./discord/bot.js");
-      const { discordDigestPoster } = await import("./discord/digest.js");
+      const { runDiscordBot } = await import("../chat/discord/bot.js");
+      const { discordDigestPoster } = await import("../chat/discord/digest.js");
       digest?.start();
       await runDiscordBot({
         token: config.discordToken!,
@@ -102,11 +102,12 @@ export async function runBot(cliCtx: CliContext, opts: BotOptions): Promise<void
         onReady: (bot) => digest?.addPoster("discord", discordDigestPoster(bot.client.rest)),
       });
     } else if (slack) {
-      const { waitForStopSignal } = await import("./slack/adapter.js");
+      const { waitForStopSignal } = await import("../chat/slack/adapter.js");
       digest?.start();
       await waitForStopSignal(ctx.logger());
     } else {
-      const { runConsole } = await import("./console/console-adapter.js");
+      const { runConsole } = await import("../chat/console/console-adapter.js");
+      const { consoleDigestPoster } = await import("../chat/console/digest.js");
       const stdin = ctx.stdin as NodeJS.ReadableStream & { isTTY?: boolean };
       digest?.addPoster("console", consoleDigestPoster(ctx.stdout));
       digest?.start();
@@ -121,19 +122,6 @@ export async function runBot(cliCtx: CliContext, opts: BotOptions): Promise<void
     await runtime.close();
   }
 }
-
-export const registerBot: RegisterCommand = (program: Command, ctx: CliContext) => {
-  const cmd = program
-    .command("bot", { isDefault: true })
-    .description("run the chat bot (the default command): Discord when DISCORD_TOKEN is set, Slack when SLACK_BOT_TOKEN is set, else the console adapter")
-    .option("--console", "use the console adapter even when DISCORD_TOKEN or SLACK_BOT_TOKEN is set")
-    // Being the default command, `paperhound frobnicate` arrives here: report it as commander would.
-    .allowExcessArguments(true);
-  addIndexOption(cmd).action(async (opts: BotOptions, self: Command) => {
-    if (self.args.length > 0) (program as unknown as { unknownCommand(): never }).unknownCommand();
-    return runBot(ctx, opts);
-  });
-};
 
 /** Longest option value written to a log line (a query can be up to 1,000 characters, a hostile one much longer). */
 const MAX_LOGGED_OPTION_CHARS = 200;

@@ -3,8 +3,10 @@
  * index (store, vectors, digest state) taken while the bot keeps running, and its way back.
  */
 import { BackupError, backupIndex, restoreIndex, type BackupReport } from "../search/backup.js";
-import { CliInputError, type RegisterCommand } from "./context.js";
-import { addIndexOption, indexLocation, type IndexOption } from "./search-common.js";
+import { InputError } from "../app/context.js";
+import { type RegisterCommand } from "./context.js";
+import { indexLocation, type IndexOption } from "../app/open-index.js";
+import { addIndexOption } from "./search-common.js";
 
 function summary(verb: string, r: BackupReport): string {
   const mb = r.files.reduce((s, f) => s + f.bytes, 0) / 2 ** 20;
@@ -21,7 +23,7 @@ export const registerBackup: RegisterCommand = (program, ctx) => {
     try {
       ctx.stdout.write(summary("backed up to", await backupIndex(loc.dir, dir)));
     } catch (err) {
-      if (err instanceof BackupError) throw new CliInputError(err.message);
+      if (err instanceof BackupError) throw new InputError(err.message);
       throw err;
     }
   });
@@ -35,7 +37,7 @@ export const registerBackup: RegisterCommand = (program, ctx) => {
     try {
       ctx.stdout.write(summary("restored into", await restoreIndex(from, loc.dir)));
     } catch (err) {
-      if (err instanceof BackupError) throw new CliInputError(err.message);
+      if (err instanceof BackupError) throw new InputError(err.message);
       throw err;
     }
   });

@@ -6,7 +6,8 @@ import { DEVICE_SETTINGS, embedderSettings } from "../config.js";
 /** Texts handed to the embedder per call; it sorts them by length and batches them itself. */
 const TEXTS_PER_CALL = 256;
 import type { DeviceSetting, EmbedKind, EmbedResult, Embedder } from "../embed/types.js";
-import { CliInputError, type CliContext, type RegisterCommand } from "./context.js";
+import { InputError, type AppContext } from "../app/context.js";
+import { type RegisterCommand } from "./context.js";
 
 interface EmbedOptions {
   json?: boolean;
@@ -51,7 +52,7 @@ export const registerEmbed: RegisterCommand = (program, ctx) => {
 
 /** The texts to embed: the arguments, with "-" replaced by the non-blank lines of stdin. */
 async function collectTexts(args: readonly string[], stdin: NodeJS.ReadableStream): Promise<string[]> {
-  if (args.filter((a) => a === "-").length > 1) throw new CliInputError('"-" (read stdin) may be given only once');
+  if (args.filter((a) => a === "-").length > 1) throw new InputError('"-" (read stdin) may be given only once');
   const texts: string[] = [];
   for (const [i, arg] of args.entries()) {
     if (arg === "-") {
@@ -59,16 +60,16 @@ async function collectTexts(args: readonly string[], stdin: NodeJS.ReadableStrea
         if (line.trim() !== "") texts.push(line);
       }
     } else if (arg.trim() === "") {
-      throw new CliInputError(`text ${i + 1} is empty; give some words to embed`);
+      throw new InputError(`text ${i + 1} is empty; give some words to embed`);
     } else {
       texts.push(arg);
     }
   }
-  if (texts.length === 0) throw new CliInputError("no text to embed: stdin had no non-blank lines");
+  if (texts.length === 0) throw new InputError("no text to embed: stdin had no non-blank lines");
   return texts;
 }
 
-function printResult(ctx: CliContext, embedder: Embedder, r: EmbedResult, index: number, count: number, json: boolean): void {
+function printResult(ctx: AppContext, embedder: Embedder, r: EmbedResult, index: number, count: number, json: boolean): void {
   if (json) {
     const record = {
       model: embedder.modelId,

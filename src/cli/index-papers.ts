@@ -5,7 +5,7 @@
  * whose title or abstract changed. A saved API response indexes the same as a live fetch
  * (`paperhound ingest`): both go through the same parsers.
  */
-import { constants as fsConstants, existsSync } from "node:fs";
+import { constants as fsConstants } from "node:fs";
 import { access, stat } from "node:fs/promises";
 import { Option } from "commander";
 import { PAPER_FILE_FORMATS, readPapersFromFile, type PaperFileFormat } from "../papers/sources/detect-format.js";
@@ -13,9 +13,11 @@ import { PaperFileError } from "../papers/sources/jsonl.js";
 import type { Paper } from "../papers/types.js";
 import { formatDuration, createProgress, type Progress } from "../progress.js";
 import { PaperIndex, type IndexProgress } from "../search/paper-index.js";
-import { contentHash, PaperStore } from "../search/paper-store.js";
-import { CliInputError, type CliContext, type RegisterCommand } from "./context.js";
-import { addIndexOption, explainIndexError, indexLocation, openEmbedder, paperCount, storeFileOf, writerOpenOptions, type IndexLocation, type IndexOption } from "./search-common.js";
+import { openDrySink } from "../ingest/sinks.js";
+import { InputError, type AppContext } from "../app/context.js";
+import { type RegisterCommand } from "./context.js";
+import { explainIndexError, indexLocation, openEmbedder, paperCount, storeFileOf, writerOpenOptions, type IndexLocation, type IndexOption } from "../app/open-index.js";
+import { addIndexOption } from "./search-common.js";
 
 const FORMATS = ["auto", ...PAPER_FILE_FORMATS] as const;
 type Format = "auto" | PaperFileFormat;
@@ -81,7 +83,7 @@ export const registerIndex: RegisterCommand = (program, ctx) => {
     if (reader.fileErrors.length > 0) {
       const n = reader.fileErrors.length;
       const rest = n === files.length ? "" : opts.dryRun ? " (the other files were read)" : " (the papers of the other files were indexed)";
-      throw new CliInputError(`${n} of ${files.length} file(s) could not be read${rest}: ${reader.fileErrors.join("; ")}`);
+      throw new InputError(`${n} of ${files.length} file(s) could not be read${rest}: ${reader.fileErrors.join("; ")}`);
     }
   });
 };
@@ -102,7 +104,7 @@ async function checkReadable(files: readonly string[]): Promise<void> {
       problems.push(code === "ENOENT" ? `${file} does not exist` : code === "EACCES" ? `${file} is not readable (permission denied)` : `cannot read ${file}: ${(err as Error).message}`);
     }
   }
-  if (problems.length > 0) throw new CliInputError(`${problems.join("; ")}; nothing was indexed`);
+  if (problems.length > 0) throw new InputError(`${problems.join("; ")}; nothing was indexed`);
 }
 
 /** Streams papers from all files; prints per-record errors; records files that cannot be read. */
@@ -118,7 +120,7 @@ class PaperReader {
   private readStartedAt: number | undefined;
 
   constructor(
-    private readonly ctx: CliContext,
+    private readonly ctx: AppContext,
     private readonly files: readonly string[],
     private readonly format: Format,
   ) {}
@@ -207,35 +209,23 @@ function deletedNote(reader: PaperReader): string {
 }
 
 /** Reads every file and compares with the store (read-only): new, changed and unchanged ids. */
-async function dryRun(ctx: CliContext, reader: PaperReader, loc: IndexLocation): Promise<void> {
-  const storeFile = storeFileOf(loc.dir);
-  let store: PaperStore | undefined;
+async function dryRun(ctx: AppContext, reader: PaperReader, loc: IndexLocation): Promise<void> {
+  const sink = openDrySink(loc);
   try {
-    if (existsSync(storeFile)) store = PaperStore.open(storeFile, { readonly: true });
-  } catch (err) {
-    throw explainIndexError(err, loc);
-  }
-  try {
-    const seen = new Map<string, string>();
     let read = 0;
-    let added = 0;
-    let changed = 0;
-    let unchanged = 0;
+    const totals = { added: 0, updated: 0, unchanged: 0 };
     for await (const paper of reader.papers()) {
       read += 1;
-      const id = paper.id.trim();
-      const hash = contentHash(paper.title, paper.abstract);
-      const before = seen.get(id) ?? store?.get(id)?.contentHash;
-      if (before === undefined) added += 1;
-      else if (before !== hash) changed += 1;
-      else unchanged += 1;
-      seen.set(id, hash);
+      const r = await sink.add([paper]);
+      totals.added += r.added;
+      totals.updated += r.updated;
+      totals.unchanged += r.unchanged;
     }
     ctx.stdout.write(
-      `dry run for ${loc.dir}: read ${read}, new ${added}, known ${changed + unchanged} (${changed} with a changed title or abstract, to be re-embedded), ` +
+      `dry run for ${loc.dir}: read ${read}, new ${totals.added}, known ${totals.updated + totals.unchanged} (${totals.updated} with a changed title or abstract, to be re-embedded), ` +
         `errors ${reader.errorCount}${deletedNote(reader)}; nothing was written\n`,
     );
   } finally {
-    store?.close();
+    await sink.close();
   }
 }

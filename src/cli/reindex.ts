@@ -17,8 +17,10 @@ import { createProgress, formatDuration, type Progress } from "../progress.js";
 import { fingerprintOf, PaperIndex } from "../search/paper-index.js";
 import { PaperStore } from "../search/paper-store.js";
 import { POINTER_FILE } from "../search/vector-index.js";
-import { CliInputError, type RegisterCommand } from "./context.js";
-import { addIndexOption, explainIndexError, indexLocation, openEmbedder, storeFileOf, writerOpenOptions, type IndexOption } from "./search-common.js";
+import { InputError } from "../app/context.js";
+import { type RegisterCommand } from "./context.js";
+import { explainIndexError, indexLocation, openEmbedder, storeFileOf, writerOpenOptions, type IndexOption } from "../app/open-index.js";
+import { addIndexOption } from "./search-common.js";
 
 /** The vector index's files: generations, the pointer, and temp files of an interrupted save. */
 const VECTOR_FILE_RE = /^vectors-\d+\.hnsw(?:\.tmp-.*)?$|^vectors\.json\.tmp-/;
@@ -32,7 +34,7 @@ export const registerReindex: RegisterCommand = (program, ctx) => {
     const loc = indexLocation(ctx, opts);
     const storeFile = storeFileOf(loc.dir);
     if (!existsSync(storeFile)) {
-      throw new CliInputError(`there is no index in ${loc.dir} (no ${path.basename(storeFile)}): nothing to reindex; add papers with \`paperhound index <file...>${loc.indexArg}\``);
+      throw new InputError(`there is no index in ${loc.dir} (no ${path.basename(storeFile)}): nothing to reindex; add papers with \`paperhound index <file...>${loc.indexArg}\``);
     }
     let papers: number;
     let builtWith: string | undefined;
@@ -49,7 +51,7 @@ export const registerReindex: RegisterCommand = (program, ctx) => {
     }
     const configured = ctx.config().embedModel;
     if (!opts.yes) {
-      throw new CliInputError(
+      throw new InputError(
         `reindex re-embeds all ${papers} papers in ${loc.dir} with the configured model "${configured}"` +
           `${builtWith ? ` (the index was built with "${builtWith}")` : ""}; run \`paperhound reindex --yes${loc.indexArg}\` to do it`,
       );

@@ -7,25 +7,12 @@ import { analyseArxivRef } from "../papers/arxiv-id.js";
 import type { Paper } from "../papers/types.js";
 import { PaperNotFoundError } from "../search/paper-index.js";
 import { PaperStore } from "../search/paper-store.js";
-import { CliInputError, type CliContext, type RegisterCommand } from "./context.js";
-import { lookupArxivIds } from "./ingest.js";
-import {
-  addQueryOptions,
-  checkQueryOptions,
-  describeFilters,
-  filtersFrom,
-  explainIndexError,
-  hitJson,
-  indexLocation,
-  openIndexForQuery,
-  paperCount,
-  paperJson,
-  paperUrl,
-  renderHits,
-  storeFileOf,
-  wrap,
-  type QueryCliOptions,
-} from "./search-common.js";
+import { InputError, type AppContext } from "../app/context.js";
+import { type RegisterCommand } from "./context.js";
+import { lookupArxivIds } from "../ingest/arxiv-lookup.js";
+import { explainIndexError, indexLocation, openIndexForQuery, paperCount, storeFileOf } from "../app/open-index.js";
+import { addQueryOptions, checkQueryOptions, describeFilters, filtersFrom, hitJson, paperJson, renderHits, type QueryCliOptions } from "./search-common.js";
+import { paperUrl, wrap } from "../papers/display.js";
 
 export const registerRelated: RegisterCommand = (program, ctx) => {
   const cmd = program
@@ -36,10 +23,10 @@ export const registerRelated: RegisterCommand = (program, ctx) => {
   addQueryOptions(cmd).action(async (words: string[], opts: QueryCliOptions & { offline?: boolean }, command) => {
     checkQueryOptions(command, opts);
     const ref = words.join(" ").trim();
-    if (ref === "") throw new CliInputError("give an arXiv id, an arXiv URL or a paper title");
+    if (ref === "") throw new InputError("give an arXiv id, an arXiv URL or a paper title");
     // A broken arXiv reference (month 13, an arXiv URL without an id) is reported before the model loads.
     const analysis = analyseArxivRef(ref);
-    if (!analysis.ok && !analysis.unrecognised) throw new CliInputError(`${analysis.error}; give an arXiv id, an arXiv URL or a paper title`);
+    if (!analysis.ok && !analysis.unrecognised) throw new InputError(`${analysis.error}; give an arXiv id, an arXiv URL or a paper title`);
     const fetched = analysis.ok && !opts.offline ? await fetchIfMissing(ctx, opts, analysis.ref.id, analysis.ref.version) : [];
     const open = await openIndexForQuery(ctx, opts, { add: fetched });
     try {
@@ -77,9 +64,9 @@ export const registerRelated: RegisterCommand = (program, ctx) => {
 
 /**
  * The paper from arXiv when the index does not hold `id` (nothing when it does: no request then).
- * Unknown to arXiv or arXiv unreachable: a CliInputError / IngestError saying so.
+ * Unknown to arXiv or arXiv unreachable: a InputError / IngestError saying so.
  */
-async function fetchIfMissing(ctx: CliContext, opts: QueryCliOptions, id: string, version: number | undefined): Promise<Paper[]> {
+async function fetchIfMissing(ctx: AppContext, opts: QueryCliOptions, id: string, version: number | undefined): Promise<Paper[]> {
   const loc = indexLocation(ctx, opts);
   const storeFile = storeFileOf(loc.dir);
   try {
@@ -99,7 +86,7 @@ async function fetchIfMissing(ctx: CliContext, opts: QueryCliOptions, id: string
   ctx.stderr.write(`arXiv ${id} is not in the index: looking it up on arXiv\n`);
   const { papers } = await lookupArxivIds(ctx, [asked]);
   const paper = papers.find((p) => p.id === id);
-  if (!paper) throw new CliInputError(`arXiv does not know ${asked} (the arXiv API returned no paper with that id)`);
+  if (!paper) throw new InputError(`arXiv does not know ${asked} (the arXiv API returned no paper with that id)`);
   ctx.stderr.write(`fetched arXiv ${id} ("${paper.title}"); adding it to the index\n`);
   return [paper];
 }

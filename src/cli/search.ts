@@ -1,16 +1,8 @@
 /** `paperhound search "<text>"`: hybrid (meaning + keyword) search of the paper index. */
 import { checkQuery } from "../search/paper-index.js";
 import type { RegisterCommand } from "./context.js";
-import {
-  addQueryOptions,
-  checkQueryOptions,
-  describeFilters,
-  filtersFrom,
-  hitJson,
-  openIndexForQuery,
-  renderHits,
-  type QueryCliOptions,
-} from "./search-common.js";
+import { openIndexForQuery } from "../app/open-index.js";
+import { addQueryOptions, checkQueryOptions, describeFilters, filtersFrom, hitJson, renderHits, type QueryCliOptions } from "./search-common.js";
 
 export const registerSearch: RegisterCommand = (program, ctx) => {
   const cmd = program

@@ -1,6 +1,7 @@
 /** `paperhound stats`: what the index holds and which model built it. */
 import type { RegisterCommand } from "./context.js";
-import { addIndexOption, bytesOnDisk, openIndexForQuery, type IndexOption } from "./search-common.js";
+import { openIndexForQuery, type IndexOption } from "../app/open-index.js";
+import { addIndexOption, bytesOnDisk } from "./search-common.js";
 
 export const registerStats: RegisterCommand = (program, ctx) => {
   const cmd = program

@@ -7,24 +7,16 @@
  * on that week), and arXiv's latest announcements of the union of their categories (arXiv's feed is
  * per category: a channel without categories gets no arXiv fetch, and `/digest show` says so). A
  * fetch that ran less than `minIntervalMs` ago with the same arguments is not repeated, so channels
- * due a minute apart share it. Fetching is the `paperhound ingest` command (the caller runs it, e.g.
- * as a child process); a failed fetch is reported, and the digest is decided with what the index
- * holds.
+ * due a minute apart share it. A fetch is an ingest job (src/ingest/job.ts; the bot runs it in a
+ * child process); a failed fetch is reported, and the digest is decided with what the index holds.
  */
-import { spawn } from "node:child_process";
-import path from "node:path";
-import { projectRoot } from "../paths.js";
+import { describeJob, type IngestJob } from "../ingest/job.js";
+import { ingestFailure, type IngestRunReport } from "../ingest/run.js";
 import { addDays } from "./digest-runner.js";
 import type { Subscription } from "./digest-store.js";
 
 /** How far back a catch-up fetch of Hugging Face daily papers goes (days, today included). */
 export const MAX_CATCH_UP_DAYS = 7;
-
-export interface IngestJob {
-  source: "hf" | "arxiv";
-  /** Arguments of `paperhound ingest` (e.g. ["hf-daily", "--since", "2026-11-30", "--until", "2026-12-02"]). */
-  args: string[];
-}
 
 /** The fetches the channels due now need; `today` is the latest of their local days (YYYY-MM-DD). */
 export function planIngest(due: readonly Subscription[], today: string): IngestJob[] {
@@ -34,16 +26,16 @@ export function planIngest(due: readonly Subscription[], today: string): IngestJ
     const earliest = addDays(today, 1 - MAX_CATCH_UP_DAYS);
     const wanted = hf.map((s) => addDays(s.windowEnd, 1)).reduce((a, b) => (a < b ? a : b));
     const since = wanted < earliest ? earliest : wanted > today ? today : wanted;
-    jobs.push({ source: "hf", args: ["hf-daily", "--since", since, "--until", today] });
+    jobs.push({ source: "hf-daily", since, until: today });
   }
   const categories = [...new Set(due.filter((s) => s.sources.includes("arxiv")).flatMap((s) => s.categories))].sort();
-  if (categories.length > 0) jobs.push({ source: "arxiv", args: ["arxiv-rss", categories.join("+")] });
+  if (categories.length > 0) jobs.push({ source: "arxiv-rss", categories });
   return jobs;
 }
 
 export interface DigestIngestOptions {
-  /** Runs `paperhound ingest <args>` to the end; rejects when it fails. */
-  run: (args: string[]) => Promise<void>;
+  /** Runs a fetch to the end (runIngestJobInChild); its report says whether a page failed. */
+  run: (job: IngestJob) => Promise<IngestRunReport>;
   /** After fetches that succeeded: make the new papers visible (PaperIndex.refresh and the search threads'). */
   afterFetch?: () => Promise<unknown>;
   /** A fetch with the same arguments is not repeated within this time (default 30 minutes). */
@@ -52,7 +44,7 @@ export interface DigestIngestOptions {
 }
 
 export interface IngestReport {
-  ran: IngestJob[];
+  ran: { job: IngestJob; report: IngestRunReport }[];
   skipped: IngestJob[];
   failed: { job: IngestJob; error: string }[];
 }
@@ -71,16 +63,19 @@ export class DigestIngest {
   async before(due: readonly Subscription[], today: string): Promise<IngestReport> {
     const report: IngestReport = { ran: [], skipped: [], failed: [] };
     for (const job of planIngest(due, today)) {
-      const key = job.args.join(" ");
+      const key = describeJob(job);
       const last = this.lastRun.get(key);
       if (last !== undefined && this.now().getTime() - last < this.minIntervalMs) {
         report.skipped.push(job);
         continue;
       }
       try {
-        await this.opts.run(job.args);
+        const ran = await this.opts.run(job);
+        // A failed page: what came before it is stored, and the fetch is tried again next tick.
+        const failure = ingestFailure(ran);
+        if (failure) throw failure;
         this.lastRun.set(key, this.now().getTime());
-        report.ran.push(job);
+        report.ran.push({ job, report: ran });
       } catch (err) {
         report.failed.push({ job, error: (err as Error).message });
       }
@@ -88,49 +83,4 @@ export class DigestIngest {
     if (report.ran.length > 0) await this.opts.afterFetch?.();
     return report;
   }
-}
-
-/**
- * Runs `paperhound ingest <args> --index <dir> --json` as a child process (its own memory, its
- * progress and logs kept out of the bot's output) and resolves with its JSON summary; rejects
- * with the last lines it wrote to stderr when it fails or runs past `timeoutMs`.
- */
-export function runIngestCommand(args: string[], opts: { indexDir: string; env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<unknown> {
-  const bin = path.join(projectRoot, "bin", "paperhound.js");
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, "ingest", ...args, "--index", opts.indexDir, "--json"], {
-      env: { ...opts.env, PAPERHOUND_ENV_FILE: "" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr = (stderr + d).slice(-4000)));
-    const timer = setTimeout(() => child.kill("SIGTERM"), opts.timeoutMs ?? 20 * 60_000);
-    child.on("error", (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) {
-        try {
-          resolve(JSON.parse(stdout.trim().split("\n").at(-1) ?? "null"));
-        } catch {
-          resolve(null);
-        }
-        return;
-      }
-      const tail = stderr.trim().split("\n").slice(-3).join(" | ");
-      reject(new Error(`paperhound ingest ${args.join(" ")} ${signal ? `was stopped (${signal})` : `exited with ${code}`}${tail ? `: ${tail}` : ""}`));
-    });
-  });
-}
-
-/** Papers added or updated, from `paperhound ingest --json`'s summary (undefined when it is not one). */
-export function ingestedCount(summary: unknown): { source: string; papers: number } | undefined {
-  if (typeof summary !== "object" || summary === null) return undefined;
-  const { source, new: added, updated, dry_run: dryRun } = summary as Record<string, unknown>;
-  if (typeof source !== "string" || typeof added !== "number" || typeof updated !== "number" || dryRun === true) return undefined;
-  return { source, papers: added + updated };
 }

@@ -1,7 +1,7 @@
 /** The `command handled` log line: never what was asked unless LOG_QUERIES, and then cut short. */
 import { describe, expect, it } from "vitest";
 import type { CommandEvent } from "../../commands/types.js";
-import { commandLogFields } from "../../src/chat/bot-command.js";
+import { commandLogFields } from "../../src/bot/run-bot.js";
 
 const event: CommandEvent = {
   platform: "slack",

@@ -14,7 +14,7 @@ import type { APIEmbed } from "discord.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DiscordBot } from "../../src/chat/discord/bot.js";
 import { discordDigestPoster } from "../../src/chat/discord/digest.js";
-import { DigestService } from "../../src/chat/digest-service.js";
+import { DigestService } from "../../src/bot/digest-service.js";
 import { startSlackAdapter, type SlackAdapter } from "../../src/chat/slack/adapter.js";
 import { slackDigestPoster } from "../../src/chat/slack/digest.js";
 import { loadConfig } from "../../src/config.js";

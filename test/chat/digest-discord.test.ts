@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DiscordBot } from "../../src/chat/discord/bot.js";
 import { digestMessages, discordDigestPoster } from "../../src/chat/discord/digest.js";
 import { LIMITS, totalEmbedChars } from "../../src/chat/discord/render.js";
-import { DigestService } from "../../src/chat/digest-service.js";
+import { DigestService } from "../../src/bot/digest-service.js";
 import type { PostedSoFar } from "../../src/digest/digest-runner.js";
 import { DigestStore } from "../../src/digest/digest-store.js";
 import { APP_ID, CHANNEL_ID, FakeDiscord, USER_ID, type RestCall } from "../helpers/fake-discord.js";

@@ -1,8 +1,8 @@
 /**
  * A channel's sources are fetched before its digest is decided (DIGEST_INGEST): which fetches a
  * tick plans, that they are shared and not repeated, that a failure does not stop the digest, and,
- * end to end, the real `paperhound ingest hf-daily` child process against a loopback Hugging Face
- * API, whose paper then appears in the digest decided right after (ranked by meaning on a read-only
+ * end to end, the real ingest job in its child process against a loopback Hugging Face API, whose
+ * paper then appears in the digest decided right after (ranked by meaning on a read-only
  * index that picked it up with refresh). Also: an "hf"-only channel gets only featured papers.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -11,7 +11,9 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCommand } from "../../commands/run.js";
 import type { CommandContext } from "../../commands/types.js";
-import { DigestIngest, ingestedCount, planIngest, runIngestCommand, type IngestJob } from "../../src/digest/digest-ingest.js";
+import { DigestIngest, planIngest } from "../../src/digest/digest-ingest.js";
+import { runIngestJobInChild, type IngestJob } from "../../src/ingest/job.js";
+import type { IngestRunReport } from "../../src/ingest/run.js";
 import { runDigestTick } from "../../src/digest/digest-runner.js";
 import { DigestStore, type DecidedDigest, type Subscription } from "../../src/digest/digest-store.js";
 import { DEFAULT_MODEL, loadEmbedder } from "../../src/embed/load.js";
@@ -28,6 +30,17 @@ const quiet = createLogger({ level: "error", format: "json", stream: { write: ()
 const sub = (channel: string, over: Partial<Subscription> = {}): Subscription =>
   testSubscription(channel, { topics: ["polite crawlers for scholarly metadata"], timezone: "UTC", windowEnd: "2026-11-01", ...over });
 
+/** The report of a fetch that read one page; `failedPage`: it stopped there instead. */
+const report = (source: string, failedPage?: number): IngestRunReport => ({
+  source,
+  indexDir: "/nowhere",
+  dryRun: false,
+  totals: { pages: 1, records: 1, new: 1, updated: 0, unchanged: 0, deleted: 0, errors: 0, embedded: 1 },
+  notes: [],
+  failed: failedPage === undefined ? null : { page: failedPage, message: "the server answered 503" },
+  seconds: 0.1,
+});
+
 describe("planning the fetches of a tick", () => {
   it("fetches Hugging Face from the day after the earliest window, and arXiv for the union of categories", () => {
     const jobs = planIngest(
@@ -36,15 +49,15 @@ describe("planning the fetches of a tick", () => {
     );
     // c's window ends 2026-11-01: more than a week back, so the catch-up starts a week back.
     expect(jobs).toEqual<IngestJob[]>([
-      { source: "hf", args: ["hf-daily", "--since", "2026-11-26", "--until", "2026-12-02"] },
-      { source: "arxiv", args: ["arxiv-rss", "cs.CV+cs.LG"] },
+      { source: "hf-daily", since: "2026-11-26", until: "2026-12-02" },
+      { source: "arxiv-rss", categories: ["cs.CV", "cs.LG"] },
     ]);
-    expect(planIngest([sub("a", { windowEnd: "2026-12-01" })], "2026-12-02")).toEqual([{ source: "hf", args: ["hf-daily", "--since", "2026-12-02", "--until", "2026-12-02"] }]);
+    expect(planIngest([sub("a", { windowEnd: "2026-12-01" })], "2026-12-02")).toEqual([{ source: "hf-daily", since: "2026-12-02", until: "2026-12-02" }]);
   });
 
   it("plans no arXiv fetch without categories and nothing for sources not asked for", () => {
     expect(planIngest([sub("a", { sources: ["arxiv"] })], "2026-12-02")).toEqual([]);
-    expect(planIngest([sub("a", { sources: ["arxiv"], categories: ["cs.LG"] })], "2026-12-02")).toEqual([{ source: "arxiv", args: ["arxiv-rss", "cs.LG"] }]);
+    expect(planIngest([sub("a", { sources: ["arxiv"], categories: ["cs.LG"] })], "2026-12-02")).toEqual([{ source: "arxiv-rss", categories: ["cs.LG"] }]);
     expect(planIngest([], "2026-12-02")).toEqual([]);
   });
 
@@ -53,9 +66,10 @@ describe("planning the fetches of a tick", () => {
     const ran: string[] = [];
     let refreshed = 0;
     const ingest = new DigestIngest({
-      run: async (args) => {
-        ran.push(args[0]!);
-        if (args[0] === "arxiv-rss") throw new Error("arXiv is down");
+      run: async (job) => {
+        ran.push(job.source);
+        if (job.source === "arxiv-rss") throw new Error("arXiv is down");
+        return report(job.source);
       },
       afterFetch: async () => void refreshed++,
       now: () => clock,
@@ -63,12 +77,12 @@ describe("planning the fetches of a tick", () => {
     const due = [sub("a", { windowEnd: "2026-12-01", categories: ["cs.LG"] })];
     const first = await ingest.before(due, "2026-12-02");
     expect(ran).toEqual(["hf-daily", "arxiv-rss"]);
-    expect(first.failed).toEqual([{ job: { source: "arxiv", args: ["arxiv-rss", "cs.LG"] }, error: "arXiv is down" }]);
+    expect(first.failed).toEqual([{ job: { source: "arxiv-rss", categories: ["cs.LG"] }, error: "arXiv is down" }]);
     expect(refreshed).toBe(1);
 
     clock = new Date("2026-12-02T09:10:00Z");
     const second = await ingest.before(due, "2026-12-02");
-    expect(second.skipped.map((j) => j.source)).toEqual(["hf"]);
+    expect(second.skipped.map((j) => j.source)).toEqual(["hf-daily"]);
     expect(ran).toEqual(["hf-daily", "arxiv-rss", "arxiv-rss"]); // the failed one is tried again
     expect(refreshed).toBe(1); // nothing new was fetched
 
@@ -76,6 +90,22 @@ describe("planning the fetches of a tick", () => {
     await ingest.before(due, "2026-12-02");
     expect(ran.filter((r) => r === "hf-daily")).toHaveLength(2);
   });
+
+  it("a fetch that stopped on a failed page is a failure, tried again on the next tick", async () => {
+    let calls = 0;
+    const ingest = new DigestIngest({ run: async (job) => report(job.source, ++calls === 1 ? 2 : undefined), now: () => new Date("2026-12-02T09:00:00Z") });
+    const due = [sub("a", { windowEnd: "2026-12-01" })];
+    const first = await ingest.before(due, "2026-12-02");
+    expect(first.failed).toEqual([{ job: { source: "hf-daily", since: "2026-12-02", until: "2026-12-02" }, error: "1 page(s) stored, page 2 failed: the server answered 503" }]);
+    const second = await ingest.before(due, "2026-12-02");
+    expect(second.ran.map((r) => r.job.source)).toEqual(["hf-daily"]);
+    expect(calls).toBe(2);
+  });
+
+  it("a job is checked in the child: a bad one is refused with a message, nothing fetched", async () => {
+    const bad = { source: "hf-daily", since: "2026-13-01", until: "2026-12-02" } as IngestJob;
+    await expect(runIngestJobInChild(bad, { indexDir: path.join(os.tmpdir(), "paperhound-no-index"), env: cleanEnv({}) })).rejects.toThrow(/ingest hf-daily --since 2026-13-01 .*failed: .*expected a day as YYYY-MM-DD/s);
+  }, 60_000);
 });
 
 describe("the sources option", () => {
@@ -163,20 +193,26 @@ describe("fetching before deciding, end to end", () => {
       },
     });
 
-  it("runs `paperhound ingest hf-daily` for the due channels, then decides with the fetched paper", async () => {
+  it("runs the hf-daily ingest job for the due channels in a child process, then decides with the fetched paper", async () => {
     store.subscribe(sub("console:hf", { sources: ["hf"] }));
     store.subscribe(sub("console:both"));
     const env = cleanEnv({ HF_API_URL: `${server.origin}/hfapi`, HF_MIN_INTERVAL_MS: "20", PAPERHOUND_CONTACT_EMAIL: "digest-test@example.org" });
-    const summaries: unknown[] = [];
-    const ingest = new DigestIngest({ run: async (args) => void summaries.push(await runIngestCommand(args, { indexDir: tmp, env })), afterFetch: () => index.refresh() });
+    const reports: IngestRunReport[] = [];
+    const ingest = new DigestIngest({
+      run: async (job) => {
+        reports.push(await runIngestJobInChild(job, { indexDir: tmp, env }));
+        return reports.at(-1)!;
+      },
+      afterFetch: () => index.refresh(),
+    });
     const posted: DecidedDigest[] = [];
     const tick = (at: string) => tickFetching(ingest, at, posted);
 
     const report = await tick("2026-11-02T09:00:30Z");
     expect(report.beforeDecidingError).toBeUndefined();
-    // What the bot adds to paperhound_papers_ingested_total: the child's summary, new + updated.
-    expect(summaries.map(ingestedCount)).toEqual([{ source: "hf-daily", papers: (summaries[0] as { new: number }).new }]);
-    expect((summaries[0] as { new: number }).new).toBeGreaterThan(0);
+    // What the bot adds to paperhound_papers_ingested_total: the child's report, new + updated.
+    expect(reports.map((r) => [r.source, r.failed])).toEqual([["hf-daily", null]]);
+    expect(reports[0]!.totals.new).toBeGreaterThan(0);
     expect(server.requestsTo("/hfapi/daily_papers").map((q) => q.query.get("date"))).toEqual(["2026-11-02"]);
     const byChannel = new Map(posted.map((d) => [d.channel, d.items.map((i) => i.paperId)]));
     // The fetched paper (featured on Hugging Face) in both; the plain arXiv paper only where arxiv is a source.
@@ -193,22 +229,12 @@ describe("fetching before deciding, end to end", () => {
   it("decides with what the index holds when the source cannot be reached", async () => {
     store.subscribe(sub("console:late", { sources: ["hf"], windowEnd: "2026-11-02" }));
     const env = cleanEnv({ HF_API_URL: "http://127.0.0.1:9/hfapi", HF_MIN_INTERVAL_MS: "20" });
-    const ingest = new DigestIngest({ run: async (args) => void (await runIngestCommand(args, { indexDir: tmp, env })) });
+    const ingest = new DigestIngest({ run: (job) => runIngestJobInChild(job, { indexDir: tmp, env }) });
     const posted: DecidedDigest[] = [];
     const report = await tickFetching(ingest, "2026-11-03T09:01:00Z", posted);
-    expect(report.beforeDecidingError).toMatch(/paperhound ingest hf-daily --since 2026-11-03 --until 2026-11-03 exited with/);
+    expect(report.beforeDecidingError).toMatch(/cannot reach the Hugging Face API: .*nothing was fetched/);
     // Every channel due that day still gets its digest (the earlier ones too: a new day).
     expect(posted.map((d) => d.channel).sort()).toEqual(["console:both", "console:hf", "console:late"]);
     expect(posted.find((d) => d.channel === "console:late")!.windowEnd).toBe("2026-11-03");
   }, 120_000);
-});
-
-describe("papers ingested, for the metric", () => {
-  it("counts new and updated papers of a summary; nothing for a dry run or something that is not a summary", () => {
-    expect(ingestedCount({ source: "arxiv-rss", new: 3, updated: 2, unchanged: 9, dry_run: false })).toEqual({ source: "arxiv-rss", papers: 5 });
-    expect(ingestedCount({ source: "arxiv-rss", new: 3, updated: 2, dry_run: true })).toBeUndefined();
-    expect(ingestedCount(null)).toBeUndefined();
-    expect(ingestedCount("oops")).toBeUndefined();
-    expect(ingestedCount({ source: "hf-daily", new: "3", updated: 0 })).toBeUndefined();
-  });
 });

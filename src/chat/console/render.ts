@@ -3,7 +3,7 @@
  * what the buttons would do), wrapped for an 80-column terminal.
  */
 import type { HelpView, MessageView, PaperItem, ResultsView, View } from "../../../commands/view.js";
-import { wrap } from "../../cli/search-common.js";
+import { wrap } from "../../papers/display.js";
 
 /** Control characters (terminal escapes) from paper text never reach the terminal. */
 function clean(s: string): string {

@@ -27,6 +27,7 @@ import {
   type InteractionReplyOptions,
   type StringSelectMenuInteraction,
 } from "discord.js";
+import { recordDigestVote } from "../../../commands/digest.js";
 import { findCommand } from "../../../commands/index.js";
 import { parseOptions } from "../../../commands/options.js";
 import { runCommand } from "../../../commands/run.js";
@@ -232,13 +233,7 @@ export class DiscordBot {
 
   /** 👍 / 👎 on a digest paper: recorded for this channel (one vote per user and paper; pressing again replaces it). */
   private async onVote(i: ButtonInteraction, v: { vote: 1 | -1; paperId: string }): Promise<void> {
-    const store = this.ctx.digest;
-    if (!store) {
-      await i.reply(replyOptions(renderDiscord(errorView("Daily digests are not available here.")), true));
-      return;
-    }
-    store.recordVote(`discord:${i.channelId}`, v.paperId, i.user.id, v.vote, this.ctx.clock());
-    const view = { kind: "message", tone: "info", title: "Vote recorded", text: `${v.vote > 0 ? "👍" : "👎"} for ${v.paperId}: this channel's next digests lean ${v.vote > 0 ? "toward" : "away from"} papers like it.`, ephemeral: true } as const;
+    const view = recordDigestVote(this.ctx, { channel: `discord:${i.channelId}`, paperId: v.paperId, user: i.user.id, vote: v.vote });
     await i.reply(replyOptions(renderDiscord(view), true));
   }
 

@@ -7,7 +7,7 @@
 import { ButtonStyle, ComponentType, Routes, type APIActionRowComponent, type APIComponentInMessageActionRow, type APIEmbed, type REST } from "discord.js";
 import { digestHeadline } from "../../../commands/digest.js";
 import { truncateWords } from "../../../commands/view.js";
-import { shortAuthors } from "../../cli/search-common.js";
+import { shortAuthors } from "../../papers/display.js";
 import type { DigestPoster } from "../../digest/digest-runner.js";
 import type { DecidedDigest, DigestItem, Subscription } from "../../digest/digest-store.js";
 import { COLOUR, fitSafe, LIMITS, safeUrl, totalEmbedChars } from "./render.js";

@@ -32,6 +32,7 @@ import {
   type SlackCommandMiddlewareArgs,
   type AllMiddlewareArgs,
 } from "@slack/bolt";
+import { recordDigestVote } from "../../../commands/digest.js";
 import { findCommand } from "../../../commands/index.js";
 import { parseOptions } from "../../../commands/options.js";
 import { runCommand } from "../../../commands/run.js";
@@ -42,7 +43,6 @@ import { errorView, internalErrorView, type View } from "../../../commands/view.
 import { ConfigError, type Config } from "../../config.js";
 import type { Logger } from "../../log.js";
 import { PaperNotFoundError } from "../../search/paper-index.js";
-import { VOTE_ACTION } from "./digest.js";
 import { parseSlackCommand, TEXT_OPTION } from "./parse.js";
 import { ACTION, blocksSize, helpMessage, pickListMessage, plainMessage, renderSlack, type MoreValue, type RelatedValue, type SlackMessage } from "./render.js";
 
@@ -228,7 +228,7 @@ export class SlackAdapter {
     this.app.command(/^\/(paper|related|digest)$/, (args) => this.track(this.onCommand(args)));
     this.app.action(new RegExp(`^${ACTION.more}$`), (args) => this.track(this.onMore(args as never)));
     this.app.action(new RegExp(`^(${ACTION.related}|${ACTION.pick}):\\d+$`), (args) => this.track(this.onRelatedButton(args as never)));
-    this.app.action(new RegExp(`^${VOTE_ACTION}:(up|down):\\d+$`), (args) => this.track(this.onVote(args as never)));
+    this.app.action(new RegExp(`^${ACTION.vote}:(up|down):\\d+$`), (args) => this.track(this.onVote(args as never)));
     this.app.error(async (err) => {
       this.logger.error("slack app error", { err });
     });
@@ -398,16 +398,13 @@ export class SlackAdapter {
     await ack();
     const target = this.actionTarget(body, client);
     try {
-      const store = this.ctx.digest;
       const channel = body.channel?.id;
-      if (!store || !channel || !action.value) {
+      if (!channel || !action.value) {
         await this.deliverView(target, errorView("Daily digests are not available here."), {});
         return;
       }
-      const vote = action.action_id.startsWith(`${VOTE_ACTION}:up:`) ? 1 : -1;
-      store.recordVote(`slack:${channel}`, action.value, body.user.id, vote, this.ctx.clock());
-      const text = `${vote > 0 ? "👍" : "👎"} for ${action.value}: this channel's next digests lean ${vote > 0 ? "toward" : "away from"} papers like it.`;
-      await this.deliverView(target, { kind: "message", tone: "info", title: "Vote recorded", text, ephemeral: true }, {});
+      const vote = action.action_id.startsWith(`${ACTION.vote}:up:`) ? 1 : -1;
+      await this.deliverView(target, recordDigestVote(this.ctx, { channel: `slack:${channel}`, paperId: action.value, user: body.user.id, vote }), {});
     } catch (err) {
       await this.failed(target, err, { action: action.action_id });
     }

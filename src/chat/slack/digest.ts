@@ -4,10 +4,10 @@
  * (votes shape the channel's next digests), in as many thread replies as Block Kit's limits need. Paper text is escaped; links are http(s) only.
  */
 import { digestHeadline } from "../../../commands/digest.js";
-import { shortAuthors } from "../../cli/search-common.js";
+import { shortAuthors } from "../../papers/display.js";
 import type { DigestPoster, PostProgress } from "../../digest/digest-runner.js";
 import type { DecidedDigest, DigestItem, Subscription } from "../../digest/digest-store.js";
-import { fitMrkdwn, LIMITS, MAX_MESSAGE_CHARS, safeUrl, blocksSize, type Block } from "./render.js";
+import { ACTION, fitMrkdwn, LIMITS, MAX_MESSAGE_CHARS, safeUrl, blocksSize, type Block } from "./render.js";
 import type { SlackAdapter } from "./adapter.js";
 import { slackApiError } from "./api-error.js";
 
@@ -19,8 +19,6 @@ function itemText(item: DigestItem, rank: number): string {
 }
 
 /** action_id prefix of the vote buttons: ph_vote:<up|down>:<rank>. */
-export const VOTE_ACTION = "ph_vote";
-
 /** The headline message and the thread replies (each within the blocks limits). */
 export function digestSlackMessages(digest: DecidedDigest, sub: Pick<Subscription, "topics">): { headline: string; thread: { text: string; blocks: Block[] }[] } {
   const headline = fitMrkdwn(digestHeadline(digest, sub), LIMITS.fallbackText);
@@ -29,7 +27,7 @@ export function digestSlackMessages(digest: DecidedDigest, sub: Pick<Subscriptio
     const item_blocks: Block[] = [{ type: "section", text: { type: "mrkdwn", text: itemText(item, n + 1), verbatim: true } }];
     // 👍 / 👎 per paper (the value is the paper id; Slack allows 2,000 characters).
     if (item.paperId.length <= LIMITS.value) {
-      const button = (label: string, vote: "up" | "down") => ({ type: "button" as const, text: { type: "plain_text" as const, text: label, emoji: true }, action_id: `${VOTE_ACTION}:${vote}:${n + 1}`, value: item.paperId });
+      const button = (label: string, vote: "up" | "down") => ({ type: "button" as const, text: { type: "plain_text" as const, text: label, emoji: true }, action_id: `${ACTION.vote}:${vote}:${n + 1}`, value: item.paperId });
       item_blocks.push({ type: "actions", elements: [button(`👍 ${n + 1}`, "up"), button(`👎 ${n + 1}`, "down")] });
     }
     let last = thread.at(-1);

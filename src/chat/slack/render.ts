@@ -34,7 +34,7 @@ export const LIMITS = {
 export const MAX_MESSAGE_CHARS = 11_000;
 
 /** action_id prefixes of the buttons the adapter sends. */
-export const ACTION = { more: "ph_more", related: "ph_related", pick: "ph_pick" } as const;
+export const ACTION = { more: "ph_more", related: "ph_related", pick: "ph_pick", vote: "ph_vote" } as const;
 
 // ---------------------------------------------------------------------------------------------
 // Block Kit types (the subset we send)

@@ -10,17 +10,16 @@
  *   Hugging Face  <HF_API_URL>/daily_papers?date=2026-11-02
  */
 import { parseArxivRef } from "../arxiv-id.js";
-
-/** "cs.LG", "hep-th", "astro-ph.CO", "q-bio.NC", or a whole archive ("cs", "math"). */
-const CATEGORY = /^[a-z]+(?:-[a-z]+)?(?:\.[A-Za-z]+(?:-[A-Za-z]+)?)?$/;
+import { isArxivCategoryCode, isCalendarDate } from "../checks.js";
 
 /** arXiv returns at most 2000 entries per API call. */
 export const ARXIV_MAX_PAGE_SIZE = 2000;
 /** Ids per `id_list` request: long lists make long URLs, and one bad id fails its whole batch. */
 export const ARXIV_ID_BATCH_SIZE = 100;
 
+/** "cs.LG", "hep-th", "astro-ph.CO", "q-bio.NC", or a whole archive ("cs", "math"). */
 export function assertCategory(category: string): void {
-  if (!CATEGORY.test(category)) throw new RangeError(`not an arXiv category: ${JSON.stringify(category)} (expected e.g. cs.LG or hep-th)`);
+  if (!isArxivCategoryCode(category)) throw new RangeError(`not an arXiv category: ${JSON.stringify(category)} (expected e.g. cs.LG or hep-th)`);
 }
 
 function withQuery(baseUrl: string, params: Record<string, string>): string {
@@ -46,8 +45,7 @@ export function isoDay(date: Date): string {
 }
 
 function assertDay(day: string, what: string): void {
-  const d = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
-  if (!d || isoDay(new Date(Date.UTC(Number(d[1]), Number(d[2]) - 1, Number(d[3])))) !== day) {
+  if (!isCalendarDate(day, { dayOnly: true })) {
     throw new RangeError(`${what} must be a date as YYYY-MM-DD, got ${JSON.stringify(day)}`);
   }
 }

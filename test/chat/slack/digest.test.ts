@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DigestService } from "../../../src/chat/digest-service.js";
+import { DigestService } from "../../../src/bot/digest-service.js";
 import { startSlackAdapter, type SlackAdapter } from "../../../src/chat/slack/adapter.js";
 import { slackDigestPoster } from "../../../src/chat/slack/digest.js";
 import { parseSlackCommand } from "../../../src/chat/slack/parse.js";

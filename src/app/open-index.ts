@@ -1,0 +1,222 @@
+/**
+ * The index as the configuration names it, opened for use by the CLI's commands and by the bot.
+ *
+ * Which index: `--index <dir>` if given (a "user-given" index), else the configured one
+ * (PAPERHOUND_INDEX, default `index/default` in the project).
+ *
+ * Fresh installs answer from the sample: when search/related/stats or the bot find the index empty
+ * and it is not user-given, they first index the built-in sample corpus. By default that happens
+ * only for the built-in default directory; `PAPERHOUND_SAMPLE_IF_EMPTY=1` makes the configured
+ * PAPERHOUND_INDEX behave the same (demos, tests), `=0` turns it off everywhere. `--index` never
+ * gets the sample.
+ */
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { embedderSettings, SETTINGS } from "../config.js";
+import type { Embedder } from "../embed/types.js";
+import { createLogger, type Logger } from "../log.js";
+import { loadSampleCorpus } from "../papers/sources/daily-listing.js";
+import type { Paper } from "../papers/types.js";
+import { PaperIndex, STORE_FILE } from "../search/paper-index.js";
+import { PaperStore, StoreCorruptError, StoreSchemaError } from "../search/paper-store.js";
+import { IndexCorruptError, ModelMismatchError } from "../search/vector-index.js";
+import { describeHolder, type LockHolder } from "../search/writer-lock.js";
+import { InputError, type AppContext } from "./context.js";
+
+/** Environment switch for the sample corpus on first use (see the header comment). */
+export const SAMPLE_ENV = "PAPERHOUND_SAMPLE_IF_EMPTY";
+
+/** The index cannot be used as it is (corrupt file, other model); the message says what to do. */
+export class IndexUnusableError extends Error {
+  override readonly name = "IndexUnusableError";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Which index
+
+export interface IndexOption {
+  index?: string;
+}
+
+export interface IndexLocation {
+  dir: string;
+  /** Given with --index. */
+  userGiven: boolean;
+  /** search/related/stats index the sample corpus into it when it is empty. */
+  sampleIfEmpty: boolean;
+  /** ` --index <dir>` when user-given, for commands suggested in messages. */
+  indexArg: string;
+}
+
+
+function builtInIndexDir(): string {
+  return SETTINGS.indexPath.default({ env: {}, stderrIsTTY: false });
+}
+
+function sampleSetting(env: NodeJS.ProcessEnv): boolean | undefined {
+  const raw = env[SAMPLE_ENV]?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return undefined;
+  if (raw === "1" || raw === "true") return true;
+  if (raw === "0" || raw === "false") return false;
+  throw new InputError(`${SAMPLE_ENV}=${JSON.stringify(env[SAMPLE_ENV])} is not allowed (expected one of 0, 1, true, false)`);
+}
+
+export function indexLocation(ctx: AppContext, opts: IndexOption): IndexLocation {
+  const config = ctx.config();
+  const given = opts.index !== undefined;
+  if (given && opts.index!.trim() === "") throw new InputError("--index needs a directory");
+  const dir = given ? path.resolve(opts.index!) : config.indexPath;
+  const setting = sampleSetting(ctx.env);
+  const sampleIfEmpty = !given && (setting ?? path.resolve(dir) === path.resolve(builtInIndexDir()));
+  return { dir, userGiven: given, sampleIfEmpty, indexArg: given ? ` --index ${shellQuote(dir)}` : "" };
+}
+
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export function storeFileOf(dir: string): string {
+  return path.join(dir, STORE_FILE);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Embedder and index
+
+/**
+ * Logger for the search commands: the configured one when LOG_LEVEL is set, otherwise warnings
+ * only, so a search prints results and not the model's start-up lines.
+ */
+export function commandLogger(ctx: AppContext): Logger {
+  if (ctx.env.LOG_LEVEL?.trim()) return ctx.logger();
+  return createLogger({ level: "warn", format: ctx.config().logFormat, stream: ctx.stderr });
+}
+
+export async function openEmbedder(ctx: AppContext): Promise<Embedder> {
+  const config = ctx.config();
+  // Loaded here, not at start-up: the model runner pulls in onnxruntime and transformers.js.
+  const { loadEmbedder } = await import("../embed/load.js");
+  return loadEmbedder({
+    ...embedderSettings(config),
+    logger: commandLogger(ctx),
+  });
+}
+
+/** Rewrites the search core's errors about unusable files into messages that say what to run. */
+export function explainIndexError(err: unknown, loc: IndexLocation): unknown {
+  if (err instanceof ModelMismatchError) {
+    const model = (f: ModelMismatchError["found"]) => `"${f.modelId}" (dim ${f.dim}, checksum ${f.checksum.slice(0, 12)})`;
+    return new IndexUnusableError(
+      `the index in ${loc.dir} was built with model ${model(err.found)}, but the configured model (EMBED_MODEL) is ${model(err.expected)}; ` +
+        `run \`paperhound reindex --yes${loc.indexArg}\` to rebuild its vectors with the configured model, or set EMBED_MODEL back`,
+      { cause: err },
+    );
+  }
+  if (err instanceof IndexCorruptError) {
+    return new IndexUnusableError(
+      `vector index file ${err.file} is unusable: ${err.reason}; it was left untouched. ` +
+        `Run \`paperhound reindex --yes${loc.indexArg}\` to rebuild the vectors from the paper store, or restore ${loc.dir} from a backup`,
+      { cause: err },
+    );
+  }
+  if (err instanceof StoreCorruptError) {
+    // (`paperhound reindex` rebuilds vectors from the store, so it cannot repair the store itself.)
+    return new IndexUnusableError(
+      `paper store ${err.file} is corrupt or not a paperhound database (${err.detail.replace(/\.$/, "")}); it was left untouched. ` +
+        `Restore it from a backup, or move ${loc.dir} aside and rebuild it from your paper files with \`paperhound index <file...>${loc.indexArg}\``,
+      { cause: err },
+    );
+  }
+  return err;
+}
+
+/** Papers in the store file, read-only; 0 when there is no store yet. */
+export function paperCount(storeFile: string): number {
+  if (!existsSync(storeFile)) return 0;
+  let store: PaperStore;
+  try {
+    store = PaperStore.open(storeFile, { readonly: true });
+  } catch (err) {
+    if (!(err instanceof StoreSchemaError && err.migratableFrom !== undefined)) throw err;
+    // A store from an older paperhound: migrate it once (a write), then carry on read-only.
+    PaperStore.open(storeFile).close();
+    store = PaperStore.open(storeFile, { readonly: true });
+  }
+  try {
+    return store.count();
+  } finally {
+    store.close();
+  }
+}
+
+export interface OpenIndex {
+  index: PaperIndex;
+  embedder: Embedder;
+  loc: IndexLocation;
+  close(): Promise<void>;
+}
+
+/** How a command that writes the index opens it: waiting INDEX_LOCK_WAIT_SECONDS for another writer, and saying so. */
+export function writerOpenOptions(ctx: AppContext, dir: string): { lockWaitMs: number; onLockWait: (holder: LockHolder | undefined) => void } {
+  return {
+    lockWaitMs: ctx.config().indexLockWaitSeconds * 1000,
+    onLockWait: (holder) =>
+      ctx.stderr.write(
+        `another process is writing the index in ${dir}${holder ? ` (${describeHolder(holder)})` : ""}; waiting up to ${ctx.config().indexLockWaitSeconds} s (INDEX_LOCK_WAIT_SECONDS)\n`,
+      ),
+  };
+}
+
+/**
+ * Opens the index read-only for queries (a query never writes, so it cannot disturb an indexing run
+ * next to it), with the configured embedder. An empty index gets the sample corpus first when it
+ * is not user-given (see the header comment); otherwise it is an error saying how to fill it.
+ * `extra.add`: papers to store (and embed) before the index is opened for the query.
+ */
+export async function openIndexForQuery(ctx: AppContext, opts: IndexOption, extra: { add?: readonly Paper[] } = {}): Promise<OpenIndex> {
+  const loc = indexLocation(ctx, opts);
+  const storeFile = storeFileOf(loc.dir);
+  const add = extra.add ?? [];
+  let embedder: Embedder | undefined;
+  try {
+    const empty = paperCount(storeFile) === 0;
+    if (empty && !loc.sampleIfEmpty && add.length === 0) {
+      throw new InputError(
+        `the index in ${loc.dir} is empty: add papers with \`paperhound index <file...>${loc.indexArg}\` (JSON, JSON Lines or a listing page)`,
+      );
+    }
+    embedder = await openEmbedder(ctx);
+    if (empty) {
+      const papers = await loadSampleCorpus();
+      ctx.stderr.write(`index is empty: indexing the built-in sample corpus (${papers.length} papers) first\n`);
+      const writable = await PaperIndex.open({ dir: loc.dir, embedder, ...writerOpenOptions(ctx, loc.dir) });
+      try {
+        await writable.add(papers);
+      } finally {
+        writable.close();
+      }
+    }
+    if (add.length > 0) {
+      // Papers fetched for this query (`related` with an arXiv id not in the index): stored and embedded first.
+      const writable = await PaperIndex.open({ dir: loc.dir, embedder, ...writerOpenOptions(ctx, loc.dir) });
+      try {
+        await writable.add(add);
+      } finally {
+        writable.close();
+      }
+    }
+    const index = await PaperIndex.open({ dir: loc.dir, embedder, readonly: true, warm: true });
+    const open = embedder;
+    return {
+      index,
+      embedder: open,
+      loc,
+      async close() {
+        index.close();
+        await open.dispose();
+      },
+    };
+  } catch (err) {
+    await embedder?.dispose();
+    throw explainIndexError(err, loc);
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Where fetched pages go, shared by `paperhound ingest` and the digest's fetches: the index (stored
+ * and embedded page by page), or for a dry run a read-only comparison with it.
+ */
+import { existsSync } from "node:fs";
+import type { AppContext } from "../app/context.js";
+import { explainIndexError, openEmbedder, paperCount, storeFileOf, writerOpenOptions, type IndexLocation } from "../app/open-index.js";
+import type { Embedder } from "../embed/types.js";
+import type { Paper } from "../papers/types.js";
+import { PaperIndex, type IndexReport } from "../search/paper-index.js";
+import { contentHash, PaperStore } from "../search/paper-store.js";
+
+/** What one page did to the index. */
+export interface PageOutcome {
+  added: number;
+  updated: number;
+  unchanged: number;
+  embedded: number;
+}
+
+export interface Sink {
+  add(papers: Paper[]): Promise<PageOutcome>;
+  close(): Promise<void>;
+}
+
+/**
+ * Stores and embeds pages. The store is checked before anything is fetched (a damaged one is
+ * reported, never written to); the model and the index open with the first page that has papers,
+ * so a run that fetches nothing creates nothing.
+ */
+export function openIndexSink(ctx: AppContext, loc: IndexLocation): Sink {
+  try {
+    paperCount(storeFileOf(loc.dir));
+  } catch (err) {
+    throw explainIndexError(err, loc);
+  }
+  let opened: { index: PaperIndex; embedder: Embedder } | undefined;
+  const open = async () => {
+    const embedder = await openEmbedder(ctx);
+    try {
+      return { index: await PaperIndex.open({ dir: loc.dir, embedder, ...writerOpenOptions(ctx, loc.dir) }), embedder };
+    } catch (err) {
+      await embedder.dispose();
+      throw explainIndexError(err, loc);
+    }
+  };
+  return {
+    async add(papers) {
+      if (papers.length === 0) return { added: 0, updated: 0, unchanged: 0, embedded: 0 };
+      opened ??= await open();
+      const r: IndexReport = await opened.index.add(papers);
+      return { added: r.added, updated: r.updated, unchanged: r.unchanged, embedded: r.embedded };
+    },
+    async close() {
+      if (!opened) return;
+      opened.index.close();
+      await opened.embedder.dispose();
+    },
+  };
+}
+
+/** Compares with the store read-only; `updated` counts known papers whose title or abstract changed. */
+export function openDrySink(loc: IndexLocation): Sink {
+  const storeFile = storeFileOf(loc.dir);
+  let store: PaperStore | undefined;
+  try {
+    if (existsSync(storeFile)) store = PaperStore.open(storeFile, { readonly: true });
+  } catch (err) {
+    throw explainIndexError(err, loc);
+  }
+  const seen = new Map<string, string>();
+  return {
+    async add(papers) {
+      const out = { added: 0, updated: 0, unchanged: 0, embedded: 0 };
+      for (const paper of papers) {
+        const id = paper.id.trim();
+        const hash = contentHash(paper.title, paper.abstract);
+        const before = seen.get(id) ?? store?.get(id)?.contentHash;
+        if (before === undefined) out.added += 1;
+        else if (before !== hash) out.updated += 1;
+        else out.unchanged += 1;
+        seen.set(id, hash);
+      }
+      return out;
+    },
+    async close() {
+      store?.close();
+    },
+  };
+}

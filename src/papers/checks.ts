@@ -1,0 +1,40 @@
+/**
+ * Dates and arXiv categories as users and remote services write them, checked in one place: the
+ * CLI's option parsers, the chat commands' options and the request builders wrap these with their
+ * own error types and wording.
+ */
+
+const DATE_RE = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/;
+
+/**
+ * A date that exists in the calendar: YYYY-MM-DD, or YYYY-MM and YYYY unless `dayOnly`. Years
+ * before 1000 are refused (a typo, not a paper date).
+ */
+export function isCalendarDate(value: string, opts: { dayOnly?: boolean } = {}): boolean {
+  const m = DATE_RE.exec(value);
+  if (!m || (opts.dayOnly && m[3] === undefined)) return false;
+  const year = Number(m[1]);
+  const month = m[2] === undefined ? 1 : Number(m[2]);
+  const day = m[3] === undefined ? 1 : Number(m[3]);
+  if (year < 1000 || month < 1 || month > 12 || day < 1) return false;
+  return day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/** Archive, then optionally a subject class; hyphens inside words (hep-th, astro-ph.CO). */
+const CATEGORY_RE = /^[a-z]+(?:-[a-z]+)*(?:\.[a-z]+(?:-[a-z]+)*)?$/i;
+
+/** An arXiv category (cs.LG, hep-th, astro-ph.CO) or a whole archive (cs), in any case (users' input, normalised after). */
+export function isArxivCategory(value: string): boolean {
+  return CATEGORY_RE.test(value);
+}
+
+/** A category as arXiv's services take it: the archive in lower case (cs.LG, hep-th; not CS.LG or "Not"). */
+export function isArxivCategoryCode(value: string): boolean {
+  return CATEGORY_RE.test(value) && !/[A-Z]/.test(value.split(".")[0]!);
+}
+
+/** arXiv's spelling: the archive in lower case, a two-letter subject class in upper case (cs.LG, math.AG), longer ones as given. */
+export function normaliseCategory(value: string): string {
+  const [archive, sub] = value.split(".");
+  return sub === undefined ? archive!.toLowerCase() : `${archive!.toLowerCase()}.${sub.length <= 2 ? sub.toUpperCase() : sub}`;
+}
