@@ -13,7 +13,7 @@
 import { createRequire } from "node:module";
 import path from "node:path";
 import { STORE_FILE } from "../src/search/paper-index.js";
-import { titleKey } from "../src/search/paper-store.js";
+import { titleKey } from "../src/search/store/titles.js";
 
 export interface TitleHit {
   id: string;

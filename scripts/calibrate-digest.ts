@@ -16,7 +16,7 @@ import { loadEmbedder } from "../src/embed/load.js";
 import { createLogger } from "../src/log.js";
 import { categoryName } from "../src/papers/sources/arxiv-categories.js";
 import { projectRoot } from "../src/paths.js";
-import { passagesOf } from "../src/search/paper-index.js";
+import { passageTextsOf } from "../src/search/paper-index.js";
 import { isDevPaper } from "../training/pairs.js";
 import { percentile } from "./percentile.js";
 
@@ -42,7 +42,7 @@ async function scores(model: string, papers: Paper[], topics: Map<string, string
   const logger = createLogger({ level: "warn", format: "json" });
   const embedder = await loadEmbedder({ model, device: "cpu", logger });
   try {
-    const passages = papers.map((p) => passagesOf(p, embedder));
+    const passages = papers.map((p) => passageTextsOf(p, embedder));
     const flat = await embedder.embed(passages.flat(), "passage");
     // A paper's vector as the index keeps it: the normalised mean of its passages.
     let at = 0;

@@ -393,7 +393,7 @@ describe("damaged or mismatched indexes", () => {
     writeFileSync(pointerFile, JSON.stringify(pointer));
     const store = PaperStore.open(path.join(dir, "papers.sqlite"));
     store.transaction(() => {
-      for (const rowid of store.rowidsWithMissingLabels(() => false)) store.removePassages(rowid);
+      for (const rowid of store.rowidsWithMissingLabels(() => false)) store.removeVectorLabels(rowid);
     });
     expect(store.stats()).toMatchObject({ papers: 12, passages: 0, pending: 12 });
     store.close();

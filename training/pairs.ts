@@ -1,6 +1,6 @@
 /**
  * Training pairs for the contrastive fine-tuning in training/, built from arXiv titles and abstracts
- * only, with the product's own text handling: documents are the passages `passagesOf` would index
+ * only, with the product's own text handling: documents are the passages `passageTextsOf` would index
  * (title, then packed whole sentences up to 128 tokens) and token ids come from the product's
  * tokenizer, so the network is trained on exactly what it sees at search time.
  *
@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import { splitSentences } from "../src/embed/passages.js";
 import { seededRandom } from "../src/random.js";
-import { passagesOf } from "../src/search/paper-index.js";
+import { passageTextsOf } from "../src/search/paper-index.js";
 
 export const QUERY_MAX_TOKENS = 48;
 export const DOC_MAX_TOKENS = 128;
@@ -136,7 +136,7 @@ export interface Pair {
 
 /** The text of the paper as indexed: its first passage (title + packed sentences). */
 export function firstPassage(title: string, abstract: string, countTokens: (t: string) => number): string {
-  return passagesOf({ title, abstract }, { maxTokens: DOC_MAX_TOKENS, countTokens })[0] ?? title;
+  return passageTextsOf({ title, abstract }, { maxTokens: DOC_MAX_TOKENS, countTokens })[0] ?? title;
 }
 
 /** An ICT split of the paper: one sentence and the rest, or undefined if no sentence qualifies. */

@@ -66,7 +66,7 @@ export const registerReindex: RegisterCommand = (program, ctx) => {
         const store = PaperStore.open(storeFile);
         try {
           store.transaction(() => {
-            for (const rowid of store.rowidsWithMissingLabels(() => false)) store.removePassages(rowid);
+            for (const rowid of store.rowidsWithMissingLabels(() => false)) store.removeVectorLabels(rowid);
             store.setModelFingerprint(fingerprintOf(embedder));
           });
         } finally {

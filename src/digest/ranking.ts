@@ -10,7 +10,7 @@
  */
 import type { PaperIndex } from "../search/paper-index.js";
 import type { StoredPaper } from "../search/types.js";
-import { foldText } from "../search/paper-store.js";
+import { foldText } from "../search/store/titles.js";
 import { queryTerms, type TermData } from "../search/text-analysis.js";
 import type { DigestItem, DigestSource, Subscription } from "./digest-store.js";
 import { isArxivId } from "../papers/arxiv-id.js";

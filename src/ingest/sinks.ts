@@ -8,7 +8,8 @@ import { explainIndexError, openEmbedder, paperCount, storeFileOf, writerOpenOpt
 import type { Embedder } from "../embed/types.js";
 import type { Paper } from "../papers/types.js";
 import { PaperIndex, type IndexReport } from "../search/paper-index.js";
-import { contentHash, PaperStore } from "../search/paper-store.js";
+import { PaperStore } from "../search/paper-store.js";
+import { contentHash } from "../search/store/rows.js";
 
 /** What one page did to the index. */
 export interface PageOutcome {

@@ -26,7 +26,8 @@ import type { Embedder } from "../embed/types.js";
 import { splitPassages, splitSentences } from "../embed/passages.js";
 import type { Paper } from "../papers/types.js";
 import { isArxivId, parseArxivRef } from "../papers/arxiv-id.js";
-import { hasFilters, PaperStore } from "./paper-store.js";
+import { PaperStore } from "./paper-store.js";
+import { hasFilters } from "./store/filters.js";
 import { IndexCorruptError, ModelMismatchError, VectorIndex } from "./vector-index.js";
 import { fuseScores } from "./fusion.js";
 import { tuningFor } from "./model-tuning.js";
@@ -158,7 +159,7 @@ export const MAX_PASSAGES = 3;
  * (greedy packing; a sentence longer than the window is split at word boundaries).
  * SciFact, dense only: title + packed windows nDCG@10 0.301, the whole text cut at 128 tokens 0.234.
  */
-export function passagesOf(paper: Pick<Paper, "title" | "abstract">, embedder: Pick<Embedder, "maxTokens" | "countTokens">): string[] {
+export function passageTextsOf(paper: Pick<Paper, "title" | "abstract">, embedder: Pick<Embedder, "maxTokens" | "countTokens">): string[] {
   const title = paper.title.trim();
   const prefix = title ? `${title}. ` : "";
   const count = (t: string) => embedder.countTokens(t);
@@ -262,7 +263,7 @@ export class PaperIndex {
     for (const label of orphans) this.vectors.remove(label);
     const lost = this.store.rowidsWithMissingLabels((label) => this.vectors.has(label));
     for (const rowid of lost) {
-      for (const label of this.store.removePassages(rowid)) this.vectors.remove(label);
+      for (const label of this.store.removeVectorLabels(rowid)) this.vectors.remove(label);
     }
   }
 
@@ -388,7 +389,7 @@ export class PaperIndex {
         const texts: string[] = [];
         const owners: number[] = [];
         papers.forEach((p, i) => {
-          for (const t of passagesOf(p, this.embedder)) {
+          for (const t of passageTextsOf(p, this.embedder)) {
             texts.push(t);
             owners.push(i);
           }
@@ -405,7 +406,7 @@ export class PaperIndex {
           const label = first + i;
           this.vectors.add(label, sums[i]!); // the index normalises: the mean's direction
           added.push(label);
-          const old = this.store.passagesOf(p.rowid).map((row) => row.label);
+          const old = this.store.vectorLabelsOf(p.rowid).map((row) => row.label);
           pending.push({ rowid: p.rowid, labels: [label], contentHash: p.contentHash, old });
         });
         report.embedded += papers.length;
@@ -448,13 +449,13 @@ export class PaperIndex {
     const mode = opts.mode ?? "hybrid";
     const exclude = new Set([paper.rowid]);
     const qvecs = this.store
-      .passagesOf(paper.rowid)
+      .vectorLabelsOf(paper.rowid)
       .map((p) => this.vectors.vector(p.label))
       .filter((v): v is Float32Array => v !== undefined);
     let dense = new Map<number, number>();
     if (mode !== "bm25" && qvecs.length === 0) {
       // Not embedded yet (e.g. indexing still running): embed its passages now.
-      qvecs.push(...(await this.embedder.embed(passagesOf(paper, this.embedder), "passage")));
+      qvecs.push(...(await this.embedder.embed(passageTextsOf(paper, this.embedder), "passage")));
     }
     const want = Math.max(CANDIDATES, k);
     // One more BM25 candidate than wanted: the paper itself is usually among them.
@@ -473,7 +474,7 @@ export class PaperIndex {
   /** A stored paper's unit vector (the mean of its vectors when an older index holds several). */
   paperVector(rowid: number): Float32Array | undefined {
     const vectors = this.store
-      .passagesOf(rowid)
+      .vectorLabelsOf(rowid)
       .map((p) => this.vectors.vector(p.label))
       .filter((v): v is Float32Array => v !== undefined);
     if (vectors.length === 0) return undefined;

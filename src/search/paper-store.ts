@@ -1,7 +1,12 @@
 /**
- * PaperStore: the SQLite side of the search core (papers, their BM25 term data, the passage ↔ vector-label
- * map and a small JSON `meta` table). Synchronous, better-sqlite3 style; every multi-row write runs in
- * one transaction.
+ * PaperStore: the SQLite side of the search core (papers, their BM25 term data, which vector labels
+ * belong to which paper, and a small JSON `meta` table). Synchronous, better-sqlite3 style; every
+ * multi-row write runs in one transaction. Its parts live in ./store/: the driver (sqlite.ts), schema
+ * and migrations (schema.ts), rows and cross-source merging (rows.ts), filters (filters.ts), titles
+ * (titles.ts), the label cache (label-cache.ts) and its errors (errors.ts).
+ *
+ * Over 600 lines as one job: this class is every query the search core makes of the database, and
+ * its caches (labels, BM25, counts) must see every write it makes; splitting it would split those.
  *
  * Durability: the database runs in WAL mode with `synchronous=NORMAL`. In WAL mode NORMAL never
  * corrupts the database; a power loss (not a process crash) can lose the last transactions committed
@@ -15,78 +20,21 @@
  * Row ids use AUTOINCREMENT so a deleted paper's rowid is never handed to another paper. The WAL is
  * trimmed to 64 MiB after checkpoints (journal_size_limit).
  */
-import { createHash } from "node:crypto";
-import { createRequire } from "node:module";
 import fs from "node:fs";
 import path from "node:path";
-import type { Paper, PaperLinks, TrendingSignals } from "../papers/types.js";
+import type { Paper } from "../papers/types.js";
 import type { ModelFingerprint, ScoredPaper, SearchFilters, StoredPaper, UpsertOutcome } from "./types.js";
 import { Bm25Index, type QueryTerm } from "./bm25-index.js";
 import { decodeTermData, decodeTermDataInto, encodeTermData, paperTermData, queryTerms, TermDataError, TermDataScratch, type TermData } from "./text-analysis.js";
+import { StoreCorruptError, StoreSchemaError } from "./store/errors.js";
+import { filterSql, hasFilters, matchesFilters } from "./store/filters.js";
+import { LabelCache } from "./store/label-cache.js";
+import { mergeValues, rowToPaper, validatePaper, valuesOf, VALUE_COLUMNS, type PaperRow } from "./store/rows.js";
+import { checkFileHeader, MIGRATIONS } from "./store/schema.js";
+import { Database, isCorruptionError, type SqliteDatabase, type Statement } from "./store/sqlite.js";
+import { foldText, titleKey, trigramDice, trigrams } from "./store/titles.js";
 
-// ---------------------------------------------------------------------------------------------
-// better-sqlite3 has no bundled types (and @types/better-sqlite3 is not installed): the small
-// surface this file uses, typed here.
-
-interface RunResult {
-  changes: number;
-  lastInsertRowid: number | bigint;
-}
-interface Statement {
-  run(...params: unknown[]): RunResult;
-  get(...params: unknown[]): unknown;
-  all(...params: unknown[]): unknown[];
-  iterate(...params: unknown[]): IterableIterator<unknown>;
-  pluck(toggle?: boolean): Statement;
-  raw(toggle?: boolean): Statement;
-}
-interface SqliteDatabase {
-  prepare(sql: string): Statement;
-  exec(sql: string): SqliteDatabase;
-  pragma(source: string, options?: { simple?: boolean }): unknown;
-  transaction<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R;
-  function(name: string, options: { deterministic?: boolean }, fn: (...args: unknown[]) => unknown): SqliteDatabase;
-  close(): SqliteDatabase;
-  readonly open: boolean;
-  readonly inTransaction: boolean;
-}
-type SqliteDatabaseCtor = new (
-  file: string,
-  options?: { readonly?: boolean; fileMustExist?: boolean; timeout?: number },
-) => SqliteDatabase;
-
-const require = createRequire(import.meta.url);
-const Database = require("better-sqlite3") as SqliteDatabaseCtor;
-
-// ---------------------------------------------------------------------------------------------
-// Errors
-
-const REINDEX_HINT = "Restore it from a backup, or move it aside and rebuild it from your paper files with `paperhound index <file...>`.";
-
-/** The store file is not a SQLite database, is truncated, or fails an integrity check. */
-export class StoreCorruptError extends Error {
-  override readonly name = "StoreCorruptError";
-  constructor(
-    readonly file: string,
-    readonly detail: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`Paper store ${file} is corrupt or not a paperhound database: ${detail}. ${REINDEX_HINT}`, options);
-  }
-}
-
-/** The store's schema is newer than this build understands, or cannot be migrated as opened. */
-export class StoreSchemaError extends Error {
-  override readonly name = "StoreSchemaError";
-  constructor(
-    readonly file: string,
-    message: string,
-    /** Set when the store is an older paperhound schema that opening it read-write migrates. */
-    readonly migratableFrom?: number,
-  ) {
-    super(message);
-  }
-}
+export { StoreCorruptError, StoreSchemaError } from "./store/errors.js";
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -113,7 +61,7 @@ export interface PaperStoreOptions {
   now?: () => Date;
 }
 
-export interface PassageRow {
+export interface VectorLabelRow {
   label: number;
   ord: number;
   generation: number;
@@ -160,570 +108,6 @@ export interface StoreStats {
   indexGeneration: number;
   /** Most common primary categories, most frequent first. */
   topCategories: { category: string; count: number }[];
-}
-
-// ---------------------------------------------------------------------------------------------
-// Text helpers (exported for tests and for other retrievers that want the same normalisation)
-
-/** sha256 hex of title + "\n" + abstract, each NFC-normalised, trimmed and whitespace-collapsed. */
-export function contentHash(title: string, abstract: string): string {
-  const norm = (s: string) => s.normalize("NFC").replace(/\s+/gu, " ").trim();
-  return createHash("sha256").update(`${norm(title)}\n${norm(abstract)}`).digest("hex");
-}
-
-/** Lower case, no diacritics, NFKD-compatible folding: "Müller" → "muller". */
-export function foldText(s: string): string {
-  return s.normalize("NFKD").replace(/\p{M}+/gu, "").toLowerCase();
-}
-
-/** Title key for exact matching: case, whitespace, punctuation and diacritics ignored. */
-export function titleKey(title: string): string {
-  return (foldText(title).match(/[\p{L}\p{N}]+/gu) ?? []).join(" ");
-}
-
-function trigrams(s: string): string[] {
-  const chars = Array.from(s);
-  const out: string[] = [];
-  for (let i = 0; i + 3 <= chars.length; i++) out.push(chars.slice(i, i + 3).join(""));
-  return out;
-}
-
-/** Character-trigram Dice similarity of two already-normalised strings (multiset), 0..1. */
-export function trigramDice(a: string, b: string): number {
-  if (a === b) return 1;
-  const grams = (s: string) => {
-    const padded = `  ${s} `;
-    const m = new Map<string, number>();
-    const chars = Array.from(padded);
-    for (let i = 0; i + 3 <= chars.length; i++) {
-      const g = chars.slice(i, i + 3).join("");
-      m.set(g, (m.get(g) ?? 0) + 1);
-    }
-    return { m, n: Math.max(0, chars.length - 2) };
-  };
-  const A = grams(a);
-  const B = grams(b);
-  if (A.n + B.n === 0) return 0;
-  let inter = 0;
-  for (const [g, c] of A.m) inter += Math.min(c, B.m.get(g) ?? 0);
-  return (2 * inter) / (A.n + B.n);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Filters
-
-const DATE_RE = /^\d{4}(-\d{2}(-\d{2})?)?$/;
-
-function checkDate(value: string, name: string): void {
-  if (!DATE_RE.test(value)) throw new RangeError(`Filter ${name} must be a date like 2024-01-31 (got ${JSON.stringify(value)})`);
-}
-
-/** Inclusive upper bound string for a (possibly partial) date: "2024" → "2024-12-31". */
-function untilBound(until: string): string {
-  if (until.length === 4) return `${until}-12-31`;
-  if (until.length === 7) return `${until}-31`;
-  return until;
-}
-
-export function hasFilters(filters: SearchFilters | undefined): boolean {
-  if (!filters) return false;
-  return Boolean(filters.since || filters.until || (filters.categories && filters.categories.length > 0) || filters.author?.trim());
-}
-
-function categoryMatches(category: string, wanted: string): boolean {
-  const c = category.toLowerCase();
-  const w = wanted.trim().toLowerCase();
-  if (w === "") return false;
-  return c === w || (!w.includes(".") && c.startsWith(`${w}.`));
-}
-
-/**
- * The same rules bm25Search and filterRowids apply in SQL: published date within [since, until]
- * (papers without a published date fail a date filter), any category equal to a wanted one (case-
- * insensitive) or inside a wanted archive ("cs" matches "cs.LG"), and the author text a case- and
- * diacritic-insensitive substring of some author name.
- */
-export function matchesFilters(paper: Paper, filters: SearchFilters | undefined): boolean {
-  if (!filters) return true;
-  if (filters.since) {
-    checkDate(filters.since, "since");
-    if (!paper.published || paper.published < filters.since) return false;
-  }
-  if (filters.until) {
-    checkDate(filters.until, "until");
-    if (!paper.published || paper.published > untilBound(filters.until)) return false;
-  }
-  const cats = (filters.categories ?? []).filter((c) => c.trim() !== "");
-  if (cats.length > 0 && !paper.categories.some((c) => cats.some((w) => categoryMatches(c, w)))) return false;
-  const author = filters.author?.trim();
-  if (author) {
-    const needle = foldText(author);
-    if (!paper.authors.some((a) => foldText(a).includes(needle))) return false;
-  }
-  return true;
-}
-
-function escapeLike(s: string): string {
-  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
-
-/** SQL conditions over alias `p` plus their parameters. */
-function filterSql(filters: SearchFilters | undefined): { where: string[]; params: unknown[] } {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  if (!filters) return { where, params };
-  if (filters.since) {
-    checkDate(filters.since, "since");
-    where.push("p.published >= ?");
-    params.push(filters.since);
-  }
-  if (filters.until) {
-    checkDate(filters.until, "until");
-    where.push("p.published <= ?");
-    params.push(untilBound(filters.until));
-  }
-  const cats = (filters.categories ?? []).map((c) => c.trim().toLowerCase()).filter((c) => c !== "");
-  if (cats.length > 0) {
-    const ors: string[] = [];
-    for (const c of cats) {
-      ors.push("lower(c.value) = ?");
-      params.push(c);
-      if (!c.includes(".")) {
-        ors.push("lower(c.value) LIKE ? ESCAPE '\\'");
-        params.push(`${escapeLike(c)}.%`);
-      }
-    }
-    where.push(`EXISTS (SELECT 1 FROM json_each(p.categories) c WHERE ${ors.join(" OR ")})`);
-  }
-  const author = filters.author?.trim();
-  if (author) {
-    where.push("EXISTS (SELECT 1 FROM json_each(p.authors) a WHERE instr(ph_fold(a.value), ?) > 0)");
-    params.push(foldText(author));
-  }
-  return { where, params };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Rows
-
-interface PaperRow {
-  rowid: number;
-  id: string;
-  version: number | null;
-  title: string;
-  abstract: string;
-  title_key: string;
-  authors: string;
-  categories: string;
-  primary_category: string | null;
-  published: string | null;
-  updated: string | null;
-  links: string;
-  doi: string | null;
-  comment: string | null;
-  source: string;
-  trending: string | null;
-  content_hash: string;
-  embedded_hash: string | null;
-  added_at: string;
-  updated_at: string;
-}
-
-/** The columns an upsert writes (everything but rowid, embedded_hash and timestamps). */
-type PaperValues = Omit<PaperRow, "rowid" | "embedded_hash" | "added_at" | "updated_at">;
-const VALUE_COLUMNS: (keyof PaperValues)[] = [
-  "id",
-  "version",
-  "title",
-  "abstract",
-  "title_key",
-  "authors",
-  "categories",
-  "primary_category",
-  "published",
-  "updated",
-  "links",
-  "doi",
-  "comment",
-  "source",
-  "trending",
-  "content_hash",
-];
-
-/** JSON with object keys sorted and undefined/null members dropped, so equal content compares equal. */
-function canonicalObject(obj: object | undefined): Record<string, unknown> | undefined {
-  if (!obj) return undefined;
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(obj).sort()) {
-    const v = (obj as Record<string, unknown>)[key];
-    if (v !== undefined && v !== null && v !== "") out[key] = v;
-  }
-  return Object.keys(out).length > 0 ? out : undefined;
-}
-
-function rowToPaper(row: PaperRow): StoredPaper {
-  const p: StoredPaper = {
-    rowid: row.rowid,
-    id: row.id,
-    title: row.title,
-    abstract: row.abstract,
-    authors: JSON.parse(row.authors) as string[],
-    categories: JSON.parse(row.categories) as string[],
-    links: JSON.parse(row.links) as PaperLinks,
-    source: row.source,
-    contentHash: row.content_hash,
-  };
-  if (row.version !== null) p.version = row.version;
-  if (row.published !== null) p.published = row.published;
-  if (row.updated !== null) p.updated = row.updated;
-  if (row.doi !== null) p.doi = row.doi;
-  if (row.comment !== null) p.comment = row.comment;
-  if (row.trending !== null) p.trending = JSON.parse(row.trending) as TrendingSignals;
-  if (row.embedded_hash !== null) p.embeddedHash = row.embedded_hash;
-  return p;
-}
-
-function validatePaper(p: Paper, index: number): void {
-  const where = `paper #${index}${typeof p?.id === "string" ? ` (${p.id})` : ""}`;
-  if (!p || typeof p !== "object") throw new TypeError(`Cannot store ${where}: not an object`);
-  if (typeof p.id !== "string" || p.id.trim() === "") throw new TypeError(`Cannot store ${where}: id must be a non-empty string`);
-  if (typeof p.title !== "string") throw new TypeError(`Cannot store ${where}: title must be a string`);
-  if (typeof p.abstract !== "string") throw new TypeError(`Cannot store ${where}: abstract must be a string`);
-  if (!Array.isArray(p.authors) || p.authors.some((a) => typeof a !== "string")) {
-    throw new TypeError(`Cannot store ${where}: authors must be an array of strings`);
-  }
-  if (!Array.isArray(p.categories) || p.categories.some((c) => typeof c !== "string")) {
-    throw new TypeError(`Cannot store ${where}: categories must be an array of strings`);
-  }
-  if (p.links !== undefined && (typeof p.links !== "object" || p.links === null)) {
-    throw new TypeError(`Cannot store ${where}: links must be an object`);
-  }
-  if (typeof p.source !== "string") throw new TypeError(`Cannot store ${where}: source must be a string`);
-  if (p.version !== undefined && (!Number.isInteger(p.version) || p.version < 1)) {
-    throw new TypeError(`Cannot store ${where}: version must be a positive integer`);
-  }
-}
-
-const nonEmpty = (s: string | undefined | null): s is string => typeof s === "string" && s.trim() !== "";
-
-function uniqueStrings(list: string[]): string[] {
-  const out: string[] = [];
-  for (const s of list) {
-    const t = s.trim();
-    if (t !== "" && !out.includes(t)) out.push(t);
-  }
-  return out;
-}
-
-/** Values for a paper seen for the first time. */
-function valuesOf(p: Paper): PaperValues {
-  const title = p.title.trim();
-  const abstract = p.abstract.trim();
-  const categories = uniqueStrings(p.categories);
-  const trending = canonicalObject(p.trending);
-  return {
-    id: p.id.trim(),
-    version: p.version ?? null,
-    title,
-    abstract,
-    title_key: titleKey(title),
-    authors: JSON.stringify(uniqueStrings(p.authors)),
-    categories: JSON.stringify(categories),
-    primary_category: categories[0] ?? null,
-    published: nonEmpty(p.published) ? p.published : null,
-    updated: nonEmpty(p.updated) ? p.updated : null,
-    links: JSON.stringify(canonicalObject(p.links) ?? {}),
-    doi: nonEmpty(p.doi) ? p.doi : null,
-    comment: nonEmpty(p.comment) ? p.comment : null,
-    source: p.source,
-    trending: trending ? JSON.stringify(trending) : null,
-    content_hash: contentHash(title, abstract),
-  };
-}
-
-/**
- * Merge an incoming record into the stored one. A record for an older version than the stored one is
- * "stale": it only fills what the stored one lacks. Otherwise the incoming record wins field by field
- * where it has a value (a newer version, or a same/unknown version with different content, replaces
- * title/abstract). Nothing a source lacks erases what another source set: categories are a union
- * (the winning side's primary first), links and trending merge per key, dates keep the earliest
- * published and the latest updated, version keeps the highest.
- *
- * Sources that re-publish arXiv papers (Hugging Face daily papers): their title, abstract, authors
- * and category order never replace what an arXiv source (API, RSS, OAI, a metadata dump) gave; they
- * fill what is missing and bring trending signals and links. Otherwise the same paper seen daily on
- * both would flip between two spellings of its abstract.
- */
-const SECONDARY_SOURCES = new Set(["hf-daily"]);
-
-function mergeValues(old: PaperRow, inc: Paper): PaperValues {
-  // An older version, or a re-publisher's copy of a paper an arXiv source already gave: the stored
-  // values lead and the incoming record only fills gaps.
-  const stale =
-    (inc.version !== undefined && old.version !== null && inc.version < old.version) ||
-    (SECONDARY_SOURCES.has(inc.source) && !SECONDARY_SOURCES.has(old.source));
-  const pick = <T>(incoming: T | undefined, stored: T | undefined, has: (v: T | undefined) => v is T): T | undefined => {
-    if (stale) return has(stored) ? stored : has(incoming) ? incoming : undefined;
-    return has(incoming) ? incoming : has(stored) ? stored : undefined;
-  };
-  const str = (v: string | undefined | null): v is string => nonEmpty(v);
-  const arr = (v: string[] | undefined): v is string[] => Array.isArray(v) && v.length > 0;
-
-  const title = pick(inc.title.trim(), old.title, str) ?? "";
-  const abstract = pick(inc.abstract.trim(), old.abstract, str) ?? "";
-  const contentChanged = title !== old.title || abstract !== old.abstract;
-  const authors = pick(uniqueStrings(inc.authors), JSON.parse(old.authors) as string[], arr) ?? [];
-
-  const oldCats = JSON.parse(old.categories) as string[];
-  const incCats = uniqueStrings(inc.categories);
-  const categories = uniqueStrings(stale ? [...oldCats, ...incCats] : [...incCats, ...oldCats]);
-
-  const oldLinks = JSON.parse(old.links) as Record<string, unknown>;
-  const incLinks = canonicalObject(inc.links) ?? {};
-  const links = canonicalObject(stale ? { ...incLinks, ...oldLinks } : { ...oldLinks, ...incLinks }) ?? {};
-  // Popularity signals are about "now", not about a version: the incoming record always wins per key.
-  const trending = canonicalObject({ ...(old.trending ? (JSON.parse(old.trending) as object) : {}), ...(inc.trending ?? {}) });
-
-  const dates = (a: string | null, b: string | undefined, f: (x: string, y: string) => string) =>
-    nonEmpty(a) && nonEmpty(b) ? f(a, b) : nonEmpty(a) ? a : nonEmpty(b) ? b : null;
-  const versions = [old.version, inc.version].filter((v): v is number => typeof v === "number");
-
-  return {
-    id: old.id,
-    version: versions.length > 0 ? Math.max(...versions) : null,
-    title,
-    abstract,
-    title_key: titleKey(title),
-    authors: JSON.stringify(authors),
-    categories: JSON.stringify(categories),
-    primary_category: categories[0] ?? null,
-    published: dates(old.published, inc.published, (x, y) => (x < y ? x : y)),
-    updated: dates(old.updated, inc.updated, (x, y) => (x > y ? x : y)),
-    links: JSON.stringify(links),
-    doi: pick(inc.doi, old.doi ?? undefined, str) ?? null,
-    comment: pick(inc.comment, old.comment ?? undefined, str) ?? null,
-    // The source names where the text came from: it moves only with the title/abstract.
-    source: contentChanged ? inc.source : old.source,
-    trending: trending ? JSON.stringify(trending) : null,
-    content_hash: contentHash(title, abstract),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Schema
-
-const SCHEMA_V1 = `
-CREATE TABLE IF NOT EXISTS meta (
-  key   TEXT PRIMARY KEY,
-  value TEXT NOT NULL
-);
-CREATE TABLE papers (
-  rowid            INTEGER PRIMARY KEY AUTOINCREMENT,
-  id               TEXT NOT NULL UNIQUE,
-  version          INTEGER,
-  title            TEXT NOT NULL,
-  abstract         TEXT NOT NULL,
-  title_key        TEXT NOT NULL,
-  authors          TEXT NOT NULL DEFAULT '[]',
-  categories       TEXT NOT NULL DEFAULT '[]',
-  primary_category TEXT,
-  published        TEXT,
-  updated          TEXT,
-  links            TEXT NOT NULL DEFAULT '{}',
-  doi              TEXT,
-  comment          TEXT,
-  source           TEXT NOT NULL,
-  trending         TEXT,
-  content_hash     TEXT NOT NULL,
-  embedded_hash    TEXT,
-  added_at         TEXT NOT NULL,
-  updated_at       TEXT NOT NULL
-);
-CREATE INDEX papers_published ON papers(published);
-CREATE INDEX papers_primary_category ON papers(primary_category, published);
-CREATE INDEX papers_title_key ON papers(title_key);
-CREATE INDEX papers_pending ON papers(rowid) WHERE embedded_hash IS NULL OR embedded_hash <> content_hash;
-
-CREATE VIRTUAL TABLE papers_fts USING fts5(
-  title, abstract,
-  content='papers', content_rowid='rowid',
-  tokenize='porter unicode61 remove_diacritics 2'
-);
-CREATE TRIGGER papers_fts_insert AFTER INSERT ON papers BEGIN
-  INSERT INTO papers_fts(rowid, title, abstract) VALUES (new.rowid, new.title, new.abstract);
-END;
-CREATE TRIGGER papers_fts_delete AFTER DELETE ON papers BEGIN
-  INSERT INTO papers_fts(papers_fts, rowid, title, abstract) VALUES ('delete', old.rowid, old.title, old.abstract);
-END;
-CREATE TRIGGER papers_fts_update AFTER UPDATE OF title, abstract ON papers
-WHEN old.title IS NOT new.title OR old.abstract IS NOT new.abstract BEGIN
-  INSERT INTO papers_fts(papers_fts, rowid, title, abstract) VALUES ('delete', old.rowid, old.title, old.abstract);
-  INSERT INTO papers_fts(rowid, title, abstract) VALUES (new.rowid, new.title, new.abstract);
-END;
-
--- Character trigrams of the normalised title: candidates for fuzzy /related title lookups.
-CREATE VIRTUAL TABLE papers_title_tri USING fts5(
-  title_key,
-  content='papers', content_rowid='rowid',
-  tokenize='trigram'
-);
-CREATE TRIGGER papers_title_tri_insert AFTER INSERT ON papers BEGIN
-  INSERT INTO papers_title_tri(rowid, title_key) VALUES (new.rowid, new.title_key);
-END;
-CREATE TRIGGER papers_title_tri_delete AFTER DELETE ON papers BEGIN
-  INSERT INTO papers_title_tri(papers_title_tri, rowid, title_key) VALUES ('delete', old.rowid, old.title_key);
-END;
-CREATE TRIGGER papers_title_tri_update AFTER UPDATE OF title_key ON papers
-WHEN old.title_key IS NOT new.title_key BEGIN
-  INSERT INTO papers_title_tri(papers_title_tri, rowid, title_key) VALUES ('delete', old.rowid, old.title_key);
-  INSERT INTO papers_title_tri(rowid, title_key) VALUES (new.rowid, new.title_key);
-END;
-
-CREATE TABLE passages (
-  label       INTEGER PRIMARY KEY,
-  paper_rowid INTEGER NOT NULL REFERENCES papers(rowid) ON DELETE CASCADE,
-  ord         INTEGER NOT NULL,
-  generation  INTEGER NOT NULL
-);
-CREATE UNIQUE INDEX passages_paper ON passages(paper_rowid, ord);
-`;
-
-/**
- * Version 2: BM25 moves from FTS5 into memory (bm25-index.ts). The store keeps what rebuilds it
- * without re-reading text: a term dictionary and each paper's term counts (text-analysis.ts),
- * written in the same transaction as the paper.
- */
-const SCHEMA_V2 = `
-DROP TRIGGER IF EXISTS papers_fts_insert;
-DROP TRIGGER IF EXISTS papers_fts_delete;
-DROP TRIGGER IF EXISTS papers_fts_update;
-DROP TABLE IF EXISTS papers_fts;
-CREATE TABLE terms (
-  id   INTEGER PRIMARY KEY,
-  term TEXT NOT NULL UNIQUE
-);
-CREATE TABLE paper_terms (
-  paper_rowid INTEGER PRIMARY KEY REFERENCES papers(rowid) ON DELETE CASCADE,
-  data        BLOB NOT NULL
-);
-`;
-
-/**
- * Migration hook: MIGRATIONS[n] brings a store at schema n-1 to schema n (run in one transaction, in
- * order). MIGRATIONS[1] creates a fresh store. Add MIGRATIONS[2] etc. and bump SCHEMA_VERSION.
- */
-const MIGRATIONS: Record<number, (db: SqliteDatabase) => void> = {
-  1: (db) => {
-    db.exec(SCHEMA_V1);
-  },
-  2: (db) => {
-    db.exec(SCHEMA_V2);
-    // Existing papers get their term data now (140k arXiv papers: about a minute, once).
-    const ids = new Map<string, number>();
-    const insertTerm = db.prepare("INSERT INTO terms(term) VALUES (?)");
-    const idOf = (term: string): number => {
-      let id = ids.get(term);
-      if (id === undefined) {
-        id = Number(insertTerm.run(term).lastInsertRowid);
-        ids.set(term, id);
-      }
-      return id;
-    };
-    const write = db.prepare("INSERT INTO paper_terms(paper_rowid, data) VALUES (?, ?)");
-    const rows = db.prepare("SELECT rowid, title, abstract FROM papers ORDER BY rowid").raw().all() as [number, string, string][];
-    for (const [rowid, title, abstract] of rows) write.run(rowid, encodeTermData(paperTermData(title, abstract, idOf)));
-  },
-};
-
-const SQLITE_MAGIC = Buffer.from("SQLite format 3\0", "latin1");
-
-/**
- * Look at an existing file before SQLite does: not a SQLite header → corrupt; shorter than the page
- * count its header declares (and no WAL/journal that could explain it) → truncated. Read-only.
- */
-function checkFileHeader(file: string): void {
-  let size: number;
-  try {
-    size = fs.statSync(file).size;
-  } catch {
-    return; // does not exist: a new store
-  }
-  if (size === 0) return; // SQLite treats an empty file as an empty database
-  const header = Buffer.alloc(100);
-  const fd = fs.openSync(file, "r");
-  let n: number;
-  try {
-    n = fs.readSync(fd, header, 0, 100, 0);
-  } finally {
-    fs.closeSync(fd);
-  }
-  if (n < 100 || !header.subarray(0, 16).equals(SQLITE_MAGIC)) {
-    throw new StoreCorruptError(file, n < 100 ? `only ${size} bytes, shorter than a SQLite header` : "not a SQLite database (bad header)");
-  }
-  const rawPageSize = header.readUInt16BE(16);
-  const pageSize = rawPageSize === 1 ? 65536 : rawPageSize;
-  if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0) throw new StoreCorruptError(file, `invalid page size ${rawPageSize} in header`);
-  const changeCounter = header.readUInt32BE(24);
-  const pages = header.readUInt32BE(28);
-  const validFor = header.readUInt32BE(92);
-  const sidecarHasData = (suffix: string) => {
-    try {
-      return fs.statSync(file + suffix).size > 0;
-    } catch {
-      return false;
-    }
-  };
-  if (pages > 0 && changeCounter === validFor && !sidecarHasData("-wal") && !sidecarHasData("-journal")) {
-    if (size < pages * pageSize) {
-      throw new StoreCorruptError(file, `truncated: ${size} bytes but its header declares ${pages} pages of ${pageSize} bytes`);
-    }
-  }
-}
-
-function isCorruptionError(e: unknown): boolean {
-  const code = (e as { code?: unknown })?.code;
-  return code === "SQLITE_NOTADB" || (typeof code === "string" && code.startsWith("SQLITE_CORRUPT"));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Label → rowid cache
-
-/** Labels below this live in a dense Int32Array; larger ones (never allocated by nextLabel in practice) in a Map. */
-const DENSE_LABEL_LIMIT = 1 << 24;
-
-class LabelCache {
-  private dense = new Int32Array(1024);
-  private sparse = new Map<number, number>();
-
-  set(label: number, rowid: number): void {
-    if (label < DENSE_LABEL_LIMIT && rowid <= 0x7fffffff) {
-      if (label >= this.dense.length) {
-        let size = this.dense.length;
-        while (size <= label) size *= 2;
-        const grown = new Int32Array(Math.min(size, DENSE_LABEL_LIMIT));
-        grown.set(this.dense);
-        this.dense = grown;
-      }
-      this.dense[label] = rowid;
-      this.sparse.delete(label);
-    } else {
-      if (label < this.dense.length) this.dense[label] = 0;
-      this.sparse.set(label, rowid);
-    }
-  }
-
-  delete(label: number): void {
-    if (label < this.dense.length) this.dense[label] = 0;
-    this.sparse.delete(label);
-  }
-
-  get(label: number): number | undefined {
-    if (label >= 0 && label < this.dense.length) {
-      const v = this.dense[label]!;
-      if (v !== 0) return v;
-    }
-    return this.sparse.get(label);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1033,18 +417,19 @@ export class PaperStore {
   }
 
   // -------------------------------------------------------------------------------------------
-  // Passages ↔ labels
+  // Vector labels of a paper (the table is still called `passages`: a paper had one vector per
+  // passage before one vector per paper; renaming it would need a migration for nothing)
 
   /**
-   * Replace the passages of a paper with `labels` (ord = position) from index `generation`, and mark
+   * Replace the vector labels of a paper with `labels` (ord = position) from index `generation`, and mark
    * the paper embedded from `contentHash`. Returns the labels it had before (to delete from the index).
    */
-  setPassages(paperRowid: number, labels: readonly number[], generation: number, contentHash: string): number[] {
+  setVectorLabels(paperRowid: number, labels: readonly number[], generation: number, contentHash: string): number[] {
     for (const l of labels) {
       if (!Number.isInteger(l) || l < 0 || l > MAX_LABEL) throw new RangeError(`Vector label ${l} is not a uint32`);
     }
     return this.transaction(() => {
-      const old = this.deletePassages(paperRowid);
+      const old = this.deleteVectorLabels(paperRowid);
       const ins = this.stmt("INSERT INTO passages(label, paper_rowid, ord, generation) VALUES (?, ?, ?, ?)");
       labels.forEach((label, ord) => {
         ins.run(label, paperRowid, ord, generation);
@@ -1056,7 +441,7 @@ export class PaperStore {
     });
   }
 
-  private deletePassages(paperRowid: number): number[] {
+  private deleteVectorLabels(paperRowid: number): number[] {
     const old = this.stmt("SELECT label FROM passages WHERE paper_rowid = ? ORDER BY ord").pluck().all(paperRowid) as number[];
     if (old.length > 0) {
       this.stmt("DELETE FROM passages WHERE paper_rowid = ?").run(paperRowid);
@@ -1066,9 +451,9 @@ export class PaperStore {
   }
 
   /** Drop a paper's passages and mark it not embedded. Returns the removed labels. */
-  removePassages(paperRowid: number): number[] {
+  removeVectorLabels(paperRowid: number): number[] {
     return this.transaction(() => {
-      const old = this.deletePassages(paperRowid);
+      const old = this.deleteVectorLabels(paperRowid);
       this.stmt("UPDATE papers SET embedded_hash = NULL WHERE rowid = ?").run(paperRowid);
       return old;
     });
@@ -1089,8 +474,8 @@ export class PaperStore {
     return out;
   }
 
-  passagesOf(paperRowid: number): PassageRow[] {
-    return this.stmt("SELECT label, ord, generation FROM passages WHERE paper_rowid = ? ORDER BY ord").all(paperRowid) as PassageRow[];
+  vectorLabelsOf(paperRowid: number): VectorLabelRow[] {
+    return this.stmt("SELECT label, ord, generation FROM passages WHERE paper_rowid = ? ORDER BY ord").all(paperRowid) as VectorLabelRow[];
   }
 
   /**
@@ -1100,7 +485,7 @@ export class PaperStore {
   commitEmbedding(batch: readonly EmbeddingCommit[], generation: number): number[] {
     return this.transaction(() => {
       const replaced: number[] = [];
-      for (const item of batch) replaced.push(...this.setPassages(item.rowid, item.labels, generation, item.contentHash));
+      for (const item of batch) replaced.push(...this.setVectorLabels(item.rowid, item.labels, generation, item.contentHash));
       this.setMeta("index_generation", generation);
       return replaced;
     });

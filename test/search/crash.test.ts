@@ -152,7 +152,7 @@ async function checkIndex(dir: string, embedder: Embedder, minPapers: number, la
     expect(papers).toHaveLength(stats.papers);
     let embedded = 0;
     for (const p of papers) {
-      const labels = index.store.passagesOf(p.rowid).map((r) => r.label);
+      const labels = index.store.vectorLabelsOf(p.rowid).map((r) => r.label);
       if (p.embeddedHash !== undefined && p.embeddedHash === p.contentHash) {
         embedded++;
         expect(labels.length, `${label}: ${p.id} has passages`).toBeGreaterThan(0);

@@ -18,7 +18,7 @@ import {
   MAX_K,
   PaperIndex,
   PaperNotFoundError,
-  passagesOf,
+  passageTextsOf,
   SearchInputError,
   STORE_FILE,
   type QueryOptions,
@@ -139,7 +139,7 @@ function expectConsistent(index: PaperIndex): void {
   const stats = index.stats();
   let embedded = 0;
   for (const p of index.store.getMany(Array.from({ length: 2 * stats.papers + 100 }, (_, i) => i + 1))) {
-    const labels = index.store.passagesOf(p.rowid).map((r) => r.label);
+    const labels = index.store.vectorLabelsOf(p.rowid).map((r) => r.label);
     if (p.embeddedHash === p.contentHash) {
       embedded++;
       expect(labels.length, p.id).toBeGreaterThan(0);
@@ -325,7 +325,7 @@ describe("PaperIndex updates", () => {
     try {
       await index.add(PAPERS);
       const before = index.stats();
-      const oldLabels = index.store.passagesOf(index.store.get("2303.00005")!.rowid).map((p) => p.label);
+      const oldLabels = index.store.vectorLabelsOf(index.store.get("2303.00005")!.rowid).map((p) => p.label);
       const changed = PAPERS.map((p) =>
         p.id === "2303.00005"
           ? { ...p, abstract: "A quadruped robot learns to walk over rough terrain and stairs by trial and error in simulation, then transfers the gait policy to hardware." }
@@ -539,17 +539,17 @@ describe("PaperIndex after a crash between the vector save and the store commit"
     const orphanLabels: number[] = [];
     for (const p of [changed, fresh]) {
       const stored = store.get(p.id)!;
-      const texts = passagesOf(stored, embedder);
+      const texts = passageTextsOf(stored, embedder);
       const vecs = await embedder.embed(texts, "passage");
       const first = store.nextLabel(texts.length);
       vecs.forEach((v, j) => {
         vectors.add(first + j, v);
         orphanLabels.push(first + j);
       });
-      for (const old of store.passagesOf(stored.rowid)) vectors.remove(old.label);
+      for (const old of store.vectorLabelsOf(stored.rowid)) vectors.remove(old.label);
     }
     const lostPaper = store.get("2401.00002")!;
-    const lostLabels = store.passagesOf(lostPaper.rowid).map((p) => p.label);
+    const lostLabels = store.vectorLabelsOf(lostPaper.rowid).map((p) => p.label);
     for (const l of lostLabels) vectors.remove(l);
     await vectors.save(dir);
     store.close(); // no commitEmbedding: the crash
@@ -563,7 +563,7 @@ describe("PaperIndex after a crash between the vector save and the store commit"
       for (const id of ["2303.00006", "2501.99999", "2401.00002"]) {
         const p = index.store.get(id)!;
         expect(p.embeddedHash, id).toBeUndefined();
-        expect(index.store.passagesOf(p.rowid), id).toEqual([]);
+        expect(index.store.vectorLabelsOf(p.rowid), id).toEqual([]);
       }
       expectConsistent(index);
       // The rest stays searchable meanwhile.

@@ -5,16 +5,9 @@ import { createRequire } from "node:module";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Paper } from "../../src/papers/types.js";
 import { queryTerms } from "../../src/search/text-analysis.js";
-import {
-  MAX_QUERY_TERMS,
-  PaperStore,
-  SCHEMA_VERSION,
-  StoreCorruptError,
-  StoreSchemaError,
-  contentHash,
-  titleKey,
-  trigramDice,
-} from "../../src/search/paper-store.js";
+import { MAX_QUERY_TERMS, PaperStore, SCHEMA_VERSION, StoreCorruptError, StoreSchemaError } from "../../src/search/paper-store.js";
+import { contentHash } from "../../src/search/store/rows.js";
+import { titleKey, trigramDice } from "../../src/search/store/titles.js";
 
 const require = createRequire(import.meta.url);
 // Raw access to the file, to break it on purpose.
@@ -214,8 +207,8 @@ describe("upsert and merge", () => {
     const { rowids } = s.upsertMany([paper("a"), paper("b")]);
     expect(s.needingEmbedding().map((p) => p.id)).toEqual(["a", "b"]);
     const a = s.get("a")!;
-    s.setPassages(rowids[0]!, [0, 1], 1, a.contentHash);
-    s.setPassages(rowids[1]!, [2], 1, s.get("b")!.contentHash);
+    s.setVectorLabels(rowids[0]!, [0, 1], 1, a.contentHash);
+    s.setVectorLabels(rowids[1]!, [2], 1, s.get("b")!.contentHash);
     expect(s.needingEmbedding()).toEqual([]);
 
     // Whitespace only: stored text updated, but the hash (and so the vectors) stay valid.
@@ -247,18 +240,18 @@ describe("upsert and merge", () => {
     const s = mem();
     const { rowids } = s.upsertMany([paper("a")]);
     const rowid = rowids[0]!;
-    s.setPassages(rowid, [5, 6], 1, "h");
+    s.setVectorLabels(rowid, [5, 6], 1, "h");
     expect(s.labelsToPapers([5, 6])).toEqual(new Map([[5, rowid], [6, rowid]]));
     expect(() =>
       s.transaction(() => {
         s.upsertMany([paper("b")]);
-        s.setPassages(rowid, [7], 2, "h2");
+        s.setVectorLabels(rowid, [7], 2, "h2");
         expect(s.paperForLabel(7)).toBe(rowid); // visible inside
         throw new Error("boom");
       }),
     ).toThrow("boom");
     expect(s.get("b")).toBeUndefined();
-    expect(s.passagesOf(rowid).map((p) => p.label)).toEqual([5, 6]);
+    expect(s.vectorLabelsOf(rowid).map((p) => p.label)).toEqual([5, 6]);
     expect(s.paperForLabel(7)).toBeUndefined();
     expect(s.paperForLabel(5)).toBe(rowid);
     // commitEmbedding is all-or-nothing too (second item names a missing paper).
@@ -271,7 +264,7 @@ describe("upsert and merge", () => {
         3,
       ),
     ).toThrow();
-    expect(s.passagesOf(rowid).map((p) => p.label)).toEqual([5, 6]);
+    expect(s.vectorLabelsOf(rowid).map((p) => p.label)).toEqual([5, 6]);
     expect(s.indexGeneration()).toBe(0);
   });
 });
@@ -293,7 +286,7 @@ describe("passages and labels", () => {
     );
     expect(replaced).toEqual([]);
     expect(s.indexGeneration()).toBe(1);
-    expect(s.passagesOf(ra)).toEqual([
+    expect(s.vectorLabelsOf(ra)).toEqual([
       { label: 0, ord: 0, generation: 1 },
       { label: 1, ord: 1, generation: 1 },
     ]);
@@ -302,16 +295,16 @@ describe("passages and labels", () => {
     expect(s.needingEmbedding()).toEqual([]);
 
     // Re-embedding replaces the old labels and returns them.
-    expect(s.setPassages(ra, [10, 11, 12], 2, s.get("a")!.contentHash)).toEqual([0, 1]);
+    expect(s.setVectorLabels(ra, [10, 11, 12], 2, s.get("a")!.contentHash)).toEqual([0, 1]);
     expect(s.paperForLabel(0)).toBeUndefined();
     expect(s.paperForLabel(12)).toBe(ra);
-    expect(s.removePassages(rb)).toEqual([2]);
+    expect(s.removeVectorLabels(rb)).toEqual([2]);
     expect(s.paperForLabel(2)).toBeUndefined();
     expect(s.get("b")!.embeddedHash).toBeUndefined();
     expect(s.needingEmbedding().map((p) => p.id)).toEqual(["b"]);
     // nextLabel never hands out a label at or below one in use.
     expect(s.nextLabel()).toBe(13);
-    expect(() => s.setPassages(ra, [-1], 3, "h")).toThrow(RangeError);
+    expect(() => s.setVectorLabels(ra, [-1], 3, "h")).toThrow(RangeError);
   });
 
   it("a read-only store keeps its caches on what it loaded until catchUp (an indexer's commits do not rebuild them per query)", () => {
@@ -346,7 +339,7 @@ describe("passages and labels", () => {
     expect(other.getMeta("settings")).toEqual({ bm25: { k1: 1.2 } });
     expect(other.indexGeneration()).toBe(7);
     expect(other.nextLabel()).toBe(2);
-    other.setPassages(rowids[1]!, [2], 8, "h");
+    other.setVectorLabels(rowids[1]!, [2], 8, "h");
     // s loaded its cache before; data_version tells it to reload.
     expect(s.paperForLabel(2)).toBe(rowids[1]);
     s.setMeta("settings", undefined);
@@ -587,8 +580,8 @@ describe("stats and integrity", () => {
     const file = path.join(dir, "stats.db");
     const s = track(PaperStore.open(file));
     s.upsertMany([...CORPUS, paper("p9", { categories: ["cs.CV"] })]);
-    s.setPassages(s.get("p1")!.rowid, [0, 1], 1, s.get("p1")!.contentHash);
-    s.setPassages(s.get("p2")!.rowid, [2], 1, "stale-hash");
+    s.setVectorLabels(s.get("p1")!.rowid, [0, 1], 1, s.get("p1")!.contentHash);
+    s.setVectorLabels(s.get("p2")!.rowid, [2], 1, "stale-hash");
     const st = s.stats(3);
     expect(st).toMatchObject({
       file,

@@ -18,7 +18,6 @@ function itemText(item: DigestItem, rank: number): string {
   return [head, fitMrkdwn(shortAuthors(item.authors), 300), `_${fitMrkdwn(`Why: ${item.reason || `score ${item.score.toFixed(2)}`}`, 500)}_`].filter(Boolean).join("\n").slice(0, LIMITS.sectionText);
 }
 
-/** action_id prefix of the vote buttons: ph_vote:<up|down>:<rank>. */
 /** The headline message and the thread replies (each within the blocks limits). */
 export function digestSlackMessages(digest: DecidedDigest, sub: Pick<Subscription, "topics">): { headline: string; thread: { text: string; blocks: Block[] }[] } {
   const headline = fitMrkdwn(digestHeadline(digest, sub), LIMITS.fallbackText);

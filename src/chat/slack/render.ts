@@ -33,7 +33,7 @@ export const LIMITS = {
 /** Upper bound of JSON.stringify(blocks).length for one message (Slack rejects ~13,000). */
 export const MAX_MESSAGE_CHARS = 11_000;
 
-/** action_id prefixes of the buttons the adapter sends. */
+/** action_id prefixes of the buttons; digest votes are `ph_vote:<up|down>:<rank>`. */
 export const ACTION = { more: "ph_more", related: "ph_related", pick: "ph_pick", vote: "ph_vote" } as const;
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,274 @@
+/**
+ * The files of a vector index directory: immutable generations `vectors-<g>.hnsw`, the pointer
+ * `vectors.json` naming the current one, stale temp files; and a reader of hnswlib's file layout
+ * that checks a generation (size, labels, deleted marks) and hashes it in one pass.
+ */
+import { createHash } from "node:crypto";
+import { closeSync } from "node:fs";
+import { open, readdir, readFile, unlink, type FileHandle } from "node:fs/promises";
+import path from "node:path";
+import type { ModelFingerprint } from "../types.js";
+
+/** Version of the `vectors.json` pointer format. */
+export const INDEX_FORMAT_VERSION = 1;
+export const POINTER_FILE = "vectors.json";
+/** Labels are uint32. */
+export const MAX_LABEL = 0xffff_ffff;
+
+/** A file of the index is missing, truncated, or does not match its recorded hash. It is left as is. */
+export class IndexCorruptError extends Error {
+  override readonly name = "IndexCorruptError";
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
+    super(`vector index file ${file} is unusable: ${reason}; it was left untouched (run \`paperhound reindex --yes\` to rebuild the vectors from the paper store)`);
+  }
+}
+
+/** The pointer file: which generation is current, with what it must hash to and the model that built it. */
+export interface IndexPointer {
+  format: number;
+  generation: number;
+  /** `vectors-<generation>.hnsw`, in the same directory. */
+  file: string;
+  sha256: string;
+  bytes: number;
+  space: "cosine";
+  dim: number;
+  fingerprint: ModelFingerprint;
+  M: number;
+  efConstruction: number;
+  /** Live vectors. */
+  count: number;
+  /** Deleted (marked) vectors still occupying slots in the file. */
+  deletedCount: number;
+  savedAt: string;
+}
+
+export const GENERATION_RE = /^vectors-(\d+)\.hnsw$/;
+export const TEMP_RE = /^(vectors-\d+\.hnsw|vectors\.json)\.tmp-/;
+export const generationFile = (g: number): string => `vectors-${g}.hnsw`;
+
+export interface DirState {
+  /** The current pointer, when readable. */
+  pointer?: IndexPointer;
+  generations: { file: string; generation: number }[];
+  temps: string[];
+}
+
+export async function scanDir(dir: string): Promise<DirState> {
+  const names = await readdir(dir);
+  const state: DirState = { generations: [], temps: [] };
+  for (const name of names) {
+    const m = GENERATION_RE.exec(name);
+    if (m) state.generations.push({ file: name, generation: Number(m[1]) });
+    else if (TEMP_RE.test(name)) state.temps.push(name);
+  }
+  if (names.includes(POINTER_FILE)) {
+    try {
+      state.pointer = parsePointer(await readFile(path.join(dir, POINTER_FILE), "utf8"), POINTER_FILE);
+    } catch {
+      // unreadable pointer: keep every generation file
+    }
+  }
+  return state;
+}
+
+export async function removeFiles(dir: string, names: string[]): Promise<void> {
+  for (const name of names) {
+    await unlink(path.join(dir, name)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "ENOENT") throw err;
+    });
+  }
+}
+
+export function parsePointer(text: string, file: string): IndexPointer {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new IndexCorruptError(file, "it is not valid JSON");
+  }
+  const p = raw as Partial<IndexPointer> | null;
+  const bad = (what: string): never => {
+    throw new IndexCorruptError(file, what);
+  };
+  if (typeof p !== "object" || p === null) return bad("it is not a JSON object");
+  if (typeof p.format !== "number") return bad("it has no format version");
+  if (p.format > INDEX_FORMAT_VERSION) return bad(`its format ${p.format} is newer than this paperhound understands (${INDEX_FORMAT_VERSION})`);
+  if (p.format !== INDEX_FORMAT_VERSION) return bad(`unknown format ${p.format}`);
+  const isUint = (x: unknown): x is number => typeof x === "number" && Number.isSafeInteger(x) && x >= 0;
+  if (!isUint(p.generation) || p.generation < 1) return bad("bad generation");
+  if (p.file !== generationFile(p.generation)) return bad(`it names file ${JSON.stringify(p.file)}, expected ${generationFile(p.generation)}`);
+  if (typeof p.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(p.sha256)) return bad("bad sha256");
+  if (!isUint(p.bytes)) return bad("bad byte size");
+  if (p.space !== "cosine") return bad(`unsupported space ${JSON.stringify(p.space)}`);
+  if (!isUint(p.dim) || p.dim < 1) return bad("bad dim");
+  const f = p.fingerprint;
+  if (typeof f !== "object" || f === null || typeof f.modelId !== "string" || typeof f.checksum !== "string" || !isUint(f.dim)) {
+    return bad("bad model fingerprint");
+  }
+  if (f.dim !== p.dim) return bad(`fingerprint dim ${f.dim} differs from index dim ${p.dim}`);
+  if (!isUint(p.M) || p.M < 2 || !isUint(p.efConstruction) || p.efConstruction < 1) return bad("bad M or efConstruction");
+  if (!isUint(p.count) || !isUint(p.deletedCount)) return bad("bad counts");
+  return p as IndexPointer;
+}
+
+export interface IndexFileInfo {
+  sha256: string;
+  bytes: number;
+  live: number[];
+  deleted: number[];
+  /** File offset of each live label's vector. */
+  vectorOffsets: Map<number, number>;
+}
+
+/** Closes the file of a loaded index nobody closed (a refresh replaced it) when it is collected. */
+export const fileCloser = new FinalizationRegistry<number>((fd) => {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
+});
+
+/**
+ * Reads an hnswlib index file once: its sha256, and a walk of its structure (header, level-0
+ * records, upper-layer link lists) that checks it against dim and M, finds every label and its
+ * deleted mark, and requires the file to end exactly where the structure does. Never trusts header
+ * values before checking them (a flipped byte there would make hnswlib allocate or read wildly).
+ */
+export async function inspectIndexFile(file: string, dim: number, M: number): Promise<IndexFileInfo> {
+  const corrupt = (reason: string): never => {
+    throw new IndexCorruptError(file, reason);
+  };
+  let fh: FileHandle;
+  try {
+    fh = await open(file, "r");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return corrupt("it is missing");
+    throw err;
+  }
+  try {
+    const r = new HashingReader(fh);
+    const h = await r.take(HEADER_BYTES, corrupt);
+    const u64 = (off: number): number => {
+      const v = h.readBigUInt64LE(off);
+      return v > BigInt(Number.MAX_SAFE_INTEGER) ? corrupt(`header field at byte ${off} is out of range`) : Number(v);
+    };
+    const offsetLevel0 = u64(0);
+    const maxElements = u64(8);
+    const count = u64(16);
+    const sizePerElement = u64(24);
+    const labelOffset = u64(32);
+    const offsetData = u64(40);
+    const maxLevel = h.readInt32LE(48);
+    const enterPoint = h.readUInt32LE(52);
+    const maxM = u64(56);
+    const maxM0 = u64(64);
+    const fileM = u64(72);
+    const efc = u64(88);
+    const linksLevel0 = maxM0 * 4 + 4;
+    if (offsetLevel0 !== 0 || fileM !== M || maxM !== M || maxM0 !== 2 * M) corrupt(`header says M=${fileM}, maxM=${maxM}, maxM0=${maxM0}; expected M=${M}`);
+    if (offsetData !== linksLevel0 || labelOffset !== linksLevel0 + dim * 4 || sizePerElement !== labelOffset + 8) {
+      corrupt(`header element layout does not match dim ${dim}`);
+    }
+    if (count > maxElements || count > MAX_LABEL || efc < 1) corrupt("header counts are inconsistent");
+    if (count > 0 && (enterPoint >= count || maxLevel < 0 || maxLevel > 64)) corrupt("header entry point is invalid");
+    const live: number[] = [];
+    const deleted: number[] = [];
+    const vectorOffsets = new Map<number, number>();
+    const seen = new Set<number>();
+    for (let i = 0; i < count; i++) {
+      const rec = await r.take(sizePerElement, corrupt);
+      if (rec.readUInt16LE(0) > maxM0) corrupt(`element ${i} has too many links`);
+      const labelBig = rec.readBigUInt64LE(labelOffset);
+      if (labelBig > BigInt(MAX_LABEL)) corrupt(`element ${i} has label ${labelBig}, beyond uint32`);
+      const label = Number(labelBig);
+      if (seen.has(label)) corrupt(`label ${label} appears twice`);
+      seen.add(label);
+      if ((rec[2]! & 1) === 1) deleted.push(label);
+      else {
+        live.push(label);
+        vectorOffsets.set(label, HEADER_BYTES + i * sizePerElement + offsetData);
+      }
+    }
+    const linksPerElement = maxM * 4 + 4;
+    for (let i = 0; i < count; i++) {
+      const size = (await r.take(4, corrupt)).readUInt32LE(0);
+      if (size % linksPerElement !== 0 || size / linksPerElement > maxLevel) corrupt(`element ${i} has a bad link list size ${size}`);
+      await r.skip(size, corrupt);
+    }
+    if (!(await r.atEnd())) corrupt("it has trailing bytes after the index structure");
+    return { sha256: r.digest(), bytes: r.position, live, deleted, vectorOffsets };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** hnswlib's header: 6 size_t, int maxlevel, uint32 entry point, 3 size_t, double mult, size_t efC. */
+const HEADER_BYTES = 96;
+const CHUNK_BYTES = 4 << 20;
+
+/** Sequential reader that hashes every byte it reads. */
+class HashingReader {
+  private buf = Buffer.allocUnsafe(CHUNK_BYTES);
+  private start = 0;
+  private end = 0;
+  private readonly hash = createHash("sha256");
+  /** File offset of the next byte `take` would return. */
+  position = 0;
+  private filePos = 0;
+
+  constructor(private readonly fh: FileHandle) {}
+
+  /** Reads more bytes; returns how many arrived (0 at end of file). */
+  private async fill(): Promise<number> {
+    if (this.start > 0) {
+      this.buf.copy(this.buf, 0, this.start, this.end);
+      this.end -= this.start;
+      this.start = 0;
+    }
+    if (this.end === this.buf.length) {
+      const grown = Buffer.allocUnsafe(this.buf.length * 2);
+      this.buf.copy(grown, 0, 0, this.end);
+      this.buf = grown;
+    }
+    const { bytesRead } = await this.fh.read(this.buf, this.end, this.buf.length - this.end, this.filePos);
+    if (bytesRead > 0) {
+      this.hash.update(this.buf.subarray(this.end, this.end + bytesRead));
+      this.end += bytesRead;
+      this.filePos += bytesRead;
+    }
+    return bytesRead;
+  }
+
+  async take(n: number, corrupt: (reason: string) => never): Promise<Buffer> {
+    while (this.end - this.start < n) {
+      if ((await this.fill()) === 0) corrupt(`it ends early, at byte ${this.filePos} (truncated)`);
+    }
+    const out = this.buf.subarray(this.start, this.start + n);
+    this.start += n;
+    this.position += n;
+    return out;
+  }
+
+  async skip(n: number, corrupt: (reason: string) => never): Promise<void> {
+    while (n > 0) {
+      if (this.end === this.start && (await this.fill()) === 0) corrupt(`it ends early, at byte ${this.filePos} (truncated)`);
+      const s = Math.min(n, this.end - this.start);
+      this.start += s;
+      this.position += s;
+      n -= s;
+    }
+  }
+
+  async atEnd(): Promise<boolean> {
+    return this.end === this.start && (await this.fill()) === 0;
+  }
+
+  digest(): string {
+    return this.hash.digest("hex");
+  }
+}
