@@ -6,13 +6,14 @@
  * are for everyone. Also the platform-neutral text of a posted digest (headline and one line per
  * paper), which each adapter renders.
  */
-import { dayBefore, localDayAndTime, windowStart } from "../src/digest/digest-runner.js";
+import { chooseDigestPapers, dayBefore, localDayAndTime, windowStart } from "../src/digest/digest-runner.js";
 import { DIGEST_SOURCES, type DecidedDigest, type DigestSource, type DigestStore, type Subscription } from "../src/digest/digest-store.js";
-import { DEFAULT_WEIGHTS, rankForChannel } from "../src/digest/ranking.js";
+import { CandidatePool } from "../src/digest/ranking.js";
 import type { SearchHit } from "../src/search/types.js";
 import { checkCategory } from "./options.js";
 import { CommandInputError, type CommandContext, type CommandSpec, type ParsedOptions } from "./types.js";
-import { errorView, itemOf, type MessageView, type View } from "./view.js";
+import { shortAuthors } from "../src/papers/display.js";
+import { errorView, itemOf, type DigestView, type MessageView, type View } from "./view.js";
 
 export const DIGEST_ACTIONS = ["subscribe", "show", "preview", "pause", "resume", "unsubscribe", "exclude", "follow"] as const;
 export type DigestAction = (typeof DIGEST_ACTIONS)[number];
@@ -194,12 +195,7 @@ function subscribe(o: DigestOptions, ctx: CommandContext, store: DigestStore, ch
 async function preview(sub: Subscription, ctx: CommandContext, store: DigestStore): Promise<View> {
   const today = localDayAndTime(ctx.clock(), sub.timezone).day;
   const candidates = ctx.index.store.papersAnnouncedBetween(windowStart(sub), today);
-  const seen = store.seen(
-    sub.channel,
-    candidates.map((p) => p.id),
-  );
-  const fresh = candidates.filter((p) => !seen.has(p.id));
-  const ranked = await rankForChannel(ctx.index, sub, fresh, DEFAULT_WEIGHTS, store.feedback(sub.channel));
+  const { ranked } = await chooseDigestPapers(ctx.index, store, sub, new CandidatePool(ctx.index, candidates));
   if (ranked.length === 0) {
     return {
       kind: "message",
@@ -265,6 +261,27 @@ export const digestCommand: CommandSpec = {
 // A posted digest as platform-neutral text
 
 export const EMPTY_DIGEST_TEXT = "No new papers matched today; arXiv does not announce on weekends.";
+
+/** A decided digest as the view every adapter renders. */
+export function digestView(digest: DecidedDigest, sub: Pick<Subscription, "topics">): DigestView {
+  return {
+    kind: "digest",
+    headline: digestHeadline(digest, sub),
+    windowEnd: digest.windowEnd,
+    items: digest.items.map((item, n) => ({
+      rank: n + 1,
+      paperId: item.paperId,
+      title: item.title.replace(/\s+/g, " ").trim(),
+      ...(item.url ? { url: item.url } : {}),
+      ...(ARXIV_ID_RE.test(item.paperId) ? { pdfUrl: `https://arxiv.org/pdf/${item.paperId}` } : {}),
+      authors: shortAuthors(item.authors),
+      why: `Why: ${item.reason || `score ${item.score.toFixed(2)}`}`,
+    })),
+  };
+}
+
+/** A new-style arXiv id with an optional version (the ids a PDF link is made for). */
+const ARXIV_ID_RE = /^\d{4}\.\d{4,5}(v\d+)?$/;
 
 /** "Daily digest · 2026-11-24 · 3 papers · equivariant networks; 3D representation learning" */
 export function digestHeadline(digest: DecidedDigest, sub: Pick<Subscription, "topics">): string {

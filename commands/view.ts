@@ -31,6 +31,34 @@ export interface PaperItem {
   links: PaperLink[];
 }
 
+/** One paper of a posted daily digest, as every adapter shows it. */
+export interface DigestItemView {
+  /** 1-based place in the digest. */
+  rank: number;
+  /** What a vote on it records. */
+  paperId: string;
+  /** Whitespace collapsed. */
+  title: string;
+  /** The paper's page; absent when unknown. */
+  url?: string;
+  /** arXiv papers: the PDF. */
+  pdfUrl?: string;
+  /** "A. Smith, B. Jones et al."; empty when unknown. */
+  authors: string;
+  /** "Why: topic “…” (0.61)", or the score when the ranking gave no reason. */
+  why: string;
+}
+
+/** A posted daily digest: the headline message, then one entry per paper (adapters add vote buttons). */
+export interface DigestView {
+  kind: "digest";
+  /** "Daily digest · 2026-11-24 · 3 papers · equivariant networks" */
+  headline: string;
+  /** The last day the digest covers (YYYY-MM-DD). */
+  windowEnd: string;
+  items: DigestItemView[];
+}
+
 /** How to ask for the next page: the same command with the same options and `page + 1`. */
 export interface NextPage {
   command: string;

@@ -6,7 +6,7 @@
  */
 import type { PaperIndex } from "../search/paper-index.js";
 import type { DecidedDigest, DigestStore, Subscription } from "./digest-store.js";
-import { CandidatePool, DEFAULT_WEIGHTS, rankForChannel, toDigestItem, type RankingWeights } from "./ranking.js";
+import { CandidatePool, DEFAULT_WEIGHTS, rankForChannel, toDigestItem, type RankedPaper, type RankingWeights } from "./ranking.js";
 
 /**
  * Where posting a digest got: a digest posted as several messages records its progress after each
@@ -137,6 +137,28 @@ export function isDue(sub: Subscription, now: Date): { due: boolean; day: string
   return { due: !sub.paused && sub.windowEnd < day && time >= sub.time, day };
 }
 
+/**
+ * What a channel's digest carries from a pool of candidates (the papers announced in its window):
+ * those it was never sent, ranked for it with its votes, at most `sub.count`. `considered`: the
+ * candidates it had not been sent. The tick and `/digest preview` both choose with this.
+ */
+export async function chooseDigestPapers(
+  index: PaperIndex,
+  store: DigestStore,
+  sub: Subscription,
+  pool: CandidatePool,
+  weights: RankingWeights = DEFAULT_WEIGHTS,
+): Promise<{ ranked: RankedPaper[]; considered: string[] }> {
+  const seen = store.seen(
+    sub.channel,
+    pool.papers.map((p) => p.id),
+  );
+  const ranked = (await rankForChannel(index, { ...sub, count: sub.count + seen.size }, pool, weights, store.feedback(sub.channel)))
+    .filter((r) => !seen.has(r.paper.id))
+    .slice(0, sub.count);
+  return { ranked, considered: pool.papers.map((p) => p.id).filter((id) => !seen.has(id)) };
+}
+
 export async function runDigestTick(opts: DigestTickOptions): Promise<DigestTickReport> {
   const report: DigestTickReport = { leased: false, posted: [], failed: [], waiting: [] };
   if (!opts.store.acquireLease(opts.holder, opts.now, opts.leaseMs ?? 5 * 60_000)) return report;
@@ -182,15 +204,7 @@ export async function runDigestTick(opts: DigestTickOptions): Promise<DigestTick
         pool = new CandidatePool(opts.index, opts.index.store.papersAnnouncedBetween(from, day));
         pools.set(key, pool);
       }
-      const seen = opts.store.seen(
-        sub.channel,
-        pool.papers.map((p) => p.id),
-      );
-      const feedback = opts.store.feedback(sub.channel);
-      const ranked = (await rankForChannel(opts.index, { ...sub, count: sub.count + seen.size }, pool, opts.weights ?? DEFAULT_WEIGHTS, feedback))
-        .filter((r) => !seen.has(r.paper.id))
-        .slice(0, sub.count);
-      const considered = pool.papers.map((p) => p.id).filter((id) => !seen.has(id));
+      const { ranked, considered } = await chooseDigestPapers(opts.index, opts.store, sub, pool, opts.weights);
       const digest = opts.store.decide(sub.channel, day, ranked.map(toDigestItem), opts.now, considered);
       const ref = digest.items.length === 0 && sub.quiet ? "quiet" : await opts.post(digest, sub, progressOf(opts.store, digest));
       opts.store.markPosted(digest.id, ref, opts.now);

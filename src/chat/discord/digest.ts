@@ -5,11 +5,10 @@
  * neutralised as everywhere else; allowed_mentions is empty.
  */
 import { ButtonStyle, ComponentType, Routes, type APIActionRowComponent, type APIComponentInMessageActionRow, type APIEmbed, type REST } from "discord.js";
-import { digestHeadline } from "../../../commands/digest.js";
-import { truncateWords } from "../../../commands/view.js";
-import { shortAuthors } from "../../papers/display.js";
+import { digestView } from "../../../commands/digest.js";
+import { truncateWords, type DigestItemView } from "../../../commands/view.js";
 import type { DigestPoster } from "../../digest/digest-runner.js";
-import type { DecidedDigest, DigestItem, Subscription } from "../../digest/digest-store.js";
+import type { DecidedDigest, Subscription } from "../../digest/digest-store.js";
 import { COLOUR, fitSafe, LIMITS, safeUrl, totalEmbedChars } from "./render.js";
 
 export interface DigestMessage {
@@ -25,11 +24,11 @@ export const VOTE_ID = "ph:vote:";
 /** Papers per message: one button row each, and Discord allows 5 rows. */
 const PAPERS_PER_MESSAGE = 5;
 
-function voteRow(item: DigestItem, rank: number): APIActionRowComponent<APIComponentInMessageActionRow> | undefined {
+function voteRow(item: DigestItemView): APIActionRowComponent<APIComponentInMessageActionRow> | undefined {
   const up = `${VOTE_ID}1:${item.paperId}`;
   if (up.length + 1 > LIMITS.customId) return undefined;
   const button = (label: string, vote: string) => ({ type: ComponentType.Button, style: ButtonStyle.Secondary, label, custom_id: `${VOTE_ID}${vote}:${item.paperId}` }) as APIComponentInMessageActionRow;
-  return { type: ComponentType.ActionRow, components: [button(`👍 ${rank}`, "1"), button(`👎 ${rank}`, "-1")] };
+  return { type: ComponentType.ActionRow, components: [button(`👍 ${item.rank}`, "1"), button(`👎 ${item.rank}`, "-1")] };
 }
 
 /** The vote and paper of a vote button's custom_id, or undefined. */
@@ -38,13 +37,14 @@ export function parseVoteId(customId: string): { vote: 1 | -1; paperId: string }
   return m ? { vote: m[1] === "1" ? 1 : -1, paperId: m[2]! } : undefined;
 }
 
-function itemEmbed(item: DigestItem, rank: number): APIEmbed {
+function itemEmbed(item: DigestItemView): APIEmbed {
   const url = safeUrl(item.url);
-  const pdf = /^\d{4}\.\d{4,5}(v\d+)?$/.test(item.paperId) ? safeUrl(`https://arxiv.org/pdf/${item.paperId}`) : undefined;
-  const lines = [fitSafe(shortAuthors(item.authors), 300), fitSafe(`Why: ${item.reason || `score ${item.score.toFixed(2)}`}`, 500)];
+  const pdf = safeUrl(item.pdfUrl);
+  const lines = [fitSafe(item.authors, 300), fitSafe(item.why, 500)];
   if (pdf) lines.push(`[PDF](${pdf})`);
+  const rank = item.rank;
   return {
-    title: `${rank}. ${fitSafe(item.title.replace(/\s+/g, " ").trim(), LIMITS.embedTitle - `${rank}. `.length)}`,
+    title: `${rank}. ${fitSafe(item.title, LIMITS.embedTitle - `${rank}. `.length)}`,
     ...(url ? { url } : {}),
     description: lines.filter(Boolean).join("\n"),
     footer: { text: truncateWords(item.paperId, 200) },
@@ -54,17 +54,18 @@ function itemEmbed(item: DigestItem, rank: number): APIEmbed {
 
 /** The messages of a digest, in order: the first has the headline; each within Discord's limits. */
 export function digestMessages(digest: DecidedDigest, sub: Pick<Subscription, "topics">): DigestMessage[] {
-  const headline = fitSafe(digestHeadline(digest, sub), LIMITS.content);
+  const view = digestView(digest, sub);
+  const headline = fitSafe(view.headline, LIMITS.content);
   const messages: DigestMessage[] = [{ content: headline, embeds: [], components: [], allowed_mentions: { parse: [] } }];
-  digest.items.forEach((item, n) => {
-    const embed = itemEmbed(item, n + 1);
+  view.items.forEach((item) => {
+    const embed = itemEmbed(item);
     let last = messages.at(-1)!;
     if (last.embeds.length >= PAPERS_PER_MESSAGE || totalEmbedChars([...last.embeds, embed]) > LIMITS.embedTotal) {
       last = { content: "", embeds: [], components: [], allowed_mentions: { parse: [] } };
       messages.push(last);
     }
     last.embeds.push(embed);
-    const row = voteRow(item, n + 1);
+    const row = voteRow(item);
     if (row) last.components.push(row);
   });
   return messages;

@@ -3,27 +3,29 @@
  * and the ranked papers in its thread (chat.postMessage with thread_ts), each with 👍 / 👎 buttons
  * (votes shape the channel's next digests), in as many thread replies as Block Kit's limits need. Paper text is escaped; links are http(s) only.
  */
-import { digestHeadline } from "../../../commands/digest.js";
-import { shortAuthors } from "../../papers/display.js";
+import { digestView } from "../../../commands/digest.js";
+import type { DigestItemView } from "../../../commands/view.js";
 import type { DigestPoster, PostProgress } from "../../digest/digest-runner.js";
-import type { DecidedDigest, DigestItem, Subscription } from "../../digest/digest-store.js";
+import type { DecidedDigest, Subscription } from "../../digest/digest-store.js";
 import { ACTION, fitMrkdwn, LIMITS, MAX_MESSAGE_CHARS, safeUrl, blocksSize, type Block } from "./render.js";
 import type { SlackAdapter } from "./adapter.js";
 import { slackApiError } from "./api-error.js";
 
-function itemText(item: DigestItem, rank: number): string {
+function itemText(item: DigestItemView): string {
   const url = safeUrl(item.url);
-  const title = fitMrkdwn(item.title.replace(/\s+/g, " ").trim(), 250);
-  const head = `*${rank}. ${url ? `<${url}|${title}>` : title}*`;
-  return [head, fitMrkdwn(shortAuthors(item.authors), 300), `_${fitMrkdwn(`Why: ${item.reason || `score ${item.score.toFixed(2)}`}`, 500)}_`].filter(Boolean).join("\n").slice(0, LIMITS.sectionText);
+  const title = fitMrkdwn(item.title, 250);
+  const head = `*${item.rank}. ${url ? `<${url}|${title}>` : title}*`;
+  return [head, fitMrkdwn(item.authors, 300), `_${fitMrkdwn(item.why, 500)}_`].filter(Boolean).join("\n").slice(0, LIMITS.sectionText);
 }
 
 /** The headline message and the thread replies (each within the blocks limits). */
 export function digestSlackMessages(digest: DecidedDigest, sub: Pick<Subscription, "topics">): { headline: string; thread: { text: string; blocks: Block[] }[] } {
-  const headline = fitMrkdwn(digestHeadline(digest, sub), LIMITS.fallbackText);
+  const view = digestView(digest, sub);
+  const headline = fitMrkdwn(view.headline, LIMITS.fallbackText);
   const thread: { text: string; blocks: Block[] }[] = [];
-  digest.items.forEach((item, n) => {
-    const item_blocks: Block[] = [{ type: "section", text: { type: "mrkdwn", text: itemText(item, n + 1), verbatim: true } }];
+  view.items.forEach((item) => {
+    const n = item.rank - 1;
+    const item_blocks: Block[] = [{ type: "section", text: { type: "mrkdwn", text: itemText(item), verbatim: true } }];
     // 👍 / 👎 per paper (the value is the paper id; Slack allows 2,000 characters).
     if (item.paperId.length <= LIMITS.value) {
       const button = (label: string, vote: "up" | "down") => ({ type: "button" as const, text: { type: "plain_text" as const, text: label, emoji: true }, action_id: `${ACTION.vote}:${vote}:${n + 1}`, value: item.paperId });
