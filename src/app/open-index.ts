@@ -13,6 +13,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { embedderSettings, SETTINGS } from "../config.js";
+import { INDEX_ERRORS } from "../index-errors.js";
 import type { Embedder } from "../embed/types.js";
 import { createLogger, type Logger } from "../log.js";
 import { loadSampleCorpus } from "../papers/sources/daily-listing.js";
@@ -101,31 +102,12 @@ export async function openEmbedder(ctx: AppContext): Promise<Embedder> {
   });
 }
 
-/** Rewrites the search core's errors about unusable files into messages that say what to run. */
+/** The search core's errors about unusable files, worded for this index: the commands they suggest carry its --index (src/index-errors.ts). */
 export function explainIndexError(err: unknown, loc: IndexLocation): unknown {
-  if (err instanceof ModelMismatchError) {
-    const model = (f: ModelMismatchError["found"]) => `"${f.modelId}" (dim ${f.dim}, checksum ${f.checksum.slice(0, 12)})`;
-    return new IndexUnusableError(
-      `the index in ${loc.dir} was built with model ${model(err.found)}, but the configured model (EMBED_MODEL) is ${model(err.expected)}; ` +
-        `run \`paperhound reindex --yes${loc.indexArg}\` to rebuild its vectors with the configured model, or set EMBED_MODEL back`,
-      { cause: err },
-    );
-  }
-  if (err instanceof IndexCorruptError) {
-    return new IndexUnusableError(
-      `vector index file ${err.file} is unusable: ${err.reason}; it was left untouched. ` +
-        `Run \`paperhound reindex --yes${loc.indexArg}\` to rebuild the vectors from the paper store, or restore ${loc.dir} from a backup`,
-      { cause: err },
-    );
-  }
-  if (err instanceof StoreCorruptError) {
-    // (`paperhound reindex` rebuilds vectors from the store, so it cannot repair the store itself.)
-    return new IndexUnusableError(
-      `paper store ${err.file} is corrupt or not a paperhound database (${err.detail.replace(/\.$/, "")}); it was left untouched. ` +
-        `Restore it from a backup, or move ${loc.dir} aside and rebuild it from your paper files with \`paperhound index <file...>${loc.indexArg}\``,
-      { cause: err },
-    );
-  }
+  const place = { dir: loc.dir, indexArg: loc.indexArg };
+  if (err instanceof ModelMismatchError) return new IndexUnusableError(INDEX_ERRORS.model_mismatch({ ...place, found: err.found, expected: err.expected }), { cause: err });
+  if (err instanceof IndexCorruptError) return new IndexUnusableError(INDEX_ERRORS.vector_file_unusable({ ...place, file: err.file, reason: err.reason }), { cause: err });
+  if (err instanceof StoreCorruptError) return new IndexUnusableError(INDEX_ERRORS.store_corrupt({ ...place, file: err.file, detail: err.detail }), { cause: err });
   return err;
 }
 

@@ -40,6 +40,7 @@ import path from "node:path";
 import hnswlib from "hnswlib-node";
 import type { ModelFingerprint } from "./types.js";
 import { fsyncDir, fsyncFile, writeFileSynced } from "../atomic-write.js";
+import { INDEX_ERRORS, type IndexErrorCode } from "../index-errors.js";
 import { ExactStore, guardFilter, TopK, type VectorHit } from "./vectors/exact-search.js";
 import {
   fileCloser,
@@ -86,15 +87,13 @@ const MIN_CAPACITY = 16;
 /** The index was built by another model than the one asked for. */
 export class ModelMismatchError extends Error {
   override readonly name = "ModelMismatchError";
+  readonly code = "model_mismatch" satisfies IndexErrorCode;
   constructor(
     readonly expected: ModelFingerprint,
     readonly found: ModelFingerprint,
     readonly dir: string,
   ) {
-    super(
-      `the vector index in ${dir} was built with model ${describeModel(found)}, but the configured model is ` +
-        `${describeModel(expected)}; run \`paperhound reindex --yes\` to rebuild it with the configured model`,
-    );
+    super(INDEX_ERRORS.model_mismatch({ dir, indexArg: "", found, expected }));
   }
 }
 
@@ -586,8 +585,4 @@ function checkLabel(label: number): void {
 
 function sameModel(a: ModelFingerprint, b: ModelFingerprint): boolean {
   return a.modelId === b.modelId && a.dim === b.dim && a.checksum === b.checksum;
-}
-
-function describeModel(f: ModelFingerprint): string {
-  return `"${f.modelId}" (dim ${f.dim}, checksum ${f.checksum.slice(0, 12)})`;
 }

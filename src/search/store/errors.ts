@@ -1,15 +1,17 @@
 /** What opening a paper store can fail with, each message saying what to do. */
-const REINDEX_HINT = "Restore it from a backup, or move it aside and rebuild it from your paper files with `paperhound index <file...>`.";
+import path from "node:path";
+import { INDEX_ERRORS, type IndexErrorCode } from "../../index-errors.js";
 
 /** The store file is not a SQLite database, is truncated, or fails an integrity check. */
 export class StoreCorruptError extends Error {
   override readonly name = "StoreCorruptError";
+  readonly code = "store_corrupt" satisfies IndexErrorCode;
   constructor(
     readonly file: string,
     readonly detail: string,
     options?: { cause?: unknown },
   ) {
-    super(`Paper store ${file} is corrupt or not a paperhound database: ${detail}. ${REINDEX_HINT}`, options);
+    super(INDEX_ERRORS.store_corrupt({ file, detail, dir: path.dirname(file), indexArg: "" }), options);
   }
 }
 

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { closeSync } from "node:fs";
 import { open, readdir, readFile, unlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
+import { INDEX_ERRORS, type IndexErrorCode } from "../../index-errors.js";
 import type { ModelFingerprint } from "../types.js";
 
 /** Version of the `vectors.json` pointer format. */
@@ -18,11 +19,12 @@ export const MAX_LABEL = 0xffff_ffff;
 /** A file of the index is missing, truncated, or does not match its recorded hash. It is left as is. */
 export class IndexCorruptError extends Error {
   override readonly name = "IndexCorruptError";
+  readonly code = "vector_file_unusable" satisfies IndexErrorCode;
   constructor(
     readonly file: string,
     readonly reason: string,
   ) {
-    super(`vector index file ${file} is unusable: ${reason}; it was left untouched (run \`paperhound reindex --yes\` to rebuild the vectors from the paper store)`);
+    super(INDEX_ERRORS.vector_file_unusable({ file, reason, dir: path.dirname(file), indexArg: "" }));
   }
 }
 
