@@ -10,30 +10,25 @@ import type { ModelSpec, Pooling } from "./types.js";
 /** Hard ceiling on the token limit of models we do not know (BERT-style position tables end at 512). */
 export const UNKNOWN_MODEL_MAX_TOKENS = 512;
 
+/**
+ * The built-in models' graph (src/embed/builtin-models.ts): it pools, projects and L2-normalises
+ * itself. transformers.js breaks equal-score tokenizer ties the other way ("IEEE"); the weights
+ * expect the original tokenizer.
+ */
+const USE_LITE_GRAPH = {
+  pooling: "none",
+  normalize: false,
+  queryPrefix: "",
+  passagePrefix: "",
+  maxTokens: 128,
+  output: "sentence_embedding",
+  tokenizer: "use-lite-exact",
+} as const satisfies Omit<ModelSpec, "id">;
+
 export const MODEL_TABLE: readonly ModelSpec[] = Object.freeze([
-  {
-    // Our default: use-lite's network fine-tuned on arXiv (training/); same tokenizer and graph.
-    id: "paperhound-sci-1",
-    pooling: "none",
-    normalize: false,
-    queryPrefix: "",
-    passagePrefix: "",
-    maxTokens: 128,
-    output: "sentence_embedding",
-    tokenizer: "use-lite-exact",
-  },
-  {
-    // Built in: the graph pools, projects and L2-normalises itself.
-    id: "use-lite",
-    pooling: "none",
-    normalize: false,
-    queryPrefix: "",
-    passagePrefix: "",
-    maxTokens: 128,
-    output: "sentence_embedding",
-    // transformers.js breaks equal-score ties the other way ("IEEE"); the weights expect the original.
-    tokenizer: "use-lite-exact",
-  },
+  // Our default: use-lite's network fine-tuned on arXiv (training/).
+  { id: "paperhound-sci-1", ...USE_LITE_GRAPH },
+  { id: "use-lite", ...USE_LITE_GRAPH },
   {
     id: "Xenova/all-MiniLM-L6-v2",
     pooling: "mean",

@@ -20,6 +20,7 @@ import {
 } from "discord.js";
 import type { HelpView, MessageView, PaperItem, ResultsView, View } from "../../../commands/view.js";
 import { truncateWords } from "../../../commands/view.js";
+import { fitEscaped, linkTarget } from "../fit.js";
 
 export const LIMITS = {
   content: 2000,
@@ -79,25 +80,12 @@ export function safeText(text: string): string {
 
 /** Safe text of at most `max` characters: cut on a word (before escaping) until the escaped form fits. */
 export function fitSafe(text: string, max: number): string {
-  let limit = max;
-  for (;;) {
-    const out = safeText(truncateWords(text, limit));
-    if (out.length <= max || limit <= 1) return out.length <= max ? out : out.slice(0, max);
-    limit -= Math.max(1, out.length - max);
-  }
+  return fitEscaped(text, max, safeText, "cut");
 }
 
 /** An http(s) URL made safe inside a markdown link target, or undefined. */
 export function safeUrl(url: string | undefined): string | undefined {
-  if (!url) return undefined;
-  try {
-    const u = new URL(url);
-    if (u.protocol !== "http:" && u.protocol !== "https:") return undefined;
-    const s = u.toString().replace(/[()<>\s]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`);
-    return s.length <= 512 ? s : undefined;
-  } catch {
-    return undefined;
-  }
+  return linkTarget(url, /[()<>\s]/g, 512);
 }
 
 function embedChars(e: APIEmbed): number {

@@ -16,6 +16,7 @@ import { truncateWords } from "../../../commands/view.js";
 import { arxivAbsUrl, isArxivId } from "../../papers/arxiv-id.js";
 import type { StoredPaper } from "../../search/types.js";
 import { FLAGS } from "./parse.js";
+import { fitEscaped, linkTarget } from "../fit.js";
 
 export const LIMITS = {
   blocks: 50,
@@ -98,34 +99,16 @@ export function plainSafe(text: string): string {
 
 /** Escaped text of at most `max` characters: cut on a word (before escaping) until the escaped form fits. */
 export function fitMrkdwn(text: string, max: number): string {
-  let limit = max;
-  for (;;) {
-    const out = escapeMrkdwn(truncateWords(text, limit));
-    if (out.length <= max || limit <= 1) return out.length <= max ? out : "";
-    limit -= Math.max(1, out.length - max);
-  }
+  return fitEscaped(text, max, escapeMrkdwn, "empty");
 }
 
 export function fitPlain(text: string, max: number): string {
-  let limit = max;
-  for (;;) {
-    const out = plainSafe(truncateWords(text.replace(/\s+/g, " ").trim(), limit));
-    if (out.length <= max || limit <= 1) return out.length <= max ? out : "";
-    limit -= Math.max(1, out.length - max);
-  }
+  return fitEscaped(text.replace(/\s+/g, " ").trim(), max, plainSafe, "empty");
 }
 
 /** An http(s) URL usable as a Slack link target (`|`, `<`, `>` and whitespace percent-encoded), or undefined. */
 export function safeUrl(url: string | undefined): string | undefined {
-  if (!url) return undefined;
-  try {
-    const u = new URL(url);
-    if (u.protocol !== "http:" && u.protocol !== "https:") return undefined;
-    const s = u.toString().replace(/[|<>\s]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`);
-    return s.length <= 1000 ? s : undefined;
-  } catch {
-    return undefined;
-  }
+  return linkTarget(url, /[|<>\s]/g, 1000);
 }
 
 function link(url: string | undefined, label: string): string {
