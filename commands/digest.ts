@@ -254,6 +254,8 @@ export const digestCommand: CommandSpec = {
     { name: "keywords", description: 'exclude: keywords separated by ";"', type: "string", maxLength: 300 },
     { name: "author", description: "follow: an author whose papers always make it in", type: "string", maxLength: 100 },
   ],
+  // What the channel's digest is and would be: for the caller; changes are announced to the channel.
+  isPrivate: (o) => o.action === "show" || o.action === "preview",
   run: runDigest,
 };
 

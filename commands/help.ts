@@ -26,6 +26,7 @@ export function makeHelpCommand(all: () => readonly CommandSpec[]): CommandSpec 
     name: "help",
     description: "What paperhound can do",
     options: [],
+    isPrivate: () => true,
     run: async (): Promise<View> => helpView(all()),
   };
 }

@@ -93,5 +93,6 @@ export const paperCommand: CommandSpec = {
     PRIVATE_OPTION,
     PAGE_OPTION,
   ],
+  isPrivate: (o) => o.private === true,
   run: runPaper,
 };

@@ -109,6 +109,7 @@ export const relatedCommand: CommandSpec = {
     PRIVATE_OPTION,
     PAGE_OPTION,
   ],
+  isPrivate: (o) => o.private === true,
   run: runRelated,
   autocomplete: (option, partial, ctx) => (option === "paper" ? completePaper(partial, ctx) : []),
 };

@@ -67,6 +67,11 @@ export interface CommandEvent {
   hits: number;
 }
 
+/** Whether `cmd`'s answer to `options` is for the caller alone. */
+export function answersPrivately(cmd: CommandSpec, options: ParsedOptions): boolean {
+  return cmd.isPrivate?.(options) ?? false;
+}
+
 /** Where a command's searches run: the context's search threads, else its index on this thread. */
 export function searcherOf(ctx: CommandContext): PaperSearch {
   return ctx.search ?? searchOnThisThread(ctx.index);
@@ -88,6 +93,12 @@ export interface CommandSpec {
   name: string;
   description: string;
   options: readonly OptionSpec[];
+  /**
+   * Whether the answer is for the caller alone, from the parsed options (absent: never). Known
+   * before the command runs, so an adapter can acknowledge privately (Discord's deferral, Slack's
+   * response type).
+   */
+  isPrivate?(options: ParsedOptions): boolean;
   /** Runs the command. Known problems (bad input, nothing found) are views, not exceptions. */
   run(options: ParsedOptions, ctx: CommandContext): Promise<View>;
   /** Completions for an option being typed; never throws (returns [] instead). */

@@ -1,11 +1,11 @@
 /**
- * The search core's one entry point: a directory holding `papers.sqlite` (papers, FTS5, the
- * passage ↔ vector label map) and the vector index files, plus the embedder that built them.
+ * The search core's one entry point: a directory holding `papers.sqlite` (papers, their BM25 term
+ * data, the paper ↔ vector label map) and the vector index files, plus the embedder that built them.
  *
  * Indexing is incremental and crash-safe:
  *  1. papers are upserted in SQLite transactions (a changed title/abstract changes its content hash);
- *  2. papers whose vectors are missing or stale are embedded as title-prefixed passages, added to
- *     the in-memory HNSW index under fresh labels, their old labels removed;
+ *  2. papers whose vectors are missing or stale are embedded as title-prefixed passages whose mean
+ *     (one vector per paper) goes into the in-memory HNSW index under a fresh label, the old one removed;
  *  3. every checkpoint saves the vector index (atomic pointer swap), THEN commits the new label map
  *     and content hashes in one SQLite transaction.
  * A crash between 3's two steps leaves vectors the store does not know (removed at the next open)

@@ -3,16 +3,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  InvalidRecordError,
-  PaperFileError,
-  loadPaperFile,
-  normaliseDate,
-  paperFromRecord,
-  readPaperFile,
-  splitAuthors,
-  type PaperFileEntry,
-} from "../../src/papers/sources/jsonl.js";
+import { PaperFileError, loadPaperFile, readPaperFile, type PaperFileEntry } from "../../src/papers/sources/jsonl.js";
+import { InvalidRecordError, normaliseDate, paperFromRecord, splitAuthors } from "../../src/papers/sources/paper-record.js";
 import { isArxivId } from "../../src/papers/arxiv-id.js";
 import { projectRoot } from "../../src/paths.js";
 

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { loadEmbedder } from "../../src/embed/load.js";
 import type { Embedder } from "../../src/embed/types.js";
-import { paperFromRecord } from "../../src/papers/sources/jsonl.js";
+import { paperFromRecord } from "../../src/papers/sources/paper-record.js";
 import type { Paper } from "../../src/papers/types.js";
 import {
   checkpointInterval,

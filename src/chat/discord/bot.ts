@@ -31,7 +31,7 @@ import { recordDigestVote } from "../../../commands/digest.js";
 import { findCommand } from "../../../commands/index.js";
 import { parseOptions } from "../../../commands/options.js";
 import { runCommand } from "../../../commands/run.js";
-import { CommandInputError, MAX_CHOICES, type CommandContext, type RawOptions } from "../../../commands/types.js";
+import { answersPrivately, CommandInputError, MAX_CHOICES, type CommandContext, type RawOptions } from "../../../commands/types.js";
 import { errorView, internalErrorView, type ResultsView, type View } from "../../../commands/view.js";
 import type { Logger } from "../../log.js";
 import { parseVoteId } from "./digest.js";
@@ -171,7 +171,7 @@ export class DiscordBot {
     let ephemeral: boolean;
     try {
       const parsed = parseOptions(cmd, raw);
-      ephemeral = cmd.name === "help" || parsed.private === true || (cmd.name === "digest" && (parsed.action === "show" || parsed.action === "preview"));
+      ephemeral = answersPrivately(cmd, parsed);
     } catch (err) {
       if (!(err instanceof CommandInputError)) throw err;
       await i.reply(replyOptions(renderDiscord(errorView(err.message, "Type /help to see the options.")), true));

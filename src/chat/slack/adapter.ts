@@ -38,7 +38,7 @@ import { parseOptions } from "../../../commands/options.js";
 import { runCommand } from "../../../commands/run.js";
 import { DRAIN_MS, settleWithin } from "../drain.js";
 import { slackApiError } from "./api-error.js";
-import { CommandInputError, searcherOf, type CommandContext, type RawOptions } from "../../../commands/types.js";
+import { answersPrivately, CommandInputError, searcherOf, type CommandContext, type RawOptions } from "../../../commands/types.js";
 import { errorView, internalErrorView, type View } from "../../../commands/view.js";
 import { ConfigError, type Config } from "../../config.js";
 import type { Logger } from "../../log.js";
@@ -301,7 +301,7 @@ export class SlackAdapter {
       const cmd = findCommand(parsed.name)!;
       const options = parseOptions(cmd, parsed.raw);
       raw = parsed.raw;
-      ephemeral = options.private === true || (parsed.name === "digest" && (options.action === "show" || options.action === "preview"));
+      ephemeral = answersPrivately(cmd, options);
     } catch (err) {
       const view = err instanceof CommandInputError ? errorView(`${err.message}.`.replace(/\.\.$/, "."), `Type /${name} help to see the options.`) : internalErrorView();
       if (!(err instanceof CommandInputError)) this.logger.error("slash command failed", { command: name, err });

@@ -35,7 +35,7 @@
  */
 import { canonicalId, parseArxivRef } from "../arxiv-id.js";
 import type { Paper } from "../types.js";
-import { normaliseDate } from "./jsonl.js";
+import { normaliseDate } from "./paper-record.js";
 import {
   RecordProblem,
   SourceFormatError,

@@ -31,7 +31,7 @@
  * title or a known announce type is reported in `errors` (with its line) and skipped.
  */
 import type { Paper } from "../types.js";
-import { normaliseDate, splitAuthors } from "./jsonl.js";
+import { normaliseDate, splitAuthors } from "./paper-record.js";
 import {
   RecordProblem,
   SourceFormatError,

@@ -33,7 +33,7 @@
  */
 import { analyseArxivRef } from "../arxiv-id.js";
 import type { Paper, TrendingSignals } from "../types.js";
-import { normaliseDate } from "./jsonl.js";
+import { normaliseDate } from "./paper-record.js";
 import { SourceFormatError, arxivLinks, collapse, httpUrlOrUndefined } from "./source-common.js";
 import { fileTextChunks, readFileText, textLines } from "./source-file.js";
 

@@ -41,7 +41,7 @@
  *   - Not XML, not an OAI-PMH response, or another verb (Identify, ListSets, ...): `SourceFormatError`.
  */
 import type { Paper } from "../types.js";
-import { normaliseDate, splitAuthors } from "./jsonl.js";
+import { normaliseDate, splitAuthors } from "./paper-record.js";
 import { categoryOfSubject } from "./arxiv-categories.js";
 import {
   RecordProblem,
