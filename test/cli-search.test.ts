@@ -19,6 +19,7 @@ import { projectRoot } from "../src/paths.js";
 import { PaperNotFoundError, SearchInputError } from "../src/search/paper-index.js";
 import { PaperStore, StoreCorruptError, StoreSchemaError } from "../src/search/paper-store.js";
 import { IndexCorruptError, ModelMismatchError, VectorIndexError } from "../src/search/vector-index.js";
+import { WriterLock } from "../src/search/writer-lock.js";
 import { runNode, type Run } from "./helpers/run-cli.js";
 
 const FIXTURE = path.join(projectRoot, "test", "fixtures", "cli-papers.jsonl");
@@ -409,6 +410,29 @@ describe("damaged or mismatched indexes", () => {
       after.close();
     }
     expect((JSON.parse(readFileSync(pointerFile, "utf8")) as { fingerprint: { modelId: string } }).fingerprint.modelId).toBe("paperhound-sci-1");
+  });
+
+  it("a reindex that cannot take the writer lock changes nothing: exit 1, every vector and file as it was", async () => {
+    const dir = copyOfBase("reindex-while-writing");
+    const before = Object.fromEntries(readdirSync(dir).filter((n) => n.startsWith("vectors")).map((n) => [n, sha256(path.join(dir, n))]));
+    const writer = await WriterLock.acquire(dir); // another process writing the index
+    let refused: Run;
+    try {
+      refused = await run(["reindex", "--yes", "--index", dir], { INDEX_LOCK_WAIT_SECONDS: "0" });
+    } finally {
+      writer.release();
+    }
+    expect(refused.code).toBe(1);
+    const after = PaperStore.open(path.join(dir, "papers.sqlite"), { readonly: true });
+    try {
+      expect(after.stats()).toMatchObject({ papers: 12, pending: 0 });
+    } finally {
+      after.close();
+    }
+    expect(Object.fromEntries(readdirSync(dir).filter((n) => n.startsWith("vectors")).map((n) => [n, sha256(path.join(dir, n))]))).toEqual(before);
+    expect(lastLine(refused.stderr)).toMatch(/another process is writing the index .*Nothing was changed\.$/);
+    const search = await run(["search", "graphs", "--json", "--index", dir]);
+    expect(search.code).toBe(0);
   });
 
   it("a corrupted vector file: exit 1 naming it and suggesting reindex --yes; the file is untouched", async () => {

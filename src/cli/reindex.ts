@@ -3,8 +3,9 @@
  * papers in the store. The way out of a model change (ModelMismatchError) or an unusable vector file
  * (IndexCorruptError); it also reclaims the slots of deleted vectors.
  *
- * Steps: (1) load the model, so a model that cannot load stops before anything changes; (2) in one
- * store transaction, drop every paper's passages (which marks it not embedded) and record the
+ * Steps: (1) load the model, so a model that cannot load stops before anything changes, and take the
+ * index's writer lock (waiting INDEX_LOCK_WAIT_SECONDS for another writer), so a reindex that cannot
+ * have the index changes nothing; (2) in one store transaction, drop every paper's passages (which marks it not embedded) and record the
  * configured model's fingerprint; (3) delete the vector files (pointer first); (4) open the index and
  * embed all pending papers, with checkpoints. A crash after (2) leaves the store consistent and the
  * index refusing to open until `reindex --yes` is run again, which then completes; a crash during (4)
@@ -17,6 +18,7 @@ import { createProgress, formatDuration, type Progress } from "../progress.js";
 import { fingerprintOf, PaperIndex } from "../search/paper-index.js";
 import { PaperStore } from "../search/paper-store.js";
 import { POINTER_FILE } from "../search/vector-index.js";
+import { IndexLockedError, WriterLock } from "../search/writer-lock.js";
 import { InputError } from "../app/context.js";
 import { type RegisterCommand } from "./context.js";
 import { explainIndexError, indexLocation, openEmbedder, storeFileOf, writerOpenOptions, type IndexOption } from "../app/open-index.js";
@@ -60,7 +62,16 @@ export const registerReindex: RegisterCommand = (program, ctx) => {
     const started = performance.now();
     const embedder = await openEmbedder(ctx);
     let progress: Progress | undefined;
+    let lock: WriterLock | undefined;
     try {
+      // (1) Nothing is changed before this process is the index's only writer.
+      const { lockWaitMs, onLockWait } = writerOpenOptions(ctx, loc.dir);
+      try {
+        lock = await WriterLock.acquire(loc.dir, { waitMs: lockWaitMs, onWait: onLockWait });
+      } catch (err) {
+        if (err instanceof IndexLockedError) throw new InputError(`${err.message} Nothing was changed.`);
+        throw err;
+      }
       // (2) Forget every vector in the store and record the model that will build the new ones.
       try {
         const store = PaperStore.open(storeFile);
@@ -83,7 +94,8 @@ export const registerReindex: RegisterCommand = (program, ctx) => {
       // (4) Embed everything again.
       let index: PaperIndex;
       try {
-        index = await PaperIndex.open({ dir: loc.dir, embedder, ...writerOpenOptions(ctx, loc.dir) });
+        index = await PaperIndex.open({ dir: loc.dir, embedder, writerLock: lock });
+        lock = undefined; // the index holds it now and releases it on close
       } catch (err) {
         throw explainIndexError(err, loc);
       }
@@ -106,6 +118,7 @@ export const registerReindex: RegisterCommand = (program, ctx) => {
       }
     } finally {
       progress?.finish();
+      lock?.release();
       await embedder.dispose();
     }
   });

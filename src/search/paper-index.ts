@@ -111,6 +111,11 @@ export interface PaperIndexOptions {
   lockWaitMs?: number;
   /** Writable opens: called when another writer holds the index and the wait starts. */
   onLockWait?: (holder: LockHolder | undefined) => void;
+  /**
+   * Writable opens: the directory's writer lock, already taken by the caller (who changed files
+   * under it before opening, as `reindex` does); the index holds it from here and releases it on close.
+   */
+  writerLock?: WriterLock;
 }
 
 /** The checkpoint interval from the option, else the environment, else the default. */
@@ -224,7 +229,7 @@ export class PaperIndex {
     checkpointInterval(opts.checkpointEvery); // a bad setting fails before anything is opened
     const lock = opts.readonly
       ? undefined
-      : await WriterLock.acquire(dir, { waitMs: opts.lockWaitMs ?? 0, ...(opts.onLockWait ? { onWait: opts.onLockWait } : {}) });
+      : (opts.writerLock ?? (await WriterLock.acquire(dir, { waitMs: opts.lockWaitMs ?? 0, ...(opts.onLockWait ? { onWait: opts.onLockWait } : {}) })));
     let store: PaperStore;
     try {
       store = PaperStore.open(path.join(dir, STORE_FILE), { readonly: opts.readonly ?? false });
