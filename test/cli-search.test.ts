@@ -435,6 +435,27 @@ describe("damaged or mismatched indexes", () => {
     expect(search.code).toBe(0);
   });
 
+  it("titles and abstracts with terminal escapes print without them (search and related)", async () => {
+    const dir = path.join(tmp, "escapes");
+    const file = path.join(tmp, "escapes.jsonl");
+    const evil = (n: number) => ({
+      id: `2401.0900${n}`,
+      title: `Graph networks ${n}\u001b[2J\u001b]52;c;ZXZpbA==\u0007 \u001b]8;;https://evil.example\u001b\\link\u001b]8;;\u001b\\`,
+      abstract: `Graph neural networks on molecules.\u009b31m \u202eevil\u202c Message passing.`,
+      authors: ["Eve \u001b[31mRed"],
+      categories: ["cs.LG"],
+      published: "2024-01-02",
+    });
+    writeFileSync(file, `${JSON.stringify(evil(1))}\n${JSON.stringify(evil(2))}\n`);
+    expect((await run(["index", file, "--index", dir])).code).toBe(0);
+    const [search, related] = await Promise.all([run(["search", "graph networks", "--index", dir]), run(["related", "2401.09001", "--index", dir])]);
+    for (const r of [search, related]) {
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain("Graph networks");
+      expect(r.stdout).not.toMatch(/[\u001b\u0007\u009b\u202e\u202c]/);
+    }
+  });
+
   it("a corrupted vector file: exit 1 naming it and suggesting reindex --yes; the file is untouched", async () => {
     const dir = copyOfBase("bad-vectors");
     const pointer = JSON.parse(readFileSync(path.join(dir, "vectors.json"), "utf8")) as { file: string };

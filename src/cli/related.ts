@@ -12,7 +12,7 @@ import { type RegisterCommand } from "./context.js";
 import { lookupArxivIds } from "../ingest/arxiv-lookup.js";
 import { explainIndexError, indexLocation, openIndexForQuery, paperCount, storeFileOf } from "../app/open-index.js";
 import { addQueryOptions, checkQueryOptions, describeFilters, filtersFrom, hitJson, paperJson, renderHits, type QueryCliOptions } from "./search-common.js";
-import { paperUrl, wrap } from "../papers/display.js";
+import { paperUrl, withoutControls, wrap } from "../papers/display.js";
 
 export const registerRelated: RegisterCommand = (program, ctx) => {
   const cmd = program
@@ -54,8 +54,9 @@ export const registerRelated: RegisterCommand = (program, ctx) => {
       head.push(...wrap(paperUrl(paper) ?? paper.id, "  "));
       const filterText = describeFilters(opts);
       if (filterText) head.push(`  (${filterText})`);
-      ctx.stdout.write(`${head.join("\n")}\n\n`);
-      ctx.stdout.write(hits.length === 0 ? "no related papers found\n" : `${renderHits(hits)}\n`);
+      // Titles, authors and abstracts come from feeds and files: no terminal escape reaches the screen.
+      ctx.stdout.write(withoutControls(`${head.join("\n")}\n\n`));
+      ctx.stdout.write(hits.length === 0 ? "no related papers found\n" : withoutControls(`${renderHits(hits)}\n`));
     } finally {
       await open.close();
     }

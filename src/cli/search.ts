@@ -1,4 +1,5 @@
 /** `paperhound search "<text>"`: hybrid (meaning + keyword) search of the paper index. */
+import { withoutControls } from "../papers/display.js";
 import { checkQuery } from "../search/paper-index.js";
 import type { RegisterCommand } from "./context.js";
 import { openIndexForQuery } from "../app/open-index.js";
@@ -28,11 +29,12 @@ export const registerSearch: RegisterCommand = (program, ctx) => {
       }
       const filterText = describeFilters(opts);
       if (hits.length === 0) {
-        ctx.stdout.write(`no papers match "${shorten(query)}"${filterText ? ` (${filterText})` : ""}\n`);
+        ctx.stdout.write(withoutControls(`no papers match "${shorten(query)}"${filterText ? ` (${filterText})` : ""}\n`));
         return;
       }
-      ctx.stdout.write(`${hits.length} result${hits.length === 1 ? "" : "s"} for "${shorten(query)}"${filterText ? ` (${filterText})` : ""}\n\n`);
-      ctx.stdout.write(`${renderHits(hits)}\n`);
+      // Titles, authors and abstracts come from feeds and files: no terminal escape reaches the screen.
+      ctx.stdout.write(withoutControls(`${hits.length} result${hits.length === 1 ? "" : "s"} for "${shorten(query)}"${filterText ? ` (${filterText})` : ""}\n\n`));
+      ctx.stdout.write(withoutControls(`${renderHits(hits)}\n`));
     } finally {
       await open.close();
     }

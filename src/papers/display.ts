@@ -1,6 +1,7 @@
 /**
  * How a paper is shown wherever people read it (chat views, digests, the terminal): its link, short
- * author list, abstract snippet, date, and word wrapping for fixed-width text.
+ * author list, abstract snippet, date, word wrapping for fixed-width text, and the one policy for
+ * characters outside text must not bring to a reader's screen (every renderer applies it).
  */
 import { splitSentences } from "../embed/passages.js";
 import type { StoredPaper } from "../search/types.js";
@@ -76,4 +77,16 @@ export function wrap(text: string, indent: string, width = WIDTH): string[] {
 /** The date shown for a paper: published, else last updated. */
 export function paperDate(p: StoredPaper): string | undefined {
   return p.published ?? p.updated;
+}
+
+/**
+ * Control characters (C0 except tab and newline, DEL, C1) and bidirectional overrides and isolates
+ * (U+202A-U+202E, U+2066-U+2069). ESC starts terminal sequences (clear the screen, OSC 52 writes the
+ * clipboard, OSC 8 makes links); an override makes text read otherwise than it is stored.
+ */
+const UNSAFE_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Outside text (papers, feeds, users) made safe to show anywhere: each unsafe character (above) becomes a space. */
+export function withoutControls(text: string): string {
+  return text.replace(UNSAFE_CHARS, " ");
 }

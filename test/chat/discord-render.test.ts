@@ -76,6 +76,15 @@ describe("Discord rendering", () => {
     expect(safeUrl("not a url")).toBeUndefined();
   });
 
+  it("terminal escapes, control characters and right-to-left overrides never reach an embed or a select label", () => {
+    const hostile = "Attack\u001b[2J\u001b]52;c;ZXZpbA==\u0007 \u202egnp.exe\u202c \u009b31m";
+    const p = renderDiscord(view([item(1, { title: hostile, authors: hostile, excerpt: hostile })]), "tok");
+    const select = p.components[1]!.components[0] as unknown as { options: { label: string; description?: string }[] };
+    const shown = JSON.stringify([p.embeds, select.options]);
+    expect(shown).not.toMatch(/\\u001b|\\u0007|\u202e|\u202c|\\u009b|\u009b/);
+    expect(select.options[0]!.label).toContain("Attack");
+  });
+
   it("ids over 100 characters stay out of the select menu; no token, no components", () => {
     const long = item(1, { id: `listing:${"x".repeat(120)}` });
     const p = renderDiscord(view([long, item(2)]), "tok");

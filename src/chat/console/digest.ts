@@ -1,5 +1,6 @@
 /** The console adapter's digest: printed as terminal text. */
 import { digestView } from "../../../commands/digest.js";
+import { withoutControls } from "../../papers/display.js";
 import type { DigestPoster } from "../../digest/digest-runner.js";
 import type { DecidedDigest, Subscription } from "../../digest/digest-store.js";
 
@@ -13,7 +14,7 @@ export function digestText(digest: DecidedDigest, sub: Pick<Subscription, "topic
     lines.push(`   ${item.why}`);
     lines.push(`   ${item.url ?? item.paperId}`);
   }
-  return lines.join("\n").replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, " ");
+  return withoutControls(lines.join("\n"));
 }
 
 /** The console's poster: prints the digest. */

@@ -3,11 +3,11 @@
  * what the buttons would do), wrapped for an 80-column terminal.
  */
 import type { HelpView, MessageView, PaperItem, ResultsView, View } from "../../../commands/view.js";
-import { wrap } from "../../papers/display.js";
+import { withoutControls, wrap } from "../../papers/display.js";
 
 /** Control characters (terminal escapes) from paper text never reach the terminal. */
 function clean(s: string): string {
-  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, " ");
+  return withoutControls(s);
 }
 
 function item(i: PaperItem, rankWidth: number): string[] {

@@ -21,6 +21,7 @@ import {
 import type { HelpView, MessageView, PaperItem, ResultsView, View } from "../../../commands/view.js";
 import { truncateWords } from "../../../commands/view.js";
 import { fitEscaped, linkTarget } from "../fit.js";
+import { withoutControls } from "../../papers/display.js";
 
 export const LIMITS = {
   content: 2000,
@@ -59,7 +60,7 @@ const ZWSP = "\u200b";
 
 /** Breaks mention syntax so that no text from a paper or a user can ping anyone. */
 export function neutraliseMentions(text: string): string {
-  return text.replace(/@(everyone|here)/gi, `@${ZWSP}$1`).replace(/<(@[!&]?|#)(?=\d)/g, `<${ZWSP}$1`);
+  return withoutControls(text).replace(/@(everyone|here)/gi, `@${ZWSP}$1`).replace(/<(@[!&]?|#)(?=\d)/g, `<${ZWSP}$1`);
 }
 
 /**
@@ -70,8 +71,7 @@ export function neutraliseMentions(text: string): string {
  * the adapter's largest cost in bench:discord.
  */
 export function safeText(text: string): string {
-  const escaped = text
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, " ")
+  const escaped = withoutControls(text)
     .replace(/[\\*_~`|[\]]/g, "\\$&")
     .replace(/^([ \t]*)(#{1,3}[ \t]|>|-[ \t]|\+[ \t])/gm, "$1\\$2")
     .replace(/^([ \t]*\d+)\.([ \t])/gm, "$1\\.$2");

@@ -17,6 +17,7 @@ import { arxivAbsUrl, isArxivId } from "../../papers/arxiv-id.js";
 import type { StoredPaper } from "../../search/types.js";
 import { FLAGS } from "./parse.js";
 import { fitEscaped, linkTarget } from "../fit.js";
+import { withoutControls } from "../../papers/display.js";
 
 export const LIMITS = {
   blocks: 50,
@@ -81,8 +82,7 @@ const ZWSP = "\u200b";
 
 /** `&`, `<`, `>` escaped (Slack's three control characters), mass mentions broken, control characters removed. */
 export function escapeMrkdwn(text: string): string {
-  return text
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, " ")
+  return withoutControls(text)
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
     .replace(/>/g, "&gt;")
@@ -91,8 +91,7 @@ export function escapeMrkdwn(text: string): string {
 
 /** Plain text (header, button labels): not parsed by Slack, but mention syntax is broken all the same. */
 export function plainSafe(text: string): string {
-  return text
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, " ")
+  return withoutControls(text)
     .replace(/<(?=[!@#])/g, `<${ZWSP}`)
     .replace(/@(channel|here|everyone)\b/gi, `@${ZWSP}$1`);
 }
