@@ -1,7 +1,7 @@
 /**
  * /help: what the commands do and their options, built from the command definitions.
  */
-import type { CommandSpec } from "./types.js";
+import { CommandInputError, type CommandSpec } from "./types.js";
 import type { HelpView, View } from "./view.js";
 
 export function helpView(commands: readonly CommandSpec[]): HelpView {
@@ -20,13 +20,29 @@ export function helpView(commands: readonly CommandSpec[]): HelpView {
   };
 }
 
-/** /help needs the list of commands, so it is made by commands/index.ts. */
+/** /help needs the list of commands, so it is made by commands/index.ts. `/help paper`: that command only. */
 export function makeHelpCommand(all: () => readonly CommandSpec[]): CommandSpec {
+  const named = (value: string) => all().find((c) => c.name === value.replace(/^\//, "").toLowerCase());
   return {
     name: "help",
     description: "What paperhound can do",
-    options: [],
+    options: [
+      {
+        name: "command",
+        description: "Only this command (paper, related, digest)",
+        type: "string",
+        maxLength: 20,
+        check: (value) => {
+          const cmd = named(value);
+          if (!cmd) throw new CommandInputError(`there is no command /${value.replace(/^\//, "").slice(0, 20)}; the commands are ${all().map((c) => `/${c.name}`).join(", ")}`, "command");
+          return cmd.name;
+        },
+      },
+    ],
     isPrivate: () => true,
-    run: async (): Promise<View> => helpView(all()),
+    run: async (options): Promise<View> => {
+      const only = typeof options.command === "string" ? named(options.command) : undefined;
+      return helpView(only ? [only] : all());
+    },
   };
 }

@@ -276,7 +276,7 @@ describe("/help", () => {
       "/paper query:<text> [count] [since] [category] [private]",
       "/related paper:<text> [count] [private]",
       "/digest action:<text> [topics] [time] [timezone] [count] [categories] [sources] [quiet] [keywords] [author]",
-      "/help",
+      "/help [command]",
     ]);
     expect(v.commands.flatMap((c) => c.options.map((o) => o.name))).not.toContain("page");
   });

@@ -1,7 +1,8 @@
 /**
  * Console input: `/paper equivariant networks count:3 since:2024-01-01 private:true`.
  * `name:value` words set options (a value may be quoted: `category:"cs.LG"`); the other words form
- * the command's first required text option (query for /paper, paper for /related).
+ * the command's first required text option (query for /paper, paper for /related), else its first
+ * text option (command for /help).
  */
 import { findCommand } from "../../../commands/index.js";
 import type { RawOptions } from "../../../commands/types.js";
@@ -34,7 +35,8 @@ export function parseLine(line: string): ParsedLine | undefined {
     if (m && optionNames.has(m[1]!.toLowerCase())) raw[m[1]!.toLowerCase()] = m[2]!;
     else free.push(word);
   }
-  const main = cmd?.options.find((o) => o.required && o.type === "string");
+  // The words fill the command's required text option, else its first text option (/help paper).
+  const main = cmd?.options.find((o) => o.required && o.type === "string") ?? cmd?.options.find((o) => !o.hidden && o.type === "string");
   if (free.length > 0) {
     if (main && raw[main.name] === undefined) raw[main.name] = free.join(" ");
     else if (main) raw[main.name] = `${raw[main.name]} ${free.join(" ")}`;
