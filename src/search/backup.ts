@@ -10,17 +10,21 @@
  * again. Nothing in the backup is ever ahead of what it can explain. The digest state
  * (`digest.sqlite`) is copied the same way when present.
  */
-import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { copyFile, lstat, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { existsSync } from "node:fs";
+import { constants as fsConstants, createReadStream, existsSync } from "node:fs";
+import { z } from "zod";
 import path from "node:path";
 import { STORE_FILE } from "./paper-index.js";
+import { PaperStore, StoreCorruptError } from "./paper-store.js";
 import { POINTER_FILE } from "./vector-index.js";
 import { replaceDirAtomic } from "../atomic-write.js";
 
 const require = createRequire(import.meta.url);
 const Database = require("better-sqlite3") as new (file: string, opts?: { readonly?: boolean; fileMustExist?: boolean; timeout?: number }) => {
   backup(file: string): Promise<unknown>;
+  prepare(sql: string): { pluck(): { all(): unknown[] } };
   close(): void;
 };
 
@@ -103,27 +107,100 @@ export async function backupIndex(src: string, dest: string): Promise<BackupRepo
   }
 }
 
+/** A backup's manifest as backupIndex writes it; anything else is refused before a byte is copied. */
+const ManifestSchema = z.object({
+  created: z.string().optional(),
+  source: z.string().optional(),
+  files: z.array(z.object({ name: z.string(), bytes: z.number().int().nonnegative() })).min(1),
+});
+
+/** The files an index directory is made of: the only names a manifest may list. */
+const GENERATION_FILE = /^vectors-\d+\.hnsw$/;
+const isIndexFile = (name: string) => name === STORE_FILE || name === DIGEST_FILE || name === POINTER_FILE || GENERATION_FILE.test(name);
+
+/** Reads and checks the manifest: known file names, each once, the store always, vectors as a pointer and its file. */
+async function readManifest(from: string): Promise<{ name: string; bytes: number }[]> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path.join(from, MANIFEST), "utf8"));
+  } catch {
+    throw new BackupError(`${from} is not a paperhound backup (no readable ${MANIFEST})`);
+  }
+  const parsed = ManifestSchema.safeParse(raw);
+  if (!parsed.success) throw new BackupError(`${path.join(from, MANIFEST)} is not a paperhound backup manifest (it must list the backup's files with their sizes)`);
+  const files = parsed.data.files;
+  const names = files.map((f) => f.name);
+  for (const name of names) {
+    if (!isIndexFile(name)) throw new BackupError(`${MANIFEST} names a file that is not part of an index: ${JSON.stringify(name.slice(0, 100))}; the backup was not restored`);
+  }
+  if (new Set(names).size !== names.length) throw new BackupError(`${MANIFEST} lists a file twice; the backup was not restored`);
+  if (!names.includes(STORE_FILE)) throw new BackupError(`${MANIFEST} lists no ${STORE_FILE}; the backup was not restored`);
+  if (names.includes(POINTER_FILE) !== names.some((n) => GENERATION_FILE.test(n))) {
+    throw new BackupError(`${MANIFEST} lists a vector pointer without its vector file or the other way round; the backup was not restored`);
+  }
+  return files;
+}
+
+/** sha256 (hex) of a file, streamed. */
+async function sha256Of(file: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+/** Checks the restored copy before it takes the index's place: SQLite files intact, the vector file the one its pointer names. */
+async function checkRestoredCopy(dir: string, names: readonly string[]): Promise<void> {
+  const damaged = (name: string, why: string) => new BackupError(`backup file ${name} is damaged (${why}); nothing was restored`);
+  try {
+    const store = PaperStore.open(path.join(dir, STORE_FILE), { readonly: true });
+    try {
+      store.integrityCheck();
+    } finally {
+      store.close();
+    }
+  } catch (err) {
+    throw damaged(STORE_FILE, err instanceof StoreCorruptError ? err.detail : (err as Error).message);
+  }
+  if (names.includes(DIGEST_FILE)) {
+    try {
+      const db = new Database(path.join(dir, DIGEST_FILE), { readonly: true, fileMustExist: true });
+      try {
+        const result = db.prepare("PRAGMA quick_check").pluck().all() as string[];
+        if (result.some((r) => r !== "ok")) throw new Error(`quick_check: ${result.slice(0, 3).join("; ")}`);
+      } finally {
+        db.close();
+      }
+    } catch (err) {
+      throw damaged(DIGEST_FILE, (err as Error).message);
+    }
+  }
+  if (names.includes(POINTER_FILE)) {
+    let pointer: { file?: unknown; sha256?: unknown };
+    try {
+      pointer = JSON.parse(await readFile(path.join(dir, POINTER_FILE), "utf8")) as typeof pointer;
+    } catch {
+      throw damaged(POINTER_FILE, "not JSON");
+    }
+    if (typeof pointer.file !== "string" || !names.includes(pointer.file)) throw damaged(POINTER_FILE, "it does not name the vector file of the backup");
+    if (typeof pointer.sha256 !== "string" || (await sha256Of(path.join(dir, pointer.file))) !== pointer.sha256) throw damaged(pointer.file, "its sha256 differs from the one its pointer recorded");
+  }
+}
+
 /**
  * Restores a backup made by backupIndex into `dest` (a new or empty directory; an existing index is
- * never overwritten: move it aside first). Checks the backup is complete before copying anything.
+ * never overwritten: move it aside first). Nothing in a backup is trusted: the manifest must list
+ * only an index's files, each a regular file of the listed size (a link is refused), and the copy
+ * is checked (SQLite integrity, the vector file's hash) before it takes `dest`'s place.
  */
 export async function restoreIndex(backup: string, dest: string): Promise<BackupReport> {
   const started = performance.now();
   const from = path.resolve(backup);
   const to = path.resolve(dest);
-  let manifest: { files?: { name: string; bytes: number }[] };
-  try {
-    manifest = JSON.parse(await readFile(path.join(from, MANIFEST), "utf8")) as typeof manifest;
-  } catch {
-    throw new BackupError(`${from} is not a paperhound backup (no readable ${MANIFEST})`);
-  }
-  const files = manifest.files ?? [];
+  const files = await readManifest(from);
   for (const f of files) {
-    if (f.name.includes("/") || f.name.includes("\\")) throw new BackupError(`${MANIFEST} names a file outside the backup: ${f.name}`);
-    const size = await stat(path.join(from, f.name)).then(
-      (s) => s.size,
-      () => -1,
-    );
+    const st = await lstat(path.join(from, f.name)).catch(() => undefined);
+    if (st && !st.isFile()) throw new BackupError(`backup file ${f.name} is not a regular file (a link or a directory); the backup was not restored`);
+    const size = st?.size ?? -1;
     if (size !== f.bytes) throw new BackupError(`backup file ${f.name} is missing or has ${size} bytes instead of ${f.bytes}: the backup is damaged`);
   }
   if (existsSync(to) && (await readdir(to)).length > 0) throw new BackupError(`${to} exists and is not empty: restore into a new directory (move the current index aside first)`);
@@ -131,7 +208,16 @@ export async function restoreIndex(backup: string, dest: string): Promise<Backup
   await rm(partial, { recursive: true, force: true });
   await mkdir(partial, { recursive: true });
   try {
-    for (const f of files) await copyFile(path.join(from, f.name), path.join(partial, f.name));
+    // COPYFILE_EXCL: the fresh partial directory holds nothing a copy could follow or overwrite.
+    for (const f of files) await copyFile(path.join(from, f.name), path.join(partial, f.name), fsConstants.COPYFILE_EXCL);
+    for (const f of files) {
+      const st = await lstat(path.join(partial, f.name));
+      if (!st.isFile() || st.size !== f.bytes) throw new BackupError(`backup file ${f.name} changed while it was copied; nothing was restored`);
+    }
+    await checkRestoredCopy(
+      partial,
+      files.map((f) => f.name),
+    );
     await replaceDirAtomic(partial, to);
   } catch (err) {
     await rm(partial, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync, mkdirSync, readdirSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync, mkdirSync, readdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { loadEmbedder } from "../../src/embed/load.js";
@@ -77,5 +77,60 @@ describe("backup and restore", () => {
     await expect(restoreIndex(b, path.join(tmp, "r1"))).rejects.toThrow(/damaged/);
     expect(readdirSync(tmp)).not.toContain("r1");
     expect(readdirSync(tmp).some((n) => n.endsWith(".partial"))).toBe(false);
+  });
+
+  it("trusts nothing in a backup: links, files an index does not have, bad manifests and same-size damage are refused, nothing restored", async () => {
+    const src = path.join(tmp, "trust-src");
+    const index = await PaperIndex.open({ dir: src, embedder });
+    await index.add(papers.slice(0, 5));
+    index.close();
+    const good = path.join(tmp, "trust-backup");
+    await backupIndex(src, good);
+    let n = 0;
+    /** A copy of the good backup, changed by `tamper`; restoring it must fail with `message` and leave nothing. */
+    const refused = async (tamper: (dir: string) => void, message: RegExp) => {
+      const dir = path.join(tmp, `tampered-${++n}`);
+      cpSync(good, dir, { recursive: true });
+      tamper(dir);
+      const dest = path.join(tmp, `trust-restored-${n}`);
+      await expect(restoreIndex(dir, dest)).rejects.toThrow(message);
+      expect(existsSync(dest)).toBe(false);
+      expect(existsSync(`${dest}.partial`)).toBe(false);
+    };
+    const manifestOf = (dir: string) => JSON.parse(readFileSync(path.join(dir, "paperhound-backup.json"), "utf8")) as { files: { name: string; bytes: number }[] };
+    const writeManifest = (dir: string, m: unknown) => writeFileSync(path.join(dir, "paperhound-backup.json"), JSON.stringify(m));
+
+    // A link in place of the store (to any file: here the OS's passwd file) is not followed.
+    await refused((dir) => {
+      rmSync(path.join(dir, "papers.sqlite"));
+      symlinkSync("/etc/passwd", path.join(dir, "papers.sqlite"));
+    }, /papers\.sqlite is not a regular file/);
+    // A file an index does not have is never copied into it.
+    await refused((dir) => {
+      writeFileSync(path.join(dir, "evil.sh"), "#!/bin/sh\n");
+      const m = manifestOf(dir);
+      writeManifest(dir, { ...m, files: [...m.files, { name: "evil.sh", bytes: 10 }] });
+    }, /not part of an index: "evil\.sh"/);
+    // Manifests of the wrong shape, or listing nothing.
+    for (const bad of [{ files: [] }, { files: "x" }, { files: [{ name: 1, bytes: 2 }] }, [], null]) {
+      await refused((dir) => writeManifest(dir, bad), /not a paperhound backup manifest/);
+    }
+    // Same size, damaged inside: a zeroed page of the store, a changed byte of the vector file.
+    await refused((dir) => {
+      const file = path.join(dir, "papers.sqlite");
+      const bytes = readFileSync(file);
+      bytes.fill(0, 4096, 8192);
+      writeFileSync(file, bytes);
+    }, /papers\.sqlite is damaged/);
+    await refused((dir) => {
+      const vectorFile = JSON.parse(readFileSync(path.join(dir, "vectors.json"), "utf8")).file as string;
+      const bytes = readFileSync(path.join(dir, vectorFile));
+      bytes[bytes.length - 10] ^= 0xff;
+      writeFileSync(path.join(dir, vectorFile), bytes);
+    }, /vectors-\d+\.hnsw is damaged \(its sha256 differs/);
+
+    // The untouched backup still restores.
+    const restored = await restoreIndex(good, path.join(tmp, "trust-restored-ok"));
+    expect(restored.files.map((f) => f.name).sort()).toEqual(manifestOf(good).files.map((f) => f.name).sort());
   });
 });
