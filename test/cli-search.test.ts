@@ -456,6 +456,30 @@ describe("damaged or mismatched indexes", () => {
     }
   });
 
+  it("a store with a damaged page is never written to or backed up: index, reindex and backup exit 1 naming it; the file is untouched", async () => {
+    const dir = copyOfBase("damaged-page");
+    const file = path.join(dir, "papers.sqlite");
+    const bytes = readFileSync(file);
+    const pageSize = bytes.readUInt16BE(16);
+    const pages = bytes.length / pageSize;
+    bytes.fill(0, Math.floor(pages / 2) * pageSize, (Math.floor(pages / 2) + 1) * pageSize);
+    writeFileSync(file, bytes);
+    const before = sha256(file);
+    const [index, reindex, backup] = [
+      await run(["index", FIXTURE, "--index", dir]),
+      await run(["reindex", "--yes", "--index", dir]),
+      await run(["backup", path.join(tmp, "damaged-page-backup"), "--index", dir]),
+    ];
+    for (const r of [index, reindex]) {
+      expect(r.code).toBe(1);
+      expect(lastLine(r.stderr)).toContain(`paper store ${file} is corrupt or not a paperhound database`);
+    }
+    expect(backup.code).toBe(1);
+    expect(lastLine(backup.stderr)).toMatch(/the paper store in .* is damaged .*no backup was written/);
+    expect(existsSync(path.join(tmp, "damaged-page-backup"))).toBe(false);
+    expect(sha256(file)).toBe(before);
+  });
+
   it("a corrupted vector file: exit 1 naming it and suggesting reindex --yes; the file is untouched", async () => {
     const dir = copyOfBase("bad-vectors");
     const pointer = JSON.parse(readFileSync(path.join(dir, "vectors.json"), "utf8")) as { file: string };

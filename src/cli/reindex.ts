@@ -76,6 +76,7 @@ export const registerReindex: RegisterCommand = (program, ctx) => {
       try {
         const store = PaperStore.open(storeFile);
         try {
+          store.integrityCheck(); // vectors are rebuilt from the store: a damaged one is not used
           store.transaction(() => {
             for (const rowid of store.rowidsWithMissingLabels(() => false)) store.removeVectorLabels(rowid);
             store.setModelFingerprint(fingerprintOf(embedder));

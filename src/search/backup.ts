@@ -93,6 +93,15 @@ export async function backupIndex(src: string, dest: string): Promise<BackupRepo
     const names = await copyVectors(from, partial);
     await sqliteSnapshot(path.join(from, STORE_FILE), path.join(partial, STORE_FILE));
     names.push(STORE_FILE);
+    // A backup of a damaged store would be restored in good faith later: check the snapshot.
+    const snapshot = PaperStore.open(path.join(partial, STORE_FILE), { readonly: true });
+    try {
+      snapshot.integrityCheck();
+    } catch (err) {
+      throw new BackupError(`the paper store in ${from} is damaged (${err instanceof StoreCorruptError ? err.detail : (err as Error).message}); no backup was written`);
+    } finally {
+      snapshot.close();
+    }
     if (existsSync(path.join(from, DIGEST_FILE))) {
       await sqliteSnapshot(path.join(from, DIGEST_FILE), path.join(partial, DIGEST_FILE));
       names.push(DIGEST_FILE);

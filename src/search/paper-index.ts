@@ -238,6 +238,8 @@ export class PaperIndex {
       throw err;
     }
     try {
+      // A damaged store is never written to: every writer passes this gate (reads stay possible).
+      if (!opts.readonly) store.integrityCheck();
       const built = store.getModelFingerprint();
       if (built && !sameModel(built, fingerprint)) throw new ModelMismatchError(fingerprint, built, dir);
       if (!built && !opts.readonly) store.setModelFingerprint(fingerprint);

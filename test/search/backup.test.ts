@@ -125,7 +125,7 @@ describe("backup and restore", () => {
     await refused((dir) => {
       const vectorFile = JSON.parse(readFileSync(path.join(dir, "vectors.json"), "utf8")).file as string;
       const bytes = readFileSync(path.join(dir, vectorFile));
-      bytes[bytes.length - 10] ^= 0xff;
+      bytes[bytes.length - 10] = bytes[bytes.length - 10]! ^ 0xff;
       writeFileSync(path.join(dir, vectorFile), bytes);
     }, /vectors-\d+\.hnsw is damaged \(its sha256 differs/);
 
