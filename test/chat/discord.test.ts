@@ -128,7 +128,7 @@ describe("slash commands through the real discord.js client", () => {
       "/paper query:<text> \\[count\\] \\[since\\] \\[category\\] \\[private\\]",
       "/related paper:<text> \\[count\\] \\[private\\]",
       "/digest action:<text> \\[topics\\] \\[time\\] \\[timezone\\] \\[count\\] \\[categories\\] \\[sources\\] \\[quiet\\] \\[keywords\\] \\[author\\]",
-      "/help",
+      "/help \\[command\\]",
     ]);
   });
 
