@@ -10,29 +10,25 @@
  * again. Nothing in the backup is ever ahead of what it can explain. The digest state
  * (`digest.sqlite`) is copied the same way when present.
  */
-import { createHash } from "node:crypto";
 import { copyFile, lstat, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
+import { createHash } from "node:crypto";
 import { constants as fsConstants, createReadStream, existsSync } from "node:fs";
 import { z } from "zod";
 import path from "node:path";
 import { STORE_FILE } from "./paper-index.js";
 import { PaperStore, StoreCorruptError } from "./paper-store.js";
-import { POINTER_FILE } from "./vector-index.js";
+import { Database } from "./store/sqlite.js";
+import { IndexCorruptError, parsePointer, POINTER_FILE, type IndexPointer } from "./vectors/index-file.js";
 import { replaceDirAtomic } from "../atomic-write.js";
+import { PaperhoundError } from "../errors.js";
 
-const require = createRequire(import.meta.url);
-const Database = require("better-sqlite3") as new (file: string, opts?: { readonly?: boolean; fileMustExist?: boolean; timeout?: number }) => {
-  backup(file: string): Promise<unknown>;
-  prepare(sql: string): { pluck(): { all(): unknown[] } };
-  close(): void;
-};
 
 /** The digest's state file (src/digest/digest-store.ts), copied along when present. */
 const DIGEST_FILE = "digest.sqlite";
 const MANIFEST = "paperhound-backup.json";
 
-export class BackupError extends Error {
+export class BackupError extends PaperhoundError {
+  readonly identifier = "backup";
   override readonly name = "BackupError";
 }
 
@@ -184,14 +180,16 @@ async function checkRestoredCopy(dir: string, names: readonly string[]): Promise
     }
   }
   if (names.includes(POINTER_FILE)) {
-    let pointer: { file?: unknown; sha256?: unknown };
+    // The vector index's own pointer check, then the file against the hash it records.
+    let pointer: IndexPointer;
     try {
-      pointer = JSON.parse(await readFile(path.join(dir, POINTER_FILE), "utf8")) as typeof pointer;
-    } catch {
-      throw damaged(POINTER_FILE, "not JSON");
+      pointer = parsePointer(await readFile(path.join(dir, POINTER_FILE), "utf8"), POINTER_FILE);
+    } catch (err) {
+      throw damaged(POINTER_FILE, err instanceof IndexCorruptError ? err.reason : (err as Error).message);
     }
-    if (typeof pointer.file !== "string" || !names.includes(pointer.file)) throw damaged(POINTER_FILE, "it does not name the vector file of the backup");
-    if (typeof pointer.sha256 !== "string" || (await sha256Of(path.join(dir, pointer.file))) !== pointer.sha256) throw damaged(pointer.file, "its sha256 differs from the one its pointer recorded");
+    if (!names.includes(pointer.file)) throw damaged(POINTER_FILE, "it does not name the vector file of the backup");
+    // The hash the save recorded after checking the file's layout: equal means the file is the one saved.
+    if ((await sha256Of(path.join(dir, pointer.file))) !== pointer.sha256) throw damaged(pointer.file, "its sha256 differs from the one its pointer recorded");
   }
 }
 

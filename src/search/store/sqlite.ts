@@ -24,6 +24,8 @@ export interface SqliteDatabase {
   transaction<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R;
   function(name: string, options: { deterministic?: boolean }, fn: (...args: unknown[]) => unknown): SqliteDatabase;
   close(): SqliteDatabase;
+  /** SQLite's online backup API: a consistent copy while writers keep going. */
+  backup(destination: string): Promise<unknown>;
   readonly open: boolean;
   readonly inTransaction: boolean;
 }
@@ -34,8 +36,6 @@ export type SqliteDatabaseCtor = new (
 
 const require = createRequire(import.meta.url);
 export const Database = require("better-sqlite3") as SqliteDatabaseCtor;
-
-
 
 /** SQLite's error for a file that is not a database or has damaged pages. */
 export function isCorruptionError(e: unknown): boolean {
