@@ -8,6 +8,7 @@ import { registerBackup } from "./cli/backup.js";
 import { registerBuildModel } from "./cli/build-model.js";
 import { registerConfig } from "./cli/config.js";
 import { createContext, type AppContext } from "./app/context.js";
+import { EXIT, exitCodeOf, PaperhoundError } from "./errors.js";
 import { type RegisterCommand } from "./cli/context.js";
 import { registerEmbed } from "./cli/embed.js";
 import { registerIndex } from "./cli/index-papers.js";
@@ -32,9 +33,9 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerBot,
 ];
 
-export const EXIT_OK = 0;
-export const EXIT_ERROR = 1;
-export const EXIT_USAGE = 2;
+export const EXIT_OK = EXIT.ok;
+export const EXIT_ERROR = EXIT.error;
+export const EXIT_USAGE = EXIT.usage;
 
 export function buildProgram(ctx: AppContext): Command {
   const program = new Command("paperhound")
@@ -55,11 +56,11 @@ export function buildProgram(ctx: AppContext): Command {
 const GENERIC_ERRORS = new Set(["Error", "TypeError", "RangeError", "ReferenceError", "SyntaxError", "EvalError", "URIError", "AggregateError"]);
 
 /**
- * Known errors are the project's own named classes (ConfigError, EmbedInputError, InputError, and
- * those later modules add): their message is written for the user and is all that is shown.
+ * Known errors are the error catalogue's (src/errors.ts), and other named error classes (a library's
+ * own, such as SQLite's): their message is written for the user and is all that is shown.
  */
 export function isKnownError(err: unknown): err is Error {
-  return err instanceof Error && !GENERIC_ERRORS.has(err.name);
+  return err instanceof PaperhoundError || (err instanceof Error && !GENERIC_ERRORS.has(err.name));
 }
 
 /** Runs the command line; resolves to the exit code. Never throws. */
@@ -75,11 +76,12 @@ export async function main(argv: readonly string[] = process.argv, ctx: AppConte
     }
     if (isKnownError(err)) {
       ctx.stderr.write(`paperhound: ${err.message}\n`);
+      if (debug && err instanceof PaperhoundError) ctx.stderr.write(`paperhound: error ${err.identifier} (see "Errors" in the README)\n`);
     } else {
       const message = err instanceof Error ? err.message : String(err);
       ctx.stderr.write(`paperhound: unexpected error: ${message}${debug ? "" : " (rerun with LOG_LEVEL=debug for details)"}\n`);
     }
     if (debug && err instanceof Error && err.stack) ctx.stderr.write(`${err.stack}\n`);
-    return EXIT_ERROR;
+    return exitCodeOf(err);
   }
 }

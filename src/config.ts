@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { modelsDir, projectRoot } from "./paths.js";
+import { PaperhoundError } from "./errors.js";
 
 /** What `parse` gets besides the raw string: the whole environment and facts about the terminal. */
 export interface ParseContext {
@@ -350,7 +351,8 @@ export interface ConfigProblem {
   allowed: string;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends PaperhoundError {
+  readonly identifier = "config_invalid";
   override readonly name = "ConfigError";
   constructor(readonly problems: readonly ConfigProblem[]) {
     const list = problems.map((p) => `${p.name}=${JSON.stringify(p.value)} is not allowed (expected ${p.allowed})`);

@@ -1,10 +1,12 @@
 /**
- * What paperhound tells a user when an index cannot be used as it is, written once: each entry a
- * code and a message that says what happened and what to run. The search core's errors
+ * What paperhound tells a user when an index cannot be used as it is, written once: each entry an
+ * identifier of the error catalogue (src/errors.ts) and a message that says what happened and what
+ * to run. The search core's errors
  * (ModelMismatchError, IndexCorruptError, StoreCorruptError) carry these messages, and the CLI and
  * the bot (src/app/open-index.ts) word them again for the index they opened, with its `--index`
  * argument in the commands they suggest.
  */
+import type { ErrorIdentifier } from "./errors.js";
 import type { ModelFingerprint } from "./search/types.js";
 
 /** Where the index is, for the commands a message suggests: ` --index <dir>` when the user gave one, else "". */
@@ -32,4 +34,5 @@ export const INDEX_ERRORS = {
     `Restore it from a backup, or move ${a.dir} aside and rebuild it from your paper files with \`paperhound index <file...>${a.indexArg}\``,
 } as const;
 
-export type IndexErrorCode = keyof typeof INDEX_ERRORS;
+/** Index-family identifiers; each is also an entry of the error catalogue. */
+export type IndexErrorCode = keyof typeof INDEX_ERRORS & ErrorIdentifier;

@@ -76,6 +76,9 @@ function sanitize(value: unknown, withStack: boolean, depth: number, seen: WeakS
       const out: LogFields = { name: value.name, message: value.message };
       const code = (value as { code?: unknown }).code;
       if (code !== undefined) out.code = code;
+      // The error catalogue's identifier (src/errors.ts), so logs can be grouped without matching text.
+      const identifier = (value as { identifier?: unknown }).identifier;
+      if (typeof identifier === "string") out.identifier = identifier;
       if (withStack && value.stack) out.stack = value.stack;
       return out;
     }

@@ -5,6 +5,7 @@
  */
 import { loadConfig, type Config } from "../config.js";
 import { createLogger, type Logger } from "../log.js";
+import { PaperhoundError } from "../errors.js";
 
 export interface AppContext {
   readonly env: NodeJS.ProcessEnv;
@@ -18,7 +19,8 @@ export interface AppContext {
 }
 
 /** Bad input given to a command (empty text, missing file, empty index): reported in one line, exit code 1. */
-export class InputError extends Error {
+export class InputError extends PaperhoundError {
+  readonly identifier = "input";
   override readonly name = "InputError";
 }
 

@@ -23,12 +23,14 @@ import { PaperStore, StoreCorruptError, StoreSchemaError } from "../search/paper
 import { IndexCorruptError, ModelMismatchError } from "../search/vector-index.js";
 import { describeHolder, type LockHolder } from "../search/writer-lock.js";
 import { InputError, type AppContext } from "./context.js";
+import { PaperhoundError } from "../errors.js";
 
 /** Environment switch for the sample corpus on first use (see the header comment). */
 export const SAMPLE_ENV = "PAPERHOUND_SAMPLE_IF_EMPTY";
 
 /** The index cannot be used as it is (corrupt file, other model); the message says what to do. */
-export class IndexUnusableError extends Error {
+export class IndexUnusableError extends PaperhoundError {
+  readonly identifier = "index_unusable";
   override readonly name = "IndexUnusableError";
 }
 

@@ -12,6 +12,7 @@
 import { createRequire } from "node:module";
 import fs from "node:fs";
 import path from "node:path";
+import { PaperhoundError } from "../errors.js";
 
 interface Statement {
   run(...params: unknown[]): { changes: number; lastInsertRowid: number | bigint };
@@ -84,7 +85,8 @@ export interface DecidedDigest {
   progress?: string;
 }
 
-export class DigestStoreError extends Error {
+export class DigestStoreError extends PaperhoundError {
+  readonly identifier = "digest_store";
   override readonly name = "DigestStoreError";
 }
 

@@ -25,6 +25,7 @@ import path from "node:path";
 import { OnnxGraphBuilder } from "./onnx-writer.js";
 import { builtinModelDir, projectRoot } from "../paths.js";
 import { replaceDirAtomic } from "../atomic-write.js";
+import { PaperhoundError } from "../errors.js";
 
 const require = createRequire(import.meta.url);
 
@@ -65,7 +66,8 @@ interface TfjsWeight {
 export type NetworkWeights = Map<string, Float32Array>;
 
 /** A shipped weight file is missing, damaged or not what its manifest says. */
-export class ModelWeightsError extends Error {
+export class ModelWeightsError extends PaperhoundError {
+  readonly identifier = "model_weights";
   override readonly name = "ModelWeightsError";
 }
 

@@ -13,6 +13,7 @@ import path from "node:path";
 import * as ort from "onnxruntime-node";
 import type { Device, DeviceSetting } from "./types.js";
 import { createLogger, type Logger as AppLogger } from "../log.js";
+import { PaperhoundError } from "../errors.js";
 
 /** The part of the application logger the engine uses; any object with these two methods will do. */
 export type Logger = Pick<AppLogger, "info" | "warn">;
@@ -26,7 +27,8 @@ export const CUDA_INSTALL_HINT =
   "(or ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node), and make sure the CUDA 12 runtime and cuDNN 9 libraries and an NVIDIA driver are present";
 
 /** Raised when `device: "cuda"` was requested and CUDA cannot run. */
-export class DeviceError extends Error {
+export class DeviceError extends PaperhoundError {
+  readonly identifier = "device";
   constructor(message: string) {
     super(message);
     this.name = "DeviceError";

@@ -19,6 +19,7 @@ import { stderrJsonLogger, type Logger } from "./device.js";
 import { MODEL_FILE_CANDIDATES, OnnxEmbedder } from "./onnx-embedder.js";
 import type { DeviceSetting, Embedder } from "./types.js";
 import { replaceDirAtomic } from "../atomic-write.js";
+import { PaperhoundError } from "../errors.js";
 
 /** transformers.js's settings, imported on demand: the import costs ~1.7 s and the built-in models never need it. */
 async function transformersEnv(): Promise<typeof import("@huggingface/transformers").env> {
@@ -51,7 +52,8 @@ export interface LoadEmbedderOptions {
 }
 
 /** The model named in the settings cannot be found (and may not be downloaded). */
-export class ModelNotFoundError extends Error {
+export class ModelNotFoundError extends PaperhoundError {
+  readonly identifier = "model_not_found";
   constructor(message: string) {
     super(message);
     this.name = "ModelNotFoundError";

@@ -32,6 +32,7 @@ import * as ort from "onnxruntime-node";
 import { createSession, stderrJsonLogger, type Logger } from "./device.js";
 import { resolveModelSpec } from "./model-table.js";
 import type { Device, DeviceSetting, EmbedKind, EmbedResult, Embedder, ModelSpec } from "./types.js";
+import { PaperhoundError } from "../errors.js";
 
 /** Texts per inference batch when none is given: measured fastest on CPU; GPUs want large batches. */
 export const DEFAULT_BATCH_SIZE: Record<Device, number> = { cpu: 16, cuda: 128 };
@@ -45,7 +46,8 @@ export const FAST_CHARS_PER_TOKEN = 6;
 export const MODEL_FILE_CANDIDATES = ["onnx/model.onnx", "onnx/model_quantized.onnx"] as const;
 
 /** A caller passed something that cannot be embedded. `index` is the offending text's position. */
-export class EmbedInputError extends Error {
+export class EmbedInputError extends PaperhoundError {
+  readonly identifier = "embed_input";
   constructor(
     message: string,
     readonly index: number,
@@ -56,7 +58,8 @@ export class EmbedInputError extends Error {
 }
 
 /** The model produced an unusable vector (NaN, infinite, or all zeros) for the text at `index`. */
-export class EmbedOutputError extends Error {
+export class EmbedOutputError extends PaperhoundError {
+  readonly identifier = "embed_output";
   constructor(
     message: string,
     readonly index: number,

@@ -7,6 +7,7 @@ import { createReadStream, existsSync } from "node:fs";
 import readline from "node:readline";
 import path from "node:path";
 import type { Qrels } from "./metrics.js";
+import { PaperhoundError } from "../errors.js";
 
 export interface BeirDoc {
   id: string;
@@ -27,7 +28,8 @@ export interface BeirDataset {
   qrels: Qrels;
 }
 
-export class DatasetError extends Error {
+export class DatasetError extends PaperhoundError {
+  readonly identifier = "dataset";
   override readonly name = "DatasetError";
 }
 

@@ -32,6 +32,7 @@ import { ANNOUNCE_TYPES, parseArxivRss, type AnnounceType } from "../papers/sour
 import { parseHfDailyEntries } from "../papers/sources/hf-daily.js";
 import { OaiPmhError, parseOaiPmh, type OaiMetadataFormat } from "../papers/sources/oai-pmh.js";
 import type { Paper } from "../papers/types.js";
+import { PaperhoundError } from "../errors.js";
 
 /** arXiv's API serves at most this many results of one query (start + max_results). */
 export const ARXIV_RESULT_CAP = 30_000;
@@ -230,7 +231,8 @@ export async function openOaiSource(config: Config, indexDir: string, opts: OaiO
 }
 
 /** An ingest run that stopped on a page it could not fetch or read, or could not reach the source. */
-export class IngestError extends Error {
+export class IngestError extends PaperhoundError {
+  readonly identifier = "ingest";
   override readonly name = "IngestError";
 }
 

@@ -12,6 +12,7 @@
  * The version (v3) is returned beside the id. Anything else is rejected; `describeRefError` says why
  * in a sentence fit for a chat reply.
  */
+import { PaperhoundError } from "../errors.js";
 
 export interface ArxivRef {
   /** Canonical id without version: "2401.00631", "hep-th/9901001". */
@@ -21,7 +22,8 @@ export interface ArxivRef {
 }
 
 /** Thrown by `canonicalId` (and the URL helpers) for input that is not an arXiv id; the message is `describeRefError`'s. */
-export class ArxivIdError extends Error {
+export class ArxivIdError extends PaperhoundError {
+  readonly identifier = "arxiv_id";
   override readonly name = "ArxivIdError";
   constructor(
     message: string,

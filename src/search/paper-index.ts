@@ -33,6 +33,7 @@ import { fuseScores } from "./fusion.js";
 import { tuningFor } from "./model-tuning.js";
 import { WriterLock, type LockHolder } from "./writer-lock.js";
 import type { ModelFingerprint, SearchFilters, SearchHit, StoredPaper, UpsertOutcome } from "./types.js";
+import { PaperhoundError } from "../errors.js";
 
 /** Candidates each retriever contributes before fusion (at least; more when k asks for more). */
 export const CANDIDATES = 100;
@@ -49,12 +50,14 @@ export const STORE_FILE = "papers.sqlite";
  */
 export const RELATED_TERMS = 25;
 
-export class SearchInputError extends Error {
+export class SearchInputError extends PaperhoundError {
+  readonly identifier = "search_input";
   override readonly name = "SearchInputError";
 }
 
 /** /related could not pick one paper: none found, or several titles are close. */
-export class PaperNotFoundError extends Error {
+export class PaperNotFoundError extends PaperhoundError {
+  readonly identifier = "paper_not_found";
   override readonly name = "PaperNotFoundError";
   constructor(
     message: string,

@@ -15,6 +15,7 @@ import { startTsWorker } from "../ts-worker.js";
 import type { LogFields, Logger, LogLevel } from "../log.js";
 import { PaperNotFoundError, SearchInputError, type PaperIndex, type QueryOptions, type RelatedResult } from "./paper-index.js";
 import type { SearchHit, StoredPaper } from "./types.js";
+import { PaperhoundError } from "../errors.js";
 
 /** What chat commands ask of the search core; `PaperIndex` does it on the calling thread. */
 export interface PaperSearch {
@@ -88,7 +89,8 @@ export function fromWireError(wire: WireError): Error {
 }
 
 /** The worker failed to start or died; requests it held fail with this. */
-export class SearchThreadError extends Error {
+export class SearchThreadError extends PaperhoundError {
+  readonly identifier = "search_thread";
   override readonly name = "SearchThreadError";
 }
 

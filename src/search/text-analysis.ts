@@ -8,6 +8,7 @@
  * in-memory index can be rebuilt from the store without re-analysing any text.
  */
 import { stemmer } from "stemmer";
+import { PaperhoundError } from "../errors.js";
 
 /** Terms longer than this are not indexed or searched (no real word is; it bounds the dictionary). */
 export const MAX_TERM_LENGTH = 100;
@@ -102,7 +103,8 @@ export interface TermData {
   tfAbstract: number[];
 }
 
-export class TermDataError extends Error {
+export class TermDataError extends PaperhoundError {
+  readonly identifier = "term_data";
   override readonly name = "TermDataError";
 }
 

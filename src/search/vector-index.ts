@@ -55,6 +55,7 @@ import {
   scanDir,
   type IndexPointer,
 } from "./vectors/index-file.js";
+import { PaperhoundError } from "../errors.js";
 
 export { IndexCorruptError, INDEX_FORMAT_VERSION, POINTER_FILE, type IndexPointer } from "./vectors/index-file.js";
 export type { VectorHit } from "./vectors/exact-search.js";
@@ -85,9 +86,9 @@ export const DEFAULT_EF_CONSTRUCTION = 200;
 const MIN_CAPACITY = 16;
 
 /** The index was built by another model than the one asked for. */
-export class ModelMismatchError extends Error {
+export class ModelMismatchError extends PaperhoundError {
+  readonly identifier = "model_mismatch" satisfies IndexErrorCode;
   override readonly name = "ModelMismatchError";
-  readonly code = "model_mismatch" satisfies IndexErrorCode;
   constructor(
     readonly expected: ModelFingerprint,
     readonly found: ModelFingerprint,
@@ -99,7 +100,8 @@ export class ModelMismatchError extends Error {
 
 
 /** Misuse of the index: bad label, wrong dimension, non-finite vector, modifying while saving. */
-export class VectorIndexError extends Error {
+export class VectorIndexError extends PaperhoundError {
+  readonly identifier = "vector_index";
   override readonly name = "VectorIndexError";
 }
 

@@ -13,6 +13,7 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { PaperhoundError } from "../errors.js";
 
 const require = createRequire(import.meta.url);
 const Database = require("better-sqlite3") as new (file: string, opts?: { timeout?: number }) => {
@@ -33,7 +34,8 @@ export interface LockHolder {
   since: string;
 }
 
-export class IndexLockedError extends Error {
+export class IndexLockedError extends PaperhoundError {
+  readonly identifier = "index_locked";
   override readonly name = "IndexLockedError";
   constructor(
     readonly dir: string,

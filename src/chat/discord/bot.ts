@@ -38,6 +38,7 @@ import { parseVoteId } from "./digest.js";
 import { CUSTOM_ID, renderDiscord, type DiscordPayload } from "./render.js";
 import { ResultsStore } from "./results-store.js";
 import { DRAIN_MS, settleWithin } from "../drain.js";
+import { PaperhoundError } from "../../errors.js";
 
 export interface DiscordBotOptions {
   ctx: CommandContext;
@@ -252,7 +253,8 @@ export class DiscordBot {
 }
 
 /** Logging in to Discord failed: the token was refused, or Discord could not be reached. */
-export class DiscordLoginError extends Error {
+export class DiscordLoginError extends PaperhoundError {
+  readonly identifier = "discord_login";
   override readonly name = "DiscordLoginError";
 }
 

@@ -45,6 +45,7 @@ import type { Logger } from "../../log.js";
 import { PaperNotFoundError } from "../../search/paper-index.js";
 import { parseSlackCommand, TEXT_OPTION } from "./parse.js";
 import { ACTION, blocksSize, helpMessage, pickListMessage, plainMessage, renderSlack, type MoreValue, type RelatedValue, type SlackMessage } from "./render.js";
+import { PaperhoundError } from "../../errors.js";
 
 export type SlackMode = "socket" | "http";
 
@@ -127,7 +128,8 @@ interface Delivery {
 }
 
 /** The app cannot start: Slack refused the token or cannot be reached. The message says which and what to do. */
-export class SlackStartError extends Error {
+export class SlackStartError extends PaperhoundError {
+  readonly identifier = "slack_start";
   override readonly name = "SlackStartError";
 }
 

@@ -21,6 +21,7 @@ import { isSecretKey, type Logger } from "../../log.js";
 import { projectRoot } from "../../paths.js";
 import { systemClock, type Clock } from "./clock.js";
 import { sharedScheduler, type Politeness, type RequestScheduler } from "./scheduler.js";
+import { PaperhoundError } from "../../errors.js";
 
 /** arXiv's terms of use: no more than one request every three seconds. Never lowered for arxiv.org hosts. */
 export const ARXIV_MIN_INTERVAL_FLOOR_MS = 3000;
@@ -46,7 +47,8 @@ export type FetchErrorKind =
   | "aborted";
 
 /** A request that did not produce a usable response. `url` has secrets (credentials, token-like parameters) removed. */
-export class FetchError extends Error {
+export class FetchError extends PaperhoundError {
+  readonly identifier = "fetch";
   override readonly name = "FetchError";
   readonly url: string;
   readonly kind: FetchErrorKind;

@@ -18,6 +18,7 @@ import type { HttpResponse, PoliteHttpClient, RequestOptions } from "./http-clie
 import { fetchPages, type FetchedPage, type PageContext } from "./paging.js";
 import { oaiListRecordsUrl } from "./requests.js";
 import { writeFileAtomic } from "../../atomic-write.js";
+import { PaperhoundError } from "../../errors.js";
 
 /** What is being harvested; a saved state is only resumed for the same request. */
 export interface OaiHarvestRequest {
@@ -67,7 +68,8 @@ export interface HarvestedPage<P> extends FetchedPage<P> {
 }
 
 /** Thrown for a state file that exists but cannot be used (not JSON, wrong shape). */
-export class OaiStateError extends Error {
+export class OaiStateError extends PaperhoundError {
+  readonly identifier = "oai_state";
   override readonly name = "OaiStateError";
 }
 

@@ -10,6 +10,7 @@
  */
 import type { Logger } from "../../log.js";
 import { redactUrl, type HttpResponse, type PoliteHttpClient, type RequestOptions } from "./http-client.js";
+import { PaperhoundError } from "../../errors.js";
 
 export interface ParsedPage<P> {
   page: P;
@@ -49,7 +50,8 @@ export interface FetchPagesOptions<P> {
 }
 
 /** A page that could not be fetched or read; the pages before it were already yielded. */
-export class PageError extends Error {
+export class PageError extends PaperhoundError {
+  readonly identifier = "page";
   override readonly name = "PageError";
   constructor(
     message: string,

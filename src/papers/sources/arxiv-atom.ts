@@ -47,6 +47,7 @@ import {
   type SourceRecordError,
 } from "./source-common.js";
 import { XmlElementStream, child, childText, childrenNamed, type XmlNode } from "./xml-stream.js";
+import { PaperhoundError } from "../../errors.js";
 
 export const ATOM_NS = "http://www.w3.org/2005/Atom";
 export const ARXIV_ATOM_NS = "http://arxiv.org/schemas/atom";
@@ -55,7 +56,8 @@ export const OPENSEARCH_NS = "http://a9.com/-/spec/opensearch/1.1/";
 const FORMAT = "arxiv-atom";
 
 /** The arXiv API answered with its error feed (bad id format, bad query, ...). */
-export class ArxivApiError extends Error {
+export class ArxivApiError extends PaperhoundError {
+  readonly identifier = "arxiv_api";
   override readonly name = "ArxivApiError";
   constructor(
     /** arXiv's own message, e.g. "incorrect id format for abc". */

@@ -31,8 +31,10 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { projectRoot } from "../../paths.js";
 import type { Paper } from "../types.js";
+import { PaperhoundError } from "../../errors.js";
 
-export class ListingParseError extends Error {
+export class ListingParseError extends PaperhoundError {
+  readonly identifier = "listing_parse";
   override readonly name = "ListingParseError";
   constructor(
     message: string,

@@ -24,8 +24,10 @@ import { pipeline, type Readable } from "node:stream";
 import zlib from "node:zlib";
 import type { Paper } from "../types.js";
 import { InvalidRecordError, paperFromRecord, type RecordOptions } from "./paper-record.js";
+import { PaperhoundError } from "../../errors.js";
 
-export class PaperFileError extends Error {
+export class PaperFileError extends PaperhoundError {
+  readonly identifier = "paper_file";
   override readonly name = "PaperFileError";
   constructor(
     message: string,

@@ -54,6 +54,7 @@ import {
 } from "./source-common.js";
 import { decodeUtf8, fileTextChunks } from "./source-file.js";
 import { XmlElementStream, child, childText, childrenNamed, type XmlNode } from "./xml-stream.js";
+import { PaperhoundError } from "../../errors.js";
 
 export const OAI_NS = "http://www.openarchives.org/OAI/2.0/";
 export const OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/";
@@ -66,7 +67,8 @@ const FORMAT = "oai-pmh";
 export type OaiMetadataFormat = "oai_dc" | "arXiv" | "arXivRaw";
 
 /** An OAI-PMH error other than noRecordsMatch: the request was wrong or the token is stale. */
-export class OaiPmhError extends Error {
+export class OaiPmhError extends PaperhoundError {
+  readonly identifier = "oai_pmh";
   override readonly name = "OaiPmhError";
   constructor(
     /** The OAI error code: badResumptionToken, badArgument, badVerb, cannotDisseminateFormat, idDoesNotExist, noSetHierarchy, ... */

@@ -37,9 +37,11 @@
 import { analyseArxivRef, arxivAbsUrl, arxivPdfUrl } from "../arxiv-id.js";
 import type { Paper, PaperLinks } from "../types.js";
 import { slugify } from "./daily-listing.js";
+import { PaperhoundError } from "../../errors.js";
 
 /** A record that cannot become a Paper; `message` names the field and the problem. */
-export class InvalidRecordError extends Error {
+export class InvalidRecordError extends PaperhoundError {
+  readonly identifier = "invalid_record";
   override readonly name = "InvalidRecordError";
 }
 

@@ -5,6 +5,7 @@
  */
 import { analyseArxivRef, type ArxivRef } from "../arxiv-id.js";
 import type { PaperLinks } from "../types.js";
+import { PaperhoundError } from "../../errors.js";
 
 /** Where a problem is: "file:line", "file", "line 12" or "" (for messages). */
 export function where(file: string | undefined, line?: number): string {
@@ -17,7 +18,8 @@ export function where(file: string | undefined, line?: number): string {
  * The input is not a valid document of the format being read (not XML, the wrong root element,
  * a malformed Hugging Face day). The message starts with the file and line when they are known.
  */
-export class SourceFormatError extends Error {
+export class SourceFormatError extends PaperhoundError {
+  readonly identifier = "source_format";
   override readonly name = "SourceFormatError";
   constructor(
     /** What was wrong, without the location (that is prefixed to `message`). */

@@ -1,11 +1,12 @@
 /** What opening a paper store can fail with, each message saying what to do. */
 import path from "node:path";
 import { INDEX_ERRORS, type IndexErrorCode } from "../../index-errors.js";
+import { PaperhoundError } from "../../errors.js";
 
 /** The store file is not a SQLite database, is truncated, or fails an integrity check. */
-export class StoreCorruptError extends Error {
+export class StoreCorruptError extends PaperhoundError {
+  readonly identifier = "store_corrupt" satisfies IndexErrorCode;
   override readonly name = "StoreCorruptError";
-  readonly code = "store_corrupt" satisfies IndexErrorCode;
   constructor(
     readonly file: string,
     readonly detail: string,
@@ -16,7 +17,8 @@ export class StoreCorruptError extends Error {
 }
 
 /** The store's schema is newer than this build understands, or cannot be migrated as opened. */
-export class StoreSchemaError extends Error {
+export class StoreSchemaError extends PaperhoundError {
+  readonly identifier = "store_schema";
   override readonly name = "StoreSchemaError";
   constructor(
     readonly file: string,

@@ -9,6 +9,7 @@ import { open, readdir, readFile, unlink, type FileHandle } from "node:fs/promis
 import path from "node:path";
 import { INDEX_ERRORS, type IndexErrorCode } from "../../index-errors.js";
 import type { ModelFingerprint } from "../types.js";
+import { PaperhoundError } from "../../errors.js";
 
 /** Version of the `vectors.json` pointer format. */
 export const INDEX_FORMAT_VERSION = 1;
@@ -17,9 +18,9 @@ export const POINTER_FILE = "vectors.json";
 export const MAX_LABEL = 0xffff_ffff;
 
 /** A file of the index is missing, truncated, or does not match its recorded hash. It is left as is. */
-export class IndexCorruptError extends Error {
+export class IndexCorruptError extends PaperhoundError {
+  readonly identifier = "vector_file_unusable" satisfies IndexErrorCode;
   override readonly name = "IndexCorruptError";
-  readonly code = "vector_file_unusable" satisfies IndexErrorCode;
   constructor(
     readonly file: string,
     readonly reason: string,
