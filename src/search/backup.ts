@@ -10,7 +10,7 @@
  * again. Nothing in the backup is ever ahead of what it can explain. The digest state
  * (`digest.sqlite`) is copied the same way when present.
  */
-import { copyFile, lstat, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { constants as fsConstants, createReadStream, existsSync } from "node:fs";
 import { z } from "zod";
@@ -22,6 +22,19 @@ import { IndexCorruptError, parsePointer, POINTER_FILE, type IndexPointer } from
 import { replaceDirAtomic } from "../atomic-write.js";
 import { PaperhoundError } from "../errors.js";
 
+
+/**
+ * A new, empty directory beside `to` to build it in, named `.<name>.partial-XXXXXX`: created by
+ * mkdtemp, so it is never a directory of the user's (a fixed `<name>.partial` could be one, and
+ * would be deleted).
+ */
+async function freshWorkDir(to: string): Promise<string> {
+  await mkdir(path.dirname(to), { recursive: true });
+  const dir = await mkdtemp(path.join(path.dirname(to), `.${path.basename(to)}.partial-`));
+  // mkdtemp makes it owner-only (0700); the finished directory gets the usual mode, as mkdir would give.
+  await chmod(dir, 0o777 & ~process.umask());
+  return dir;
+}
 
 /** The digest's state file (src/digest/digest-store.ts), copied along when present. */
 const DIGEST_FILE = "digest.sqlite";
@@ -74,7 +87,8 @@ async function copyVectors(src: string, dest: string): Promise<string[]> {
 
 /**
  * Copies the index in `src` into the new directory `dest` (which must not exist or be empty). Written
- * into `dest.partial` first and renamed at the end: a backup directory is either complete or absent.
+ * into a fresh work directory beside it first and renamed at the end: a backup directory is either
+ * complete or absent.
  */
 export async function backupIndex(src: string, dest: string): Promise<BackupReport> {
   const started = performance.now();
@@ -82,9 +96,7 @@ export async function backupIndex(src: string, dest: string): Promise<BackupRepo
   const to = path.resolve(dest);
   if (!existsSync(path.join(from, STORE_FILE))) throw new BackupError(`${from} holds no paperhound index (no ${STORE_FILE})`);
   if (existsSync(to) && (await readdir(to)).length > 0) throw new BackupError(`${to} exists and is not empty: choose a new directory for the backup`);
-  const partial = `${to}.partial`;
-  await rm(partial, { recursive: true, force: true });
-  await mkdir(partial, { recursive: true });
+  const partial = await freshWorkDir(to);
   try {
     const names = await copyVectors(from, partial);
     await sqliteSnapshot(path.join(from, STORE_FILE), path.join(partial, STORE_FILE));
@@ -211,9 +223,7 @@ export async function restoreIndex(backup: string, dest: string): Promise<Backup
     if (size !== f.bytes) throw new BackupError(`backup file ${f.name} is missing or has ${size} bytes instead of ${f.bytes}: the backup is damaged`);
   }
   if (existsSync(to) && (await readdir(to)).length > 0) throw new BackupError(`${to} exists and is not empty: restore into a new directory (move the current index aside first)`);
-  const partial = `${to}.partial`;
-  await rm(partial, { recursive: true, force: true });
-  await mkdir(partial, { recursive: true });
+  const partial = await freshWorkDir(to);
   try {
     // COPYFILE_EXCL: the fresh partial directory holds nothing a copy could follow or overwrite.
     for (const f of files) await copyFile(path.join(from, f.name), path.join(partial, f.name), fsConstants.COPYFILE_EXCL);

@@ -77,6 +77,22 @@ describe("backup and restore", () => {
     await expect(restoreIndex(b, path.join(tmp, "r1"))).rejects.toThrow(/damaged/);
     expect(readdirSync(tmp)).not.toContain("r1");
     expect(readdirSync(tmp).some((n) => n.endsWith(".partial"))).toBe(false);
+    expect(readdirSync(tmp).filter((n) => n.includes(".partial"))).toEqual([]);
+  });
+
+  it("never deletes a directory of the user's named like its work directory (DIR.partial)", async () => {
+    const src = path.join(tmp, "small-p");
+    const index = await PaperIndex.open({ dir: src, embedder });
+    await index.add(papers.slice(0, 2));
+    index.close();
+    for (const name of ["bp", "rp"]) {
+      mkdirSync(path.join(tmp, `${name}.partial`));
+      writeFileSync(path.join(tmp, `${name}.partial`, "thesis.tex"), "mine");
+    }
+    await backupIndex(src, path.join(tmp, "bp"));
+    await restoreIndex(path.join(tmp, "bp"), path.join(tmp, "rp"));
+    for (const name of ["bp", "rp"]) expect(readFileSync(path.join(tmp, `${name}.partial`, "thesis.tex"), "utf8")).toBe("mine");
+    expect(readdirSync(path.join(tmp, "rp")).sort()).toEqual(readdirSync(path.join(tmp, "bp")).filter((n) => n !== "paperhound-backup.json").sort());
   });
 
   it("trusts nothing in a backup: links, files an index does not have, bad manifests and same-size damage are refused, nothing restored", async () => {
