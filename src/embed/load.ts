@@ -98,6 +98,14 @@ export async function resolveModelDir(opts: LoadEmbedderOptions): Promise<{ dir:
     return { dir: await ensureBuiltinModel(model, path.join(root, model)), id: model };
   }
 
+  // "Xenova/../../../etc" looks like a Hub id but would walk out of where it seems to point: a path
+  // that climbs with ".." must say so from its start (./, ../, / or ~/), or it is refused.
+  const explicitPath = model.startsWith(".") || model.startsWith("~") || path.isAbsolute(model);
+  if (!explicitPath && model.split(/[\\/]/).includes("..")) {
+    throw new ModelNotFoundError(
+      `EMBED_MODEL=${model} is neither a Hugging Face id (org/name, no "..") nor a plain model directory: write a path that climbs with ".." starting with ./ or ../, or an absolute path`,
+    );
+  }
   const asPath = path.resolve(model.startsWith("~/") ? path.join(process.env.HOME ?? "~", model.slice(2)) : model);
   if (!isHubId(model) || isDir(asPath)) {
     if (!isDir(asPath)) throw new ModelNotFoundError(`EMBED_MODEL=${model}: model directory ${asPath} does not exist`);

@@ -114,6 +114,13 @@ describe("loadEmbedder", () => {
     });
   });
 
+  it("refuses an id-looking value that climbs out with .. (Xenova/../../etc) instead of opening the directory it reaches", async () => {
+    const climbing = `Xenova/${"../".repeat(40)}etc`; // resolves to /etc from any working directory
+    await expect(loadEmbedder({ model: climbing, device: "cpu", logger: quiet, modelsDir: models })).rejects.toThrow(
+      /is neither a Hugging Face id \(org\/name, no "\.\."\) nor a plain model directory/,
+    );
+  });
+
   it("explains a missing or incomplete local directory", async () => {
     const missing = path.join(tmp.dir, "does-not-exist");
     await expect(loadEmbedder({ model: missing, device: "cpu", logger: quiet, modelsDir: models })).rejects.toThrow(ModelNotFoundError);
