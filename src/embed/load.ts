@@ -63,8 +63,13 @@ export class ModelNotFoundError extends PaperhoundError {
 const HUB_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$|^[A-Za-z0-9][\w.-]*$/;
 
 /** True for strings shaped like a Hub id ("org/name" or "name") that are not path-like. */
+/** A value that says from its start that it is a path: ./, ../, /, ~/. */
+function isExplicitPath(model: string): boolean {
+  return model.startsWith(".") || path.isAbsolute(model) || model.startsWith("~");
+}
+
 export function isHubId(model: string): boolean {
-  if (model.startsWith(".") || path.isAbsolute(model) || model.startsWith("~")) return false;
+  if (isExplicitPath(model)) return false;
   return HUB_ID.test(model) && !model.includes("..") && !model.includes("--");
 }
 
@@ -100,8 +105,7 @@ export async function resolveModelDir(opts: LoadEmbedderOptions): Promise<{ dir:
 
   // "Xenova/../../../etc" looks like a Hub id but would walk out of where it seems to point: a path
   // that climbs with ".." must say so from its start (./, ../, / or ~/), or it is refused.
-  const explicitPath = model.startsWith(".") || model.startsWith("~") || path.isAbsolute(model);
-  if (!explicitPath && model.split(/[\\/]/).includes("..")) {
+  if (!isExplicitPath(model) && model.split(/[\\/]/).includes("..")) {
     throw new ModelNotFoundError(
       `EMBED_MODEL=${model} is neither a Hugging Face id (org/name, no "..") nor a plain model directory: write a path that climbs with ".." starting with ./ or ../, or an absolute path`,
     );

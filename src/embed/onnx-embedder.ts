@@ -24,8 +24,7 @@
  *    count. Pass `exactTokenCounts: true` to skip the first, fast cut (exact counts up to the hard
  *    ceiling, at ~10% of throughput for abstract-length texts with the default model).
  */
-import { createReadStream, existsSync } from "node:fs";
-import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { UseLiteTokenizer } from "./use-tokenizer.js";
 import * as ort from "onnxruntime-node";
@@ -33,6 +32,7 @@ import { createSession, stderrJsonLogger, type Logger } from "./device.js";
 import { resolveModelSpec } from "./model-table.js";
 import type { Device, DeviceSetting, EmbedKind, EmbedResult, Embedder, ModelSpec } from "./types.js";
 import { PaperhoundError } from "../errors.js";
+import { sha256OfFile } from "../file-hash.js";
 
 /** Texts per inference batch when none is given: measured fastest on CPU; GPUs want large batches. */
 export const DEFAULT_BATCH_SIZE: Record<Device, number> = { cpu: 16, cuda: 128 };
@@ -230,7 +230,7 @@ export class OnnxEmbedder implements Embedder {
         device,
         batchSize,
         modelFile,
-        checksum: await sha256File(modelFile),
+        checksum: await sha256OfFile(modelFile),
         dim: typeof last === "number" && last > 0 ? last : 0,
         exactTokenCounts: opts.exactTokenCounts ?? false,
       });
@@ -447,8 +447,3 @@ function detectSuffix(tokenizer: TextTokenizer): number[] {
   return [];
 }
 
-async function sha256File(file: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
-}

@@ -11,8 +11,7 @@
  * (`digest.sqlite`) is copied the same way when present.
  */
 import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { createHash } from "node:crypto";
-import { constants as fsConstants, createReadStream, existsSync } from "node:fs";
+import { constants as fsConstants, existsSync } from "node:fs";
 import { z } from "zod";
 import path from "node:path";
 import { STORE_FILE } from "./paper-index.js";
@@ -21,7 +20,7 @@ import { Database } from "./store/sqlite.js";
 import { IndexCorruptError, parsePointer, POINTER_FILE, type IndexPointer } from "./vectors/index-file.js";
 import { replaceDirAtomic } from "../atomic-write.js";
 import { PaperhoundError } from "../errors.js";
-
+import { sha256OfFile } from "../file-hash.js";
 
 /**
  * A new, empty directory beside `to` to build it in, named `.<name>.partial-XXXXXX`: created by
@@ -158,13 +157,6 @@ async function readManifest(from: string): Promise<{ name: string; bytes: number
   return files;
 }
 
-/** sha256 (hex) of a file, streamed. */
-async function sha256Of(file: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
-}
-
 /** Checks the restored copy before it takes the index's place: SQLite files intact, the vector file the one its pointer names. */
 async function checkRestoredCopy(dir: string, names: readonly string[]): Promise<void> {
   const damaged = (name: string, why: string) => new BackupError(`backup file ${name} is damaged (${why}); nothing was restored`);
@@ -201,7 +193,7 @@ async function checkRestoredCopy(dir: string, names: readonly string[]): Promise
     }
     if (!names.includes(pointer.file)) throw damaged(POINTER_FILE, "it does not name the vector file of the backup");
     // The hash the save recorded after checking the file's layout: equal means the file is the one saved.
-    if ((await sha256Of(path.join(dir, pointer.file))) !== pointer.sha256) throw damaged(pointer.file, "its sha256 differs from the one its pointer recorded");
+    if ((await sha256OfFile(path.join(dir, pointer.file))) !== pointer.sha256) throw damaged(pointer.file, "its sha256 differs from the one its pointer recorded");
   }
 }
 
