@@ -12,7 +12,6 @@
  * CPU). Prints a table, then one JSON line.
  */
 import os from "node:os";
-import { parseArgs } from "node:util";
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { DiscordBot } from "../src/chat/discord/bot.js";
 import { botAppContext, openChatRuntime } from "../src/bot/runtime.js";
@@ -21,22 +20,12 @@ import { createLogger } from "../src/log.js";
 import { FakeDiscord, type RestCall } from "../test/helpers/fake-discord.js";
 import { percentile } from "./percentile.js";
 import { seededRandom } from "../src/random.js";
-import { describeCpuSplit, pickPaperRefs, runTimedLoad, startCpuSplit, startLoadWorker, titleSpan } from "./chat-load.js";
+import { chatLoadArgs, describeCpuSplit, pickPaperRefs, runTimedLoad, startCpuSplit, startLoadWorker, titleSpan } from "./chat-load.js";
 
-const { values } = parseArgs({
-  args: isMainThread ? process.argv.slice(2) : (workerData as { args: string[] }).args,
-  options: {
-    index: { type: "string" },
-    n: { type: "string", default: "200" },
-    concurrency: { type: "string", default: "20" },
-    heartbeat: { type: "string", default: "250" },
-    related: { type: "string", default: "0.2" },
-    warmup: { type: "string", default: "10" },
-  },
-});
-const N = Number(values.n);
-const C = Number(values.concurrency);
-const RELATED = Number(values.related);
+const args = chatLoadArgs("bench:discord");
+const N = args.n;
+const C = args.concurrency;
+const RELATED = args.related;
 
 const rand = seededRandom(12345);
 
@@ -59,7 +48,7 @@ interface LoadResult {
  */
 async function worker(): Promise<void> {
   const { refs } = workerData as { refs: { id: string; title: string }[] };
-  const fake = new FakeDiscord({ heartbeatInterval: Number(values.heartbeat) });
+  const fake = new FakeDiscord({ heartbeatInterval: args.heartbeat });
   await fake.start();
   parentPort!.postMessage({ type: "listening", restUrl: fake.restUrl });
   await new Promise((resolve) => parentPort!.once("message", resolve)); // the bot is connected
@@ -86,7 +75,7 @@ async function worker(): Promise<void> {
       if (timed) res.timeouts++;
     }
   };
-  for (let i = 0; i < Number(values.warmup); i++) await one(false);
+  for (let i = 0; i < args.warmup; i++) await one(false);
   const callsBefore = fake.calls.length;
   const hbBefore = fake.heartbeats.length;
   ({ wallMs: res.wallMs, cpuMs: res.cpuMs } = await runTimedLoad(N, C, () => one(true)));
@@ -102,12 +91,12 @@ async function worker(): Promise<void> {
 async function main(): Promise<void> {
   const cli = botAppContext(createContext());
   const t0 = performance.now();
-  const runtime = await openChatRuntime(cli, values.index ? { index: values.index } : {});
+  const runtime = await openChatRuntime(cli, args.index ? { index: args.index } : {});
   const loadMs = performance.now() - t0;
   const searchThreads = runtime.ctx.search ? cli.config().searchThreads : 0;
   const store = runtime.ctx.index.store;
   const papers = store.count();
-  const refs = pickPaperRefs(store, N + Number(values.warmup), rand);
+  const refs = pickPaperRefs(store, N + args.warmup, rand);
 
   const w = startLoadWorker<{ type: string; restUrl?: string; res?: LoadResult }>("bench:discord", import.meta.url, { refs });
   const { restUrl } = await w.next("listening");

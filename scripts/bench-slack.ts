@@ -12,7 +12,6 @@
  * thread: which one bounds throughput), then one JSON line.
  */
 import os from "node:os";
-import { parseArgs } from "node:util";
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { botAppContext, openChatRuntime } from "../src/bot/runtime.js";
 import { startSlackAdapter } from "../src/chat/slack/adapter.js";
@@ -22,21 +21,12 @@ import { createLogger } from "../src/log.js";
 import { BOT_TOKEN, FakeSlack, SIGNING_SECRET, postSigned, slashCommandFields } from "../test/helpers/fake-slack.js";
 import { percentile } from "./percentile.js";
 import { seededRandom } from "../src/random.js";
-import { describeCpuSplit, pickPaperRefs, runTimedLoad, startCpuSplit, startLoadWorker, titleSpan } from "./chat-load.js";
+import { chatLoadArgs, describeCpuSplit, pickPaperRefs, runTimedLoad, startCpuSplit, startLoadWorker, titleSpan } from "./chat-load.js";
 
-const { values } = parseArgs({
-  args: isMainThread ? process.argv.slice(2) : (workerData as { args: string[] }).args,
-  options: {
-    index: { type: "string" },
-    n: { type: "string", default: "200" },
-    concurrency: { type: "string", default: "20" },
-    related: { type: "string", default: "0.2" },
-    warmup: { type: "string", default: "10" },
-  },
-});
-const N = Number(values.n);
-const C = Number(values.concurrency);
-const RELATED = Number(values.related);
+const args = chatLoadArgs("bench:slack");
+const N = args.n;
+const C = args.concurrency;
+const RELATED = args.related;
 
 const rand = seededRandom(12345);
 
@@ -81,7 +71,7 @@ async function worker(): Promise<void> {
       if (timed) res.errors++;
     }
   };
-  for (let i = 0; i < Number(values.warmup); i++) await one(false);
+  for (let i = 0; i < args.warmup; i++) await one(false);
   ({ wallMs: res.wallMs, cpuMs: res.cpuMs } = await runTimedLoad(N, C, () => one(true)));
   parentPort!.postMessage({ type: "done", res });
   await new Promise((resolve) => parentPort!.once("message", resolve)); // the app has stopped
@@ -90,11 +80,11 @@ async function worker(): Promise<void> {
 
 async function main(): Promise<void> {
   const cli = botAppContext(createContext());
-  const runtime = await openChatRuntime(cli, values.index ? { index: values.index } : {});
+  const runtime = await openChatRuntime(cli, args.index ? { index: args.index } : {});
   const searchThreads = runtime.ctx.search ? cli.config().searchThreads : 0;
   const store = runtime.ctx.index.store;
   const papers = store.count();
-  const refs = pickPaperRefs(store, N + Number(values.warmup), rand);
+  const refs = pickPaperRefs(store, N + args.warmup, rand);
 
   const w = startLoadWorker<{ type: string; apiUrl?: string; res?: LoadResult }>("bench:slack", import.meta.url, { refs });
   const { apiUrl } = await w.next("listening");

@@ -16,7 +16,7 @@ import { loadEmbedder } from "../src/embed/load.js";
 import { createLogger } from "../src/log.js";
 import { categoryName } from "../src/papers/sources/arxiv-categories.js";
 import { projectRoot } from "../src/paths.js";
-import { passageTextsOf } from "../src/search/paper-index.js";
+import { passageTextsOf } from "../src/search/paper-passages.js";
 import { isDevPaper } from "../training/pairs.js";
 import { percentile } from "./percentile.js";
 

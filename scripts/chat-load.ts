@@ -1,8 +1,55 @@
 /** What the chat load benchmarks (bench:discord, bench:slack) send: the same mix on both platforms. */
 import { readFileSync } from "node:fs";
-import { parentPort } from "node:worker_threads";
+import { parseArgs } from "node:util";
+import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { startTsWorker } from "../src/ts-worker.js";
 import type { PaperStore } from "../src/search/paper-store.js";
+
+/** The options both chat load benchmarks take; `heartbeat` (ms) is Discord's gateway interval. */
+export interface ChatLoadArgs {
+  index: string | undefined;
+  n: number;
+  concurrency: number;
+  related: number;
+  warmup: number;
+  heartbeat: number;
+}
+
+/**
+ * Parses the benchmark's arguments: the command line on the main thread, the same strings passed
+ * on to the load worker in its thread (both threads must agree). A bad option is named on stderr
+ * and the process exits 2 (usage), before anything starts.
+ */
+export function chatLoadArgs(bench: string): ChatLoadArgs {
+  try {
+    return parseChatLoadArgs();
+  } catch (err) {
+    process.stderr.write(`${bench}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
+}
+
+function parseChatLoadArgs(): ChatLoadArgs {
+  const { values } = parseArgs({
+    args: isMainThread ? process.argv.slice(2) : (workerData as { args: string[] }).args,
+    options: {
+      index: { type: "string" },
+      n: { type: "string", default: "200" },
+      concurrency: { type: "string", default: "20" },
+      related: { type: "string", default: "0.2" },
+      warmup: { type: "string", default: "10" },
+      heartbeat: { type: "string", default: "250" },
+    },
+  });
+  const whole = (name: "n" | "concurrency" | "warmup" | "heartbeat", min: number): number => {
+    const n = Number(values[name]);
+    if (!Number.isSafeInteger(n) || n < min) throw new Error(`--${name} must be a whole number ≥ ${min}, got "${values[name]}"`);
+    return n;
+  };
+  const related = Number(values.related);
+  if (!(related >= 0 && related <= 1)) throw new Error(`--related must be a share between 0 and 1, got "${values.related}"`);
+  return { index: values.index, n: whole("n", 1), concurrency: whole("concurrency", 1), related, warmup: whole("warmup", 0), heartbeat: whole("heartbeat", 1) };
+}
 
 export interface PaperRef {
   id: string;

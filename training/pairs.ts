@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import { splitSentences } from "../src/embed/passages.js";
 import { seededRandom } from "../src/random.js";
-import { passageTextsOf } from "../src/search/paper-index.js";
+import { passageTextsOf } from "../src/search/paper-passages.js";
 
 export const QUERY_MAX_TOKENS = 48;
 export const DOC_MAX_TOKENS = 128;

@@ -23,7 +23,7 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Embedder } from "../embed/types.js";
-import { splitPassages, splitSentences } from "../embed/passages.js";
+import { passageTextsOf } from "./paper-passages.js";
 import type { Paper } from "../papers/types.js";
 import { isArxivId, parseArxivRef } from "../papers/arxiv-id.js";
 import { PaperStore } from "./paper-store.js";
@@ -150,43 +150,6 @@ export function fingerprintOf(embedder: Embedder): ModelFingerprint {
 
 function sameModel(a: ModelFingerprint, b: ModelFingerprint): boolean {
   return a.modelId === b.modelId && a.dim === b.dim && a.checksum === b.checksum;
-}
-
-/**
- * At most this many passages per paper are embedded (packing whole sentences after the title gives
- * 4.8 windows per arXiv abstract on average; text past the cap is still in BM25). A paper's vector is
- * the normalised mean of its passage vectors: one vector per paper. SciFact train, dense only, exact
- * search: best passage nDCG@10 0.272 / Recall@100 0.588, mean 0.269 / 0.593, first passage alone
- * 0.233 / 0.531. The mean is as good as the best passage at a third of the vectors (140k papers:
- * 414k → 140k vectors, 909 → ~310 MB of HNSW), which is what makes load time and /related fast.
- */
-export const MAX_PASSAGES = 3;
-
-/**
- * Text of each passage: the title, then as many whole sentences as fit the model's window
- * (greedy packing; a sentence longer than the window is split at word boundaries).
- * SciFact, dense only: title + packed windows nDCG@10 0.301, the whole text cut at 128 tokens 0.234.
- */
-export function passageTextsOf(paper: Pick<Paper, "title" | "abstract">, embedder: Pick<Embedder, "maxTokens" | "countTokens">): string[] {
-  const title = paper.title.trim();
-  const prefix = title ? `${title}. ` : "";
-  const count = (t: string) => embedder.countTokens(t);
-  const room = Math.max(16, embedder.maxTokens - count(prefix));
-  const pieces = splitSentences(paper.abstract).flatMap((s) => (count(s) <= room ? [s] : splitPassages(s, { maxTokens: room, countTokens: count, windowSentences: 1 })));
-  const windows: string[] = [];
-  let current = "";
-  for (const piece of pieces) {
-    const joined = current ? `${current} ${piece}` : piece;
-    if (!current || count(joined) <= room) {
-      current = joined;
-      continue;
-    }
-    windows.push(current);
-    if (windows.length === MAX_PASSAGES) break;
-    current = piece;
-  }
-  if (current && windows.length < MAX_PASSAGES) windows.push(current);
-  return windows.length > 0 ? windows.map((w) => prefix + w) : [title];
 }
 
 export class PaperIndex {

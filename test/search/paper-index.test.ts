@@ -18,11 +18,11 @@ import {
   MAX_K,
   PaperIndex,
   PaperNotFoundError,
-  passageTextsOf,
   SearchInputError,
   STORE_FILE,
   type QueryOptions,
 } from "../../src/search/paper-index.js";
+import { passageTextsOf } from "../../src/search/paper-passages.js";
 import { PaperStore } from "../../src/search/paper-store.js";
 import { ModelMismatchError, VectorIndex } from "../../src/search/vector-index.js";
 import type { SearchFilters, SearchHit } from "../../src/search/types.js";
