@@ -18,11 +18,14 @@
  *  - Socket Mode (SLACK_APP_TOKEN) by default; HTTP mode (SLACK_SIGNING_SECRET, SLACK_PORT, path
  *    /slack/events) when chosen or when no app token is set. Nothing escapes: a failure is logged and
  *    answered with an ephemeral error, and the app keeps running.
+ *  - HTTP mode: bolt checks the signature; a request timestamped more than 5 minutes from now, in
+ *    either direction, is refused (401) before bolt sees it.
  */
-import type { Server } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { ListenOptions } from "node:net";
 import {
   App,
+  HTTPReceiver,
   LogLevel,
   SocketModeReceiver,
   type AppOptions,
@@ -52,6 +55,8 @@ export type SlackMode = "socket" | "http";
 /** HTTP mode's port and the Web API base when SLACK_PORT / SLACK_API_URL are unset. */
 export const DEFAULT_PORT = 3000;
 export const DEFAULT_API_URL = "https://slack.com/api/";
+/** Slack's window for X-Slack-Request-Timestamp, both ways (bolt itself only refuses old ones). */
+export const MAX_REQUEST_SKEW_S = 300;
 
 type WebClient = App["client"];
 
@@ -226,7 +231,7 @@ export class SlackAdapter {
               ...opts.socketOptions,
             }),
           })
-        : new App({ ...common, signingSecret: s.signingSecret!, processBeforeResponse: false });
+        : new App({ ...common, receiver: opts.appOptions?.receiver ?? this.httpReceiver(s.signingSecret!, logger) });
     this.app.command(/^\/(paper|related|digest)$/, (args) => this.track(this.onCommand(args)));
     this.app.action(new RegExp(`^${ACTION.more}$`), (args) => this.track(this.onMore(args as never)));
     this.app.action(new RegExp(`^(${ACTION.related}|${ACTION.pick}):\\d+$`), (args) => this.track(this.onRelatedButton(args as never)));
@@ -234,6 +239,26 @@ export class SlackAdapter {
     this.app.error(async (err) => {
       this.logger.error("slack app error", { err });
     });
+  }
+
+  /** Bolt's HTTP receiver (signature check kept), refusing requests timestamped outside ±MAX_REQUEST_SKEW_S first. */
+  private httpReceiver(signingSecret: string, logger: ReturnType<typeof boltLogger>): HTTPReceiver {
+    const receiver = new HTTPReceiver({ signingSecret, processBeforeResponse: false, logger: logger as never });
+    const listener = receiver.requestListener;
+    receiver.requestListener = (req: IncomingMessage, res: ServerResponse) => {
+      const header = req.headers["x-slack-request-timestamp"];
+      // Parsed as bolt parses it (Number), so this is the timestamp the signature covers; a missing or
+      // unparsable one is bolt's to refuse. Bolt rejects only old ones: a future one could be replayed later.
+      const skewS = typeof header === "string" ? Number(header) - Date.now() / 1000 : Number.NaN;
+      if (Math.abs(skewS) > MAX_REQUEST_SKEW_S) {
+        this.logger.warn("refused a Slack request: timestamp too far from now", { skewS: Math.round(skewS), maxSkewS: MAX_REQUEST_SKEW_S });
+        res.writeHead(401);
+        res.end();
+        return;
+      }
+      listener(req, res);
+    };
+    return receiver;
   }
 
   /** Connects (Socket Mode) or listens (HTTP mode). */
