@@ -6,7 +6,7 @@
  * physics, ...) and the archive's own name for single-category archives ("Quantum Physics",
  * "High Energy Physics - Theory"). Names arXiv used to give a category (cs.LG was "Learning"
  * until 2019) are listed too. MSC / ACM class subjects ("11N05 (Primary)", "H.5.2") are not
- * categories and have no entry.
+ * categories and have no entry. Also the archives a category code may start with, current and former.
  */
 
 /** Archive code → the name that prefixes its categories' subjects. */
@@ -190,6 +190,19 @@ const STANDALONE: Record<string, string> = {
   "cond-mat": "Condensed Matter",
   "q-bio": "Quantitative Biology",
 };
+
+/** Archives merged into others in the 1990s (solv-int → nlin.SI): old papers still carry them as categories. */
+const FORMER_ARCHIVES = [
+  "acc-phys", "adap-org", "alg-geom", "ao-sci", "atom-ph", "bayes-an", "chao-dyn", "chem-ph", "cmp-lg",
+  "comp-gas", "dg-ga", "funct-an", "mtrl-th", "patt-sol", "plasm-ph", "q-alg", "solv-int", "supr-con",
+];
+
+const ARCHIVES: ReadonlySet<string> = new Set([...Object.keys(ARCHIVE_NAMES), ...Object.keys(STANDALONE), ...FORMER_ARCHIVES]);
+
+/** Whether arXiv has or had this archive ("cs", "hep-th", "solv-int"): the part of a category code before the dot. */
+export function isArxivArchive(archive: string): boolean {
+  return ARCHIVES.has(archive);
+}
 
 const BY_SUBJECT: ReadonlyMap<string, string> = (() => {
   const m = new Map<string, string>();

@@ -20,7 +20,7 @@ import { ArxivRssReader, type AnnounceType } from "./arxiv-rss.js";
 import { ListingParseError, parseDailyListingDetailed } from "./daily-listing.js";
 import { readHfDailyArchive, readHfDailyFileEntries } from "./hf-daily.js";
 import { PaperFileError, readPaperFile, type PaperRecordError } from "./jsonl.js";
-import { type RecordOptions } from "./paper-record.js";
+import { type RecordOptions, type RecordWarning } from "./paper-record.js";
 import { OaiPmhError, readOaiPmh, type OaiDeletedRecord, type OaiEnd } from "./oai-pmh.js";
 import { SourceFormatError } from "./source-common.js";
 import { decodeHead, fileTextChunks, isGzip, readFileHead } from "./source-file.js";
@@ -100,10 +100,13 @@ export async function detectFileFormat(file: string): Promise<DetectedFormat> {
   return detectFormat(await readFileHead(file));
 }
 
-/** One record of a file: a paper (with the RSS announce type when there is one) or why it is not one. */
+/**
+ * One record of a file: a paper (with the RSS announce type when there is one, and the warnings of
+ * a JSON / JSON Lines record kept with a warning: see paper-record.ts) or why it is not one.
+ */
 export type SourceFileEntry =
-  | { line: number; paper: Paper; error?: undefined; announceType?: AnnounceType }
-  | { line: number; paper?: undefined; error: PaperRecordError };
+  | { line: number; paper: Paper; error?: undefined; announceType?: AnnounceType; warnings?: RecordWarning[] }
+  | { line: number; paper?: undefined; error: PaperRecordError; warnings?: undefined };
 
 /** `source` overrides every parser's default `Paper.source`; `namespace` applies to JSON / JSONL ids (see jsonl.ts). */
 export interface ReadPapersOptions extends RecordOptions {

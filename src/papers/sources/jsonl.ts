@@ -17,13 +17,15 @@
  *   an invalid date, URL or DOI, or a line that is not JSON, is yielded as
  *   `{ line, error: { line, message } }` and reading goes on. A missing, unreadable or empty file,
  *   or a corrupt gzip stream, throws `PaperFileError` naming the file.
+ *   A paper kept with a warning (a dropped category, text repaired from invalid UTF-8: bytes that
+ *   are not UTF-8 are decoded to U+FFFD) carries `warnings` in its entry.
  */
 import { constants as fsConstants } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { pipeline, type Readable } from "node:stream";
 import zlib from "node:zlib";
 import type { Paper } from "../types.js";
-import { InvalidRecordError, paperFromRecord, type RecordOptions } from "./paper-record.js";
+import { InvalidRecordError, readPaperRecord, type RecordOptions, type RecordWarning } from "./paper-record.js";
 import { PaperhoundError } from "../../errors.js";
 
 export class PaperFileError extends PaperhoundError {
@@ -48,10 +50,10 @@ export interface PaperRecordError {
   message: string;
 }
 
-/** One record of a file: a paper, or why that record was not one. Narrow with `if (entry.paper)`. */
+/** One record of a file: a paper (with warnings, if any), or why that record was not one. Narrow with `if (entry.paper)`. */
 export type PaperFileEntry =
-  | { line: number; paper: Paper; error?: undefined }
-  | { line: number; paper?: undefined; error: PaperRecordError };
+  | { line: number; paper: Paper; error?: undefined; warnings?: RecordWarning[] }
+  | { line: number; paper?: undefined; error: PaperRecordError; warnings?: undefined };
 
 // ---------------------------------------------------------------------------------------------
 // Files
@@ -128,7 +130,8 @@ function entryFor(line: number, parse: () => unknown, opts: RecordOptions): Pape
     return { line, error: { line, message: `not valid JSON (${(err as Error).message})` } };
   }
   try {
-    return { line, paper: paperFromRecord(value, opts) };
+    const { paper, warnings } = readPaperRecord(value, opts);
+    return warnings.length > 0 ? { line, paper, warnings } : { line, paper };
   } catch (err) {
     if (err instanceof InvalidRecordError) return { line, error: { line, message: err.message } };
     throw err;

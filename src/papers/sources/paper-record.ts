@@ -33,16 +33,44 @@
  *   "local". A record without any id gets "<namespace>:<slug of title>".
  *   `version` is the highest of the id's, "version" and "versions".
  *
+ * Text
+ *   Control characters (C0 but tab and line ends, DEL, C1) are removed from title, abstract,
+ *   authors and comment. A title or abstract with nothing visible left (only zero-width, format,
+ *   control or space characters) is an error, like a missing one.
+ *
+ * Warnings (the paper is kept; `readPaperRecord` returns them)
+ *   - category: entries of "categories" / "primary_category" that are not arXiv categories
+ *     (syntax of checks.ts, an archive arXiv has or had) are dropped. MSC and ACM class codes
+ *     ("68T50", "I.2.7"), which arXiv's API and dumps list among categories, are dropped silently.
+ *     Categories are written as arXiv does ("CS.lg" → "cs.LG").
+ *   - invalid-utf8: title, abstract, authors or comment hold U+FFFD, what a decoder leaves for
+ *     bytes that were not UTF-8 (jsonl.ts decodes that way). The store never lets such a title or
+ *     abstract replace one with fewer (src/search/store/rows.ts).
  */
 import { analyseArxivRef, arxivAbsUrl, arxivPdfUrl } from "../arxiv-id.js";
+import { isArxivCategory, normaliseCategory } from "../checks.js";
 import type { Paper, PaperLinks } from "../types.js";
+import { isArxivArchive } from "./arxiv-categories.js";
 import { slugify } from "./daily-listing.js";
+import { collapse, hasVisibleText, stripControlChars } from "./source-common.js";
 import { PaperhoundError } from "../../errors.js";
 
 /** A record that cannot become a Paper; `message` names the field and the problem. */
 export class InvalidRecordError extends PaperhoundError {
   readonly identifier = "invalid_record";
   override readonly name = "InvalidRecordError";
+}
+
+/** What reading a record dropped or found damaged while keeping the paper (see the top of this file). */
+export interface RecordWarning {
+  kind: "category" | "invalid-utf8";
+  message: string;
+}
+
+export interface RecordResult {
+  paper: Paper;
+  /** Empty when nothing was wrong. */
+  warnings: RecordWarning[];
 }
 
 export interface RecordOptions {
@@ -84,13 +112,16 @@ function optString(o: Obj, ...keys: string[]): [string, string] | undefined {
   return t === "" ? undefined : [k, t];
 }
 
-function requiredString(o: Obj, ...keys: string[]): string {
+/** A required title or abstract, trimmed and without control characters; there must be something visible. */
+function requiredText(o: Obj, ...keys: string[]): string {
   const f = pick(o, ...keys);
   if (!f) fail(`"${keys[0]}" is missing`);
   const [k, v] = f;
   if (typeof v !== "string") fail(`"${k}" must be a string, got ${describeType(v)}`);
   if (v.trim() === "") fail(`"${k}" is empty`);
-  return v;
+  const text = stripControlChars(v).trim();
+  if (!hasVisibleText(text)) fail(`"${k}" has no visible characters (only invisible or control characters)`);
+  return text;
 }
 
 const MONTHS: Record<string, number> = {
@@ -240,35 +271,68 @@ function readAuthors(o: Obj): string[] {
   const f = pick(o, "authors");
   if (!f) return [];
   const [, v] = f;
-  if (typeof v === "string") return splitAuthors(v);
+  if (typeof v === "string") return splitAuthors(stripControlChars(v));
   if (!Array.isArray(v)) fail(`"authors" must be an array or a string, got ${describeType(v)}`);
   const out: string[] = [];
   v.forEach((a, i) => {
     let name: unknown = a;
     if (a && typeof a === "object" && !Array.isArray(a)) name = (a as Obj).name;
     if (typeof name !== "string") fail(`"authors[${i}]" must be a name (a string or {"name": string}), got ${describeType(a)}`);
-    const t = name.trim().replace(/\s+/g, " ");
+    const t = collapse(stripControlChars(name));
     if (t) out.push(t);
   });
   return out;
 }
 
-function readCategories(o: Obj): string[] {
+/** MSC ("68T50", "85-04, 68T01", "62, 91") and ACM ("I.2.7") class codes: classifications, not mistakes. */
+const CLASS_CODE = /^(?:\d{2}(?:[a-z\d-]|\b)|[a-k]\.[\dm])/i;
+
+function readCategories(o: Obj, warnings: RecordWarning[]): string[] {
   const cats: string[] = [];
+  const take = (field: string, values: string[]) => {
+    const dropped: string[] = [];
+    for (const c of values) {
+      if (c === "") continue;
+      const code = isArxivCategory(c) ? normaliseCategory(c) : undefined;
+      if (code !== undefined && isArxivArchive(code.split(".")[0]!)) cats.push(code);
+      else if (!CLASS_CODE.test(c)) dropped.push(c);
+    }
+    if (dropped.length === 0) return;
+    const what = dropped.length === 1 ? "not an arXiv category" : "not arXiv categories";
+    warnings.push({ kind: "category", message: `"${field}": dropped ${dropped.map((c) => JSON.stringify(c.slice(0, 80))).join(", ")} (${what} like cs.LG or hep-th)` });
+  };
   const primary = optString(o, "primary_category", "primary");
-  if (primary) cats.push(primary[1]);
+  if (primary) take(primary[0], [primary[1]]);
   const f = pick(o, "categories");
   if (f) {
     const [, v] = f;
-    if (typeof v === "string") cats.push(...v.split(/[\s,]+/));
+    if (typeof v === "string") take("categories", v.split(/[\s,]+/));
     else if (Array.isArray(v)) {
-      v.forEach((c, i) => {
-        if (typeof c !== "string") fail(`"categories[${i}]" must be a string, got ${describeType(c)}`);
-        cats.push(c.trim());
-      });
+      take(
+        "categories",
+        v.map((c, i) => {
+          if (typeof c !== "string") fail(`"categories[${i}]" must be a string, got ${describeType(c)}`);
+          return c.trim();
+        }),
+      );
     } else fail(`"categories" must be an array or a string, got ${describeType(v)}`);
   }
-  return [...new Set(cats.filter((c) => c.length > 0))];
+  return [...new Set(cats)];
+}
+
+/** U+FFFD per text field, as one warning: a decoder left them for bytes that were not UTF-8. */
+function replacementWarning(fields: [string, string | string[] | undefined][]): RecordWarning | undefined {
+  let count = 0;
+  const where: string[] = [];
+  for (const [name, value] of fields) {
+    const text = Array.isArray(value) ? value.join("\n") : value;
+    if (!text?.includes("\uFFFD")) continue;
+    count += text.split("\uFFFD").length - 1;
+    where.push(`"${name}"`);
+  }
+  if (count === 0) return undefined;
+  const chars = count === 1 ? "1 U+FFFD replacement character" : `${count} U+FFFD replacement characters`;
+  return { kind: "invalid-utf8", message: `text repaired from invalid UTF-8: ${chars} in ${where.join(", ")} (the original characters are lost)` };
 }
 
 function parseVersionValue(key: string, v: unknown): number {
@@ -335,14 +399,15 @@ function resolveId(o: Obj, namespace: string, title: string): ResolvedId {
 }
 
 /**
- * One JSON value → Paper, by the schema at the top of this file. Throws `InvalidRecordError`
- * (message names the field) for anything it cannot take.
+ * One JSON value → Paper, by the schema at the top of this file, and the warnings about what was
+ * dropped or damaged. Throws `InvalidRecordError` (message names the field) for anything it cannot take.
  */
-export function paperFromRecord(value: unknown, opts: RecordOptions = {}): Paper {
+export function readPaperRecord(value: unknown, opts: RecordOptions = {}): RecordResult {
   if (!value || typeof value !== "object" || Array.isArray(value)) fail(`a record must be a JSON object, got ${describeType(value)}`);
   const o = value as Obj;
-  const title = requiredString(o, "title").trim().replace(/\s+/g, " ");
-  const abstract = requiredString(o, "abstract", "summary", "text").trim();
+  const warnings: RecordWarning[] = [];
+  const title = collapse(requiredText(o, "title"));
+  const abstract = requiredText(o, "abstract", "summary", "text");
 
   const recordSource = optString(o, "source")?.[1];
   const namespace = opts.namespace ?? (recordSource && PLAIN_WORD.test(recordSource) ? recordSource : "local");
@@ -362,7 +427,8 @@ export function paperFromRecord(value: unknown, opts: RecordOptions = {}): Paper
     links.pdf ??= arxivPdfUrl(ref.id);
   }
   const doi = readDoi(o);
-  const comment = optString(o, "comment", "comments")?.[1];
+  const commentField = optString(o, "comment", "comments");
+  const comment = commentField && stripControlChars(commentField[1]).trim();
   const upvotesField = pick(o, "upvotes");
   let upvotes: number | undefined;
   if (upvotesField) {
@@ -371,12 +437,13 @@ export function paperFromRecord(value: unknown, opts: RecordOptions = {}): Paper
     upvotes = v;
   }
 
+  const authors = readAuthors(o);
   const paper: Paper = {
     id: ref.id,
     title,
     abstract,
-    authors: readAuthors(o),
-    categories: readCategories(o),
+    authors,
+    categories: readCategories(o, warnings),
     links,
     source: opts.source ?? "jsonl",
   };
@@ -386,5 +453,12 @@ export function paperFromRecord(value: unknown, opts: RecordOptions = {}): Paper
   if (doi) paper.doi = doi;
   if (comment) paper.comment = comment;
   if (upvotes !== undefined) paper.trending = { upvotes };
-  return paper;
+  const damaged = replacementWarning([["title", title], ["abstract", abstract], ["authors", authors], ["comment", comment]]);
+  if (damaged) warnings.push(damaged);
+  return { paper, warnings };
+}
+
+/** `readPaperRecord` without the warnings. */
+export function paperFromRecord(value: unknown, opts: RecordOptions = {}): Paper {
+  return readPaperRecord(value, opts).paper;
 }

@@ -1,7 +1,8 @@
 /**
  * Small pieces shared by the feed parsers (arXiv Atom, arXiv RSS, OAI-PMH, Hugging Face daily
- * papers): the error for input that is not the format it claims to be, whitespace and DOI
- * clean-up, and the canonical arXiv links every parser fills in the same way.
+ * papers) and paper records: the error for input that is not the format it claims to be,
+ * whitespace, control character and DOI clean-up, and the canonical arXiv links every parser
+ * fills in the same way.
  */
 import { analyseArxivRef, type ArxivRef } from "../arxiv-id.js";
 import type { PaperLinks } from "../types.js";
@@ -64,6 +65,30 @@ const RUNS = /[^\S ]\s*| \s+/g;
 export function collapse(s: string): string {
   const t = s.trim();
   return NEEDS_COLLAPSE.test(t) ? t.replace(RUNS, " ") : t;
+}
+
+/** C0 controls but tab and line ends, DEL and C1: NUL, ESC (terminal escapes), ... mean nothing in a title or abstract. */
+const CONTROL_CHARS = /[\u0000-\u0008\u000E-\u001F\u007F-\u009F]/g;
+const HAS_CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/;
+
+/**
+ * `s` without control characters (above); CR LF, CR, vertical tab and form feed become "\n", so
+ * only tab and "\n" remain. Text without any is returned as is.
+ */
+export function stripControlChars(s: string): string {
+  return HAS_CONTROL.test(s) ? s.replace(CONTROL_CHARS, "").replace(/\r\n?|[\v\f]/g, "\n") : s;
+}
+
+/**
+ * Characters that show nothing: whitespace, controls, format characters (zero-width space and
+ * joiners, word joiner, BOM, soft hyphen, bidi marks), variation selectors, and the blank letters
+ * (combining grapheme joiner, Hangul and Khmer fillers, braille blank).
+ */
+const INVISIBLE = /^[\s\p{Cc}\p{Cf}\p{Z}\u034f\u115f\u1160\u17b4\u17b5\u2800\u3164\uffa0\ufe00-\ufe0f\u{e0100}-\u{e01ef}]*$/u;
+
+/** Whether `s` has at least one character that shows (a title of zero-width spaces has none). */
+export function hasVisibleText(s: string): boolean {
+  return !INVISIBLE.test(s);
 }
 
 const DOI = /^10\.\d{4,9}\/\S+$/;

@@ -160,8 +160,18 @@ export function valuesOf(p: Paper): PaperValues {
  * and category order never replace what an arXiv source (API, RSS, OAI, a metadata dump) gave; they
  * fill what is missing and bring trending signals and links. Otherwise the same paper seen daily on
  * both would flip between two spellings of its abstract.
+ *
+ * A title or abstract with more U+FFFD than the stored one (text repaired from invalid UTF-8: the
+ * original characters are lost) never replaces it, whatever the version or source.
  */
 const SECONDARY_SOURCES = new Set(["hf-daily"]);
+
+/** How many U+FFFD `s` holds: what a decoder leaves for bytes that were not UTF-8. */
+export function replacementChars(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf("\uFFFD"); i >= 0; i = s.indexOf("\uFFFD", i + 1)) n++;
+  return n;
+}
 
 export function mergeValues(old: PaperRow, inc: Paper): PaperValues {
   // An older version, or a re-publisher's copy of a paper an arXiv source already gave: the stored
@@ -176,8 +186,13 @@ export function mergeValues(old: PaperRow, inc: Paper): PaperValues {
   const str = (v: string | undefined | null): v is string => nonEmpty(v);
   const arr = (v: string[] | undefined): v is string[] => Array.isArray(v) && v.length > 0;
 
-  const title = pick(inc.title.trim(), old.title, str) ?? "";
-  const abstract = pick(inc.abstract.trim(), old.abstract, str) ?? "";
+  // Text repaired from invalid UTF-8 lost characters for good: it never replaces a better stored copy.
+  const text = (incoming: string, stored: string): string => {
+    const v = pick(incoming, stored, str) ?? "";
+    return v !== stored && str(stored) && replacementChars(v) > replacementChars(stored) ? stored : v;
+  };
+  const title = text(inc.title.trim(), old.title);
+  const abstract = text(inc.abstract.trim(), old.abstract);
   const contentChanged = title !== old.title || abstract !== old.abstract;
   const authors = pick(uniqueStrings(inc.authors), JSON.parse(old.authors) as string[], arr) ?? [];
 
