@@ -7,8 +7,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { constants as fsConstants } from "node:fs";
-import { mkdir, open, readdir, rename, rm, type FileHandle } from "node:fs/promises";
+import { open, readdir, rename, rm, type FileHandle } from "node:fs/promises";
 import path from "node:path";
+import { makeDir } from "./make-dir.js";
 
 /** A temp name beside `target`, unique per process and call: `.name.<pid>.<random>.tmp`. */
 export function tempPathBeside(target: string): string {
@@ -54,7 +55,7 @@ export async function writeFileSynced(file: string, data: string | Uint8Array, o
 /** Replaces `file` with `data` atomically and durably (its directory is created if missing). */
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
   const dir = path.dirname(file);
-  await mkdir(dir, { recursive: true });
+  await makeDir(dir);
   const tmp = tempPathBeside(file);
   try {
     await writeFileSynced(tmp, data, { exclusive: true });

@@ -8,6 +8,7 @@
  * reports all problems at once in one `ConfigError` that names each variable and what to put there.
  */
 import os from "node:os";
+import { isIP } from "node:net";
 import path from "node:path";
 import { z } from "zod";
 import { modelsDir, projectRoot } from "./paths.js";
@@ -73,6 +74,9 @@ const bool: z.ZodType<boolean, string> = z
 const directory = z.string().transform((raw) => path.resolve(raw));
 
 const anyText = z.string();
+
+/** An IPv4/IPv6 address or an RFC 1123 host name: what `server.listen(port, host)` can bind. */
+const host = z.string().refine((raw) => isIP(raw) !== 0 || /^(?=.{1,253}$)[a-z\d](?:[a-z\d-]{0,61}[a-z\d])?(?:\.[a-z\d](?:[a-z\d-]{0,61}[a-z\d])?)*\.?$/i.test(raw));
 
 export const DEVICE_SETTINGS = ["auto", "cpu", "cuda"] as const;
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -332,7 +336,7 @@ export const SETTINGS = {
     description: "Address the health endpoint listens on (0.0.0.0 in a container)",
     allowed: "an IP address or host name",
     default: () => "127.0.0.1",
-    schema: anyText,
+    schema: host,
   }),
 } satisfies Record<string, SettingSpec<unknown>>;
 

@@ -10,7 +10,7 @@
  * PAPERHOUND_INDEX behave the same (demos, tests), `=0` turns it off everywhere. `--index` never
  * gets the sample.
  */
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { embedderSettings, SETTINGS } from "../config.js";
 import { INDEX_ERRORS } from "../index-errors.js";
@@ -69,6 +69,9 @@ export function indexLocation(ctx: AppContext, opts: IndexOption): IndexLocation
   const given = opts.index !== undefined;
   if (given && opts.index!.trim() === "") throw new InputError("--index needs a directory");
   const dir = given ? path.resolve(opts.index!) : config.indexPath;
+  if (existsSync(dir) && !statSync(dir).isDirectory()) {
+    throw new InputError(`${given ? "--index" : "PAPERHOUND_INDEX"} names ${dir}, which is a file, not an index directory`);
+  }
   const setting = sampleSetting(ctx.env);
   const sampleIfEmpty = !given && (setting ?? path.resolve(dir) === path.resolve(builtInIndexDir()));
   return { dir, userGiven: given, sampleIfEmpty, indexArg: given ? ` --index ${shellQuote(dir)}` : "" };
@@ -110,6 +113,12 @@ export function explainIndexError(err: unknown, loc: IndexLocation): unknown {
   if (err instanceof ModelMismatchError) return new IndexUnusableError(INDEX_ERRORS.model_mismatch({ ...place, found: err.found, expected: err.expected }), { cause: err });
   if (err instanceof IndexCorruptError) return new IndexUnusableError(INDEX_ERRORS.vector_file_unusable({ ...place, file: err.file, reason: err.reason }), { cause: err });
   if (err instanceof StoreCorruptError) return new IndexUnusableError(INDEX_ERRORS.store_corrupt({ ...place, file: err.file, detail: err.detail }), { cause: err });
+  // The directory cannot be created or written (read-only, /proc, /sys, permissions).
+  const code = (err as { code?: unknown })?.code;
+  const mkdirRefused = code === "ENOENT" && (err as { syscall?: unknown }).syscall === "mkdir";
+  if (mkdirRefused || code === "SQLITE_CANTOPEN" || code === "SQLITE_READONLY" || code === "EACCES" || code === "EPERM" || code === "EROFS" || code === "ENOTDIR") {
+    return new InputError(`cannot create or write the index in ${loc.dir} (${String(code)}): give a directory you can write with --index DIR or PAPERHOUND_INDEX`, { cause: err });
+  }
   return err;
 }
 

@@ -10,6 +10,7 @@ import { access, stat } from "node:fs/promises";
 import { Option } from "commander";
 import { PAPER_FILE_FORMATS, readPapersFromFile, type PaperFileFormat } from "../papers/sources/detect-format.js";
 import { PaperFileError } from "../papers/sources/jsonl.js";
+import type { RecordWarning } from "../papers/sources/paper-record.js";
 import type { Paper } from "../papers/types.js";
 import { formatDuration, createProgress, type Progress } from "../progress.js";
 import { PaperIndex, type IndexProgress } from "../search/paper-index.js";
@@ -71,7 +72,7 @@ export const registerIndex: RegisterCommand = (program, ctx) => {
         const seconds = (performance.now() - started) / 1000;
         ctx.stdout.write(
           `indexed ${loc.dir}: read ${report.read}, added ${report.added}, updated ${report.updated}, unchanged ${report.unchanged}, ` +
-            `embedded ${report.embedded}, passages ${report.passages}, errors ${reader.errorCount}${deletedNote(reader)}, time ${formatDuration(seconds)}\n`,
+            `embedded ${report.embedded}, passages ${report.passages}, errors ${reader.errorCount}${warningNote(reader)}${deletedNote(reader)}, time ${formatDuration(seconds)}\n`,
         );
       } finally {
         reader.finishProgress();
@@ -84,6 +85,9 @@ export const registerIndex: RegisterCommand = (program, ctx) => {
       const n = reader.fileErrors.length;
       const rest = n === files.length ? "" : opts.dryRun ? " (the other files were read)" : " (the papers of the other files were indexed)";
       throw new InputError(`${n} of ${files.length} file(s) could not be read${rest}: ${reader.fileErrors.join("; ")}`);
+    }
+    if (reader.errorCount > 0 && reader.paperCount === 0) {
+      throw new InputError(`all ${reader.errorCount} record(s) had errors (see above); no paper was ${opts.dryRun ? "read" : "indexed"}`);
     }
   });
 };
@@ -98,6 +102,11 @@ async function checkReadable(files: readonly string[]): Promise<void> {
         problems.push(`${file} is a directory`);
         continue;
       }
+      // A FIFO without a writer blocks for ever, and a file is read twice (its format, then its papers).
+      if (!st.isFile()) {
+        problems.push(`${file} is ${st.isFIFO() ? "a pipe (FIFO)" : st.isSocket() ? "a socket" : "a device"}, not a regular file: save the stream to a file first`);
+        continue;
+      }
       await access(file, fsConstants.R_OK);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -110,6 +119,12 @@ async function checkReadable(files: readonly string[]): Promise<void> {
 /** Streams papers from all files; prints per-record errors; records files that cannot be read. */
 class PaperReader {
   errorCount = 0;
+  /** Papers read without errors. */
+  paperCount = 0;
+  /** Papers kept with warnings (a dropped category, text repaired from invalid UTF-8). */
+  warningCount = 0;
+  /** Of those, papers whose text was repaired from invalid UTF-8. */
+  repairedCount = 0;
   /** OAI-PMH deleted-record markers met (not papers: skipped). */
   deletedCount = 0;
   readonly fileErrors: string[] = [];
@@ -135,9 +150,21 @@ class PaperReader {
     if (this.errorCount <= MAX_ERRORS_SHOWN) this.say(`${file}:${line}: ${message}`);
   }
 
+  private recordWarnings(file: string, line: number, warnings: readonly RecordWarning[]): void {
+    this.warningCount += 1;
+    if (warnings.some((w) => w.kind === "invalid-utf8")) this.repairedCount += 1;
+    if (this.warningCount <= MAX_ERRORS_SHOWN) for (const w of warnings) this.say(`${file}:${line}: warning: ${w.message} (paper kept)`);
+  }
+
   reportErrorTotal(): void {
     if (this.errorCount > MAX_ERRORS_SHOWN) {
       this.ctx.stderr.write(`... and ${this.errorCount - MAX_ERRORS_SHOWN} more record errors (${this.errorCount} in all; those records were skipped)\n`);
+    }
+    if (this.warningCount > MAX_ERRORS_SHOWN) {
+      this.ctx.stderr.write(`... and ${this.warningCount - MAX_ERRORS_SHOWN} more papers kept with warnings (${this.warningCount} in all)\n`);
+    }
+    if (this.repairedCount > 0) {
+      this.ctx.stderr.write(`${this.repairedCount} record(s) had invalid UTF-8, repaired as U+FFFD; a stored title or abstract without them is kept\n`);
     }
   }
 
@@ -153,8 +180,11 @@ class PaperReader {
           },
         });
         for await (const entry of entries) {
-          if (entry.paper) yield entry.paper;
-          else this.recordError(file, entry.error.line, entry.error.message);
+          if (entry.paper) {
+            this.paperCount += 1;
+            if (entry.warnings) this.recordWarnings(file, entry.line, entry.warnings);
+            yield entry.paper;
+          } else this.recordError(file, entry.error.line, entry.error.message);
         }
       } catch (err) {
         if (err instanceof PaperFileError || /^E[A-Z]+$/.test(String((err as NodeJS.ErrnoException).code))) {
@@ -203,6 +233,11 @@ function clockFrom(start: number | undefined): () => number {
   };
 }
 
+/** ", warnings N" when papers were kept with warnings. */
+function warningNote(reader: PaperReader): string {
+  return reader.warningCount > 0 ? `, warnings ${reader.warningCount}` : "";
+}
+
 /** ", deleted N (skipped)" when OAI-PMH files held deleted-record markers. */
 function deletedNote(reader: PaperReader): string {
   return reader.deletedCount > 0 ? `, deleted ${reader.deletedCount} (skipped)` : "";
@@ -223,7 +258,7 @@ async function dryRun(ctx: AppContext, reader: PaperReader, loc: IndexLocation):
     }
     ctx.stdout.write(
       `dry run for ${loc.dir}: read ${read}, new ${totals.added}, known ${totals.updated + totals.unchanged} (${totals.updated} with a changed title or abstract, to be re-embedded), ` +
-        `errors ${reader.errorCount}${deletedNote(reader)}; nothing was written\n`,
+        `errors ${reader.errorCount}${warningNote(reader)}${deletedNote(reader)}; nothing was written\n`,
     );
   } finally {
     await sink.close();

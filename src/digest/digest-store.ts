@@ -13,6 +13,7 @@ import { createRequire } from "node:module";
 import fs from "node:fs";
 import path from "node:path";
 import { PaperhoundError } from "../errors.js";
+import { makeDirSync } from "../make-dir.js";
 
 interface Statement {
   run(...params: unknown[]): { changes: number; lastInsertRowid: number | bigint };
@@ -139,7 +140,7 @@ export class DigestStore {
   private constructor(private readonly db: SqliteDatabase) {}
 
   static open(dir: string): DigestStore {
-    fs.mkdirSync(dir, { recursive: true });
+    makeDirSync(dir);
     const db = new Database(path.join(dir, DIGEST_FILE), { timeout: 5000 });
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");

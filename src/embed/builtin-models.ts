@@ -26,6 +26,7 @@ import { OnnxGraphBuilder } from "./onnx-writer.js";
 import { builtinModelDir, projectRoot } from "../paths.js";
 import { replaceDirAtomic } from "../atomic-write.js";
 import { PaperhoundError } from "../errors.js";
+import { makeDir } from "../make-dir.js";
 
 const require = createRequire(import.meta.url);
 
@@ -399,7 +400,7 @@ export async function buildBuiltinModel(id: BuiltinModelId, outDir: string = bui
   ]);
   const onnxBytes = buildOnnxGraph(network.weights, network.docString);
   const parent = path.dirname(outDir);
-  await fs.mkdir(parent, { recursive: true });
+  await makeDir(parent);
   const tmp = await fs.mkdtemp(path.join(parent, `.${path.basename(outDir)}.tmp-`));
   try {
     await fs.mkdir(path.join(tmp, "onnx"));

@@ -8,7 +8,7 @@
  * The tokenizer is always read from local files; transformers.js never goes to the network itself.
  */
 import { createWriteStream, existsSync, statSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -20,6 +20,7 @@ import { MODEL_FILE_CANDIDATES, OnnxEmbedder } from "./onnx-embedder.js";
 import type { DeviceSetting, Embedder } from "./types.js";
 import { replaceDirAtomic } from "../atomic-write.js";
 import { PaperhoundError } from "../errors.js";
+import { makeDir } from "../make-dir.js";
 
 /** transformers.js's settings, imported on demand: the import costs ~1.7 s and the built-in models never need it. */
 async function transformersEnv(): Promise<typeof import("@huggingface/transformers").env> {
@@ -151,7 +152,7 @@ export async function downloadHubModel(id: string, dest: string, opts: { remoteH
   const prefix = `${base}/${template.replaceAll("{model}", id).replaceAll("{revision}", "main").replace(/^\/+/, "")}`;
   const url = (file: string): string => `${prefix.replace(/\/+$/, "")}/${file}`;
 
-  await mkdir(path.dirname(dest), { recursive: true });
+  await makeDir(path.dirname(dest));
   const tmp = await mkdtemp(path.join(path.dirname(dest), `.${path.basename(dest)}.download-`));
   try {
     logger.info("downloading model", { model: id, from: prefix, to: dest });
@@ -185,7 +186,7 @@ async function fetchTo(url: string, file: string, required: boolean): Promise<bo
     await res.body?.cancel();
     throw new Error(`GET ${url}: HTTP ${res.status}`);
   }
-  await mkdir(path.dirname(file), { recursive: true });
+  await makeDir(path.dirname(file));
   await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), createWriteStream(file));
   return true;
 }

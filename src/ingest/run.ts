@@ -73,9 +73,14 @@ export async function runIngest(ctx: AppContext, loc: IndexLocation, source: Ing
   return { source: source.name, indexDir: loc.dir, dryRun: opts.dryRun === true, totals, notes: source.notes, failed, seconds };
 }
 
-/** The error a run that stopped on a failed page ends with (undefined when it read every page). */
+/** The error a run ends with: a failed page, or every record refused (undefined for a good run). */
 export function ingestFailure(report: IngestRunReport): IngestError | undefined {
   const f = report.failed;
+  const t = report.totals;
+  // Every record refused is a failed run (a changed feed format, a wrong file), not an empty day.
+  if (!f && t.errors > 0 && t.records === t.errors + t.deleted) {
+    return new IngestError(`all ${t.errors} record(s) had errors (see above); no paper was ${report.dryRun ? "read" : "stored"}`);
+  }
   if (!f) return undefined;
   if (f.page === 1 && f.message.startsWith("cannot reach")) return new IngestError(`${f.message}; nothing was fetched`);
   const done = report.dryRun ? `${report.totals.pages} page(s) read (dry run: nothing stored)` : `${report.totals.pages} page(s) stored`;

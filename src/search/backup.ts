@@ -10,7 +10,7 @@
  * again. Nothing in the backup is ever ahead of what it can explain. The digest state
  * (`digest.sqlite`) is copied the same way when present.
  */
-import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, copyFile, lstat, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { constants as fsConstants, existsSync } from "node:fs";
 import { z } from "zod";
 import path from "node:path";
@@ -21,6 +21,7 @@ import { IndexCorruptError, parsePointer, POINTER_FILE, type IndexPointer } from
 import { replaceDirAtomic } from "../atomic-write.js";
 import { PaperhoundError } from "../errors.js";
 import { sha256OfFile } from "../file-hash.js";
+import { makeDir } from "../make-dir.js";
 
 /**
  * A new, empty directory beside `to` to build it in, named `.<name>.partial-XXXXXX`: created by
@@ -28,7 +29,7 @@ import { sha256OfFile } from "../file-hash.js";
  * would be deleted).
  */
 async function freshWorkDir(to: string): Promise<string> {
-  await mkdir(path.dirname(to), { recursive: true });
+  await makeDir(path.dirname(to));
   const dir = await mkdtemp(path.join(path.dirname(to), `.${path.basename(to)}.partial-`));
   // mkdtemp makes it owner-only (0700); the finished directory gets the usual mode, as mkdir would give.
   await chmod(dir, 0o777 & ~process.umask());
@@ -89,12 +90,20 @@ async function copyVectors(src: string, dest: string): Promise<string[]> {
  * into a fresh work directory beside it first and renamed at the end: a backup directory is either
  * complete or absent.
  */
+/** A backup or restore goes into a new or empty directory: never over a file or anything already there. */
+async function checkTarget(to: string, advice: string): Promise<void> {
+  const st = await stat(to).catch(() => undefined);
+  if (!st) return;
+  if (!st.isDirectory()) throw new BackupError(`${to} exists and is a file, not a directory: ${advice}`);
+  if ((await readdir(to)).length > 0) throw new BackupError(`${to} exists and is not empty: ${advice}`);
+}
+
 export async function backupIndex(src: string, dest: string): Promise<BackupReport> {
   const started = performance.now();
   const from = path.resolve(src);
   const to = path.resolve(dest);
   if (!existsSync(path.join(from, STORE_FILE))) throw new BackupError(`${from} holds no paperhound index (no ${STORE_FILE})`);
-  if (existsSync(to) && (await readdir(to)).length > 0) throw new BackupError(`${to} exists and is not empty: choose a new directory for the backup`);
+  await checkTarget(to, "choose a new directory for the backup");
   const partial = await freshWorkDir(to);
   try {
     const names = await copyVectors(from, partial);
@@ -214,7 +223,7 @@ export async function restoreIndex(backup: string, dest: string): Promise<Backup
     const size = st?.size ?? -1;
     if (size !== f.bytes) throw new BackupError(`backup file ${f.name} is missing or has ${size} bytes instead of ${f.bytes}: the backup is damaged`);
   }
-  if (existsSync(to) && (await readdir(to)).length > 0) throw new BackupError(`${to} exists and is not empty: restore into a new directory (move the current index aside first)`);
+  await checkTarget(to, "restore into a new directory (move the current index aside first)");
   const partial = await freshWorkDir(to);
   try {
     // COPYFILE_EXCL: the fresh partial directory holds nothing a copy could follow or overwrite.

@@ -20,7 +20,6 @@
  * One writer: `add` calls on one PaperIndex run one after another (a second call waits for the
  * first); two processes must not index into the same directory at once.
  */
-import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Embedder } from "../embed/types.js";
 import { passageTextsOf } from "./paper-passages.js";
@@ -34,6 +33,7 @@ import { tuningFor } from "./model-tuning.js";
 import { WriterLock, type LockHolder } from "./writer-lock.js";
 import type { ModelFingerprint, SearchFilters, SearchHit, StoredPaper, UpsertOutcome } from "./types.js";
 import { PaperhoundError } from "../errors.js";
+import { makeDirSync } from "../make-dir.js";
 
 /** Candidates each retriever contributes before fusion (at least; more when k asks for more). */
 export const CANDIDATES = 100;
@@ -190,7 +190,7 @@ export class PaperIndex {
   /** Opens (or creates) the index in `dir`; refuses an index built by another model. */
   static async open(opts: PaperIndexOptions): Promise<PaperIndex> {
     const dir = path.resolve(opts.dir);
-    if (!opts.readonly) mkdirSync(dir, { recursive: true });
+    if (!opts.readonly) makeDirSync(dir);
     const fingerprint = fingerprintOf(opts.embedder);
     checkpointInterval(opts.checkpointEvery); // a bad setting fails before anything is opened
     const lock = opts.readonly

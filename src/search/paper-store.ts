@@ -33,6 +33,7 @@ import { mergeValues, rowToPaper, validatePaper, valuesOf, VALUE_COLUMNS, type P
 import { checkFileHeader, MIGRATIONS } from "./store/schema.js";
 import { Database, isCorruptionError, type SqliteDatabase, type Statement } from "./store/sqlite.js";
 import { foldText, titleKey, trigramDice, trigrams } from "./store/titles.js";
+import { makeDirSync } from "../make-dir.js";
 
 export { StoreCorruptError, StoreSchemaError } from "./store/errors.js";
 
@@ -162,7 +163,7 @@ export class PaperStore {
       throw new Error(`Paper store ${abs} does not exist (opened read-only, so it was not created). Build it with \`paperhound index <file...>\`.`);
     }
     checkFileHeader(abs);
-    if (!readonly) fs.mkdirSync(path.dirname(abs), { recursive: true });
+    if (!readonly) makeDirSync(path.dirname(abs));
     const timeout = opts.busyTimeoutMs ?? 5000;
     let db: SqliteDatabase;
     try {

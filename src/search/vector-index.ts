@@ -35,7 +35,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { closeSync, openSync, readSync } from "node:fs";
-import { mkdir, readFile, rename, stat, unlink } from "node:fs/promises";
+import { readFile, rename, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 import hnswlib from "hnswlib-node";
 import type { ModelFingerprint } from "./types.js";
@@ -56,6 +56,7 @@ import {
   type IndexPointer,
 } from "./vectors/index-file.js";
 import { PaperhoundError } from "../errors.js";
+import { makeDir } from "../make-dir.js";
 
 export { IndexCorruptError, INDEX_FORMAT_VERSION, POINTER_FILE, type IndexPointer } from "./vectors/index-file.js";
 export type { VectorHit } from "./vectors/exact-search.js";
@@ -397,7 +398,7 @@ export class VectorIndex {
       }
     };
     try {
-      await mkdir(dir, { recursive: true });
+      await makeDir(dir);
       const before = await scanDir(dir);
       // Free space first: stale temps are never referenced; unreferenced generations are garbage
       // (only when the current pointer is readable, so we know which generation to keep).

@@ -9,10 +9,12 @@
  * Slack; forged, stale and replayed signatures), the CLI with bad files and arguments, and the
  * health endpoint.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCommand } from "../../commands/run.js";
 import type { CommandContext, RawOptions } from "../../commands/types.js";
@@ -24,6 +26,8 @@ import { loadConfig } from "../../src/config.js";
 import { DigestStore } from "../../src/digest/digest-store.js";
 import { BotMetrics } from "../../src/ops/metrics.js";
 import { startHealthServer, type HealthServer } from "../../src/ops/health-server.js";
+import { readPapersFromFile } from "../../src/papers/sources/detect-format.js";
+import { PaperFileError } from "../../src/papers/sources/jsonl.js";
 import { buildTestIndex, quietLogger, type TestIndex } from "../commands/test-index.js";
 import { FakeDiscord, type RestCall } from "../helpers/fake-discord.js";
 import { BOT_TOKEN, FakeSlack, SIGNING_SECRET, postSigned, sign, slashCommandFields } from "../helpers/fake-slack.js";
@@ -328,5 +332,91 @@ describe("health endpoint", () => {
     expect(res.status).toBe(status);
     expect(await res.text()).not.toContain("<script>");
     count("health");
+  });
+});
+
+describe("CLI: wrong exits and raw messages (probe findings)", () => {
+  let dir: string;
+  let index: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "paperhound-hardening-exits-"));
+    index = path.join(dir, "idx");
+    writeFileSync(path.join(dir, "all-bad.jsonl"), '{"id":"2401.00001","title":""}\n{"id":"2401.00002"}\n[1,2]\n');
+    writeFileSync(path.join(dir, "good.jsonl"), '{"id":"2401.00003","title":"Attention in graphs","abstract":"We study attention over graph edges."}\n');
+    writeFileSync(path.join(dir, "a-file"), "not a directory\n");
+    execFileSync("mkfifo", [path.join(dir, "fifo")]);
+    const r = await runNode(["index", path.join(dir, "good.jsonl"), "--index", index], { env: { PAPERHOUND_SAMPLE_IF_EMPTY: "0" } });
+    expect(r.code).toBe(0);
+  }, 120_000);
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const cases: [string, (d: string) => string[], RegExp, Record<string, string>?][] = [
+    ["a file whose records all fail exits 1", (d) => ["index", path.join(d, "all-bad.jsonl"), "--index", path.join(d, "idx2")], /all 3 record\(s\) had errors.*no paper was indexed/],
+    ["the same as a dry run", (d) => ["index", path.join(d, "all-bad.jsonl"), "--dry-run", "--index", path.join(d, "idx2")], /all 3 record\(s\) had errors.*no paper was read/],
+    ["index of a FIFO answers at once instead of hanging", (d) => ["index", path.join(d, "fifo"), "--index", path.join(d, "idx2")], /fifo is a pipe \(FIFO\), not a regular file/],
+    ["index of a device", (d) => ["index", "/dev/zero", "--index", path.join(d, "idx2")], /\/dev\/zero is a device, not a regular file/],
+    ["backup into an existing file", (d) => ["backup", path.join(d, "a-file"), "--index", path.join(d, "idx")], /a-file exists and is a file, not a directory/],
+    ["restore into an existing file", (d) => ["restore", path.join(d, "idx"), "--index", path.join(d, "a-file")], /--index names .*a-file, which is a file, not an index directory/],
+    ["--index naming a file (stats)", (d) => ["stats", "--index", path.join(d, "a-file")], /--index names .*a-file, which is a file, not an index directory/],
+    ["--index naming a file (search)", (d) => ["search", "attention", "--index", path.join(d, "a-file")], /which is a file, not an index directory/],
+    ["PAPERHOUND_INDEX naming a file", () => ["stats"], /PAPERHOUND_INDEX names .*a-file, which is a file/, { PAPERHOUND_INDEX: "@/a-file" }],
+    ["--index where no directory can be made", (d) => ["index", path.join(d, "good.jsonl"), "--index", "/proc/self/paperhound"], /cannot create or write the index in \/proc\/self\/paperhound/],
+    ["an invalid HEALTH_HOST", () => ["config"], /HEALTH_HOST="not a host!" is not allowed/, { HEALTH_HOST: "not a host!" }],
+  ];
+  it.each(cases)("%s", async (_name, args, message, env = {}) => {
+    const withDir = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replace("@", dir)]));
+    const r = await runNode(args(dir), { env: { PAPERHOUND_SAMPLE_IF_EMPTY: "0", ...withDir } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/unexpected error|at .+\.ts:\d+:\d+|unable to open database file/);
+    count("cli");
+  }, 60_000);
+
+  it("a truncated vectors.json is named with what to do, not 'unexpected error'", async () => {
+    const copy = path.join(dir, "idx-truncated");
+    cpSync(index, copy, { recursive: true });
+    writeFileSync(path.join(copy, "vectors.json"), '{\n  "format": 1,\n  "gener');
+    const r = await runNode(["search", "attention", "--index", copy], {});
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/vectors\.json is unusable: it is not valid JSON.*reindex --yes/s);
+    count("cli");
+  }, 60_000);
+});
+
+describe("paper files: every kind of bad gzip says what is wrong", () => {
+  let dir: string;
+  const good = Buffer.from('{"id":"2401.00003","title":"Attention in graphs","abstract":"We study attention over graph edges."}\n'.repeat(20));
+  const gz = gzipSync(good);
+  const flip = (b: Buffer, at: number[]) => {
+    const c = Buffer.from(b);
+    for (const i of at) c[i < 0 ? c.length + i : i]! ^= 0xff;
+    return c;
+  };
+  const kinds: [string, Buffer, RegExp][] = [
+    ["only the magic bytes", gz.subarray(0, 5), /cut short \(5 bytes/],
+    ["cut inside the compressed data", gz.subarray(0, 40), /cut short \(it ends inside its compressed data\)/],
+    ["damaged compressed data", flip(gz, [12, 13, 20]), /the compressed data is damaged|the gzip header is damaged/],
+    ["a wrong checksum", flip(gz, [-6]), /checksum does not match/],
+    ["a damaged header (compression method)", flip(gz, [2]), /the gzip header is damaged/],
+    ["nothing inside", gzipSync(Buffer.alloc(0)), /holds nothing/],
+    ["random bytes inside", gzipSync(Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7919) % 251))), /decompresses, but to content that is not/],
+  ];
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "paperhound-hardening-gzip-"));
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  it.each(kinds)("%s", async (name, bytes, message) => {
+    const file = path.join(dir, `${name.replace(/\W+/g, "-")}.jsonl.gz`);
+    writeFileSync(file, bytes);
+    const read = async () => {
+      for await (const _ of readPapersFromFile(file)) void _;
+    };
+    await expect(read()).rejects.toThrow(PaperFileError);
+    await expect(read()).rejects.toThrow(message);
+    count("files");
   });
 });

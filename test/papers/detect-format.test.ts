@@ -124,7 +124,7 @@ describe("readPapersFromFile", () => {
     await expect(collect(sources("oai-bad-token.xml"))).rejects.toThrow(/OAI-PMH error badResumptionToken/);
     await expect(collect(sources("hf-daily-malformed.json"))).rejects.toThrow(PaperFileError);
     await expect(collect(write("page.html", "<html><body>Service unavailable</body></html>"))).rejects.toThrow(/cannot tell the format from its content/);
-    await expect(collect(write("bad.gz", Buffer.from([0x1f, 0x8b, 8, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9])))).rejects.toThrow(/gzip data is corrupt/);
+    await expect(collect(write("bad.gz", Buffer.from([0x1f, 0x8b, 8, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9])))).rejects.toThrow(/the gzip file is cut short \(13 bytes/);
     await expect(collect(write("empty.xml", ""))).rejects.toThrow(/is empty/);
     await expect(collect(write("noise.txt", "just a line"))).rejects.toThrow(/no papers found/);
   });

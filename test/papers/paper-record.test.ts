@@ -86,8 +86,12 @@ describe("categories", () => {
     expect(r.paper.categories).toEqual(["hep-th"]);
     expect(r.warnings.map((w) => w.message)).toEqual([
       `"primary_category": dropped "drop" (not an arXiv category like cs.LG or hep-th)`,
-      `"categories": dropped "';", "DROP", "TABLE", "papers;", "--" (not arXiv categories like cs.LG or hep-th)`,
+      `"categories": dropped "'", "DROP", "TABLE", "papers", "--" (not arXiv categories like cs.LG or hep-th)`,
     ]);
+  });
+
+  it("reads a categories string separated by spaces, commas or semicolons", () => {
+    expect(readPaperRecord({ title: "T", abstract: "A", categories: "cs.LG; cs.AI,stat.ML  math.OC" }).paper.categories).toEqual(["cs.LG", "cs.AI", "stat.ML", "math.OC"]);
   });
 
   it("drops MSC and ACM class codes, which arXiv lists among categories, without a warning", () => {

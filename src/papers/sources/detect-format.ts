@@ -23,7 +23,10 @@ import { PaperFileError, readPaperFile, type PaperRecordError } from "./jsonl.js
 import { type RecordOptions, type RecordWarning } from "./paper-record.js";
 import { OaiPmhError, readOaiPmh, type OaiDeletedRecord, type OaiEnd } from "./oai-pmh.js";
 import { SourceFormatError } from "./source-common.js";
-import { decodeHead, fileTextChunks, isGzip, readFileHead } from "./source-file.js";
+import { decodeHead, explainGzipHead, fileTextChunks, isGzip, readFileHead } from "./source-file.js";
+
+/** How much of a file auto-detection reads (64 KB is plenty; see detectFormat). */
+const HEAD_BYTES = 64 * 1024;
 
 export const PAPER_FILE_FORMATS = ["jsonl", "json", "listing", "arxiv-atom", "arxiv-rss", "oai-pmh", "hf-daily", "hf-daily-archive"] as const;
 export type PaperFileFormat = (typeof PAPER_FILE_FORMATS)[number];
@@ -220,9 +223,9 @@ export async function* readPapersFromFile(file: string, opts: ReadPapersOptions 
   const auto = opts.format === undefined || opts.format === "auto";
   let format: DetectedFormat;
   if (auto) {
-    const head = await readFileHead(file);
+    const head = await readFileHead(file, HEAD_BYTES);
     format = detectFormat(head);
-    if (format === "unknown" && isGzip(head)) throw new PaperFileError(`${file}: the gzip data is corrupt (its start does not decompress)`, file);
+    if (format === "unknown" && isGzip(head)) throw new PaperFileError(`${file}: ${explainGzipHead(head, head.length < HEAD_BYTES)}`, file);
   } else format = opts.format as PaperFileFormat;
   if (format === "unknown") {
     throw new PaperFileError(

@@ -25,6 +25,7 @@ import { open, type FileHandle } from "node:fs/promises";
 import { pipeline, type Readable } from "node:stream";
 import zlib from "node:zlib";
 import type { Paper } from "../types.js";
+import { describeGzipStreamError } from "./gzip-errors.js";
 import { InvalidRecordError, readPaperRecord, type RecordOptions, type RecordWarning } from "./paper-record.js";
 import { PaperhoundError } from "../../errors.js";
 
@@ -111,11 +112,9 @@ async function* textChunks(file: string): AsyncGenerator<string> {
     }
   } catch (err) {
     if (err instanceof PaperFileError) throw err;
-    const e = err as NodeJS.ErrnoException;
-    if (gzip && (e.code?.startsWith("Z_") || /unexpected end of file|incorrect header|invalid/i.test(e.message))) {
-      throw new PaperFileError(`${file}: the gzip data is corrupt or cut short (${e.message})`, file);
-    }
-    throw new PaperFileError(`cannot read ${file}: ${e.message}`, file);
+    const gzipProblem = gzip ? describeGzipStreamError(err) : undefined;
+    if (gzipProblem) throw new PaperFileError(`${file}: ${gzipProblem}`, file);
+    throw new PaperFileError(`cannot read ${file}: ${(err as Error).message}`, file);
   } finally {
     stream.destroy();
     raw.destroy();

@@ -306,7 +306,7 @@ function readCategories(o: Obj, warnings: RecordWarning[]): string[] {
   const f = pick(o, "categories");
   if (f) {
     const [, v] = f;
-    if (typeof v === "string") take("categories", v.split(/[\s,]+/));
+    if (typeof v === "string") take("categories", v.split(/[\s,;]+/));
     else if (Array.isArray(v)) {
       take(
         "categories",

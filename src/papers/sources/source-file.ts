@@ -6,6 +6,7 @@
 import { StringDecoder } from "node:string_decoder";
 import { pipeline, type Readable } from "node:stream";
 import zlib from "node:zlib";
+import { describeGzipStreamError } from "./gzip-errors.js";
 import { openForReading, PaperFileError } from "./jsonl.js";
 
 export function isGzip(head: Uint8Array): boolean {
@@ -30,20 +31,53 @@ export async function readFileHead(file: string, bytes = 64 * 1024): Promise<Buf
 /** Gunzips as much of a (possibly cut) gzip head as it holds; the head itself when not gzipped. */
 export function decodeHead(head: Buffer): Buffer {
   if (!isGzip(head)) return head;
+  const decoded = gunzipHead(head);
+  return decoded instanceof Error ? Buffer.alloc(0) : decoded;
+}
+
+/** The decoded head, or zlib's error. A wrong checksum in the trailer still lets the content be told. */
+function gunzipHead(head: Buffer): Buffer | Error {
+  // Z_SYNC_FLUSH: return what the partial stream decodes to instead of failing on its end.
+  const gunzip = (b: Buffer) => zlib.gunzipSync(b, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
   try {
-    // Z_SYNC_FLUSH: return what the partial stream decodes to instead of failing on its end.
-    return zlib.gunzipSync(head, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
-  } catch {
-    return Buffer.alloc(0);
+    return gunzip(head);
+  } catch (err) {
+    if (/incorrect (data|length) check/.test((err as Error).message) && head.length > 18) {
+      try {
+        return gunzip(head.subarray(0, head.length - 8));
+      } catch {
+        // the first error says more
+      }
+    }
+    return err as Error;
   }
+}
+
+/**
+ * Why a gzipped file's head tells no format, in words: cut short, a damaged header, damaged
+ * compressed data, nothing inside, or content of no known kind. `wholeFile`: the head is all of it.
+ */
+export function explainGzipHead(head: Buffer, wholeFile: boolean): string {
+  if (wholeFile && head.length < 18) return `the gzip file is cut short (${head.length} bytes: not even a gzip header and trailer)`;
+  // A whole file is decoded strictly, so that one cut inside its compressed data says so.
+  let decoded: Buffer | Error;
+  try {
+    decoded = wholeFile ? zlib.gunzipSync(head) : gunzipHead(head);
+  } catch (err) {
+    decoded = /incorrect (data|length) check/.test((err as Error).message) ? gunzipHead(head) : (err as Error);
+  }
+  if (!(decoded instanceof Error)) {
+    if (decoded.length === 0) return wholeFile ? "the gzip file holds nothing (it decompresses to 0 bytes)" : "the start of the gzip data decompresses to nothing";
+    return "it decompresses, but to content that is not JSON, JSON Lines, an arXiv Atom/RSS feed, an OAI-PMH response or text";
+  }
+  return describeGzipStreamError(decoded) ?? `the gzip data is damaged (${decoded.message})`;
 }
 
 function explainReadError(file: string, gzip: boolean, err: unknown): PaperFileError {
   if (err instanceof PaperFileError) return err;
   const e = err as NodeJS.ErrnoException;
-  if (gzip && (e.code?.startsWith("Z_") || /unexpected end of file|incorrect header|invalid/i.test(e.message))) {
-    return new PaperFileError(`${file}: the gzip data is corrupt or cut short (${e.message})`, file);
-  }
+  const gzipProblem = gzip ? describeGzipStreamError(err) : undefined;
+  if (gzipProblem) return new PaperFileError(`${file}: ${gzipProblem}`, file);
   return new PaperFileError(`cannot read ${file}: ${e.message}`, file);
 }
 
