@@ -12,6 +12,7 @@ import { isIP } from "node:net";
 import path from "node:path";
 import { z } from "zod";
 import { modelsDir, projectRoot } from "./paths.js";
+import { DEFAULT_LIMITS } from "./papers/limits.js";
 import { PaperhoundError } from "./errors.js";
 
 /** What `parse` gets besides the raw string: the whole environment and facts about the terminal. */
@@ -163,6 +164,20 @@ export const SETTINGS = {
     allowed: "a directory path",
     default: () => path.join(projectRoot, "index", "default"),
     schema: directory,
+  }),
+  maxRecordBytes: setting({
+    env: "MAX_RECORD_BYTES",
+    description: "Largest record read from a paper file or feed (a JSON Lines line, a JSON array element, an XML entry); larger ones are skipped with an error",
+    allowed: "an integer from 65536 to 1073741824",
+    default: () => DEFAULT_LIMITS.maxRecordBytes,
+    schema: intIn(65_536, 1_073_741_824),
+  }),
+  maxAbstractChars: setting({
+    env: "MAX_ABSTRACT_CHARS",
+    description: "Longest abstract a paper may have (arXiv's are at most 1,920 characters); longer ones are skipped with an error",
+    allowed: "an integer from 1000 to 10000000",
+    default: () => DEFAULT_LIMITS.maxAbstractChars,
+    schema: intIn(1_000, 10_000_000),
   }),
   logLevel: setting({
     env: "LOG_LEVEL",

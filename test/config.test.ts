@@ -19,6 +19,8 @@ describe("loadConfig", () => {
       digestIngest: true,
       modelsDir: path.join(projectRoot, "models"),
       indexPath: path.join(projectRoot, "index", "default"),
+      maxRecordBytes: 16_777_216,
+      maxAbstractChars: 100_000,
       logLevel: "info",
       logFormat: "json",
       logQueries: false,

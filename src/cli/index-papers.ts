@@ -11,6 +11,7 @@ import { Option } from "commander";
 import { PAPER_FILE_FORMATS, readPapersFromFile, type PaperFileFormat } from "../papers/sources/detect-format.js";
 import { PaperFileError } from "../papers/sources/jsonl.js";
 import type { RecordWarning } from "../papers/sources/paper-record.js";
+import { limitsFrom } from "../papers/limits.js";
 import type { Paper } from "../papers/types.js";
 import { formatDuration, createProgress, type Progress } from "../progress.js";
 import { PaperIndex, type IndexProgress } from "../search/paper-index.js";
@@ -175,6 +176,7 @@ class PaperReader {
         const entries = readPapersFromFile(file, {
           format: this.format,
           listingSource: LISTING_SOURCE,
+          limits: limitsFrom(this.ctx.config()),
           onDeleted: () => {
             this.deletedCount += 1;
           },

@@ -8,6 +8,7 @@ import { commandLogger, type IndexLocation } from "../app/open-index.js";
 import { createSourceHttpClient, PageError } from "../papers/fetch/index.js";
 import { openDrySink, openIndexSink, type PageOutcome } from "./sinks.js";
 import { describeFailure, IngestError, type IngestPage, type IngestSource } from "./sources.js";
+import { limitsFrom, paperSizeProblem, type InputLimits } from "../papers/limits.js";
 
 export interface IngestTotals {
   pages: number;
@@ -49,7 +50,9 @@ export async function runIngest(ctx: AppContext, loc: IndexLocation, source: Ing
   let failed: IngestRunReport["failed"] = null;
   const sink = opts.dryRun ? openDrySink(loc) : openIndexSink(ctx, loc);
   try {
-    for await (const page of source.pages(client)) {
+    const limits = limitsFrom(ctx.config());
+    for await (const fetched of source.pages(client)) {
+      const page = withinLimits(fetched, limits);
       const outcome = await sink.add(page.papers);
       totals.pages += 1;
       totals.records += page.papers.length + page.deleted + page.errors.length;
@@ -71,6 +74,17 @@ export async function runIngest(ctx: AppContext, loc: IndexLocation, source: Ing
   }
   const seconds = (performance.now() - started) / 1000;
   return { source: source.name, indexDir: loc.dir, dryRun: opts.dryRun === true, totals, notes: source.notes, failed, seconds };
+}
+
+/** The page with papers over the size limits moved to its record errors (line 0: the page). */
+function withinLimits(page: IngestPage, limits: InputLimits): IngestPage {
+  const errors: IngestPage["errors"] = [];
+  const papers = page.papers.filter((paper) => {
+    const problem = paperSizeProblem(paper, limits);
+    if (problem) errors.push({ line: 0, message: `${paper.id}: ${problem}` });
+    return !problem;
+  });
+  return errors.length === 0 ? page : { ...page, papers, errors: [...page.errors, ...errors] };
 }
 
 /** The error a run ends with: a failed page, or every record refused (undefined for a good run). */

@@ -17,6 +17,9 @@ import type { Paper } from "../papers/types.js";
  */
 export const MAX_PASSAGES = 3;
 
+/** More characters than any one token spans (word pieces are shorter): bounds the text passages can reach. */
+const MAX_CHARS_PER_TOKEN = 32;
+
 /**
  * Text of each passage: the title, then as many whole sentences as fit the model's window
  * (greedy packing; a sentence longer than the window is split at word boundaries).
@@ -27,7 +30,10 @@ export function passageTextsOf(paper: Pick<Paper, "title" | "abstract">, embedde
   const prefix = title ? `${title}. ` : "";
   const count = (t: string) => embedder.countTokens(t);
   const room = Math.max(16, embedder.maxTokens - count(prefix));
-  const pieces = splitSentences(paper.abstract).flatMap((s) => (count(s) <= room ? [s] : splitPassages(s, { maxTokens: room, countTokens: count, windowSentences: 1 })));
+  // Only the start of the text can reach the windows: splitting all of a long abstract cost ~9 s per MB.
+  const reach = MAX_PASSAGES * embedder.maxTokens * MAX_CHARS_PER_TOKEN;
+  const text = paper.abstract.length > reach ? paper.abstract.slice(0, reach) : paper.abstract;
+  const pieces = splitSentences(text).flatMap((s) => (count(s) <= room ? [s] : splitPassages(s, { maxTokens: room, countTokens: count, windowSentences: 1 })));
   const windows: string[] = [];
   let current = "";
   for (const piece of pieces) {

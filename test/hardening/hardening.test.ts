@@ -26,7 +26,8 @@ import { loadConfig } from "../../src/config.js";
 import { DigestStore } from "../../src/digest/digest-store.js";
 import { BotMetrics } from "../../src/ops/metrics.js";
 import { startHealthServer, type HealthServer } from "../../src/ops/health-server.js";
-import { readPapersFromFile } from "../../src/papers/sources/detect-format.js";
+import { readPapersFromFile, type SourceFileEntry } from "../../src/papers/sources/detect-format.js";
+import { DEFAULT_LIMITS, type InputLimits } from "../../src/papers/limits.js";
 import { PaperFileError } from "../../src/papers/sources/jsonl.js";
 import { buildTestIndex, quietLogger, type TestIndex } from "../commands/test-index.js";
 import { FakeDiscord, type RestCall } from "../helpers/fake-discord.js";
@@ -419,4 +420,107 @@ describe("paper files: every kind of bad gzip says what is wrong", () => {
     await expect(read()).rejects.toThrow(message);
     count("files");
   });
+});
+
+describe("limits: oversize records, texts and lines are refused by name, in time linear in their size", () => {
+  let dir: string;
+  const good = (id: string) => JSON.stringify({ id, title: "Attention in graphs", abstract: "We study attention over graph edges." });
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "paperhound-hardening-limits-"));
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  const entriesOf = async (file: string, limits?: Partial<InputLimits>) => {
+    const out: SourceFileEntry[] = [];
+    for await (const e of readPapersFromFile(file, limits ? { limits: { ...DEFAULT_LIMITS, ...limits } } : {})) out.push(e);
+    return out;
+  };
+
+  it.each([
+    ["a JSON Lines line over MAX_RECORD_BYTES", "jsonl", (big: string) => `${good("2401.00001")}\n{"id":"2401.00002","title":"T","abstract":"${big}"}\n${good("2401.00003")}\n`, /larger than the limit for one record.*65,536 bytes; MAX_RECORD_BYTES raises it/],
+    ["a JSON array element over MAX_RECORD_BYTES", "json", (big: string) => `[${good("2401.00001")},\n{"id":"2401.00002","title":"T","abstract":"${big}"},\n${good("2401.00003")}]`, /larger than the limit for one record/],
+    ["a day of an archive over MAX_RECORD_BYTES", "jsonl", (big: string) => `{"date":"2026-11-02","response":[{"paper":{"id":"2401.00002","title":"T","summary":"${big}"}}]}\n`, /larger than the limit for one record/],
+  ])("%s is one record error; the records around it are read", async (_name, ext, body, message) => {
+    const file = path.join(dir, `${_name.replace(/\W+/g, "-")}.${ext}`);
+    writeFileSync(file, body("x".repeat(200_000)));
+    const entries = await entriesOf(file, { maxRecordBytes: 65_536 });
+    const errors = entries.filter((e) => e.error);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.error!.message).toMatch(message);
+    if (!_name.includes("archive")) expect(entries.filter((e) => e.paper).map((e) => e.paper!.id)).toEqual(["2401.00001", "2401.00003"]);
+    count("files");
+  });
+
+  it.each([
+    ["an abstract over MAX_ABSTRACT_CHARS", { title: "T", abstract: "word ".repeat(30_000) }, /the abstract has 149,999 characters \(the limit is 100,000 characters; MAX_ABSTRACT_CHARS raises it\)/],
+    ["a title over 2,000 characters", { title: "t".repeat(2_001), abstract: "A" }, /the title has 2,001 characters \(the limit is 2,000 characters\)/],
+  ])("%s is refused with the limit's name, in every format", async (_name, record, message) => {
+    const jsonl = path.join(dir, `${_name.replace(/\W+/g, "-")}.jsonl`);
+    writeFileSync(jsonl, `${JSON.stringify({ id: "2401.00002", ...record })}\n${good("2401.00003")}\n`);
+    const atom = path.join(dir, `${_name.replace(/\W+/g, "-")}.xml`);
+    writeFileSync(
+      atom,
+      `<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><entry><id>http://arxiv.org/abs/2401.00002v1</id><title>${record.title}</title><summary>${record.abstract}</summary><published>2024-01-01T00:00:00Z</published></entry></feed>`,
+    );
+    for (const file of [jsonl, atom]) {
+      const entries = await entriesOf(file);
+      expect(entries.find((e) => e.error)?.error?.message).toMatch(message);
+      expect(entries.some((e) => e.paper?.id === "2401.00002")).toBe(false);
+      count("files");
+    }
+  });
+
+  it("MAX_RECORD_BYTES from the environment reaches `paperhound index`, which names it", async () => {
+    const file = path.join(dir, "cli-oversize.jsonl");
+    writeFileSync(file, `${good("2401.00001")}\n{"id":"2401.00002","title":"T","abstract":"${"y".repeat(100_000)}"}\n`);
+    const r = await runNode(["index", file, "--dry-run", "--index", path.join(dir, "idx")], { env: { MAX_RECORD_BYTES: "65536", PAPERHOUND_SAMPLE_IF_EMPTY: "0" } });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/cli-oversize\.jsonl:2: the record is larger than the limit for one record.*MAX_RECORD_BYTES raises it/);
+    expect(r.stdout).toMatch(/read 1, new 1/);
+    count("cli");
+  }, 60_000);
+
+  it("the console answers a 5 MB line without reading it whole, and keeps going", async () => {
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let out = "";
+    output.on("data", (d: Buffer) => (out += d.toString("utf8")));
+    const done = runConsole({ input, output, ctx: { ...t.ctx, digest: store, channel: { key: "console:main", canManage: false } }, interactive: false });
+    for (let i = 0; i < 80; i++) input.write(`${i === 0 ? "/paper " : ""}${"attention ".repeat(6_554)}`);
+    input.write("\n/help\n");
+    input.end();
+    await done;
+    expect(out).toMatch(/That line is longer than 16,384 characters; it was not read/);
+    expect(out).toContain("/paper"); // /help after it was answered
+    unchanged();
+    count("console");
+  });
+
+  /** Least wall time of `runs` calls: a busy machine only ever adds time, so the least is the fairest. */
+  const leastMs = async (runs: number, f: () => Promise<unknown>) => {
+    let least = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      await f();
+      least = Math.min(least, performance.now() - t0);
+    }
+    return least;
+  };
+
+  it.each([
+    ["a long JSON Lines line (kept)", "jsonl", (n: number) => `{"id":"2401.00002","title":"T","abstract":"${"word ".repeat(n / 5)}"}\n`, { maxRecordBytes: 64 << 20, maxAbstractChars: 64 << 20 }],
+    ["a long JSON Lines line (over the limit)", "jsonl", (n: number) => `{"id":"2401.00002","title":"T","abstract":"${"word ".repeat(n / 5)}"}\n`, { maxRecordBytes: 65_536 }],
+    ["a long JSON array element", "json", (n: number) => `[{"id":"2401.00002","title":"T","abstract":"${"word ".repeat(n / 5)}"}]`, { maxRecordBytes: 64 << 20, maxAbstractChars: 64 << 20 }],
+  ])("%s: 4× the size costs at most 5× the time", async (_name, ext, body, limits) => {
+    const small = path.join(dir, `lin-small-${_name.replace(/\W+/g, "-")}.${ext}`);
+    const large = path.join(dir, `lin-large-${_name.replace(/\W+/g, "-")}.${ext}`);
+    writeFileSync(small, body(4_000_000));
+    writeFileSync(large, body(16_000_000));
+    await entriesOf(small, limits); // warm up
+    const a = await leastMs(3, () => entriesOf(small, limits));
+    const b = await leastMs(3, () => entriesOf(large, limits));
+    expect(b / a).toBeLessThanOrEqual(5);
+    count("files");
+  }, 120_000);
 });

@@ -2,7 +2,8 @@ import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { arxivAbsUrl, arxivPdfUrl } from "../../src/papers/arxiv-id.js";
 import { arxivLinks, arxivRefOf, collapse, firstDoi, httpUrlOrUndefined, RecordProblem } from "../../src/papers/sources/source-common.js";
-import { decodeUtf8, textLines } from "../../src/papers/sources/source-file.js";
+import { decodeUtf8 } from "../../src/papers/sources/source-file.js";
+import { textLines } from "../../src/text-lines.js";
 
 describe("collapse", () => {
   it("is s.replace(/\\s+/g, ' ').trim(), keeping LaTeX", () => {

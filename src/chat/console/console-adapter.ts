@@ -9,6 +9,7 @@ import type { CommandContext } from "../../../commands/types.js";
 import type { NextPage } from "../../../commands/view.js";
 import { parseLine } from "./parse.js";
 import { renderText } from "./render.js";
+import { textLines } from "../../text-lines.js";
 
 export interface ConsoleOptions {
   input: NodeJS.ReadableStream;
@@ -39,20 +40,34 @@ export async function handleLine(line: string, ctx: CommandContext, state: { nex
   return { text: renderText(view) };
 }
 
+/** The longest input line read (a /paper query is at most 1,000 characters); longer ones are answered unread. */
+export const MAX_LINE_CHARS = 16_384;
+
 export async function runConsole(opts: ConsoleOptions): Promise<void> {
-  const rl = readline.createInterface({ input: opts.input, ...(opts.interactive ? { output: opts.output, prompt: PROMPT } : {}), terminal: opts.interactive });
   const state: { next?: NextPage } = {};
   const write = (s: string) => opts.output.write(s);
-  if (opts.interactive) {
-    write("paperhound console: /paper <topic>, /related <arXiv id or title>, /digest <action>, /help, /quit\n");
-    rl.prompt();
+  const answer = async (line: string, oversize: boolean): Promise<boolean> => {
+    const { text, quit } = oversize
+      ? { text: `That line is longer than ${MAX_LINE_CHARS.toLocaleString("en-US")} characters; it was not read. Commands are short: try /paper <topic>, or /help.`, quit: false }
+      : await handleLine(line, opts.ctx, state);
+    if (text) write(`${text}\n${opts.interactive ? "" : "\n"}`);
+    return quit === true;
+  };
+  if (!opts.interactive) {
+    // Piped input: bounded lines, so a 50 MB line is skipped as it streams by instead of read whole.
+    (opts.input as NodeJS.ReadableStream & { setEncoding?(e: string): void }).setEncoding?.("utf8");
+    for await (const { text, oversize } of textLines(opts.input as AsyncIterable<string>, MAX_LINE_CHARS)) {
+      if (await answer(text, oversize === true)) break;
+    }
+    return;
   }
+  const rl = readline.createInterface({ input: opts.input, output: opts.output, prompt: PROMPT, terminal: true });
+  write("paperhound console: /paper <topic>, /related <arXiv id or title>, /digest <action>, /help, /quit\n");
+  rl.prompt();
   try {
     for await (const line of rl) {
-      const { text, quit } = await handleLine(line, opts.ctx, state);
-      if (text) write(`${text}\n${opts.interactive ? "" : "\n"}`);
-      if (quit) break;
-      if (opts.interactive) rl.prompt();
+      if (await answer(line, line.length > MAX_LINE_CHARS)) break;
+      rl.prompt();
     }
   } finally {
     rl.close();

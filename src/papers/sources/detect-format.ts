@@ -23,6 +23,7 @@ import { PaperFileError, readPaperFile, type PaperRecordError } from "./jsonl.js
 import { type RecordOptions, type RecordWarning } from "./paper-record.js";
 import { OaiPmhError, readOaiPmh, type OaiDeletedRecord, type OaiEnd } from "./oai-pmh.js";
 import { SourceFormatError } from "./source-common.js";
+import { DEFAULT_LIMITS, paperSizeProblem, type InputLimits } from "../limits.js";
 import { decodeHead, explainGzipHead, fileTextChunks, isGzip, readFileHead } from "./source-file.js";
 
 /** How much of a file auto-detection reads (64 KB is plenty; see detectFormat). */
@@ -121,6 +122,8 @@ export interface ReadPapersOptions extends RecordOptions {
   onDeleted?: (record: OaiDeletedRecord) => void;
   /** Called with the end of an OAI-PMH response (resumption token, counts). */
   onOaiEnd?: (end: OaiEnd) => void;
+  /** Size limits of records and their texts; DEFAULT_LIMITS when absent. */
+  limits?: Readonly<InputLimits>;
 }
 
 function fileError(file: string, err: Error): PaperFileError {
@@ -178,7 +181,7 @@ async function* formatEntries(file: string, format: PaperFileFormat, opts: ReadP
       if (source !== undefined) recordOpts.source = source;
       if (namespace !== undefined) recordOpts.namespace = namespace;
       // Auto-detected JSON keeps readPaperFile's own sniffing (file names, {"papers": [...]} wrappers).
-      yield* readPaperFile(file, { ...recordOpts, format: auto ? "auto" : format });
+      yield* readPaperFile(file, { ...recordOpts, format: auto ? "auto" : format, ...(opts.limits ? { limits: opts.limits } : {}) });
       return;
     }
     case "listing": {
@@ -203,7 +206,7 @@ async function* formatEntries(file: string, format: PaperFileFormat, opts: ReadP
       for (const e of await readHfDailyFileEntries(file, opts.source === undefined ? {} : { source: opts.source })) yield e;
       return;
     case "hf-daily-archive":
-      for await (const day of readHfDailyArchive(file, opts.source === undefined ? {} : { source: opts.source })) {
+      for await (const day of readHfDailyArchive(file, { ...(opts.source === undefined ? {} : { source: opts.source }), ...(opts.limits ? { limits: opts.limits } : {}) })) {
         if (day.papers) for (const paper of day.papers) yield { line: day.line, paper };
         else yield recordError(day.line, day.error.detail);
       }
@@ -233,8 +236,13 @@ export async function* readPapersFromFile(file: string, opts: ReadPapersOptions 
       file,
     );
   }
+  const limits = opts.limits ?? DEFAULT_LIMITS;
   try {
-    yield* formatEntries(file, format, opts, auto);
+    // Every format's papers pass one size check: a 50 MB abstract is refused here, whatever carried it.
+    for await (const entry of formatEntries(file, format, opts, auto)) {
+      const tooLarge = entry.paper && paperSizeProblem(entry.paper, limits);
+      yield tooLarge ? recordError(entry.line, tooLarge) : entry;
+    }
   } catch (err) {
     if (err instanceof PaperFileError) throw err;
     if (err instanceof SourceFormatError || err instanceof ArxivApiError || err instanceof OaiPmhError || err instanceof ListingParseError) {

@@ -35,7 +35,9 @@ import { analyseArxivRef } from "../arxiv-id.js";
 import type { Paper, TrendingSignals } from "../types.js";
 import { normaliseDate } from "./paper-record.js";
 import { SourceFormatError, arxivLinks, collapse, httpUrlOrUndefined } from "./source-common.js";
-import { fileTextChunks, readFileText, textLines } from "./source-file.js";
+import { fileTextChunks, readFileText } from "./source-file.js";
+import { textLines } from "../../text-lines.js";
+import { DEFAULT_LIMITS, limitNote, type InputLimits } from "../limits.js";
 
 const FORMAT = "hf-daily";
 
@@ -48,6 +50,8 @@ export interface HfDailyOptions {
   source?: string;
   /** Line of the input the JSON starts on (archive lines); 1 by default. */
   line?: number;
+  /** Archives: the longest line (one day) read; DEFAULT_LIMITS.maxRecordBytes when absent. */
+  limits?: Readonly<InputLimits>;
 }
 
 type Obj = Record<string, unknown>;
@@ -270,7 +274,12 @@ export type HfDailyArchiveEntry =
 export async function* readHfDailyArchive(input: string | AsyncIterable<string>, opts: Omit<HfDailyOptions, "date" | "line"> = {}): AsyncGenerator<HfDailyArchiveEntry> {
   const file = opts.file ?? (typeof input === "string" ? input : undefined);
   const chunks = typeof input === "string" ? fileTextChunks(input) : input;
-  for await (const { line, text } of textLines(chunks)) {
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  for await (const { line, text, oversize } of textLines(chunks, limits.maxRecordBytes)) {
+    if (oversize) {
+      yield { line, error: new SourceFormatError(`the day's line is larger than the limit for one record, skipped unread ${limitNote("maxRecordBytes", limits, "bytes")}`, FORMAT, file, line) };
+      continue;
+    }
     if (text.trim() === "") continue;
     let day: unknown;
     try {

@@ -25,7 +25,9 @@ import { open, type FileHandle } from "node:fs/promises";
 import { pipeline, type Readable } from "node:stream";
 import zlib from "node:zlib";
 import type { Paper } from "../types.js";
+import { DEFAULT_LIMITS, oversizeRecordMessage, type InputLimits } from "../limits.js";
 import { describeGzipStreamError } from "./gzip-errors.js";
+import { textLines } from "../../text-lines.js";
 import { InvalidRecordError, readPaperRecord, type RecordOptions, type RecordWarning } from "./paper-record.js";
 import { PaperhoundError } from "../../errors.js";
 
@@ -43,6 +45,8 @@ export class PaperFileError extends PaperhoundError {
 export interface PaperFileOptions extends RecordOptions {
   /** "auto" (default) decides from the name and the first line; see the top of this file. */
   format?: "auto" | "jsonl" | "json";
+  /** Record size bound (maxRecordBytes, counted in characters of text); DEFAULT_LIMITS when absent. */
+  limits?: Readonly<InputLimits>;
 }
 
 export interface PaperRecordError {
@@ -137,28 +141,15 @@ function entryFor(line: number, parse: () => unknown, opts: RecordOptions): Pape
   }
 }
 
-async function* jsonLines(chunks: AsyncIterable<string>, opts: RecordOptions): AsyncGenerator<PaperFileEntry> {
-  let rest = "";
-  let lineNo = 0;
-  const handle = (line: string): PaperFileEntry | undefined => {
-    lineNo++;
-    const t = line.trim();
-    return t === "" ? undefined : entryFor(lineNo, () => JSON.parse(t), opts);
-  };
-  for await (const chunk of chunks) {
-    const text = rest + chunk;
-    let start = 0;
-    // `rest` holds no newline: search from where the new chunk begins.
-    for (let nl = text.indexOf("\n", rest.length); nl >= 0; nl = text.indexOf("\n", start)) {
-      const e = handle(text.slice(start, nl));
-      start = nl + 1;
-      if (e) yield e;
+async function* jsonLines(chunks: AsyncIterable<string>, opts: PaperFileOptions): AsyncGenerator<PaperFileEntry> {
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  for await (const { line, text, oversize } of textLines(chunks, limits.maxRecordBytes)) {
+    if (oversize) {
+      yield { line, error: { line, message: oversizeRecordMessage(limits) } };
+      continue;
     }
-    rest = text.slice(start);
-  }
-  if (rest !== "") {
-    const e = handle(rest);
-    if (e) yield e;
+    const t = text.trim();
+    if (t !== "") yield entryFor(line, () => JSON.parse(t), opts);
   }
 }
 
@@ -167,6 +158,8 @@ interface JsonElement {
   line: number;
   /** The file ended inside this element. */
   cut?: boolean;
+  /** Longer than the record limit: its text was dropped as it streamed by. */
+  oversize?: boolean;
 }
 
 /**
@@ -189,10 +182,15 @@ class JsonArraySplitter {
   // current array element
   private inElem = false;
   private elemParts: string[] = [];
+  private elemSize = 0;
+  private elemOversize = false;
   private elemStart = 0;
   private elemLine = 0;
 
-  constructor(private readonly file: string) {}
+  constructor(
+    private readonly file: string,
+    private readonly maxElementChars = Number.POSITIVE_INFINITY,
+  ) {}
 
   push(chunk: string): JsonElement[] {
     const out: JsonElement[] = [];
@@ -276,12 +274,14 @@ class JsonArraySplitter {
             }
             this.inElem = true;
             this.elemParts = [];
+            this.elemSize = 0;
+            this.elemOversize = false;
             this.elemStart = i;
             this.elemLine = this.line;
           }
           if ((c === "," || c === "]" || c === "}") && this.depth === this.targetDepth) {
-            this.elemParts.push(chunk.slice(this.elemStart, i));
-            out.push({ text: this.elemParts.join(""), line: this.elemLine });
+            this.keepElementText(chunk.slice(this.elemStart, i));
+            out.push(this.elemOversize ? { text: "", line: this.elemLine, oversize: true } : { text: this.elemParts.join(""), line: this.elemLine });
             this.inElem = false;
             if (c !== ",") this.end();
             continue;
@@ -290,7 +290,7 @@ class JsonArraySplitter {
           continue;
       }
     }
-    if (this.inElem) this.elemParts.push(chunk.slice(this.elemStart));
+    if (this.inElem) this.keepElementText(chunk.slice(this.elemStart));
     if (this.keyParts) this.keyParts.push(chunk.slice(this.keyStart));
     return out;
   }
@@ -302,10 +302,20 @@ class JsonArraySplitter {
       throw new PaperFileError(`${this.file}: a JSON object without a "papers" array (expected [...] or {"papers": [...]})`, this.file);
     }
     if (this.phase === "array") {
-      const elements = this.inElem ? [{ text: this.elemParts.join(""), line: this.elemLine, cut: true }] : [];
+      const elements = this.inElem ? [{ text: this.elemOversize ? "" : this.elemParts.join(""), line: this.elemLine, cut: true }] : [];
       return { elements, problem: { line: this.line, message: "the file ends before the array is closed (cut short?)" } };
     }
     return { elements: [] };
+  }
+
+  /** Keeps a piece of the current element, unless the element is over the limit (then nothing more). */
+  private keepElementText(piece: string): void {
+    if (this.elemOversize) return;
+    this.elemSize += piece.length;
+    if (this.elemSize > this.maxElementChars) {
+      this.elemOversize = true;
+      this.elemParts = [];
+    } else this.elemParts.push(piece);
   }
 
   private track(c: string): void {
@@ -320,12 +330,15 @@ class JsonArraySplitter {
   }
 }
 
-async function* jsonDocument(file: string, chunks: AsyncIterable<string>, opts: RecordOptions): AsyncGenerator<PaperFileEntry> {
-  const splitter = new JsonArraySplitter(file);
+async function* jsonDocument(file: string, chunks: AsyncIterable<string>, opts: PaperFileOptions): AsyncGenerator<PaperFileEntry> {
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const splitter = new JsonArraySplitter(file, limits.maxRecordBytes);
   const toEntry = (el: JsonElement): PaperFileEntry =>
     el.cut
       ? { line: el.line, error: { line: el.line, message: "record cut off: the file ends inside it" } }
-      : entryFor(el.line, () => JSON.parse(el.text), opts);
+      : el.oversize
+        ? { line: el.line, error: { line: el.line, message: oversizeRecordMessage(limits) } }
+        : entryFor(el.line, () => JSON.parse(el.text), opts);
   for await (const chunk of chunks) {
     for (const el of splitter.push(chunk)) yield toEntry(el);
   }

@@ -132,28 +132,3 @@ export async function readFileText(file: string): Promise<string> {
   for await (const chunk of fileTextChunks(file)) parts.push(chunk);
   return parts.join("");
 }
-
-/** Lines of a text stream without their line ends, numbered from 1 (for JSON Lines). */
-export async function* textLines(chunks: AsyncIterable<string>): AsyncGenerator<{ line: number; text: string }> {
-  // Pieces of the current line are kept apart and joined once: appending each chunk to a string and
-  // searching it again would re-scan a long line (an 80 KB day of daily papers) once per chunk.
-  let pieces: string[] = [];
-  let line = 0;
-  const emit = (last: string) => {
-    pieces.push(last);
-    let text = pieces.length === 1 ? pieces[0]! : pieces.join("");
-    pieces = [];
-    if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
-    line++;
-    return { line, text };
-  };
-  for await (const chunk of chunks) {
-    let start = 0;
-    for (let nl = chunk.indexOf("\n"); nl >= 0; nl = chunk.indexOf("\n", start)) {
-      yield emit(chunk.slice(start, nl));
-      start = nl + 1;
-    }
-    if (start < chunk.length) pieces.push(chunk.slice(start));
-  }
-  if (pieces.length > 0) yield emit("");
-}
