@@ -19,6 +19,7 @@ import { createLogger, type Logger } from "../log.js";
 import { loadSampleCorpus } from "../papers/sources/daily-listing.js";
 import type { Paper } from "../papers/types.js";
 import { PaperIndex, STORE_FILE } from "../search/paper-index.js";
+import { checkStoreNotEmptied } from "../search/index-dir.js";
 import { PaperStore, StoreCorruptError, StoreSchemaError } from "../search/paper-store.js";
 import { IndexCorruptError, ModelMismatchError } from "../search/vector-index.js";
 import { describeHolder, type LockHolder } from "../search/writer-lock.js";
@@ -125,6 +126,7 @@ export function explainIndexError(err: unknown, loc: IndexLocation): unknown {
 /** Papers in the store file, read-only; 0 when there is no store yet. */
 export function paperCount(storeFile: string): number {
   if (!existsSync(storeFile)) return 0;
+  checkStoreNotEmptied(path.dirname(storeFile));
   let store: PaperStore;
   try {
     store = PaperStore.open(storeFile, { readonly: true });

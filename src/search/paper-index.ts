@@ -26,8 +26,9 @@ import { passageTextsOf } from "./paper-passages.js";
 import type { Paper } from "../papers/types.js";
 import { isArxivId, parseArxivRef } from "../papers/arxiv-id.js";
 import { PaperStore } from "./paper-store.js";
+import { checkStoreNotEmptied, STORE_FILE } from "./index-dir.js";
 import { hasFilters } from "./store/filters.js";
-import { IndexCorruptError, ModelMismatchError, VectorIndex } from "./vector-index.js";
+import { IndexCorruptError, ModelMismatchError, POINTER_FILE, VectorIndex } from "./vector-index.js";
 import { fuseScores } from "./fusion.js";
 import { tuningFor } from "./model-tuning.js";
 import { WriterLock, type LockHolder } from "./writer-lock.js";
@@ -42,7 +43,7 @@ const EMBED_CHUNK = 256;
 /** Papers embedded between two saves of the vector index; see the header comment. */
 export const CHECKPOINT_EVERY = 4096;
 export const MAX_K = 1000;
-export const STORE_FILE = "papers.sqlite";
+export { STORE_FILE } from "./index-dir.js";
 /**
  * /related's BM25 query: the paper's most distinctive terms (highest tf × idf), as Lucene's
  * MoreLikeThis does (its default is 25). The whole text as the query (~110 terms) scores most of the
@@ -198,6 +199,7 @@ export class PaperIndex {
       : (opts.writerLock ?? (await WriterLock.acquire(dir, { waitMs: opts.lockWaitMs ?? 0, ...(opts.onLockWait ? { onWait: opts.onLockWait } : {}) })));
     let store: PaperStore;
     try {
+      checkStoreNotEmptied(dir);
       store = PaperStore.open(path.join(dir, STORE_FILE), { readonly: opts.readonly ?? false });
     } catch (err) {
       lock?.release();
@@ -213,7 +215,13 @@ export class PaperIndex {
         if (opts.warm) store.fullTextIndex();
       };
       const loaded = await VectorIndex.load(dir, { expectFingerprint: fingerprint, whileReading: warm, vectorsFromFile: opts.readonly === true });
-      if (!loaded) warm();
+      if (!loaded) {
+        // Vectors are saved before the store records them: a store that records some without a
+        // vector file lost it. Carrying on would search by keywords only and embed everything again.
+        const recorded = store.vectorLabelCount();
+        if (recorded > 0) throw new IndexCorruptError(path.join(dir, POINTER_FILE), `it is missing, but the paper store records vectors for ${recorded} papers`);
+        warm();
+      }
       const vectors = loaded ?? VectorIndex.create({ dim: fingerprint.dim, fingerprint });
       const index = new PaperIndex(store, vectors, opts.embedder, { ...opts, dir });
       index.writerLock = lock;

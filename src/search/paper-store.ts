@@ -541,6 +541,11 @@ export class PaperStore {
     return [...out];
   }
 
+  /** How many vector labels the store records (papers with vectors, one label each). */
+  vectorLabelCount(): number {
+    return this.stmt("SELECT count(*) FROM passages").pluck().get() as number;
+  }
+
   /** label → paper rowid for the labels that are known (unknown labels are absent). */
   labelsToPapers(labels: Iterable<number>): Map<number, number> {
     const cache = this.labelCache();

@@ -10,7 +10,7 @@
  * health endpoint.
  */
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
@@ -523,4 +523,55 @@ describe("limits: oversize records, texts and lines are refused by name, in time
     expect(b / a).toBeLessThanOrEqual(5);
     count("files");
   }, 120_000);
+});
+
+describe("tampered index files are named, never silently degraded", () => {
+  let dir: string;
+  let built: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "paperhound-hardening-tampered-"));
+    built = path.join(dir, "built");
+    writeFileSync(path.join(dir, "good.jsonl"), '{"id":"2401.00003","title":"Attention in graphs","abstract":"We study attention over graph edges."}\n{"id":"2401.00004","title":"Sparse transformers","abstract":"Sparse attention for long inputs."}\n');
+    const r = await runNode(["index", path.join(dir, "good.jsonl"), "--index", built], { env: { PAPERHOUND_SAMPLE_IF_EMPTY: "0" } });
+    expect(r.code).toBe(0);
+  }, 120_000);
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  const copyOf = (name: string, damage: (d: string) => void) => {
+    const d = path.join(dir, name);
+    cpSync(built, d, { recursive: true });
+    damage(d);
+    return d;
+  };
+
+  it.each([["stats"], ["search"], ["index"]])("without vectors.json, %s exits 1 naming the missing file (not keywords-only, not re-embedding everything)", async (command) => {
+    const d = copyOf(`no-pointer-${command}`, (x) => rmSync(path.join(x, "vectors.json")));
+    const args = command === "search" ? ["search", "attention"] : command === "index" ? ["index", path.join(dir, "good.jsonl")] : ["stats"];
+    const r = await runNode([...args, "--index", d], {});
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/vectors\.json is unusable: it is missing, but the paper store records vectors for 2 papers.*reindex --yes/s);
+    count("cli");
+  }, 60_000);
+
+  it("without vectors.json, reindex --yes rebuilds the vectors", async () => {
+    const d = copyOf("no-pointer-reindex", (x) => rmSync(path.join(x, "vectors.json")));
+    expect((await runNode(["reindex", "--yes", "--index", d], {})).code).toBe(0);
+    const stats = await runNode(["stats", "--json", "--index", d], {});
+    expect(JSON.parse(stats.stdout)).toMatchObject({ papers: 2, vectors: 2, pending: 0 });
+    count("cli");
+  }, 60_000);
+
+  it.each([["stats"], ["index"]])("a zero-length papers.sqlite beside vectors: %s exits 1 and the vectors are left as they were", async (command) => {
+    const d = copyOf(`empty-store-${command}`, (x) => {
+      writeFileSync(path.join(x, "papers.sqlite"), "");
+      for (const f of ["papers.sqlite-wal", "papers.sqlite-shm"]) rmSync(path.join(x, f), { force: true });
+    });
+    const pointer = readFileSync(path.join(d, "vectors.json"), "utf8");
+    const r = await runNode([...(command === "index" ? ["index", path.join(dir, "good.jsonl")] : ["stats"]), "--index", d], {});
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/papers\.sqlite is corrupt.*it is empty \(0 bytes\), but the directory holds vectors/s);
+    expect(readFileSync(path.join(d, "vectors.json"), "utf8")).toBe(pointer);
+    count("cli");
+  }, 60_000);
 });
