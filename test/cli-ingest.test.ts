@@ -86,6 +86,8 @@ beforeAll(async () => {
   });
   server.route("/rss/cs.LG", { body: own("arxiv-rss-cs.LG.xml") });
   server.route("/rss/cs.LG+cs.AI", { body: fixture("arxiv-rss-cs.LG+cs.AI.xml") });
+  // The same feed with every item's title gone: every record fails.
+  server.route("/rss/cs.CV", { body: fixture("arxiv-rss-cs.LG+cs.AI.xml").toString("utf8").replace(/<title>Polite[^<]*<\/title>/g, "<title></title>") });
   server.route("/oai", (req): Reply => {
     const token = req.query.get("resumptionToken");
     if (token === null) return { body: fixture("oai-listrecords-1.xml") };
@@ -225,6 +227,12 @@ describe("paperhound ingest", () => {
     expect(withStore(arxivIndex, (s) => s.get("2611.00777"))).toBeUndefined();
     // Nothing fetched, nothing created.
     expect(existsSync(path.join(tmp, "unreachable"))).toBe(false);
+  });
+
+  it("a feed whose records all fail exits 1 saying so (not 0 with nothing stored)", async () => {
+    const r = await run(["ingest", "arxiv-rss", "cs.CV", "--index", path.join(tmp, "all-failed")]);
+    expect(r.code).toBe(1);
+    expect(lastLine(r.stderr)).toMatch(/^paperhound: all 1 record\(s\) had errors \(see above\); no paper was stored$/);
   });
 
   it("usage errors: a bad category, a missing --since, a bad metadata prefix (exit 2)", async () => {
