@@ -17,6 +17,9 @@ import { PaperNotFoundError, SearchInputError, type PaperIndex, type QueryOption
 import type { SearchHit, StoredPaper } from "./types.js";
 import { PaperhoundError } from "../errors.js";
 
+/** What a search waiting on, or sent to, stopped threads fails with. */
+const STOPPED = "the search threads were stopped";
+
 /** What chat commands ask of the search core; `PaperIndex` does it on the calling thread. */
 export interface PaperSearch {
   search(query: string, opts?: QueryOptions): Promise<SearchHit[]>;
@@ -156,7 +159,7 @@ class SearchWorker {
 
   async stop(): Promise<void> {
     this.worker.removeAllListeners("exit");
-    for (const p of this.pending.values()) p.reject(new SearchThreadError("the search threads were stopped"));
+    for (const p of this.pending.values()) p.reject(new SearchThreadError(STOPPED));
     this.pending.clear();
     await this.worker.terminate();
   }
@@ -228,7 +231,7 @@ export class SearchThreads implements PaperSearch {
   }
 
   private async send(op: SearchOp, ref: string, opts?: QueryOptions): Promise<unknown> {
-    if (this.stopped) throw new SearchThreadError("the search threads were stopped");
+    if (this.stopped) throw new SearchThreadError(STOPPED);
     const worker = await this.worker(this.leastBusySlot());
     const req: SearchRequest = { id: this.nextId++, op, ref };
     if (opts !== undefined) req.opts = opts;
@@ -262,7 +265,7 @@ export class SearchThreads implements PaperSearch {
         this.starting[slot] = undefined;
         if (this.stopped) {
           void w.stop();
-          throw new SearchThreadError("the search threads were stopped");
+          throw new SearchThreadError(STOPPED);
         }
         this.workers[slot] = w;
         return w;

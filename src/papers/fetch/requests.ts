@@ -12,6 +12,8 @@
 import { parseArxivRef } from "../arxiv-id.js";
 import { isArxivCategoryCode, isCalendarDate } from "../checks.js";
 
+const NO_CATEGORY = "at least one category is needed";
+
 /** arXiv returns at most 2000 entries per API call. */
 export const ARXIV_MAX_PAGE_SIZE = 2000;
 /** Ids per `id_list` request: long lists make long URLs, and one bad id fails its whole batch. */
@@ -67,7 +69,7 @@ export interface ArxivSearchParams {
 
 /** `(cat:cs.LG OR cat:cs.CV) AND submittedDate:[202611010000 TO 202611032359]` */
 export function arxivSearchQuery(categories: readonly string[], from: Date, until: Date): string {
-  if (categories.length === 0) throw new RangeError("at least one category is needed");
+  if (categories.length === 0) throw new RangeError(NO_CATEGORY);
   categories.forEach(assertCategory);
   if (from.getTime() > until.getTime()) throw new RangeError(`from (${from.toISOString()}) is after until (${until.toISOString()})`);
   const cats = categories.map((c) => `cat:${c}`);
@@ -153,7 +155,7 @@ export function arxivIdListBatches(baseUrl: string, ids: readonly string[], batc
 /** The RSS feed of one or more categories: `<base>cs.LG+cs.AI` (arXiv joins categories with a literal "+"). */
 export function arxivRssUrl(baseUrl: string, categories: readonly string[] | string): string {
   const list = typeof categories === "string" ? categories.split("+") : [...categories];
-  if (list.length === 0 || list.some((c) => c === "")) throw new RangeError("at least one category is needed");
+  if (list.length === 0 || list.some((c) => c === "")) throw new RangeError(NO_CATEGORY);
   list.forEach(assertCategory);
   const base = baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`;
   return new URL(list.join("+"), base).toString();
