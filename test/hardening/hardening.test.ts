@@ -10,7 +10,7 @@
  * health endpoint.
  */
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
@@ -22,7 +22,9 @@ import type { View } from "../../commands/view.js";
 import { runConsole } from "../../src/chat/console/console-adapter.js";
 import { DiscordBot } from "../../src/chat/discord/bot.js";
 import { startSlackAdapter, type SlackAdapter } from "../../src/chat/slack/adapter.js";
-import { loadConfig } from "../../src/config.js";
+import { ConfigError, loadConfig } from "../../src/config.js";
+import { loadEnvFile } from "../../src/env-file.js";
+import { backupIndex, restoreIndex } from "../../src/search/backup.js";
 import { DigestStore } from "../../src/digest/digest-store.js";
 import { BotMetrics } from "../../src/ops/metrics.js";
 import { startHealthServer, type HealthServer } from "../../src/ops/health-server.js";
@@ -574,4 +576,293 @@ describe("tampered index files are named, never silently degraded", () => {
     expect(readFileSync(path.join(d, "vectors.json"), "utf8")).toBe(pointer);
     count("cli");
   }, 60_000);
+});
+
+describe("paper records: wrong JSON types and shapes are one record error each, never a crash", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "paperhound-hardening-records-"));
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  const base = { id: "2401.00002", title: "Attention in graphs", abstract: "We study attention over graph edges." };
+  const records: [string, string][] = [
+    ["a title that is a number", JSON.stringify({ ...base, title: 42 })],
+    ["a title that is an object", JSON.stringify({ ...base, title: { en: "x" } })],
+    ["a title that is null", JSON.stringify({ ...base, title: null })],
+    ["an abstract that is an array", JSON.stringify({ ...base, abstract: ["a", "b"] })],
+    ["an abstract that is a boolean", JSON.stringify({ ...base, abstract: true })],
+    ["authors that is a number", JSON.stringify({ ...base, authors: 7 })],
+    ["an author that is a number", JSON.stringify({ ...base, authors: ["Ada", 7] })],
+    ["categories that is an object", JSON.stringify({ ...base, categories: { a: 1 } })],
+    ["a category that is a number", JSON.stringify({ ...base, categories: ["cs.LG", 5] })],
+    ["an id that is an object", JSON.stringify({ ...base, id: { arxiv: "2401.00002" } })],
+    ["an id that is an array", JSON.stringify({ ...base, id: ["2401.00002"] })],
+    ["a date that is not a date", JSON.stringify({ ...base, published: "yesterday-ish" })],
+    ["a date in year 99999", JSON.stringify({ ...base, published: "99999-01-01" })],
+    ["a February 30th", JSON.stringify({ ...base, published: "2024-02-30" })],
+    ["a javascript: link", JSON.stringify({ ...base, links: { pdf: "javascript:alert(1)" } })],
+    ["links that is a string", JSON.stringify({ ...base, links: "https://example.org" })],
+    ["a DOI that is not one", JSON.stringify({ ...base, doi: "not a doi" })],
+    ["upvotes that is a string", JSON.stringify({ ...base, upvotes: "many" })],
+    ["negative upvotes", JSON.stringify({ ...base, upvotes: -5 })],
+    ["a version that is a word", JSON.stringify({ ...base, version: "latest" })],
+    ["a record that is an array", JSON.stringify([base])],
+    ["a record that is a string", JSON.stringify("a paper")],
+    ["a record that is null", "null"],
+    ["a record that is a number", "12345"],
+    ["a truncated object", '{"id":"2401.00002","title":"Atten'],
+    ["a record with a NaN", '{"id":"2401.00002","title":"T","abstract":NaN}'],
+    ["single quotes (a Python dict)", "{'id': '2401.00002', 'title': 'T', 'abstract': 'A'}"],
+    ["a __proto__ key", '{"__proto__":{"title":"T","abstract":"A"},"id":"2401.00002"}'],
+    ["a constructor key", '{"constructor":{"prototype":{"polluted":true}},"id":"2401.00002"}'],
+    ["100,000 nested arrays", `${"[".repeat(100_000)}${"]".repeat(100_000)}`],
+    ["100,000 nested objects", `${'{"a":'.repeat(100_000)}1${"}".repeat(100_000)}`],
+    ["a title of zero-width spaces", JSON.stringify({ ...base, title: "\u200b\u200c\u200d\u2060\ufeff" })],
+    ["an abstract of NUL characters", JSON.stringify({ ...base, abstract: "\u0000\u0000\u0000" })],
+    ["a title of bidi controls", JSON.stringify({ ...base, title: "\u202e\u202d\u2066\u2069" })],
+  ];
+  it.each(records)("%s", async (name, line) => {
+    const file = path.join(dir, `${name.replace(/\W+/g, "-")}.jsonl`);
+    writeFileSync(file, `${line}\n${JSON.stringify({ ...base, id: "2401.00009" })}\n`);
+    const entries: SourceFileEntry[] = [];
+    for await (const e of readPapersFromFile(file, { format: "jsonl" })) entries.push(e);
+    // The hostile record is refused or kept cleaned; the good one after it is always read.
+    expect(entries.at(-1)?.paper?.id).toBe("2401.00009");
+    const first = entries[0]!;
+    if (first.error) expect(first.error.message.length).toBeGreaterThan(0);
+    else {
+      expect(first.paper!.title).toMatch(/\S/);
+      expect(JSON.stringify(first.paper)).not.toMatch(/javascript:|polluted/);
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    count("files");
+  });
+});
+
+describe("XML: DTDs, entities and nesting", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "paperhound-hardening-xml-"));
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  const atom = (body: string, prolog = "") => `<?xml version="1.0"?>${prolog}<feed xmlns="http://www.w3.org/2005/Atom">${body}</feed>`;
+  const entry = (title: string) => `<entry><id>http://arxiv.org/abs/2401.00002v1</id><title>${title}</title><summary>Attention over graphs.</summary><published>2024-01-01T00:00:00Z</published></entry>`;
+  const rss = (items: string) => `<?xml version="1.0"?><rss version="2.0" xmlns:arxiv="http://arxiv.org/schemas/atom"><channel><title>t</title>${items}</channel></rss>`;
+  const oai = (inner: string) => `<?xml version="1.0"?><OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><responseDate>2026-11-02T00:00:00Z</responseDate><request verb="ListRecords">x</request><ListRecords>${inner}</ListRecords></OAI-PMH>`;
+  const deep = (n: number) => `${"<x>".repeat(n)}${"</x>".repeat(n)}`;
+  const cases: [string, "arxiv-atom" | "arxiv-rss" | "oai-pmh", string][] = [
+    ["an internal entity (billion laughs)", "arxiv-atom", atom(entry("&lol9;"), `<!DOCTYPE feed [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol9 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>`)],
+    ["an external entity (XXE: /etc/passwd)", "arxiv-atom", atom(entry("&xxe;"), `<!DOCTYPE feed [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>`)],
+    ["an external DTD", "arxiv-atom", atom(entry("x"), `<!DOCTYPE feed SYSTEM "http://evil.example/feed.dtd">`)],
+    ["a parameter entity", "arxiv-atom", atom(entry("x"), `<!DOCTYPE feed [<!ENTITY % p SYSTEM "http://evil.example/p.dtd"> %p;]>`)],
+    ["RSS with an external entity", "arxiv-rss", rss(`<item><title>&xxe;</title><link>https://arxiv.org/abs/2401.00002</link><description>arXiv:2401.00002v1 Announce Type: new
+Abstract: x</description></item>`).replace("<rss", `<!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><rss`)],
+    ["OAI-PMH with an external entity", "oai-pmh", oai("&xxe;").replace("<OAI-PMH", `<!DOCTYPE OAI-PMH [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><OAI-PMH`)],
+    ["Atom nested 100,000 deep", "arxiv-atom", atom(deep(100_000))],
+    ["Atom nested 100,000 deep inside an entry", "arxiv-atom", atom(`<entry>${deep(100_000)}</entry>`)],
+    ["RSS nested 100,000 deep", "arxiv-rss", rss(deep(100_000))],
+    ["OAI-PMH nested 100,000 deep", "oai-pmh", oai(deep(100_000))],
+    ["100,000 unclosed elements", "arxiv-atom", `<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom">${"<x>".repeat(100_000)}`],
+    ["a processing instruction flood", "arxiv-atom", atom("<?pi x?>".repeat(20_000) + entry("Attention"))],
+    ["100,000 attributes on one element", "arxiv-atom", atom(`<entry ${Array.from({ length: 100_000 }, (_, i) => `a${i}="1"`).join(" ")}/>`)],
+    ["a comment that never ends", "arxiv-atom", `<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><!-- ${"x".repeat(1_000_000)}`],
+    ["CDATA of 1 MB in a title", "arxiv-atom", atom(entry(`<![CDATA[${"attention ".repeat(100_000)}]]>`))],
+  ];
+  it.each(cases)("%s: refused or read safely, quickly, without expanding anything", async (name, format, text) => {
+    const file = path.join(dir, `${name.replace(/\W+/g, "-")}.xml`);
+    writeFileSync(file, text);
+    const started = performance.now();
+    const entries: SourceFileEntry[] = [];
+    let error: unknown;
+    try {
+      for await (const e of readPapersFromFile(file, { format })) entries.push(e);
+    } catch (err) {
+      error = err;
+    }
+    if (error) expect(error).toBeInstanceOf(PaperFileError);
+    const all = JSON.stringify(entries);
+    expect(all).not.toMatch(/root:|lollollol/); // no file read, no entity expanded
+    expect(all.length).toBeLessThan(3_000_000);
+    expect(performance.now() - started).toBeLessThan(30_000); // minutes before the depth limit
+    count("files");
+  }, 60_000);
+});
+
+describe("terminal output: escape sequences in papers never reach the terminal", () => {
+  let dir: string;
+  let index: string;
+  const hostileTitles: [string, string][] = [
+    ["a screen clear (CSI 2J)", "Clear \u001b[2J\u001b[H the screen"],
+    ["a clipboard write (OSC 52)", "Clipboard \u001b]52;c;ZXZpbA==\u0007 attention"],
+    ["a hyperlink (OSC 8)", "Link \u001b]8;;https://evil.example\u001b\\click\u001b]8;;\u001b\\ attention"],
+    ["a bell", "Bell \u0007\u0007 attention"],
+    ["C1 controls (CSI as one byte)", "C1 \u009b31m red \u0090 attention"],
+    ["a right-to-left override", "Override \u202etxt.exe attention"],
+  ];
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "paperhound-hardening-tty-"));
+    index = path.join(dir, "idx");
+    // Hugging Face daily papers JSON: a remote service's text, taken as it came.
+    const day = hostileTitles.map(([, title], i) => ({ paper: { id: `2611.0010${i}`, title, summary: `${title}. We study attention in graphs.`, authors: [{ name: `Eve \u001b[31m${i}` }] } }));
+    writeFileSync(path.join(dir, "day.json"), JSON.stringify(day));
+    const r = await runNode(["index", path.join(dir, "day.json"), "--format", "hf-daily", "--index", index], { env: { PAPERHOUND_SAMPLE_IF_EMPTY: "0" } });
+    expect(r.code).toBe(0);
+    // One search listing every paper and one related list: every title is printed by one of them.
+    const [search, related] = await Promise.all([
+      runNode(["search", "attention in graphs", "-k", "10", "--index", index], {}),
+      runNode(["related", "2611.00100", "-k", "10", "--index", index], {}),
+    ]);
+    expect(search.code).toBe(0);
+    expect(related.code).toBe(0);
+    printed = search.stdout + search.stderr + related.stdout + related.stderr;
+  }, 120_000);
+  let printed = "";
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  it.each(hostileTitles)("%s: search and related print it inert", (_name, title) => {
+    const visible = title.split(/[^\w ]+/)[0]!.trim(); // the title's first word, before any control sequence
+    expect(printed).toContain(visible);
+    expect(printed).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+    count("cli");
+  });
+});
+
+describe("settings: every bad value is refused at start, naming the setting", () => {
+  const bad: [string, string][] = [
+    ["EMBED_DEVICE", "tpu"],
+    ["EMBED_THREADS", "0"],
+    ["EMBED_THREADS", "two"],
+    ["EMBED_BATCH_SIZE", "100000"],
+    ["EMBED_ALLOW_DOWNLOAD", "perhaps"],
+    ["SEARCH_THREADS", "-1"],
+    ["SEARCH_THREADS", "17"],
+    ["INDEX_REFRESH_SECONDS", "1e9"],
+    ["INDEX_LOCK_WAIT_SECONDS", "forever"],
+    ["DIGEST_INGEST", "yes please"],
+    ["MAX_RECORD_BYTES", "10"],
+    ["MAX_RECORD_BYTES", "99999999999"],
+    ["MAX_ABSTRACT_CHARS", "12.5"],
+    ["LOG_LEVEL", "verbose"],
+    ["LOG_FORMAT", "xml"],
+    ["LOG_QUERIES", "2"],
+    ["PAPERHOUND_CONTACT_EMAIL", "not an address"],
+    ["PAPERHOUND_CONTACT_EMAIL", "a@b.c>; rm -rf /"],
+    ["ARXIV_API_URL", "file:///etc/passwd"],
+    ["ARXIV_RSS_URL", "javascript:alert(1)"],
+    ["HF_API_URL", "not a url"],
+    ["ARXIV_MIN_INTERVAL_MS", "-5"],
+    ["HF_MIN_INTERVAL_MS", "600001"],
+    ["HEALTH_PORT", "70000"],
+    ["HEALTH_HOST", "evil host; rm"],
+    ["HEALTH_HOST", "a".repeat(300)],
+    ["SLACK_PORT", "0"],
+    ["SLACK_MODE", "carrier-pigeon"],
+    ["SLACK_API_URL", "ftp://slack.example"],
+    ["SLACK_DIGEST_ADMINS", "everyone"],
+    ["DISCORD_TOKEN", "not-a-token"],
+  ];
+  it.each(bad)("%s=%s", (name, value) => {
+    let error: unknown;
+    try {
+      loadConfig({ [name]: value }, { stderrIsTTY: false });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems.map((p) => p.name)).toContain(name);
+    count("settings");
+  });
+
+  it.each([
+    ["a directory", () => os.tmpdir(), /is a directory/],
+    ["a FIFO", (d: string) => {
+      const f = path.join(d, "fifo.env");
+      execFileSync("mkfifo", [f]);
+      return f;
+    }, /is not a regular file/],
+    ["a missing file", (d: string) => path.join(d, "missing.env"), /does not exist/],
+    ["a device", () => "/dev/zero", /is not a regular file/],
+  ] as const)("PAPERHOUND_ENV_FILE naming %s is refused, without blocking", (_name, target, message) => {
+    const d = mkdtempSync(path.join(os.tmpdir(), "paperhound-hardening-envfile-"));
+    try {
+      expect(loadEnvFile({ PAPERHOUND_ENV_FILE: target(d) })).toMatch(message);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+    count("settings");
+  });
+});
+
+describe("backups: a tampered backup is refused and nothing is restored", () => {
+  let dir: string;
+  let good: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "paperhound-hardening-backup-"));
+    good = path.join(dir, "good");
+    await backupIndex(t.dir, good);
+  }, 60_000);
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  const manifestFile = (d: string) => path.join(d, "paperhound-backup.json");
+  const manifestOf = (d: string) => JSON.parse(readFileSync(manifestFile(d), "utf8")) as { files: { name: string; bytes: number }[] };
+  const rewrite = (m: unknown) => (d: string) => writeFileSync(manifestFile(d), typeof m === "string" ? m : JSON.stringify(m));
+  const cases: [string, (d: string) => void, RegExp][] = [
+    ["a manifest that is not JSON", rewrite("{not json"), /not a paperhound backup/],
+    ["an empty manifest file", rewrite(""), /not a paperhound backup/],
+    ["a manifest listing nothing", rewrite({ files: [] }), /not a paperhound backup manifest/],
+    ["files that is a string", rewrite({ files: "papers.sqlite" }), /not a paperhound backup manifest/],
+    ["a negative size", (d) => rewrite({ files: manifestOf(d).files.map((f) => ({ ...f, bytes: -1 })) })(d), /not a paperhound backup manifest|bytes/],
+    ["a file outside the backup (../)", (d) => rewrite({ files: [...manifestOf(d).files, { name: "../../etc/passwd", bytes: 10 }] })(d), /not part of an index/],
+    ["an absolute path", (d) => rewrite({ files: [...manifestOf(d).files, { name: "/etc/passwd", bytes: 10 }] })(d), /not part of an index/],
+    ["a file listed twice", (d) => rewrite({ files: [...manifestOf(d).files, manifestOf(d).files[0]] })(d), /lists a file twice/],
+    ["no store listed", (d) => rewrite({ files: manifestOf(d).files.filter((f) => f.name !== "papers.sqlite") })(d), /lists no papers\.sqlite/],
+    ["the store missing", (d) => rmSync(path.join(d, "papers.sqlite")), /missing or has -1 bytes/],
+    ["the store cut short", (d) => writeFileSync(path.join(d, "papers.sqlite"), readFileSync(path.join(d, "papers.sqlite")).subarray(0, 1000)), /has 1000 bytes instead of/],
+    ["the store a directory", (d) => {
+      rmSync(path.join(d, "papers.sqlite"));
+      execFileSync("mkdir", [path.join(d, "papers.sqlite")]);
+    }, /not a regular file/],
+    ["no manifest", (d) => rmSync(manifestFile(d)), /not a paperhound backup/],
+  ];
+  it.each(cases)("%s", async (name, tamper, message) => {
+    const copy = path.join(dir, `tampered-${name.replace(/\W+/g, "-")}`);
+    cpSync(good, copy, { recursive: true });
+    tamper(copy);
+    const dest = path.join(dir, `restored-${name.replace(/\W+/g, "-")}`);
+    await expect(restoreIndex(copy, dest)).rejects.toThrow(message);
+    expect(existsSync(dest)).toBe(false);
+    count("backups");
+  });
+});
+
+describe("Slack: requests signed with a timestamp outside ±5 minutes are refused", () => {
+  let fake: FakeSlack;
+  let adapter: SlackAdapter;
+  let url: string;
+  beforeAll(async () => {
+    fake = new FakeSlack();
+    await fake.start();
+    const config = loadConfig({ SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_MODE: "http", SLACK_API_URL: fake.apiUrl }, { stderrIsTTY: false });
+    adapter = await startSlackAdapter({ config, ctx: { ...t.ctx, digest: store }, logger: quietLogger(), listen: { port: 0, host: "127.0.0.1" }, digestAdmins: ["U0NOBODY"] });
+    url = `http://127.0.0.1:${adapter.port}/slack/events`;
+  }, 60_000);
+  afterAll(async () => {
+    await adapter?.stop();
+    await fake?.stop();
+  });
+  it.each([310, 600, 3_600, 86_400 * 365, -310, -3_600])("a timestamp %i s from now → 401, nothing runs", async (skew) => {
+    const id = `skew${skew}`;
+    const res = await postSigned(url, slashCommandFields("/digest", "subscribe --topics skewed", fake.responseUrl(id)), { timestamp: Math.floor(Date.now() / 1000) + skew });
+    expect(res.status).toBe(401);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fake.responsesTo(id)).toEqual([]);
+    unchanged();
+    count("slack");
+  });
 });
