@@ -15,6 +15,7 @@ import os from "node:os";
 import path from "node:path";
 import { InputError } from "../app/context.js";
 import type { Config } from "../config.js";
+import { limitsFrom } from "../papers/limits.js";
 import {
   FetchError,
   PageError,
@@ -108,7 +109,7 @@ export function arxivSource(config: Config, opts: { categories: string[]; from: 
         client,
         config.arxivApiUrl,
         { categories: opts.categories, from: opts.from, until: opts.until, maxResults: opts.pageSize },
-        (res) => parseArxivAtom(res.text()),
+        (res) => parseArxivAtom(res.text(), { limits: limitsFrom(config) }),
       );
       for await (const page of pages) {
         const feed = page.page;
@@ -140,7 +141,7 @@ export function arxivRssSource(config: Config, feed: string): IngestSource {
     setting: { env: URL_SETTINGS["arxiv-rss"], value: config.arxivRssUrl },
     notes: [],
     async *pages(client) {
-      const rss = await fetchArxivRss(client, config.arxivRssUrl, feed, (res) => parseArxivRss(res.text()));
+      const rss = await fetchArxivRss(client, config.arxivRssUrl, feed, (res) => parseArxivRss(res.text(), { limits: limitsFrom(config) }));
       const types = new Map<AnnounceType, number>(ANNOUNCE_TYPES.map((t) => [t, 0]));
       for (const item of rss.items) types.set(item.announceType, (types.get(item.announceType) ?? 0) + 1);
       source.notes.push(
@@ -186,7 +187,7 @@ function oaiSource(config: Config, opts: OaiOptions, stateFile: string, realStat
         request,
         stateFile,
         parse: (res) => {
-          const page = parseOaiPmh(res.text());
+          const page = parseOaiPmh(res.text(), { limits: limitsFrom(config) });
           return { page, resumptionToken: page.resumptionToken?.token ?? null };
         },
       });

@@ -28,8 +28,9 @@
  *   - The API's error feed (HTTP 400, one <entry> whose <id> is https://arxiv.org/api/errors#…
  *     and whose <title> is "Error") throws `ArxivApiError` with arXiv's message; it never becomes a paper.
  *   - Not XML, or not an Atom <feed>: `SourceFormatError` with file and line.
- *   - An entry that cannot become a Paper (no arXiv id, no title) is reported in `errors` with its
- *     line, and the others are still read.
+ *   - An entry that cannot become a Paper (no arXiv id, no title), or larger than
+ *     `limits.maxRecordBytes`, is reported in `errors` with its line, and the others are still read.
+ *     Any other element over that size, or nesting deeper than `maxXmlDepth`: `SourceFormatError`.
  *   - `missingArxivIds(requested, feed)`: the ids of an `id_list` query the feed did not return
  *     (arXiv drops unknown and malformed ids silently, with HTTP 200).
  */
@@ -46,8 +47,9 @@ import {
   recordProblem,
   type SourceRecordError,
 } from "./source-common.js";
-import { XmlElementStream, child, childText, childrenNamed, type XmlNode } from "./xml-stream.js";
+import { XmlElementStream, child, childText, childrenNamed, oversizeMessage, type XmlNode } from "./xml-stream.js";
 import { PaperhoundError } from "../../errors.js";
+import type { InputLimits } from "../limits.js";
 
 export const ATOM_NS = "http://www.w3.org/2005/Atom";
 export const ARXIV_ATOM_NS = "http://arxiv.org/schemas/atom";
@@ -102,6 +104,8 @@ export interface ArxivAtomOptions {
   file?: string;
   /** `Paper.source`; default "arxiv-api". */
   source?: string;
+  /** maxXmlDepth and maxRecordBytes apply; default DEFAULT_LIMITS. */
+  limits?: Partial<InputLimits>;
 }
 
 function isErrorEntry(entry: XmlNode): boolean {
@@ -200,7 +204,7 @@ export class ArxivAtomReader {
   constructor(private readonly opts: ArxivAtomOptions = {}) {
     this.source = opts.source ?? "arxiv-api";
     // Everything directly under <feed> is small (header elements, entries): capture it all.
-    this.xml = new XmlElementStream((_uri, _local, ancestors) => ancestors.length === 1, FORMAT, opts.file);
+    this.xml = new XmlElementStream((_uri, _local, ancestors) => ancestors.length === 1, FORMAT, opts.file, opts.limits);
   }
 
   /** Adds a chunk; returns the entries (and per-entry errors) completed by it. */
@@ -233,6 +237,15 @@ export class ArxivAtomReader {
     const entries: ArxivAtomEntry[] = [];
     const errors: SourceRecordError[] = [];
     for (const node of nodes) {
+      if (node.oversize) {
+        const isEntry = node.uri === ATOM_NS && node.local === "entry";
+        if (!isEntry) throw new SourceFormatError(oversizeMessage(`<${node.local}>`, this.xml.limits), FORMAT, this.opts.file, node.line);
+        const ref = parseArxivRef(childText(node, ATOM_NS, "id") ?? "");
+        const e = { line: node.line, message: oversizeMessage(ref ? `entry ${ref.id}` : "entry", this.xml.limits) };
+        errors.push(e);
+        this.feed.errors.push(e);
+        continue;
+      }
       if (node.uri === OPENSEARCH_NS) {
         if (node.local === "totalResults") this.feed.totalResults = count(node, this.opts.file);
         else if (node.local === "startIndex") this.feed.startIndex = count(node, this.opts.file);

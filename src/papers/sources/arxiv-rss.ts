@@ -28,7 +28,9 @@
  * announced version 1), `updated` only for replacements.
  *
  * Errors: not XML or not an RSS document → `SourceFormatError`; an item without an arXiv id,
- * title or a known announce type is reported in `errors` (with its line) and skipped.
+ * title or a known announce type, or larger than `limits.maxRecordBytes`, is reported in `errors`
+ * (with its line) and skipped. Another channel element over that size, or nesting deeper than
+ * `maxXmlDepth`: `SourceFormatError`.
  */
 import type { Paper } from "../types.js";
 import { normaliseDate, splitAuthors } from "./paper-record.js";
@@ -42,7 +44,8 @@ import {
   recordProblem,
   type SourceRecordError,
 } from "./source-common.js";
-import { XmlElementStream, childText, childrenNamed, type XmlNode } from "./xml-stream.js";
+import { XmlElementStream, childText, childrenNamed, oversizeMessage, type XmlNode } from "./xml-stream.js";
+import type { InputLimits } from "../limits.js";
 
 export const ARXIV_RSS_NS = "http://arxiv.org/schemas/atom";
 export const DC_NS = "http://purl.org/dc/elements/1.1/";
@@ -86,6 +89,8 @@ export interface ArxivRssOptions {
   file?: string;
   /** `Paper.source`; default "arxiv-rss". */
   source?: string;
+  /** maxXmlDepth and maxRecordBytes apply; default DEFAULT_LIMITS. */
+  limits?: Partial<InputLimits>;
 }
 
 /** "arXiv:2009.13987v3 Announce Type: replace \nAbstract: …" → its parts; undefined when not in that form. */
@@ -149,6 +154,15 @@ function itemToPaper(item: XmlNode, source: string): ArxivRssItem {
   return out;
 }
 
+/** "item 2009.13987" when the guid read before the size limit names a paper, else "item". */
+function itemName(item: XmlNode): string {
+  try {
+    return `item ${arxivRefOf(childText(item, "", "guid") ?? "", "<guid>").id}`;
+  } catch {
+    return "item";
+  }
+}
+
 /** Incremental reader: `push` chunks, `finish` at the end. */
 export class ArxivRssReader {
   private readonly xml: XmlElementStream;
@@ -163,6 +177,7 @@ export class ArxivRssReader {
       (_uri, _local, ancestors) => ancestors.length === 2 && ancestors[1]!.local === "channel" && ancestors[1]!.uri === "",
       FORMAT,
       opts.file,
+      opts.limits,
     );
   }
 
@@ -190,6 +205,15 @@ export class ArxivRssReader {
     const items: ArxivRssItem[] = [];
     const errors: SourceRecordError[] = [];
     for (const node of nodes) {
+      if (node.oversize) {
+        if (node.uri !== "" || node.local !== "item") {
+          throw new SourceFormatError(oversizeMessage(`<${node.local}>`, this.xml.limits), FORMAT, this.opts.file, node.line);
+        }
+        const e = { line: node.line, message: oversizeMessage(itemName(node), this.xml.limits) };
+        errors.push(e);
+        this.feed.errors.push(e);
+        continue;
+      }
       if (node.uri !== "") continue;
       if (node.local === "item") {
         try {

@@ -138,8 +138,8 @@ function recordError(line: number, message: string): SourceFileEntry {
   return { line, error: { line, message } };
 }
 
-async function* xmlEntries(file: string, format: "arxiv-atom" | "arxiv-rss", source: string | undefined): AsyncGenerator<SourceFileEntry> {
-  const readerOpts = source === undefined ? { file } : { file, source };
+async function* xmlEntries(file: string, format: "arxiv-atom" | "arxiv-rss", source: string | undefined, limits: Readonly<InputLimits> | undefined): AsyncGenerator<SourceFileEntry> {
+  const readerOpts = { file, ...(source === undefined ? {} : { source }), ...(limits ? { limits } : {}) };
   if (format === "arxiv-atom") {
     const reader = new ArxivAtomReader(readerOpts);
     let done = 0;
@@ -192,10 +192,10 @@ async function* formatEntries(file: string, format: PaperFileFormat, opts: ReadP
     }
     case "arxiv-atom":
     case "arxiv-rss":
-      yield* xmlEntries(file, format, opts.source);
+      yield* xmlEntries(file, format, opts.source, opts.limits);
       return;
     case "oai-pmh":
-      for await (const item of readOaiPmh(fileTextChunks(file), opts.source === undefined ? { file } : { file, source: opts.source })) {
+      for await (const item of readOaiPmh(fileTextChunks(file), { file, ...(opts.source === undefined ? {} : { source: opts.source }), ...(opts.limits ? { limits: opts.limits } : {}) })) {
         if (item.kind === "record") yield { line: item.line, paper: item.paper };
         else if (item.kind === "invalid") yield recordError(item.line, item.message);
         else if (item.kind === "deleted") opts.onDeleted?.(item);

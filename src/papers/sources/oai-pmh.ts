@@ -34,11 +34,13 @@
  * Results and errors
  *   - `{kind: "record"}` per paper, `{kind: "deleted"}` per deleted-record marker (arXiv keeps
  *     them: the id should be dropped from an index), `{kind: "invalid"}` for a record that cannot
- *     become a paper (reading goes on), and a last `{kind: "end"}` with the resumption token.
+ *     become a paper or is larger than `limits.maxRecordBytes` (reading goes on), and a last
+ *     `{kind: "end"}` with the resumption token.
  *   - `<error code="noRecordsMatch">` is an empty result (end.noRecordsMatch = true), not an error.
  *   - Any other OAI error (badResumptionToken, badArgument, cannotDisseminateFormat, ...) throws
  *     `OaiPmhError` with the code and the repository's message.
- *   - Not XML, not an OAI-PMH response, or another verb (Identify, ListSets, ...): `SourceFormatError`.
+ *   - Not XML, not an OAI-PMH response, or another verb (Identify, ListSets, ...): `SourceFormatError`;
+ *     likewise nesting deeper than `maxXmlDepth`, or an element other than <record> over maxRecordBytes.
  */
 import type { Paper } from "../types.js";
 import { normaliseDate, splitAuthors } from "./paper-record.js";
@@ -53,8 +55,9 @@ import {
   recordProblem,
 } from "./source-common.js";
 import { decodeUtf8, fileTextChunks } from "./source-file.js";
-import { XmlElementStream, child, childText, childrenNamed, type XmlNode } from "./xml-stream.js";
+import { XmlElementStream, child, childText, childrenNamed, oversizeMessage, type XmlNode } from "./xml-stream.js";
 import { PaperhoundError } from "../../errors.js";
+import type { InputLimits } from "../limits.js";
 
 export const OAI_NS = "http://www.openarchives.org/OAI/2.0/";
 export const OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/";
@@ -166,6 +169,8 @@ export interface OaiPmhOptions {
   file?: string;
   /** `Paper.source`; default "oai". */
   source?: string;
+  /** maxXmlDepth and maxRecordBytes apply; default DEFAULT_LIMITS. */
+  limits?: Partial<InputLimits>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -403,6 +408,7 @@ export class OaiPmhReader {
       },
       FORMAT,
       opts.file,
+      opts.limits,
     );
   }
 
@@ -435,6 +441,9 @@ export class OaiPmhReader {
     this.checkRoot();
     const items: OaiItem[] = [];
     for (const node of nodes) {
+      if (node.oversize && !(node.uri === OAI_NS && node.local === "record")) {
+        throw new SourceFormatError(oversizeMessage(`<${node.local}>`, this.xml.limits), FORMAT, this.opts.file, node.line);
+      }
       if (node.uri !== OAI_NS) continue;
       switch (node.local) {
         case "record":
@@ -475,6 +484,7 @@ export class OaiPmhReader {
 
   private record(node: XmlNode): OaiItem {
     try {
+      if (node.oversize) recordProblem(oversizeMessage("record", this.xml.limits));
       const item = recordToItem(node, this.source);
       if (item.kind === "record") this.end.records++;
       else this.end.deleted++;
