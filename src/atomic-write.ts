@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { constants as fsConstants } from "node:fs";
 import { open, readdir, rename, rm, type FileHandle } from "node:fs/promises";
 import path from "node:path";
+import { faultPoint } from "./fault-points.js";
 import { makeDir } from "./make-dir.js";
 
 /** A temp name beside `target`, unique per process and call: `.name.<pid>.<random>.tmp`. */
@@ -20,6 +21,7 @@ export function tempPathBeside(target: string): string {
 export async function fsyncFile(file: string): Promise<void> {
   const fh = await open(file, fsConstants.O_RDONLY);
   try {
+    faultPoint("fsync", "fsyncFile");
     await fh.sync();
   } finally {
     await fh.close();
@@ -31,6 +33,7 @@ export async function fsyncDir(dir: string): Promise<void> {
   let fh: FileHandle | undefined;
   try {
     fh = await open(dir, fsConstants.O_RDONLY);
+    faultPoint("fsync", "fsyncDir");
     await fh.sync();
   } catch (err) {
     // Some platforms cannot fsync a directory; the renames are still atomic there.
@@ -45,7 +48,9 @@ export async function fsyncDir(dir: string): Promise<void> {
 export async function writeFileSynced(file: string, data: string | Uint8Array, opts: { exclusive?: boolean } = {}): Promise<void> {
   const fh = await open(file, opts.exclusive ? "wx" : "w");
   try {
+    faultPoint("write", "writeFileSynced");
     await fh.writeFile(data);
+    faultPoint("fsync", "writeFileSynced");
     await fh.sync();
   } finally {
     await fh.close();
@@ -59,6 +64,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   const tmp = tempPathBeside(file);
   try {
     await writeFileSynced(tmp, data, { exclusive: true });
+    faultPoint("rename", "writeFileAtomic");
     await rename(tmp, file);
   } catch (err) {
     await rm(tmp, { force: true });
@@ -89,12 +95,14 @@ export async function replaceDirAtomic(from: string, to: string, opts: { keepExi
   const aside = `${to}.old-${process.pid}-${randomBytes(4).toString("hex")}`;
   let movedAside = false;
   try {
+    faultPoint("rename", "replaceDirAtomic: old aside");
     await rename(to, aside);
     movedAside = true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
   }
   try {
+    faultPoint("rename", "replaceDirAtomic: new in place");
     await rename(from, to);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

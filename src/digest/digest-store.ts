@@ -13,6 +13,7 @@ import { createRequire } from "node:module";
 import fs from "node:fs";
 import path from "node:path";
 import { PaperhoundError } from "../errors.js";
+import { faultPoint } from "../fault-points.js";
 import { makeDirSync } from "../make-dir.js";
 
 interface Statement {
@@ -212,7 +213,7 @@ export class DigestStore {
    * never delivered twice.
    */
   decide(channel: string, windowEnd: string, items: DigestItem[], now: Date, considered: readonly string[] = []): DecidedDigest {
-    return this.db.transaction(() => {
+    const decided = this.db.transaction(() => {
       const sub = this.subscription(channel);
       if (!sub) throw new DigestStoreError(`channel ${channel} has no digest subscription`);
       if (this.unposted(channel)) throw new DigestStoreError(`channel ${channel} has a digest decided but not posted: post it first`);
@@ -230,8 +231,11 @@ export class DigestStore {
       const consider = this.db.prepare("INSERT OR IGNORE INTO considered(channel, paper_id, digest_id) VALUES (?, ?, ?)");
       for (const paperId of considered) consider.run(channel, paperId, id);
       this.db.prepare("UPDATE subscriptions SET window_end = ? WHERE channel = ?").run(windowEnd, channel);
+      faultPoint("commit", "digest: before decide commit");
       return { id, channel, windowStart: sub.windowEnd, windowEnd, items: kept, decidedAt: now.toISOString(), idempotencyKey: `paperhound-digest-${id}` };
     })();
+    faultPoint("commit", "digest: after decide commit");
+    return decided;
   }
 
   /** The channel's digest that was decided but not posted (after a crash), if any. */
@@ -257,12 +261,16 @@ export class DigestStore {
    * retry after a crash continues where it stopped instead of posting those messages again.
    */
   recordProgress(digestId: number, progress: string): void {
+    faultPoint("commit", "digest: before progress");
     this.db.prepare("UPDATE digests SET progress = ? WHERE id = ? AND posted_at IS NULL").run(progress, digestId);
+    faultPoint("commit", "digest: after progress");
   }
 
   markPosted(digestId: number, messageRef: string, now: Date): void {
+    faultPoint("commit", "digest: before posted");
     const info = this.db.prepare("UPDATE digests SET posted_at = ?, message_ref = ? WHERE id = ? AND posted_at IS NULL").run(now.toISOString(), messageRef, digestId);
     if (info.changes === 0) throw new DigestStoreError(`digest ${digestId} is unknown or already posted`);
+    faultPoint("commit", "digest: after posted");
   }
 
   /** Digests posted to a channel, oldest first (for /digest show and tests). */

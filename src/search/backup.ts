@@ -20,20 +20,36 @@ import { Database } from "./store/sqlite.js";
 import { IndexCorruptError, parsePointer, POINTER_FILE, type IndexPointer } from "./vectors/index-file.js";
 import { replaceDirAtomic } from "../atomic-write.js";
 import { PaperhoundError } from "../errors.js";
+import { faultPoint } from "../fault-points.js";
 import { sha256OfFile } from "../file-hash.js";
 import { makeDir } from "../make-dir.js";
 
 /**
- * A new, empty directory beside `to` to build it in, named `.<name>.partial-XXXXXX`: created by
- * mkdtemp, so it is never a directory of the user's (a fixed `<name>.partial` could be one, and
- * would be deleted).
+ * A new, empty directory beside `to` to build it in, named `.<name>.partial-<pid>-XXXXXX`: created
+ * by mkdtemp, so it is never a directory of the user's (a fixed `<name>.partial` could be one, and
+ * would be deleted). Those of killed runs (their pid gone) are removed first: each is a full copy.
  */
 async function freshWorkDir(to: string): Promise<string> {
-  await makeDir(path.dirname(to));
-  const dir = await mkdtemp(path.join(path.dirname(to), `.${path.basename(to)}.partial-`));
+  const parent = path.dirname(to);
+  await makeDir(parent);
+  const prefix = `.${path.basename(to)}.partial-`;
+  for (const name of await readdir(parent)) {
+    const pid = name.startsWith(prefix) ? Number(/^(\d+)-[A-Za-z0-9]{6}$/.exec(name.slice(prefix.length))?.[1]) : Number.NaN;
+    if (Number.isSafeInteger(pid) && pid !== process.pid && !processAlive(pid)) await rm(path.join(parent, name), { recursive: true, force: true });
+  }
+  const dir = await mkdtemp(path.join(parent, `${prefix}${process.pid}-`));
   // mkdtemp makes it owner-only (0700); the finished directory gets the usual mode, as mkdir would give.
   await chmod(dir, 0o777 & ~process.umask());
   return dir;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM"; // alive, another user's
+  }
 }
 
 /** The digest's state file (src/digest/digest-store.ts), copied along when present. */
@@ -52,6 +68,7 @@ export interface BackupReport {
 }
 
 async function sqliteSnapshot(from: string, to: string): Promise<void> {
+  faultPoint("write", "backup: sqlite snapshot");
   const db = new Database(from, { readonly: true, fileMustExist: true, timeout: 5000 });
   try {
     await db.backup(to);
@@ -74,11 +91,13 @@ async function copyVectors(src: string, dest: string): Promise<string[]> {
       throw new BackupError(`${path.join(src, POINTER_FILE)} does not name a vector file`);
     }
     try {
+      faultPoint("write", "backup: vector file");
       await copyFile(path.join(src, pointer.file), path.join(dest, pointer.file));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") continue; // replaced by a newer save meanwhile
       throw err;
     }
+    faultPoint("write", "backup: vector pointer");
     await writeFile(path.join(dest, POINTER_FILE), pointerText);
     return [pointer.file, POINTER_FILE];
   }
@@ -123,6 +142,7 @@ export async function backupIndex(src: string, dest: string): Promise<BackupRepo
       names.push(DIGEST_FILE);
     }
     const files = await Promise.all(names.map(async (name) => ({ name, bytes: (await stat(path.join(partial, name))).size })));
+    faultPoint("write", "backup: manifest");
     await writeFile(path.join(partial, MANIFEST), `${JSON.stringify({ created: new Date().toISOString(), source: from, files }, null, 2)}\n`);
     await replaceDirAtomic(partial, to);
     return { dir: to, files, seconds: (performance.now() - started) / 1000 };
@@ -227,7 +247,10 @@ export async function restoreIndex(backup: string, dest: string): Promise<Backup
   const partial = await freshWorkDir(to);
   try {
     // COPYFILE_EXCL: the fresh partial directory holds nothing a copy could follow or overwrite.
-    for (const f of files) await copyFile(path.join(from, f.name), path.join(partial, f.name), fsConstants.COPYFILE_EXCL);
+    for (const f of files) {
+      faultPoint("write", "restore: copy");
+      await copyFile(path.join(from, f.name), path.join(partial, f.name), fsConstants.COPYFILE_EXCL);
+    }
     for (const f of files) {
       const st = await lstat(path.join(partial, f.name));
       if (!st.isFile() || st.size !== f.bytes) throw new BackupError(`backup file ${f.name} changed while it was copied; nothing was restored`);

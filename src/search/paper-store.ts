@@ -33,6 +33,7 @@ import { mergeValues, rowToPaper, validatePaper, valuesOf, VALUE_COLUMNS, type P
 import { checkFileHeader, MIGRATIONS } from "./store/schema.js";
 import { Database, isCorruptionError, type SqliteDatabase, type Statement } from "./store/sqlite.js";
 import { foldText, titleKey, trigramDice, trigrams } from "./store/titles.js";
+import { faultPoint } from "../fault-points.js";
 import { makeDirSync } from "../make-dir.js";
 
 export { StoreCorruptError, StoreSchemaError } from "./store/errors.js";
@@ -272,7 +273,13 @@ export class PaperStore {
    */
   transaction<T>(fn: () => T): T {
     try {
-      return this.db.transaction(fn)();
+      const result = this.db.transaction(() => {
+        const r = fn();
+        faultPoint("commit", "store: before commit");
+        return r;
+      })();
+      faultPoint("commit", "store: after commit");
+      return result;
     } catch (e) {
       this.labels = null;
       this.termIdCache = null;

@@ -40,6 +40,7 @@ import path from "node:path";
 import hnswlib from "hnswlib-node";
 import type { ModelFingerprint } from "./types.js";
 import { fsyncDir, fsyncFile, writeFileSynced } from "../atomic-write.js";
+import { faultPoint } from "../fault-points.js";
 import { INDEX_ERRORS, type IndexErrorCode } from "../index-errors.js";
 import { ExactStore, guardFilter, TopK, type VectorHit } from "./vectors/exact-search.js";
 import {
@@ -412,6 +413,7 @@ export class VectorIndex {
       const tmpPointer = path.join(dir, POINTER_FILE + suffix);
       temps.push(tmpIndex);
 
+      faultPoint("write", "vectors: temp generation");
       const ok = await this.hnsw.writeIndex(tmpIndex);
       if (!ok) throw new Error(`hnswlib could not write ${tmpIndex}`);
       await step("write-temp-index");
@@ -425,6 +427,7 @@ export class VectorIndex {
         );
       }
       await step("verify-temp-index");
+      faultPoint("rename", "vectors: generation");
       await rename(tmpIndex, path.join(dir, file));
       temps[0] = path.join(dir, file);
       await fsyncDir(dir);
@@ -448,6 +451,7 @@ export class VectorIndex {
       temps.push(tmpPointer);
       await writeFileSynced(tmpPointer, `${JSON.stringify(pointer, null, 2)}\n`, { exclusive: true });
       await step("write-temp-pointer");
+      faultPoint("rename", "vectors: pointer");
       await rename(tmpPointer, path.join(dir, POINTER_FILE)); // commit point
       temps.length = 0;
       await fsyncDir(dir);

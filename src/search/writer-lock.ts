@@ -9,11 +9,12 @@
  * writer never leaves the index locked). Who holds it is written beside it for the message others get.
  */
 import { createRequire } from "node:module";
-import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PaperhoundError } from "../errors.js";
+import { faultPoint } from "../fault-points.js";
 
 const require = createRequire(import.meta.url);
 const Database = require("better-sqlite3") as new (file: string, opts?: { timeout?: number }) => {
@@ -110,7 +111,12 @@ export class WriterLock {
     };
     const tmp = `${this.holderFile}.${process.pid}.tmp`;
     try {
+      // Temp files of writers killed before their rename: stale, as this process holds the lock.
+      const dir = path.dirname(this.holderFile);
+      for (const name of readdirSync(dir)) if (name.startsWith(`${HOLDER_FILE}.`) && name.endsWith(".tmp")) rmSync(path.join(dir, name), { force: true });
+      faultPoint("write", "writer lock holder");
       writeFileSync(tmp, `${JSON.stringify(holder)}\n`);
+      faultPoint("rename", "writer lock holder");
       renameSync(tmp, this.holderFile);
     } catch {
       // Only the message others get depends on it.

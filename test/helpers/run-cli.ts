@@ -30,6 +30,11 @@ export function cleanEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
  * `cleanEnv(env)`; stdin gets `input`, then end of input.
  */
 export function runNode(args: string[], opts: { env?: Record<string, string>; input?: string; nodeArgs?: string[] } = {}): Promise<Run> {
+  return runNodeWithSignal(args, opts).then(({ code, stdout, stderr }) => ({ code, stdout, stderr }));
+}
+
+/** runNode, also saying which signal ended the child (`code` is null then), e.g. "SIGKILL". */
+export function runNodeWithSignal(args: string[], opts: { env?: Record<string, string>; input?: string; nodeArgs?: string[] } = {}): Promise<Run & { signal: NodeJS.Signals | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...(opts.nodeArgs ?? [BIN]), ...args], { env: cleanEnv(opts.env), cwd: projectRoot, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
@@ -37,7 +42,7 @@ export function runNode(args: string[], opts: { env?: Record<string, string>; in
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
     child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
     child.stdin.on("error", () => undefined); // a child that exits without reading its input
     child.stdin.end(opts.input ?? "");
   });
