@@ -8,10 +8,10 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 
 /** The levels of `dir` that do not exist yet, outermost first (an existing non-directory throws ENOTDIR). */
-function missingLevels(dir: string, statOf: (p: string) => { isDirectory(): boolean } | undefined): string[] {
+function missingLevels(dir: string): string[] {
   const missing: string[] = [];
   for (let d = path.resolve(dir); ; ) {
-    const st = statOf(d);
+    const st = statSync(d, { throwIfNoEntry: false });
     if (st) {
       if (!st.isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${d}'`), { code: "ENOTDIR", syscall: "mkdir", path: d });
       break;
@@ -24,24 +24,12 @@ function missingLevels(dir: string, statOf: (p: string) => { isDirectory(): bool
   return missing.reverse();
 }
 
-function absentAsUndefined(err: unknown): undefined {
-  if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-  throw err;
-}
-
 function existed(err: unknown): void {
   if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
 }
 
 export function makeDirSync(dir: string): void {
-  const statOf = (p: string) => {
-    try {
-      return statSync(p);
-    } catch (err) {
-      return absentAsUndefined(err);
-    }
-  };
-  for (const level of missingLevels(dir, statOf)) {
+  for (const level of missingLevels(dir)) {
     try {
       mkdirSync(level);
     } catch (err) {
@@ -51,13 +39,6 @@ export function makeDirSync(dir: string): void {
 }
 
 export async function makeDir(dir: string): Promise<void> {
-  // Stat synchronously: a handful of calls, and the walk stays one function.
-  const statOf = (p: string) => {
-    try {
-      return statSync(p);
-    } catch (err) {
-      return absentAsUndefined(err);
-    }
-  };
-  for (const level of missingLevels(dir, statOf)) await mkdir(level).catch(existed);
+  // The walk stats synchronously: a handful of calls, and it stays one function.
+  for (const level of missingLevels(dir)) await mkdir(level).catch(existed);
 }

@@ -87,6 +87,14 @@ export async function openForReading(file: string): Promise<FileHandle> {
   }
 }
 
+/** A failure while reading a paper file as the PaperFileError naming it (gzip damage in words). */
+export function readError(file: string, gzip: boolean, err: unknown): PaperFileError {
+  if (err instanceof PaperFileError) return err;
+  const gzipProblem = gzip ? describeGzipStreamError(err) : undefined;
+  if (gzipProblem) return new PaperFileError(`${file}: ${gzipProblem}`, file);
+  return new PaperFileError(`cannot read ${file}: ${(err as Error).message}`, file);
+}
+
 async function openFile(file: string): Promise<{ handle: FileHandle; gzip: boolean }> {
   const handle = await openForReading(file);
   try {
@@ -115,10 +123,7 @@ async function* textChunks(file: string): AsyncGenerator<string> {
       } else yield chunk;
     }
   } catch (err) {
-    if (err instanceof PaperFileError) throw err;
-    const gzipProblem = gzip ? describeGzipStreamError(err) : undefined;
-    if (gzipProblem) throw new PaperFileError(`${file}: ${gzipProblem}`, file);
-    throw new PaperFileError(`cannot read ${file}: ${(err as Error).message}`, file);
+    throw readError(file, gzip, err);
   } finally {
     stream.destroy();
     raw.destroy();

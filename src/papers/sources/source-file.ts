@@ -6,8 +6,8 @@
 import { StringDecoder } from "node:string_decoder";
 import { pipeline, type Readable } from "node:stream";
 import zlib from "node:zlib";
-import { describeGzipStreamError } from "./gzip-errors.js";
-import { openForReading, PaperFileError } from "./jsonl.js";
+import { describeGzipStreamError, isChecksumError } from "./gzip-errors.js";
+import { openForReading, readError } from "./jsonl.js";
 
 export function isGzip(head: Uint8Array): boolean {
   return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
@@ -42,7 +42,7 @@ function gunzipHead(head: Buffer): Buffer | Error {
   try {
     return gunzip(head);
   } catch (err) {
-    if (/incorrect (data|length) check/.test((err as Error).message) && head.length > 18) {
+    if (isChecksumError(err) && head.length > 18) {
       try {
         return gunzip(head.subarray(0, head.length - 8));
       } catch {
@@ -53,32 +53,27 @@ function gunzipHead(head: Buffer): Buffer | Error {
   }
 }
 
+/** A whole file decoded strictly, so that one cut inside its compressed data says so; a bad checksum as gunzipHead. */
+function gunzipWhole(file: Buffer): Buffer | Error {
+  try {
+    return zlib.gunzipSync(file);
+  } catch (err) {
+    return isChecksumError(err) ? gunzipHead(file) : (err as Error);
+  }
+}
+
 /**
  * Why a gzipped file's head tells no format, in words: cut short, a damaged header, damaged
  * compressed data, nothing inside, or content of no known kind. `wholeFile`: the head is all of it.
  */
 export function explainGzipHead(head: Buffer, wholeFile: boolean): string {
   if (wholeFile && head.length < 18) return `the gzip file is cut short (${head.length} bytes: not even a gzip header and trailer)`;
-  // A whole file is decoded strictly, so that one cut inside its compressed data says so.
-  let decoded: Buffer | Error;
-  try {
-    decoded = wholeFile ? zlib.gunzipSync(head) : gunzipHead(head);
-  } catch (err) {
-    decoded = /incorrect (data|length) check/.test((err as Error).message) ? gunzipHead(head) : (err as Error);
-  }
+  const decoded = wholeFile ? gunzipWhole(head) : gunzipHead(head);
   if (!(decoded instanceof Error)) {
     if (decoded.length === 0) return wholeFile ? "the gzip file holds nothing (it decompresses to 0 bytes)" : "the start of the gzip data decompresses to nothing";
     return "it decompresses, but to content that is not JSON, JSON Lines, an arXiv Atom/RSS feed, an OAI-PMH response or text";
   }
   return describeGzipStreamError(decoded) ?? `the gzip data is damaged (${decoded.message})`;
-}
-
-function explainReadError(file: string, gzip: boolean, err: unknown): PaperFileError {
-  if (err instanceof PaperFileError) return err;
-  const e = err as NodeJS.ErrnoException;
-  const gzipProblem = gzip ? describeGzipStreamError(err) : undefined;
-  if (gzipProblem) return new PaperFileError(`${file}: ${gzipProblem}`, file);
-  return new PaperFileError(`cannot read ${file}: ${e.message}`, file);
 }
 
 /** Decoded UTF-8 text chunks of the file (gunzipped if needed, byte-order mark dropped). Stopping early closes it. */
@@ -91,7 +86,7 @@ export async function* fileTextChunks(file: string, highWaterMark = 1 << 16): As
     gzip = isGzip(head.subarray(0, bytesRead));
   } catch (err) {
     await handle.close();
-    throw explainReadError(file, false, err);
+    throw readError(file, false, err);
   }
   const raw = handle.createReadStream({ start: 0, highWaterMark });
   let stream: Readable = raw;
@@ -100,7 +95,7 @@ export async function* fileTextChunks(file: string, highWaterMark = 1 << 16): As
   try {
     yield* decodeUtf8(stream as AsyncIterable<Buffer>);
   } catch (err) {
-    throw explainReadError(file, gzip, err);
+    throw readError(file, gzip, err);
   } finally {
     stream.destroy();
     raw.destroy();
