@@ -70,7 +70,7 @@ export function indexLocation(ctx: AppContext, opts: IndexOption): IndexLocation
   const given = opts.index !== undefined;
   if (given && opts.index!.trim() === "") throw new InputError("--index needs a directory");
   const dir = given ? path.resolve(opts.index!) : config.indexPath;
-  if (existsSync(dir) && !statSync(dir).isDirectory()) {
+  if (statSync(dir, { throwIfNoEntry: false })?.isDirectory() === false) {
     throw new InputError(`${given ? "--index" : "PAPERHOUND_INDEX"} names ${dir}, which is a file, not an index directory`);
   }
   const setting = sampleSetting(ctx.env);
