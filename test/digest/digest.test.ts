@@ -37,11 +37,13 @@ const PAPERS: Paper[] = [
 
 let embedder: Embedder;
 let dir: string;
+let scratch: string;
 let index: PaperIndex;
 
 beforeAll(async () => {
   embedder = await loadEmbedder({ model: "use-lite", device: "cpu", logger: quiet });
   dir = mkdtempSync(path.join(os.tmpdir(), "paperhound-digest-"));
+  scratch = mkdtempSync(path.join(os.tmpdir(), "paperhound-digest-scratch-"));
   index = await PaperIndex.open({ dir, embedder });
   await index.add(PAPERS);
 }, 120_000);
@@ -50,6 +52,8 @@ afterAll(async () => {
   index?.close();
   await embedder?.dispose();
   if (dir) rmSync(dir, { recursive: true, force: true });
+  // The stores each test opens live under one folder, removed here.
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
 const subscription = (channel: string, over: Partial<Subscription> = {}): Subscription => testSubscription(channel, over);
@@ -88,7 +92,7 @@ describe("ranking", () => {
 
 describe("feedback", () => {
   it("votes are recorded once per user and paper, and move similar papers up or down", async () => {
-    const store = DigestStore.open(mkdtempSync(path.join(os.tmpdir(), "paperhound-digest-votes-")));
+    const store = DigestStore.open(mkdtempSync(path.join(scratch, "votes-")));
     store.recordVote("c", "2603.00001", "u1", -1, new Date());
     store.recordVote("c", "2603.00001", "u1", -1, new Date()); // the same reaction twice counts once
     store.recordVote("c", "2603.00004", "u2", 1, new Date());
@@ -107,7 +111,7 @@ describe("feedback", () => {
 
 describe("daily digests", () => {
   it("one digest a day at the channel's time, across a weekend, a DST switch and a 3-day outage; never a paper twice", async () => {
-    const store = DigestStore.open(mkdtempSync(path.join(os.tmpdir(), "paperhound-digest-state-")));
+    const store = DigestStore.open(mkdtempSync(path.join(scratch, "state-")));
     store.subscribe(subscription("discord:1"));
     store.subscribe(subscription("slack:C1", { quiet: true, topics: ["language models"] }));
     const posts: { channel: string; day: string; ids: string[] }[] = [];
@@ -137,7 +141,7 @@ describe("daily digests", () => {
   });
 
   it("a channel whose posts keep failing is tried 1, 2, 4, … minutes apart, not every minute; a success resets it", async () => {
-    const store = DigestStore.open(mkdtempSync(path.join(os.tmpdir(), "paperhound-digest-backoff-")));
+    const store = DigestStore.open(mkdtempSync(path.join(scratch, "backoff-")));
     store.subscribe(subscription("slack:C1"));
     store.subscribe(subscription("discord:3"));
     const backoff = new PostBackoff();
@@ -172,7 +176,7 @@ describe("daily digests", () => {
   });
 
   it("a crash between deciding and posting: the next tick posts that same digest, nothing dropped or doubled", async () => {
-    const store = DigestStore.open(mkdtempSync(path.join(os.tmpdir(), "paperhound-digest-crash-")));
+    const store = DigestStore.open(mkdtempSync(path.join(scratch, "crash-")));
     store.subscribe(subscription("discord:2"));
     const failing = async () => {
       throw new Error("Discord is down");
@@ -196,7 +200,7 @@ describe("daily digests", () => {
   });
 
   it("a second process does not post while the first holds the lease", async () => {
-    const stateDir = mkdtempSync(path.join(os.tmpdir(), "paperhound-digest-lease-"));
+    const stateDir = mkdtempSync(path.join(scratch, "lease-"));
     const a = DigestStore.open(stateDir);
     const b = DigestStore.open(stateDir);
     a.subscribe(subscription("discord:3"));
@@ -213,7 +217,7 @@ describe("daily digests", () => {
 
 describe("crash between deciding and posting (SIGKILL)", () => {
   it("the restarted bot posts the decided digest once; its papers are never decided again", { timeout: 120_000 }, async () => {
-    const stateDir = mkdtempSync(path.join(os.tmpdir(), "paperhound-digest-kill-"));
+    const stateDir = mkdtempSync(path.join(scratch, "kill-"));
     const setup = DigestStore.open(stateDir);
     setup.subscribe(subscription("discord:9"));
     setup.close();
@@ -288,7 +292,7 @@ describe.skipIf(!existsSync(HF_ARCHIVE))("a month of real Hugging Face daily pap
 
 describe("DigestScheduler", () => {
   it("ticks with its clock, logs posts and failures, never throws", async () => {
-    const store = DigestStore.open(mkdtempSync(path.join(os.tmpdir(), "paperhound-digest-sched-")));
+    const store = DigestStore.open(mkdtempSync(path.join(scratch, "sched-")));
     store.subscribe(subscription("discord:5"));
     store.subscribe(subscription("slack:down"));
     const lines: string[] = [];
