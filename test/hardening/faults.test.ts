@@ -43,11 +43,13 @@ const papersIn = (index: string): number => {
 
 let tmp: string;
 let bigFile: string;
+// Enough papers (about 2 MB of index) to fill the 1 MB disk of the full-disk test.
+const BIG_FILE_PAPERS = 600;
 
 beforeAll(() => {
   tmp = mkdtempSync(path.join(os.tmpdir(), "paperhound-faults-"));
   bigFile = path.join(tmp, "many.jsonl");
-  writeFileSync(bigFile, synthPapers(1500, 7).map((p) => JSON.stringify(p)).join("\n") + "\n");
+  writeFileSync(bigFile, synthPapers(BIG_FILE_PAPERS, 7).map((p) => JSON.stringify(p)).join("\n") + "\n");
 });
 
 afterAll(() => {
@@ -58,7 +60,7 @@ describe("faults while indexing", () => {
   it.skipIf(!canMount())("a full disk: the run stops with a clear message, the earlier papers stay searchable, and a rerun with space completes", async () => {
     const mnt = path.join(tmp, "small-disk");
     mkdirSync(mnt);
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=3m", "tmpfs", mnt]);
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt]);
     try {
       const index = path.join(mnt, "idx");
       const first = await runNode(["index", FIXTURE, "--index", index]);
@@ -80,9 +82,9 @@ describe("faults while indexing", () => {
       execFileSync("mount", ["-o", "remount,size=256m", mnt]);
       const again = await runNode(["index", bigFile, "--index", index]);
       expect(again.code, again.stderr).toBe(0);
-      expect(papersIn(index)).toBe(12 + 1500);
+      expect(papersIn(index)).toBe(12 + BIG_FILE_PAPERS);
       const stats = await runNode(["stats", "--json", "--index", index]);
-      expect(JSON.parse(stats.stdout)).toMatchObject({ papers: 1512 });
+      expect(JSON.parse(stats.stdout)).toMatchObject({ papers: 12 + BIG_FILE_PAPERS });
     } finally {
       execFileSync("umount", ["-l", mnt]);
     }
@@ -110,7 +112,7 @@ describe("faults while indexing", () => {
     expect(papersIn(index)).toBe(12);
     const again = await runNode(["index", bigFile, "--index", index]);
     expect(again.code, again.stderr).toBe(0);
-    expect(papersIn(index)).toBe(1512);
+    expect(papersIn(index)).toBe(12 + BIG_FILE_PAPERS);
   }, 300_000);
 });
 
