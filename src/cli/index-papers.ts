@@ -250,16 +250,17 @@ async function dryRun(ctx: AppContext, reader: PaperReader, loc: IndexLocation):
   const sink = openDrySink(loc);
   try {
     let read = 0;
-    const totals = { added: 0, updated: 0, unchanged: 0 };
+    const totals = { added: 0, updated: 0, unchanged: 0, embedded: 0 };
     for await (const paper of reader.papers()) {
       read += 1;
       const r = await sink.add([paper]);
       totals.added += r.added;
       totals.updated += r.updated;
       totals.unchanged += r.unchanged;
+      totals.embedded += r.embedded;
     }
     ctx.stdout.write(
-      `dry run for ${loc.dir}: read ${read}, new ${totals.added}, known ${totals.updated + totals.unchanged} (${totals.updated} with a changed title or abstract, to be re-embedded), ` +
+      `dry run for ${loc.dir}: read ${read}, new ${totals.added}, known ${totals.updated + totals.unchanged} (${totals.embedded - totals.added} with a changed title or abstract, to be re-embedded), ` +
         `errors ${reader.errorCount}${warningNote(reader)}${deletedNote(reader)}; nothing was written\n`,
     );
   } finally {

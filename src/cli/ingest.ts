@@ -79,7 +79,9 @@ async function ingestCommand(ctx: AppContext, opts: CommonOptions, makeSource: (
         skipped,
         deleted: t.deleted,
         errors: t.errors,
-        embedded: t.embedded,
+        // A dry run embeds nothing; it says how many papers a real run would embed.
+        embedded: report.dryRun ? 0 : t.embedded,
+        ...(report.dryRun ? { to_embed: t.embedded } : {}),
         notes: report.notes,
         failed: report.failed,
         seconds: Math.round(report.seconds * 1000) / 1000,
@@ -92,7 +94,7 @@ async function ingestCommand(ctx: AppContext, opts: CommonOptions, makeSource: (
     ctx.stdout.write(
       report.dryRun
         ? `dry run of ${report.source} for ${report.indexDir}: ${fetched}, new ${t.new}, known ${t.updated + t.unchanged} ` +
-            `(${t.updated} with a changed title or abstract), ${skip}; nothing was written\n`
+            `(${t.embedded - t.new} with a changed title or abstract), ${skip}; nothing was written\n`
         : `ingested ${report.source} into ${report.indexDir}: ${fetched}, new ${t.new}, updated ${t.updated}, unchanged ${t.unchanged}, ` +
             `${skip}, embedded ${t.embedded}, time ${formatDuration(report.seconds)}\n`,
     );

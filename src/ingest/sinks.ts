@@ -9,7 +9,7 @@ import type { Embedder } from "../embed/types.js";
 import type { Paper } from "../papers/types.js";
 import { PaperIndex, type IndexReport } from "../search/paper-index.js";
 import { PaperStore } from "../search/paper-store.js";
-import { contentHash } from "../search/store/rows.js";
+import { upsertPreview } from "../search/store/rows.js";
 
 /** What one page did to the index. */
 export interface PageOutcome {
@@ -60,7 +60,10 @@ export function openIndexSink(ctx: AppContext, loc: IndexLocation): Sink {
   };
 }
 
-/** Compares with the store read-only; `updated` counts known papers whose title or abstract changed. */
+/**
+ * Compares with the store read-only, counting added, updated and unchanged papers as a real run
+ * would; `embedded` counts the papers a real run would embed (new, or a changed title or abstract).
+ */
 export function openDrySink(loc: IndexLocation): Sink {
   const storeFile = storeFileOf(loc.dir);
   let store: PaperStore | undefined;
@@ -69,18 +72,15 @@ export function openDrySink(loc: IndexLocation): Sink {
   } catch (err) {
     throw explainIndexError(err, loc);
   }
-  const seen = new Map<string, string>();
+  // The same merge as a real run (a record repaired from invalid UTF-8 leaves a better stored text unchanged).
+  const outcomeOf = store ? store.previewUpserts() : upsertPreview(() => undefined);
   return {
     async add(papers) {
       const out = { added: 0, updated: 0, unchanged: 0, embedded: 0 };
       for (const paper of papers) {
-        const id = paper.id.trim();
-        const hash = contentHash(paper.title, paper.abstract);
-        const before = seen.get(id) ?? store?.get(id)?.contentHash;
-        if (before === undefined) out.added += 1;
-        else if (before !== hash) out.updated += 1;
-        else out.unchanged += 1;
-        seen.set(id, hash);
+        const { outcome, reembed } = outcomeOf(paper);
+        out[outcome] += 1;
+        if (reembed) out.embedded += 1;
       }
       return out;
     },

@@ -29,7 +29,7 @@ import { decodeTermData, decodeTermDataInto, encodeTermData, paperTermData, quer
 import { StoreCorruptError, StoreSchemaError } from "./store/errors.js";
 import { filterSql, hasFilters, matchesFilters } from "./store/filters.js";
 import { LabelCache } from "./store/label-cache.js";
-import { mergeValues, rowToPaper, validatePaper, valuesOf, VALUE_COLUMNS, type PaperRow } from "./store/rows.js";
+import { planUpsert, rowToPaper, upsertPreview, validatePaper, VALUE_COLUMNS, type PaperRow } from "./store/rows.js";
 import { checkFileHeader, MIGRATIONS } from "./store/schema.js";
 import { Database, isCorruptionError, type SqliteDatabase, type Statement } from "./store/sqlite.js";
 import { foldText, titleKey, trigramDice, trigrams } from "./store/titles.js";
@@ -318,27 +318,28 @@ export class PaperStore {
       const ts = this.timestamp();
       for (const p of papers) {
         const old = select.get(p.id.trim()) as PaperRow | undefined;
+        const { outcome, values } = planUpsert(old, p);
+        outcomes.push(outcome);
         if (!old) {
-          const values = valuesOf(p);
           const info = insert.run({ ...values, added_at: ts, updated_at: ts });
           const rowid = Number(info.lastInsertRowid);
           this.writeTermData(rowid, values.title, values.abstract);
-          outcomes.push("added");
           rowids.push(rowid);
           continue;
         }
-        const merged = mergeValues(old, p);
         rowids.push(old.rowid);
-        if (cols.every((c) => merged[c] === old[c])) {
-          outcomes.push("unchanged");
-          continue;
-        }
-        update.run({ ...merged, updated_at: ts, rowid: old.rowid });
-        if (merged.content_hash !== old.content_hash) this.writeTermData(old.rowid, merged.title, merged.abstract);
-        outcomes.push("updated");
+        if (outcome === "unchanged") continue;
+        update.run({ ...values, updated_at: ts, rowid: old.rowid });
+        if (values.content_hash !== old.content_hash) this.writeTermData(old.rowid, values.title, values.abstract);
       }
       return { outcomes, rowids };
     });
+  }
+
+  /** How `upsertMany` would count papers given one by one, without writing (see `upsertPreview`). */
+  previewUpserts(): ReturnType<typeof upsertPreview> {
+    const select = this.stmt("SELECT * FROM papers WHERE id = ?");
+    return upsertPreview((id) => select.get(id) as PaperRow | undefined);
   }
 
   /** Store one paper; see upsertMany. */

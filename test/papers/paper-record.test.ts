@@ -12,6 +12,7 @@ import { readPaperFile, type PaperFileEntry } from "../../src/papers/sources/jso
 import { InvalidRecordError, paperFromRecord, readPaperRecord } from "../../src/papers/sources/paper-record.js";
 import type { Paper } from "../../src/papers/types.js";
 import { PaperStore } from "../../src/search/paper-store.js";
+import { runNode } from "../helpers/run-cli.js";
 
 const tmp = mkdtempSync(path.join(tmpdir(), "paperhound-record-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -150,6 +151,18 @@ describe("text repaired from invalid UTF-8", () => {
       store.close();
     }
   });
+
+  it("a dry run counts such a record as a real run does: unchanged", async () => {
+    const index = path.join(tmp, "dry-idx");
+    const good = write("good.jsonl", JSON.stringify({ id: "2401.00001", title: "Café models", abstract: "Good abstract." }) + "\n");
+    const bad = write("bad.jsonl", badLine);
+    expect((await runNode(["index", good, "--index", index])).code).toBe(0);
+    const dry = await runNode(["index", bad, "--index", index, "--dry-run"]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/new 0, known 1 \(0 with a changed title or abstract, to be re-embedded\)/);
+    const real = await runNode(["index", bad, "--index", index]);
+    expect(real.stdout).toMatch(/added 0, updated 0, unchanged 1, embedded 0/);
+  }, 60_000);
 
   it("lets a copy with as many or fewer U+FFFD replace a damaged one", () => {
     const store = PaperStore.memory();

@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Paper, PaperLinks, TrendingSignals } from "../../papers/types.js";
-import type { StoredPaper } from "../types.js";
+import type { StoredPaper, UpsertOutcome } from "../types.js";
 import { titleKey } from "./titles.js";
 
 /** sha256 hex of title + "\n" + abstract, each NFC-normalised, trimmed and whitespace-collapsed. */
@@ -228,5 +228,33 @@ export function mergeValues(old: PaperRow, inc: Paper): PaperValues {
     source: contentChanged ? inc.source : old.source,
     trending: trending ? JSON.stringify(trending) : null,
     content_hash: contentHash(title, abstract),
+  };
+}
+
+/**
+ * What storing `p` does to the row `old` holds (absent: a new paper): the values to write and how
+ * it counts. The one decision behind a real upsert and a dry run's counts.
+ */
+export function planUpsert(old: PaperRow | undefined, p: Paper): { outcome: UpsertOutcome; values: PaperValues } {
+  if (!old) return { outcome: "added", values: valuesOf(p) };
+  const values = mergeValues(old, p);
+  return { outcome: VALUE_COLUMNS.every((c) => values[c] === old[c]) ? "unchanged" : "updated", values };
+}
+
+/**
+ * Counts papers given one by one as upserts would, writing nothing (dry runs): each merges with the
+ * row `stored` returns, or with what an earlier paper of the same preview left. `reembed`: an
+ * added paper, or a known one whose stored title or abstract would change.
+ */
+export function upsertPreview(stored: (id: string) => PaperRow | undefined): (paper: Paper) => { outcome: UpsertOutcome; reembed: boolean } {
+  const planned = new Map<string, PaperRow>();
+  let given = 0;
+  return (paper) => {
+    validatePaper(paper, given++);
+    const id = paper.id.trim();
+    const old = planned.get(id) ?? stored(id);
+    const { outcome, values } = planUpsert(old, paper);
+    planned.set(id, { rowid: 0, embedded_hash: null, added_at: "", updated_at: "", ...old, ...values });
+    return { outcome, reembed: !old || values.content_hash !== old.content_hash };
   };
 }
