@@ -13,6 +13,7 @@ import { type RegisterCommand } from "./cli/context.js";
 import { registerEmbed } from "./cli/embed.js";
 import { registerIndex } from "./cli/index-papers.js";
 import { registerIngest } from "./cli/ingest.js";
+import { registerLibrary } from "./cli/library.js";
 import { registerReindex } from "./cli/reindex.js";
 import { registerRelated } from "./cli/related.js";
 import { registerSearch } from "./cli/search.js";
@@ -25,6 +26,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerIndex,
   registerIngest,
   registerStats,
+  registerLibrary,
   registerReindex,
   registerBackup,
   registerEmbed,

@@ -9,28 +9,13 @@
  * "decided" but not "posted", which the next run posts (with the same idempotency key) before
  * deciding anything new. So nothing decided is dropped and nothing is decided twice.
  */
-import { createRequire } from "node:module";
 import fs from "node:fs";
 import path from "node:path";
 import { PaperhoundError } from "../errors.js";
 import { faultPoint } from "../fault-points.js";
+import { LibraryStore } from "../library/library-store.js";
 import { makeDirSync } from "../make-dir.js";
-
-interface Statement {
-  run(...params: unknown[]): { changes: number; lastInsertRowid: number | bigint };
-  get(...params: unknown[]): unknown;
-  all(...params: unknown[]): unknown[];
-  pluck(toggle?: boolean): Statement;
-}
-interface SqliteDatabase {
-  prepare(sql: string): Statement;
-  exec(sql: string): SqliteDatabase;
-  pragma(source: string): unknown;
-  transaction<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R;
-  close(): SqliteDatabase;
-}
-const require = createRequire(import.meta.url);
-const Database = require("better-sqlite3") as new (file: string, opts?: { timeout?: number }) => SqliteDatabase;
+import { Database, type SqliteDatabase } from "../search/store/sqlite.js";
 
 export const DIGEST_FILE = "digest.sqlite";
 
@@ -138,7 +123,12 @@ CREATE TABLE IF NOT EXISTS lease (
 `;
 
 export class DigestStore {
-  private constructor(private readonly db: SqliteDatabase) {}
+  /** The channels' libraries (saved and imported papers), kept in the same file. */
+  readonly library: LibraryStore;
+
+  private constructor(private readonly db: SqliteDatabase) {
+    this.library = new LibraryStore(db);
+  }
 
   static open(dir: string): DigestStore {
     makeDirSync(dir);
