@@ -4,11 +4,12 @@
  */
 import { digestCommand } from "./digest.js";
 import { makeHelpCommand } from "./help.js";
+import { libraryCommand, saveCommand } from "./library.js";
 import { paperCommand } from "./paper.js";
 import { relatedCommand } from "./related.js";
 import type { CommandSpec } from "./types.js";
 
-export const COMMANDS: readonly CommandSpec[] = [paperCommand, relatedCommand, digestCommand, makeHelpCommand(() => COMMANDS)];
+export const COMMANDS: readonly CommandSpec[] = [paperCommand, relatedCommand, saveCommand, libraryCommand, digestCommand, makeHelpCommand(() => COMMANDS)];
 
 export function findCommand(name: string): CommandSpec | undefined {
   return COMMANDS.find((c) => c.name === name.toLowerCase());

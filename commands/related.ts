@@ -24,6 +24,21 @@ function label(p: { id: string; title: string }): string {
   return `${truncateWords(p.title.replace(/\s+/g, " ").trim(), 80)} (${p.id})`;
 }
 
+/** What the user is told when `ref` names no paper, or several (undefined: not such an error). */
+export function paperRefErrorView(err: unknown, ref: string): View | undefined {
+  if (err instanceof PaperNotFoundError) {
+    if (err.candidates.length > 0) {
+      return errorView(`Several papers match ${quoted(ref)}.`, `Say which one: ${err.candidates.slice(0, 5).map((p) => `${label(p)}`).join("; ")}.`);
+    }
+    return errorView(
+      parseArxivRef(ref) ? `${err.message}.` : `No paper in the index matches ${quoted(ref)}.`,
+      "Give an arXiv id (2401.00631) or more of the title (chat apps suggest titles as you type), or find the paper with /paper first.",
+    );
+  }
+  if (err instanceof SearchInputError) return errorView(err.message, "Give an arXiv id, an arXiv URL or a paper title.");
+  return undefined;
+}
+
 export async function runRelated(raw: ParsedOptions, ctx: CommandContext): Promise<View> {
   const o = raw as unknown as RelatedOptions;
   let about: StoredPaper | undefined;
@@ -35,19 +50,8 @@ export async function runRelated(raw: ParsedOptions, ctx: CommandContext): Promi
       return r.hits;
     });
   } catch (err) {
-    if (err instanceof PaperNotFoundError) {
-      if (err.candidates.length > 0) {
-        return errorView(
-          `Several papers match ${quoted(o.paper)}.`,
-          `Say which one: ${err.candidates.slice(0, 5).map((p) => `${label(p)}`).join("; ")}.`,
-        );
-      }
-      return errorView(
-        parseArxivRef(o.paper) ? `${err.message}.` : `No paper in the index matches ${quoted(o.paper)}.`,
-        "Give an arXiv id (2401.00631) or more of the title (chat apps suggest titles as you type), or find the paper with /paper first.",
-      );
-    }
-    if (err instanceof SearchInputError) return errorView(err.message, "Give an arXiv id, an arXiv URL or a paper title.");
+    const view = paperRefErrorView(err, o.paper);
+    if (view) return view;
     throw err;
   }
   const paper = about!;

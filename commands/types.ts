@@ -46,7 +46,9 @@ export interface CommandContext {
   logger: Logger;
   /** The chat channel the command runs in (adapters set it): its digest key ("discord:123") and whether the caller may change its settings. */
   channel?: { key: string; canManage: boolean };
-  /** The daily digest store (src/digest/); absent where digests are not available. */
+  /** Who runs the command, as a library shows it ("ana"; adapters set it). */
+  user?: string;
+  /** The daily digest store (src/digest/), which also holds the channels' libraries; absent where it is not available. */
   digest?: DigestStore;
   /** The chat platform the command came from (adapters set it): labels metrics and logs. */
   platform?: "discord" | "slack" | "console";

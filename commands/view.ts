@@ -25,7 +25,10 @@ export interface PaperItem {
   authors: string;
   date?: string;
   category?: string;
-  score: number;
+  /** The search score; absent where a list is not ranked (a library). */
+  score?: number;
+  /** Shown where the score would be: "saved 2026-12-03 by ana". */
+  note?: string;
   /** 2-3 lines of the abstract: whole sentences up to ~300 characters, cut on a word with "…". */
   excerpt: string;
   links: PaperLink[];
@@ -96,7 +99,16 @@ export interface HelpView {
   ephemeral: boolean;
 }
 
-export type View = ResultsView | MessageView | HelpView;
+/** A file to hand over (a library export): a Discord attachment, a Slack upload, text in the console. */
+export interface FileView {
+  kind: "file";
+  /** What goes with the file: "3 papers of this channel's library as BibTeX". */
+  text: string;
+  file: { name: string; mime: string; content: string };
+  ephemeral: boolean;
+}
+
+export type View = ResultsView | MessageView | HelpView | FileView;
 
 /** A result list page: at most 10 papers (Discord: 10 embeds per message). */
 export const MAX_COUNT = 10;
@@ -182,6 +194,12 @@ export function itemOf(hit: SearchHit, rank: number): PaperItem {
     excerpt: excerpt(p.abstract),
     links: linksOf(p),
   };
+}
+
+/** The line under a paper's title, in its parts: authors, date, category, then the score or the note. */
+export function metaOf(i: PaperItem): string[] {
+  const last = i.note ?? (i.score !== undefined ? `score ${i.score.toFixed(2)}` : undefined);
+  return [i.authors, i.date, i.category, last].filter((s): s is string => Boolean(s));
 }
 
 /** Quotes user text for a header: “text”, cut to 100 characters. */

@@ -111,7 +111,7 @@ export async function runBot(cliCtx: AppContext, opts: BotOptions): Promise<void
       const stdin = ctx.stdin as NodeJS.ReadableStream & { isTTY?: boolean };
       digest?.addPoster("console", consoleDigestPoster(ctx.stdout));
       digest?.start();
-      await runConsole({ input: stdin, output: ctx.stdout, ctx: { ...chatCtx, platform: "console", channel: { key: "console:main", canManage: true } }, interactive: stdin.isTTY === true });
+      await runConsole({ input: stdin, output: ctx.stdout, ctx: { ...chatCtx, platform: "console", channel: { key: "console:main", canManage: true }, user: "console" }, interactive: stdin.isTTY === true });
     }
   } finally {
     clearInterval(refresher);

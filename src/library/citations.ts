@@ -150,6 +150,7 @@ function writeBibtex(entries: readonly BibtexEntry[]): string {
 export function formatCitations(papers: readonly LibraryPaper[], format: CitationFormat): string {
   if (format === "csl-json") return `${JSON.stringify(papers.map(cslItemOf), null, 2)}\n`;
   if (papers.length === 0) return "";
-  if (format === "ris") return `${(new Cite(papers.map(cslItemOf)).format("ris") as string).trimEnd()}\n`;
+  // One newline at the end (RIS records end "ER  - ", trailing space included).
+  if (format === "ris") return `${(new Cite(papers.map(cslItemOf)).format("ris") as string).replace(/\n+$/, "")}\n`;
   return writeBibtex(bibtexEntries(papers));
 }

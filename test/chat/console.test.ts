@@ -138,6 +138,22 @@ describe("console adapter in-process", () => {
     }
   });
 
+  it("/save, /library and /library action:export in the console: the file is printed after its description", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "paperhound-console-library-"));
+    const store = DigestStore.open(dir);
+    try {
+      const ctx = { ...t.ctx, digest: store, channel: { key: "console:main", canManage: true }, user: "console" };
+      expect((await handleLine("/save 2101.00002", ctx, {})).text).toBe("Saved: “Sparse Attention for Long Videos” (2101.00002) is in this channel's library (1 paper).\n  See it with /library; export it with /library action:export.");
+      expect((await handleLine("/library", ctx, {})).text).toMatch(/^Library of this channel · 1 paper \(only you see this\)\n\n1\. Sparse Attention for Long Videos\n.* · saved \d{4}-\d\d-\d\d by console\n/);
+      const exported = (await handleLine("/library action:export", ctx, {})).text;
+      expect(exported).toMatch(/^1 paper of this channel's library as BibTeX \(library\.bib\):\n\n@misc\{\w+2021Sparse,\n\tauthor = \{/);
+      expect(exported.endsWith("\tprimaryClass = {cs.CV},\n}")).toBe(true);
+    } finally {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("control characters in paper text never reach the terminal", async () => {
     const out = await handleLine("/paper ping safety", t.ctx, {});
     expect(out.text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);

@@ -8,8 +8,9 @@ import type { APIEmbed } from "discord.js";
 import { DiscordBot } from "../../src/chat/discord/bot.js";
 import { LIMITS, totalEmbedChars } from "../../src/chat/discord/render.js";
 import { createLogger } from "../../src/log.js";
-import { APP_ID, FakeDiscord, type RestCall } from "../helpers/fake-discord.js";
+import { APP_ID, CHANNEL_ID, FakeDiscord, type RestCall } from "../helpers/fake-discord.js";
 import { buildTestIndex, type TestIndex } from "../commands/test-index.js";
+import { DigestStore } from "../../src/digest/digest-store.js";
 
 let t: TestIndex;
 let fake: FakeDiscord;
@@ -127,6 +128,8 @@ describe("slash commands through the real discord.js client", () => {
     expect(edit.embeds[0]!.fields!.map((f) => f.name)).toEqual([
       "/paper query:<text> \\[count\\] \\[since\\] \\[category\\] \\[private\\]",
       "/related paper:<text> \\[count\\] \\[private\\]",
+      "/save paper:<text>",
+      "/library \\[action\\] \\[filter\\] \\[paper\\] \\[format\\]",
       "/digest action:<text> \\[topics\\] \\[time\\] \\[timezone\\] \\[count\\] \\[categories\\] \\[sources\\] \\[quiet\\] \\[keywords\\] \\[author\\]",
       "/help \\[command\\]",
     ]);
@@ -149,6 +152,37 @@ describe("slash commands through the real discord.js client", () => {
     const long = edit.embeds.find((e) => e.footer!.text === "2410.00002")!;
     expect(long.title!.length).toBeLessThanOrEqual(256);
     expect(long.title!.endsWith("…")).toBe(true);
+  });
+});
+
+describe("the channel library", () => {
+  it("/save answers privately; /library lists the paper with who saved it; export arrives as a .bib attachment", async () => {
+    const store = DigestStore.open(t.dir);
+    bot.ctx.digest = store;
+    try {
+      const saved = await finished(fake.slashCommand("save", { paper: "2101.00001" }).token, isEdit);
+      expect(saved[0]!.body).toEqual({ type: 5, data: { flags: 64 } });
+      expect((saved[1]!.body as Body).embeds[0]).toMatchObject({ title: "Saved", description: expect.stringContaining("“Sparse Attention for Long Documents” (2101.00001) is in this channel's library (1 paper).") });
+
+      const listed = await finished(fake.slashCommand("library", {}).token, isEdit);
+      const list = listed[1]!.body as Body;
+      checkLimits(list);
+      expect(list.content).toBe("Library of this channel · 1 paper");
+      expect(list.embeds[0]!.title).toBe("1. Sparse Attention for Long Documents");
+      expect(list.embeds[0]!.description).toMatch(/^A\. Smith, B\. Jones et al\. · 2021-01-04 · cs\.CL · saved \d{4}-\d\d-\d\d by researcher\n/);
+
+      const exported = await finished(fake.slashCommand("library", { action: "export" }).token, isEdit);
+      const edit = exported[1]!;
+      expect(edit.contentType).toMatch(/^multipart\/form-data/);
+      expect((edit.body as Body).content).toBe("1 paper of this channel's library as BibTeX: library.bib");
+      expect(edit.files).toHaveLength(1);
+      expect(edit.files![0]!.name).toBe("library.bib");
+      expect(edit.files![0]!.text).toMatch(/^@misc\{Smith2021Sparse,\n(.|\n)*\teprint = \{2101\.00001\},\n\tarchivePrefix = \{arXiv\},\n\tprimaryClass = \{cs\.CL\},\n\}\n$/);
+      expect(store.library.list(`discord:${CHANNEL_ID}`).entries.map((e) => [e.paper.id, e.savedBy])).toEqual([["2101.00001", "researcher"]]);
+    } finally {
+      delete bot.ctx.digest;
+      store.close();
+    }
   });
 });
 

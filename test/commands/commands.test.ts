@@ -100,7 +100,7 @@ describe("/paper", () => {
     });
     expect(top.excerpt.startsWith("Transformers scale quadratically with sequence length")).toBe(true);
     expect(top.excerpt.length).toBeLessThanOrEqual(300);
-    expect(v.items[0]!.score).toBeGreaterThanOrEqual(v.items[1]!.score);
+    expect(v.items[0]!.score!).toBeGreaterThanOrEqual(v.items[1]!.score!);
     expect(v.next).toEqual({ command: "paper", options: { query: "sparse attention for long documents", count: 3, private: false, page: 2 } });
   });
 
@@ -275,6 +275,8 @@ describe("/help", () => {
     expect(v.commands.map((c) => c.usage)).toEqual([
       "/paper query:<text> [count] [since] [category] [private]",
       "/related paper:<text> [count] [private]",
+      "/save paper:<text>",
+      "/library [action] [filter] [paper] [format]",
       "/digest action:<text> [topics] [time] [timezone] [count] [categories] [sources] [quiet] [keywords] [author]",
       "/help [command]",
     ]);

@@ -16,7 +16,7 @@ describe("/help", () => {
   it("lists every command; /help paper (or /paper) only that one", async () => {
     const all = await helpFor("/help");
     expect(all).toMatchObject({ kind: "help" });
-    expect(all.kind === "help" && all.commands.map((c) => c.usage.split(" ")[0])).toEqual(["/paper", "/related", "/digest", "/help"]);
+    expect(all.kind === "help" && all.commands.map((c) => c.usage.split(" ")[0])).toEqual(["/paper", "/related", "/save", "/library", "/digest", "/help"]);
     for (const line of ["/help paper", "/help /PAPER"]) {
       const one = await helpFor(line);
       expect(one.kind === "help" && one.commands.map((c) => c.usage.split(" ")[0]), line).toEqual(["/paper"]);
@@ -26,6 +26,6 @@ describe("/help", () => {
   it("an unknown command is a clear error naming the commands", async () => {
     const v = await helpFor("/help frobnicate");
     expect(v).toMatchObject({ kind: "message", tone: "error" });
-    expect(JSON.stringify(v)).toContain("there is no command /frobnicate; the commands are /paper, /related, /digest, /help");
+    expect(JSON.stringify(v)).toContain("there is no command /frobnicate; the commands are /paper, /related, /save, /library, /digest, /help");
   });
 });

@@ -23,6 +23,8 @@ export interface RestCall {
   path: string;
   query: Record<string, string>;
   body: unknown;
+  /** Files of a multipart request (attachments), with their text. */
+  files?: { field: string; name: string; text: string }[];
   contentType: string | undefined;
   at: number;
   status: number;
@@ -313,8 +315,19 @@ export class FakeDiscord {
     const path = decodeURIComponent(url.pathname.replace(/^\/api(\/v\d+)?/, ""));
     const contentType = req.headers["content-type"];
     let body: unknown = text;
+    let files: RestCall["files"];
     if (text && contentType?.includes("application/json")) body = JSON.parse(text);
-    const call: RestCall = { method, path, query: Object.fromEntries(url.searchParams), body, contentType, at: performance.now(), status: 0 };
+    if (contentType?.startsWith("multipart/form-data")) {
+      // Messages with attachments: the JSON payload in payload_json, each file in files[n].
+      const form = await new Request("http://fake/", { method: "POST", headers: { "content-type": contentType }, body: Buffer.concat(chunks) }).formData();
+      const payload = form.get("payload_json");
+      body = typeof payload === "string" ? JSON.parse(payload) : {};
+      files = [];
+      for (const [field, value] of form.entries()) {
+        if (typeof value !== "string") files.push({ field, name: value.name, text: await value.text() });
+      }
+    }
+    const call: RestCall = { method, path, query: Object.fromEntries(url.searchParams), body, contentType, at: performance.now(), status: 0, ...(files ? { files } : {}) };
 
     const failure = this.failures.find((f) => f.match(method, path));
     if (failure) {

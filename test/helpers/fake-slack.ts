@@ -1,7 +1,7 @@
 /**
  * A fake Slack on 127.0.0.1 for the Slack adapter tests, driving the REAL @slack/bolt App:
  *  - the Web API under /api/<method> (auth.test, chat.postMessage, chat.postEphemeral, chat.update,
- *    apps.connections.open), every call recorded; replies can be scripted per method (429 with
+ *    files.getUploadURLExternal and files.completeUploadExternal with an upload URL here, apps.connections.open), every call recorded; replies can be scripted per method (429 with
  *    Retry-After, `{ok:false,error:"invalid_blocks"}`);
  *  - response_urls under /response/<id>, every POST recorded; replies scriptable per id;
  *  - Slack's side of HTTP mode: slash commands and block_actions POSTed to the app's request URL
@@ -83,6 +83,9 @@ export interface SignedResponse {
 export class FakeSlack {
   readonly apiCalls: ApiCall[] = [];
   readonly responses: ResponseCall[] = [];
+  /** File bytes posted to an upload URL that files.getUploadURLExternal handed out (as text). */
+  readonly uploads: { fileId: string; body: string }[] = [];
+  private nextFile = 1;
   readonly socketAcks: { envelope_id: string; payload?: unknown; at: number }[] = [];
   private readonly apiScripts = new Map<string, FakeReply[]>();
   private readonly responseScripts = new Map<string, FakeReply[]>();
@@ -172,6 +175,12 @@ export class FakeSlack {
         return { body: { ok: true, message_ts: `${this.nextTs++}.000200` } };
       case "chat.update":
         return { body: { ok: true, channel: body.channel, ts: body.ts } };
+      case "files.getUploadURLExternal": {
+        const fileId = `F0FAKE${String(this.nextFile++).padStart(4, "0")}`;
+        return { body: { ok: true, upload_url: `http://127.0.0.1:${this.port}/upload/${fileId}`, file_id: fileId } };
+      }
+      case "files.completeUploadExternal":
+        return { body: { ok: true, files: (typeof body.files === "string" ? JSON.parse(body.files) : (body.files ?? [])) as unknown[] } };
       case "apps.connections.open":
         return { body: { ok: true, url: `ws://127.0.0.1:${this.port}/socket?ticket=${randomBytes(4).toString("hex")}` } };
       default:
@@ -189,6 +198,17 @@ export class FakeSlack {
       if (method === "apps.connections.open") this.connectionsOpened++;
       reply = this.apiScripts.get(method)?.shift() ?? this.defaultApiReply(method, body);
       this.apiCalls.push({ method, body, headers: req.headers, at: Date.now(), status: reply.status ?? 200 });
+    } else if (url.pathname.startsWith("/upload/")) {
+      // The Web API client posts the file as multipart form data (one file field).
+      let body = raw;
+      const type = req.headers["content-type"] ?? "";
+      if (type.startsWith("multipart/form-data")) {
+        const form = await new Request("http://fake/", { method: "POST", headers: { "content-type": type }, body: raw }).formData();
+        const file = [...form.values()].find((v): v is File => typeof v !== "string");
+        body = file ? await file.text() : "";
+      }
+      this.uploads.push({ fileId: url.pathname.slice("/upload/".length), body });
+      reply = { body: `OK - ${Buffer.byteLength(raw)}` };
     } else if (url.pathname.startsWith("/response/")) {
       const id = url.pathname.slice("/response/".length);
       reply = this.responseScripts.get(id)?.shift() ?? { body: "ok" };

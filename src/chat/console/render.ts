@@ -2,7 +2,8 @@
  * Views as terminal text: the same content as a Discord message (header, one block per paper,
  * what the buttons would do), wrapped for an 80-column terminal.
  */
-import type { HelpView, MessageView, PaperItem, ResultsView, View } from "../../../commands/view.js";
+import type { FileView, HelpView, MessageView, PaperItem, ResultsView, View } from "../../../commands/view.js";
+import { metaOf } from "../../../commands/view.js";
 import { withoutControls, wrap } from "../../papers/display.js";
 
 /** Control characters (terminal escapes) from paper text never reach the terminal. */
@@ -15,7 +16,7 @@ function item(i: PaperItem, rankWidth: number): string[] {
   const indent = " ".repeat(label.length);
   const title = wrap(clean(i.title), indent);
   title[0] = label + title[0]!.slice(indent.length);
-  const meta = [i.authors, i.date, i.category, `score ${i.score.toFixed(2)}`].filter((s): s is string => Boolean(s)).map(clean);
+  const meta = metaOf(i).map(clean);
   const lines = [...title, ...wrap(meta.join(" · "), indent), ...wrap(i.url ?? i.id, indent)];
   if (i.excerpt) lines.push(...wrap(clean(i.excerpt), indent));
   if (i.links.length > 0) lines.push(...wrap(i.links.map((l) => `${l.label}: ${l.url}`).join("  "), indent));
@@ -47,6 +48,15 @@ function help(v: HelpView): string {
   return lines.join("\n");
 }
 
+/** A file's text follows its description (copy it from the terminal, or pipe the console's output). */
+function file(v: FileView): string {
+  const body = v.file.content
+    .split("\n")
+    .map((line) => line.split("\t").map(clean).join("\t"))
+    .join("\n");
+  return `${v.text} (${v.file.name}):\n\n${body.trimEnd()}`;
+}
+
 export function renderText(v: View): string {
   switch (v.kind) {
     case "results":
@@ -55,5 +65,7 @@ export function renderText(v: View): string {
       return message(v);
     case "help":
       return help(v);
+    case "file":
+      return file(v);
   }
 }

@@ -56,12 +56,17 @@ function replyOptions(p: DiscordPayload, ephemeral: boolean): InteractionReplyOp
     embeds: p.embeds,
     components: p.components,
     allowedMentions: { parse: [] },
+    ...(p.files ? { files: attachments(p) } : {}),
     ...(ephemeral ? { flags: MessageFlags.Ephemeral } : {}),
   } as InteractionReplyOptions;
 }
 
 function editOptions(p: DiscordPayload): InteractionEditReplyOptions {
-  return { content: p.content, embeds: p.embeds, components: p.components, allowedMentions: { parse: [] } } as InteractionEditReplyOptions;
+  return { content: p.content, embeds: p.embeds, components: p.components, allowedMentions: { parse: [] }, ...(p.files ? { files: attachments(p) } : {}) } as InteractionEditReplyOptions;
+}
+
+function attachments(p: DiscordPayload): { attachment: Buffer; name: string }[] {
+  return (p.files ?? []).map((f) => ({ attachment: f.data, name: f.name }));
 }
 
 export class DiscordBot {
@@ -182,9 +187,13 @@ export class DiscordBot {
     await this.deliver(i, await runCommand(cmd.name, raw, this.commandCtx(i)), ephemeral);
   }
 
-  /** The context of a slash command: its channel ("discord:<id>"), manageable with Manage Channels. */
-  private commandCtx(i: ChatInputCommandInteraction): CommandContext {
-    return { ...this.ctx, channel: { key: `discord:${i.channelId}`, canManage: i.memberPermissions?.has(PermissionFlagsBits.ManageChannels) === true } };
+  /** The context of a command or button: its channel ("discord:<id>"), manageable with Manage Channels, and who asked. */
+  private commandCtx(i: ChatInputCommandInteraction | ButtonInteraction): CommandContext {
+    return {
+      ...this.ctx,
+      channel: { key: `discord:${i.channelId}`, canManage: i.memberPermissions?.has(PermissionFlagsBits.ManageChannels) === true },
+      user: i.user.globalName ?? i.user.username,
+    };
   }
 
   /** Sends a view into a deferred reply: edits it, or (an ephemeral view after a public deferral) replaces it. */
@@ -211,7 +220,7 @@ export class DiscordBot {
       const view = this.stored(i, CUSTOM_ID.more);
       if (!view?.next) return this.expired(i);
       await i.deferUpdate();
-      const next = await runCommand(view.next.command, view.next.options as RawOptions, this.ctx);
+      const next = await runCommand(view.next.command, view.next.options as RawOptions, this.commandCtx(i));
       if (next.kind === "results") await i.editReply(editOptions(renderDiscord(next, this.results.put(next))));
       else await i.followUp(replyOptions(renderDiscord(next), true));
       return;

@@ -18,8 +18,8 @@ import {
   type APIEmbed,
   type APISelectMenuOption,
 } from "discord.js";
-import type { HelpView, MessageView, PaperItem, ResultsView, View } from "../../../commands/view.js";
-import { truncateWords } from "../../../commands/view.js";
+import type { FileView, HelpView, MessageView, PaperItem, ResultsView, View } from "../../../commands/view.js";
+import { metaOf, truncateWords } from "../../../commands/view.js";
 import { fitEscaped, linkTarget } from "../fit.js";
 import { withoutControls } from "../../papers/display.js";
 
@@ -39,6 +39,8 @@ export const LIMITS = {
   selectText: 100,
   customId: 100,
   choices: 25,
+  /** Attachments of a bot's message: Discord's smallest upload limit (servers without boosts). */
+  attachmentBytes: 8 * 1024 * 1024,
 } as const;
 
 export const COLOUR = { results: 0x2f6fdf, error: 0xd9534f, empty: 0x8a8f98, info: 0x5cb85c } as const;
@@ -54,6 +56,8 @@ export interface DiscordPayload {
   /** MessageFlags.Ephemeral for "only you see this". */
   flags: number;
   allowed_mentions: { parse: [] };
+  /** Files attached to the message (a library export). */
+  files?: { name: string; data: Buffer }[];
 }
 
 const ZWSP = "\u200b";
@@ -103,7 +107,7 @@ export function totalEmbedChars(embeds: readonly APIEmbed[]): number {
 }
 
 function itemEmbed(i: PaperItem, excerptChars: number, titleChars: number): APIEmbed {
-  const meta = [i.authors, i.date, i.category, `score ${i.score.toFixed(2)}`].filter((s): s is string => Boolean(s));
+  const meta = metaOf(i);
   const links = i.links
     .map((l) => ({ label: l.label, url: safeUrl(l.url) }))
     .filter((l): l is { label: PaperLink["label"]; url: string } => l.url !== undefined)
@@ -204,6 +208,29 @@ export function helpPayload(v: HelpView): DiscordPayload {
   };
 }
 
+/** A file as an attachment, with its description as the message; one over Discord's limit is not sent. */
+export function filePayload(v: FileView): DiscordPayload {
+  const data = Buffer.from(v.file.content, "utf8");
+  if (data.length > LIMITS.attachmentBytes) {
+    return messagePayload({
+      kind: "message",
+      tone: "error",
+      title: "That did not work",
+      text: `${v.text}: ${(data.length / 1024 / 1024).toFixed(1)} MB, more than Discord takes (${LIMITS.attachmentBytes / 1024 / 1024} MB).`,
+      suggestion: "Ask the operator for `paperhound library export` on the server.",
+      ephemeral: true,
+    });
+  }
+  return {
+    content: fitSafe(`${v.text}: ${v.file.name}`, LIMITS.content),
+    embeds: [],
+    components: [],
+    flags: v.ephemeral ? MessageFlags.Ephemeral : 0,
+    allowed_mentions: { parse: [] },
+    files: [{ name: v.file.name, data }],
+  };
+}
+
 /** The payload of any view; `token` names stored results for their buttons (none: no buttons). */
 export function renderDiscord(v: View, token?: string): DiscordPayload {
   switch (v.kind) {
@@ -213,5 +240,7 @@ export function renderDiscord(v: View, token?: string): DiscordPayload {
       return messagePayload(v);
     case "help":
       return helpPayload(v);
+    case "file":
+      return filePayload(v);
   }
 }

@@ -46,7 +46,7 @@ import { errorView, internalErrorView, type View } from "../../../commands/view.
 import { ConfigError, type Config } from "../../config.js";
 import type { Logger } from "../../log.js";
 import { PaperNotFoundError } from "../../search/paper-index.js";
-import { parseSlackCommand, TEXT_OPTION } from "./parse.js";
+import { FLAGS, parseSlackCommand, TEXT_OPTION } from "./parse.js";
 import { ACTION, blocksSize, helpMessage, pickListMessage, plainMessage, renderSlack, type MoreValue, type RelatedValue, type SlackMessage } from "./render.js";
 import { PaperhoundError } from "../../errors.js";
 
@@ -232,7 +232,8 @@ export class SlackAdapter {
             }),
           })
         : new App({ ...common, receiver: opts.appOptions?.receiver ?? this.httpReceiver(s.signingSecret!, logger) });
-    this.app.command(/^\/(paper|related|digest)$/, (args) => this.track(this.onCommand(args)));
+    // The commands with Slack flags (parse.ts), which the manifest declares.
+    this.app.command(new RegExp(`^/(${Object.keys(FLAGS).join("|")})$`), (args) => this.track(this.onCommand(args)));
     this.app.action(new RegExp(`^${ACTION.more}$`), (args) => this.track(this.onMore(args as never)));
     this.app.action(new RegExp(`^(${ACTION.related}|${ACTION.pick}):\\d+$`), (args) => this.track(this.onRelatedButton(args as never)));
     this.app.action(new RegExp(`^${ACTION.vote}:(up|down):\\d+$`), (args) => this.track(this.onVote(args as never)));
@@ -349,10 +350,7 @@ export class SlackAdapter {
           return;
         }
       }
-      const admins = this.opts.digestAdmins;
-      const ctx: CommandContext =
-        name === "digest" ? { ...this.ctx, channel: { key: `slack:${command.channel_id}`, canManage: admins === undefined || admins.includes(command.user_id) } } : this.ctx;
-      await this.deliverView(target, await runCommand(name, raw, ctx), {});
+      await this.deliverView(target, await runCommand(name, raw, this.commandCtx(command.channel_id, command.user_id, command.user_name)), {});
     } catch (err) {
       await this.failed(target, err, { command: name });
     }
@@ -367,6 +365,16 @@ export class SlackAdapter {
     } catch (err) {
       return err instanceof PaperNotFoundError && err.candidates.length > 1 ? err.candidates : undefined;
     }
+  }
+
+  /** A command's context: its channel ("slack:<id>"; changing its digest needs the admin allow-list when one is set) and who asked. */
+  private commandCtx(channel: string | undefined, userId: string, userName: string | undefined): CommandContext {
+    const admins = this.opts.digestAdmins;
+    return {
+      ...this.ctx,
+      ...(channel ? { channel: { key: `slack:${channel}`, canManage: admins === undefined || admins.includes(userId) } } : {}),
+      user: userName || userId,
+    };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -393,7 +401,7 @@ export class SlackAdapter {
         await this.deliverView(target, errorView("This button is not one of paperhound's, or it is out of date.", "Run the command again."), {});
         return;
       }
-      const view = await runCommand(value.c, value.o as RawOptions, this.ctx);
+      const view = await runCommand(value.c, value.o as RawOptions, this.commandCtx(body.channel?.id, body.user.id, body.user.name));
       await this.deliverView(target, view, view.kind === "results" ? { replace: true } : {});
     } catch (err) {
       await this.failed(target, err, { action: action.action_id });
@@ -445,8 +453,13 @@ export class SlackAdapter {
     await this.deliver(target, renderSlack(internalErrorView()), {}).catch((e: unknown) => this.logger.warn("could not report the failure to the user", { err: e }));
   }
 
-  private deliverView(target: Target, view: View, how: Delivery): Promise<void> {
-    return this.deliver(target, renderSlack(view), how);
+  /** Sends a view; a file (a library export) is uploaded to the channel first, and the message says so. */
+  private async deliverView(target: Target, view: View, how: Delivery): Promise<void> {
+    if (view.kind === "file") {
+      if (!target.channel) throw new Error("no channel to upload the file to");
+      await target.client.files.uploadV2({ channel_id: target.channel, file: Buffer.from(view.file.content, "utf8"), filename: view.file.name, title: view.file.name, initial_comment: view.text });
+    }
+    await this.deliver(target, renderSlack(view), how);
   }
 
   /** Sends a message; blocks refused by Slack → logged with their size, then the plain-text fallback. */

@@ -37,6 +37,12 @@ export const FLAGS: Readonly<Record<string, readonly FlagSpec[]>> = {
     { flag: "count", option: "count", placeholder: "N" },
     { flag: "private", option: "private" },
   ],
+  save: [],
+  library: [
+    { flag: "filter", option: "filter", placeholder: '"text"' },
+    { flag: "paper", option: "paper", placeholder: "ID" },
+    { flag: "format", option: "format", placeholder: "bibtex|csl-json|ris" },
+  ],
   digest: [
     { flag: "topics", option: "topics", placeholder: '"a; b"' },
     { flag: "time", option: "time", placeholder: "HH:MM" },
@@ -51,12 +57,15 @@ export const FLAGS: Readonly<Record<string, readonly FlagSpec[]>> = {
 };
 
 /** Commands whose flag values may be several words (up to the next flag; quotes around them removed). */
-const MULTIWORD: ReadonlySet<string> = new Set(["digest"]);
+const MULTIWORD: ReadonlySet<string> = new Set(["digest", "library"]);
 
 const QUOTES = /^["'“”‘’]+|["'“”‘’]+$/g;
 
+/** Commands that do something useful with no text at all (/library lists the library); the others show their help. */
+const RUNS_WITHOUT_TEXT: ReadonlySet<string> = new Set(["library"]);
+
 /** The option each command's free text fills. */
-export const TEXT_OPTION: Readonly<Record<string, string>> = { paper: "query", related: "paper", digest: "action" };
+export const TEXT_OPTION: Readonly<Record<string, string>> = { paper: "query", related: "paper", save: "paper", library: "action", digest: "action" };
 
 export type ParsedCommand = { kind: "help" } | { kind: "error"; message: string } | { kind: "run"; name: string; raw: RawOptions };
 
@@ -85,6 +94,7 @@ export function parseSlackCommand(name: string, text: string): ParsedCommand {
   const flags = FLAGS[cmd];
   if (!flags) return { kind: "error", message: `paperhound has no command /${cmd.slice(0, 40)}. Try /paper help.` };
   const words = decodeSlackText(text).trim().split(/\s+/).filter(Boolean);
+  if (words.length === 0 && RUNS_WITHOUT_TEXT.has(cmd)) return { kind: "run", name: cmd, raw: {} };
   if (words.length === 0 || (words.length === 1 && /^(?:help|--help|-h|\?)$/i.test(words[0]!))) return { kind: "help" };
   const raw: Record<string, string | boolean> = {};
   const free: string[] = [];

@@ -12,7 +12,7 @@
  */
 import { findCommand } from "../../../commands/index.js";
 import type { HelpView, MessageView, PaperItem, ResultsView, View } from "../../../commands/view.js";
-import { truncateWords } from "../../../commands/view.js";
+import { metaOf, truncateWords } from "../../../commands/view.js";
 import { arxivAbsUrl, isArxivId } from "../../papers/arxiv-id.js";
 import type { StoredPaper } from "../../search/types.js";
 import { FLAGS } from "./parse.js";
@@ -160,7 +160,7 @@ export function plainMessage(text: string, ephemeral: boolean): SlackMessage {
 
 function itemText(i: PaperItem, titleChars: number, excerptChars: number): string {
   const title = link(i.url, fitMrkdwn(`${i.rank}. ${i.title}`, titleChars));
-  const meta = fitMrkdwn([i.authors, i.date, i.category, `score ${i.score.toFixed(2)}`].filter(Boolean).join(" · "), 400);
+  const meta = fitMrkdwn(metaOf(i).join(" · "), 400);
   const lines = [`*${title}*`, meta];
   if (i.excerpt && excerptChars > 0) {
     const ex = fitMrkdwn(i.excerpt, excerptChars);
@@ -276,5 +276,8 @@ export function renderSlack(v: View): SlackMessage {
       return messageViewMessage(v);
     case "help":
       return helpMessage(v);
+    case "file":
+      // The adapter uploads the file to the channel; this tells the caller it is there.
+      return messageViewMessage({ kind: "message", tone: "info", title: "Exported", text: `${v.text}: ${v.file.name}, uploaded to this channel.`, ephemeral: v.ephemeral });
   }
 }

@@ -11,6 +11,7 @@ import { loadConfig, type Config } from "../../../src/config.js";
 import { createLogger } from "../../../src/log.js";
 import { PaperIndex } from "../../../src/search/paper-index.js";
 import { buildTestIndex, type TestIndex } from "../../commands/test-index.js";
+import { DigestStore } from "../../../src/digest/digest-store.js";
 import { BOT_TOKEN, CHANNEL_ID, FakeSlack, SIGNING_SECRET, USER_ID, buttonPayload, postSigned, sign, slashCommandFields, type ResponseCall } from "../../helpers/fake-slack.js";
 
 let t: TestIndex;
@@ -241,6 +242,40 @@ describe("slash commands through the real bolt App (HTTP mode)", () => {
     const m = (await firstResponse(id)).body as unknown as Msg;
     expect(m.response_type).toBe("ephemeral");
     expect(sectionTexts(m.blocks)[0]).toContain("arXiv 2412.99999 is not in this index.");
+  });
+});
+
+describe("the channel library", () => {
+  it("/save and /library answer privately; /library export uploads the .bib file to the channel", async () => {
+    const store = DigestStore.open(t.dir);
+    adapter.ctx.digest = store;
+    try {
+      const saved = await firstResponse((await slash("/save", "<https://arxiv.org/abs/2101.00001v2>")).id);
+      expect(saved.body).toMatchObject({ response_type: "ephemeral", text: expect.stringContaining("is in this channel's library (1 paper)") });
+      const listed = (await firstResponse((await slash("/library", "")).id)).body as Msg;
+      checkMessage(listed);
+      expect(listed.response_type).toBe("ephemeral");
+      expect(sectionTexts(listed.blocks).join("\n")).toMatch(/saved \d{4}-\d\d-\d\d by alice/);
+      const filtered = (await firstResponse((await slash("/library", "list --filter nothing like it")).id)).body as Msg;
+      expect(filtered.text).toContain("No paper in this channel's library matches “nothing like it”");
+
+      const { id } = await slash("/library", "export --format ris");
+      const done = (await firstResponse(id)).body as Msg;
+      expect(done).toMatchObject({ response_type: "ephemeral", text: expect.stringContaining("1 paper of this channel's library as RIS: library.ris, uploaded to this channel.") });
+      expect(fake.callsOf("files.getUploadURLExternal").at(-1)!.body).toMatchObject({ filename: "library.ris" });
+      const upload = fake.uploads.at(-1)!;
+      expect(upload.body).toMatch(/^TY {2}- JOUR\nAU {2}- Smith, Alice\n(.|\n)*TI {2}- Sparse Attention for Long Documents\n(.|\n)*ER {2}- \n$/);
+      const complete = fake.callsOf("files.completeUploadExternal").at(-1)!.body;
+      expect(complete).toMatchObject({ channel_id: CHANNEL_ID, initial_comment: "1 paper of this channel's library as RIS" });
+      expect(typeof complete.files === "string" ? JSON.parse(complete.files) : complete.files).toEqual([{ id: upload.fileId, title: "library.ris" }]);
+
+      const removed = (await firstResponse((await slash("/library", "remove --paper 2101.00001")).id)).body as Msg;
+      expect(removed.text).toContain("is no longer in this channel's library");
+      expect(store.library.count(`slack:${CHANNEL_ID}`)).toBe(0);
+    } finally {
+      delete adapter.ctx.digest;
+      store.close();
+    }
   });
 });
 

@@ -15,9 +15,9 @@ interface Manifest {
 const manifest = JSON.parse(readFileSync(path.join(projectRoot, "slack-manifest.json"), "utf8")) as Manifest;
 
 describe("slack-manifest.json", () => {
-  it("declares /paper, /related and /digest with the adapter's flags and the commands' descriptions", () => {
+  it("declares /paper, /related, /save, /library and /digest with the adapter's flags and the commands' descriptions", () => {
     const commands = manifest.features.slash_commands;
-    expect(commands.map((c) => c.command)).toEqual(["/paper", "/related", "/digest"]);
+    expect(commands.map((c) => c.command)).toEqual(["/paper", "/related", "/save", "/library", "/digest"]);
     for (const c of commands) {
       const name = c.command.slice(1);
       expect(c.description).toBe(findCommand(name)!.description);
@@ -28,8 +28,8 @@ describe("slack-manifest.json", () => {
     }
   });
 
-  it("asks for the least: commands, chat:write and chat:write.public (digests in public channels it has not joined); Socket Mode and interactivity (buttons) on", () => {
-    expect(manifest.oauth_config.scopes.bot).toEqual(["commands", "chat:write", "chat:write.public"]);
+  it("asks for the least: commands, chat:write, chat:write.public (digests in public channels it has not joined) and files:write (library exports); Socket Mode and interactivity (buttons) on", () => {
+    expect(manifest.oauth_config.scopes.bot).toEqual(["commands", "chat:write", "chat:write.public", "files:write"]);
     expect(manifest.settings.socket_mode_enabled).toBe(true);
     expect(manifest.settings.interactivity.is_enabled).toBe(true);
   });

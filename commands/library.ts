@@ -1,0 +1,153 @@
+/**
+ * /save paper:<arXiv id, URL or title>: adds a paper of the index to the channel's library.
+ * /library [action:list|remove|export] [filter] [paper] [format]: lists the library (newest first,
+ * paged, filtered by text), takes a paper out, or hands it over as a citation file (BibTeX,
+ * CSL-JSON, RIS). The library lives in the digest store (src/library/); every member of a channel
+ * may save and remove (a removed paper is saved again with /save).
+ */
+import { CITATION_FILES, CITATION_FORMATS, formatCitations, libraryPaperOf, type CitationFormat } from "../src/library/citations.js";
+import type { LibraryEntry } from "../src/library/library-store.js";
+import { arxivAbsUrl, arxivPdfUrl, isArxivId, parseArxivRef } from "../src/papers/arxiv-id.js";
+import { shortAuthors } from "../src/papers/display.js";
+import { PAGE_OPTION } from "./options.js";
+import { nextPageOf } from "./paper.js";
+import { completePaper, MAX_REF_CHARS, paperRefErrorView } from "./related.js";
+import type { CommandContext, CommandSpec, ParsedOptions } from "./types.js";
+import { errorView, itemOf, quoted, type MessageView, type PaperItem, type View } from "./view.js";
+
+export const LIBRARY_ACTIONS = ["list", "remove", "export"] as const;
+/** Papers per page of /library. */
+export const LIBRARY_PAGE_SIZE = 10;
+const MAX_FILTER_CHARS = 200;
+
+const FORMAT_NAMES: Record<CitationFormat, string> = { bibtex: "BibTeX", "csl-json": "CSL-JSON", ris: "RIS" };
+
+function info(title: string, text: string, suggestion?: string): MessageView {
+  return { kind: "message", tone: "info", title, text, ...(suggestion ? { suggestion } : {}), ephemeral: true };
+}
+
+/** The library of the channel the command runs in, or the message saying why there is none. */
+function libraryOf(ctx: CommandContext): { store: NonNullable<CommandContext["digest"]>["library"]; channel: string } | MessageView {
+  if (!ctx.digest || !ctx.channel) return errorView("Libraries are not available here.", "The bot keeps them in the index directory; the operator's log says why it could not open them.");
+  return { store: ctx.digest.library, channel: ctx.channel.key };
+}
+
+const savedNote = (e: LibraryEntry) => `saved ${e.savedAt.slice(0, 10)}${e.savedBy ? ` by ${e.savedBy}` : ""}`;
+
+export async function runSave(o: ParsedOptions, ctx: CommandContext): Promise<View> {
+  const lib = libraryOf(ctx);
+  if ("kind" in lib) return lib;
+  const ref = String(o.paper);
+  let paper;
+  try {
+    paper = ctx.index.resolvePaper(ref);
+  } catch (err) {
+    const view = paperRefErrorView(err, ref);
+    if (view) return view;
+    throw err;
+  }
+  const { added, entry } = lib.store.save(lib.channel, libraryPaperOf(paper), ctx.user ?? "", ctx.clock());
+  const count = lib.store.count(lib.channel);
+  return added
+    ? info("Saved", `${quoted(paper.title)} (${paper.id}) is in this channel's library (${count} paper${count === 1 ? "" : "s"}).`, "See it with /library; export it with /library action:export.")
+    : info("Already saved", `${quoted(paper.title)} (${paper.id}) is already in this channel's library (${savedNote(entry)}).`);
+}
+
+/** A library entry as a result item: the indexed paper's excerpt and links when the index still holds it. */
+function itemOfEntry(e: LibraryEntry, rank: number, ctx: CommandContext): PaperItem {
+  const stored = ctx.index.store.get(e.paper.id);
+  if (stored) {
+    const { score: _unranked, ...item } = itemOf({ paper: stored, score: 0 }, rank);
+    return { ...item, note: savedNote(e) };
+  }
+  const p = e.paper;
+  const url = isArxivId(p.id) ? arxivAbsUrl(p.id) : p.url;
+  return {
+    rank,
+    id: p.id,
+    title: p.title,
+    ...(url ? { url } : {}),
+    authors: shortAuthors(p.authors),
+    ...(p.published ? { date: p.published } : {}),
+    ...(p.categories[0] ? { category: p.categories[0] } : {}),
+    note: savedNote(e),
+    excerpt: "",
+    links: isArxivId(p.id) ? [{ label: "PDF", url: arxivPdfUrl(p.id) }] : [],
+  };
+}
+
+function listLibrary(o: ParsedOptions, ctx: CommandContext, lib: { store: LibraryStoreOf; channel: string }): View {
+  const page = Number(o.page);
+  const filter = typeof o.filter === "string" ? o.filter : undefined;
+  const { entries, total } = lib.store.list(lib.channel, { ...(filter ? { filter } : {}), offset: (page - 1) * LIBRARY_PAGE_SIZE, limit: LIBRARY_PAGE_SIZE });
+  if (entries.length === 0) {
+    if (total > 0) return info("Library", `There are no more papers in this channel's library (${total} in all).`);
+    return filter
+      ? info("Library", `No paper in this channel's library matches ${quoted(filter)}.`, "Try fewer words, or /library without a filter.")
+      : info("Library", "This channel's library is empty.", "Save papers with /save <arXiv id | URL | title>, or with the Save button under a result.");
+  }
+  const start = (page - 1) * LIBRARY_PAGE_SIZE;
+  return {
+    kind: "results",
+    header: `Library of this channel · ${total} paper${total === 1 ? "" : "s"}${filter ? ` matching ${quoted(filter)}` : ""}${page > 1 ? ` · page ${page}` : ""}`,
+    items: entries.map((e, i) => itemOfEntry(e, start + i + 1, ctx)),
+    ephemeral: true,
+    page,
+    pageSize: LIBRARY_PAGE_SIZE,
+    ...(start + entries.length < total && page < PAGE_OPTION.max! ? { next: nextPageOf("library", { action: "list", ...(filter ? { filter } : {}) }, page) } : {}),
+  };
+}
+
+type LibraryStoreOf = NonNullable<CommandContext["digest"]>["library"];
+
+function removeFromLibrary(o: ParsedOptions, lib: { store: LibraryStoreOf; channel: string }): View {
+  if (typeof o.paper !== "string") return errorView("Say which paper to remove: /library action:remove paper:<arXiv id or URL>.");
+  const id = parseArxivRef(o.paper)?.id ?? o.paper.trim();
+  const removed = lib.store.remove(lib.channel, id);
+  if (!removed) return errorView(`${quoted(o.paper)} is not in this channel's library.`, "See what it holds with /library.");
+  return info("Removed", `${quoted(removed.paper.title)} (${removed.paper.id}) is no longer in this channel's library (it was ${savedNote(removed)}).`, `Changed your mind? /save ${removed.paper.id}`);
+}
+
+function exportLibrary(o: ParsedOptions, lib: { store: LibraryStoreOf; channel: string }): View {
+  const format = o.format as CitationFormat;
+  const papers = lib.store.list(lib.channel).entries.map((e) => e.paper);
+  if (papers.length === 0) return info("Library", "This channel's library is empty: there is nothing to export.", "Save papers with /save first.");
+  const file = CITATION_FILES[format];
+  return {
+    kind: "file",
+    text: `${papers.length} paper${papers.length === 1 ? "" : "s"} of this channel's library as ${FORMAT_NAMES[format]}`,
+    file: { name: `library.${file.extension}`, mime: file.mime, content: formatCitations(papers, format) },
+    ephemeral: true,
+  };
+}
+
+export async function runLibrary(o: ParsedOptions, ctx: CommandContext): Promise<View> {
+  const lib = libraryOf(ctx);
+  if ("kind" in lib) return lib;
+  if (o.action === "remove") return removeFromLibrary(o, lib);
+  if (o.action === "export") return exportLibrary(o, lib);
+  return listLibrary(o, ctx, lib);
+}
+
+export const saveCommand: CommandSpec = {
+  name: "save",
+  description: "Save a paper to this channel's library",
+  options: [{ name: "paper", description: "arXiv id, arXiv URL or title of the paper", type: "string", required: true, maxLength: MAX_REF_CHARS, autocomplete: true }],
+  isPrivate: () => true,
+  run: runSave,
+  autocomplete: (option, partial, ctx) => (option === "paper" ? completePaper(partial, ctx) : []),
+};
+
+export const libraryCommand: CommandSpec = {
+  name: "library",
+  description: "This channel's library: list it, remove a paper, export it as BibTeX, CSL-JSON or RIS",
+  options: [
+    { name: "action", description: "list (default), remove, or export", type: "string", choices: LIBRARY_ACTIONS, default: "list" },
+    { name: "filter", description: "list: only papers whose title, authors or id contain this", type: "string", maxLength: MAX_FILTER_CHARS },
+    { name: "paper", description: "remove: the paper's arXiv id or URL (as /library shows it)", type: "string", maxLength: MAX_REF_CHARS },
+    { name: "format", description: "export: bibtex (default), csl-json or ris", type: "string", choices: CITATION_FORMATS, default: "bibtex" },
+    PAGE_OPTION,
+  ],
+  isPrivate: () => true,
+  run: runLibrary,
+};
