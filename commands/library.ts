@@ -94,6 +94,7 @@ function listLibrary(o: ParsedOptions, ctx: CommandContext, lib: { store: Librar
     ephemeral: true,
     page,
     pageSize: LIBRARY_PAGE_SIZE,
+    library: true,
     ...(start + entries.length < total && page < PAGE_OPTION.max! ? { next: nextPageOf("library", { action: "list", ...(filter ? { filter } : {}) }, page) } : {}),
   };
 }

@@ -79,6 +79,8 @@ export interface ResultsView {
   pageSize: number;
   /** Present when another page exists. */
   next?: NextPage;
+  /** The items are the channel's library (adapters offer no Save on them). */
+  library?: boolean;
 }
 
 export interface MessageView {

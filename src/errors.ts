@@ -34,6 +34,7 @@ export const ERROR_CATALOGUE = {
   search_input: { means: "a search, related or lookup query cannot be used (empty, too long, not an arXiv id or URL)", action: "rephrase the query", exit: EXIT.error },
   paper_not_found: { means: "`related` found no paper, or several, for the id, URL or title given", action: "use one of the candidates listed, or index the paper first", exit: EXIT.error },
   arxiv_id: { means: "a text is not an arXiv identifier", action: "give an id like 2401.01234 or an arXiv URL", exit: EXIT.error },
+  library_import: { means: "a file given to a library import is not BibTeX, CSL-JSON, RIS or a list of ids, or cannot be read", action: "export the library again from its program, or fix the part the message names", exit: EXIT.error },
 
   // The index
   model_mismatch: { means: "the index's vectors were made by another model than the configured one", action: "run `paperhound reindex --yes`, or set EMBED_MODEL back", exit: EXIT.error },

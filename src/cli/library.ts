@@ -2,12 +2,17 @@
  * `paperhound library save|list|remove|export`: a chat channel's library from the command line
  * (the same library chat users save to, in the index directory's digest.sqlite).
  */
+import { readFile, stat } from "node:fs/promises";
+import path from "node:path";
 import { writeFileAtomic } from "../atomic-write.js";
 import { InputError, type AppContext } from "../app/context.js";
 import { indexLocation, openIndexForQuery, type IndexOption } from "../app/open-index.js";
 import { DigestStore } from "../digest/digest-store.js";
 import { CITATION_FORMATS, formatCitations, libraryPaperOf, type CitationFormat } from "../library/citations.js";
 import type { LibraryEntry } from "../library/library-store.js";
+import { matchEntries, MAX_IMPORT_BYTES, readImportFile, type ImportMatch } from "../library/import.js";
+import { IngestError } from "../ingest/sources.js";
+import { lookupArxivIds } from "../ingest/arxiv-lookup.js";
 import { parseArxivRef } from "../papers/arxiv-id.js";
 import { PaperNotFoundError } from "../search/paper-index.js";
 import type { RegisterCommand } from "./context.js";
@@ -39,10 +44,34 @@ function withStore<T>(ctx: AppContext, opts: LibraryOptions, use: (store: Digest
   }
 }
 
+/** An import's file, refused before it is read when it is not a regular file or is over the limit. */
+async function readImportBytes(file: string): Promise<Buffer> {
+  let st;
+  try {
+    st = await stat(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(code === "ENOENT" ? `${file} does not exist` : `cannot read ${file}: ${(err as Error).message}`);
+  }
+  if (!st.isFile()) throw new InputError(`${file} is ${st.isDirectory() ? "a directory" : "not a regular file"}: give a BibTeX, CSL-JSON or RIS file or a list of arXiv ids`);
+  if (st.size > MAX_IMPORT_BYTES) throw new InputError(`${file} has ${(st.size / 1024 / 1024).toFixed(1)} MB; an import reads at most ${MAX_IMPORT_BYTES / 1024 / 1024} MB`);
+  return readFile(file);
+}
+
+/** Shown for entries no paper was found for: the first 20, then a count. */
+const MAX_UNMATCHED_SHOWN = 20;
+
+function why(m: ImportMatch, offline: boolean): string {
+  if (m.entry.arxivId) return `arXiv ${m.entry.arxivId}: not in the index${offline ? " (--offline: not looked up)" : " nor found on arXiv"}`;
+  if (m.entry.doi) return `DOI ${m.entry.doi}: no paper of the index has it, and no title matched`;
+  if (m.entry.title) return "no paper of the index has this title";
+  return "no arXiv id, DOI or title";
+}
+
 const line = (e: LibraryEntry) => `${e.paper.id}  ${e.paper.title}  (saved ${e.savedAt.slice(0, 10)}${e.savedBy ? ` by ${e.savedBy}` : ""})`;
 
 export const registerLibrary: RegisterCommand = (program, ctx) => {
-  const library = program.command("library").description("a chat channel's library of saved papers: save, list, remove, export (BibTeX, CSL-JSON, RIS)");
+  const library = program.command("library").description("a chat channel's library of saved papers: save, list, remove, import, export (BibTeX, CSL-JSON, RIS)");
   const channelOption = (cmd: typeof library) => addIndexOption(cmd.option("--channel <key>", "the channel's library (discord:<id>, slack:<id>, console:main)", DEFAULT_LIBRARY_CHANNEL));
 
   channelOption(library.command("save").description("add a paper of the index to the library").argument("<paper>", "arXiv id, arXiv URL or title")).action(
@@ -87,6 +116,61 @@ export const registerLibrary: RegisterCommand = (program, ctx) => {
         ctx.stdout.write(`removed ${removed.paper.id} ${removed.paper.title}\n`);
       }),
   );
+
+  channelOption(
+    library
+      .command("import")
+      .description("add the papers of a BibTeX, CSL-JSON or RIS file, or of a list of arXiv ids, URLs and DOIs, to the library")
+      .argument("<file>", "the file (a Zotero, Mendeley, Paperpile or JabRef export, or one id per line)")
+      .option("--offline", "never look papers up on arXiv: match only what the index holds")
+      .option("--json", "print one JSON object"),
+  ).action(async (file: string, opts: LibraryOptions & { offline?: boolean; json?: boolean }) => {
+    const channel = checkChannel(opts.channel);
+    const { format, entries } = readImportFile(await readImportBytes(file));
+    let open = await openIndexForQuery(ctx, opts);
+    try {
+      let matches = matchEntries(entries, open.index.store);
+      // arXiv papers the index does not hold are fetched and indexed first, as `related` does.
+      const toFetch = [...new Set(matches.flatMap((m) => (!m.paper && m.entry.arxivId ? [m.entry.arxivId] : [])))];
+      let fetched = 0;
+      let fetchProblem: string | undefined;
+      if (toFetch.length > 0 && !opts.offline) {
+        try {
+          const { papers } = await lookupArxivIds(ctx, toFetch);
+          if (papers.length > 0) {
+            await open.close();
+            open = await openIndexForQuery(ctx, opts, { add: papers });
+            fetched = papers.length;
+            matches = matchEntries(entries, open.index.store);
+          }
+        } catch (err) {
+          if (!(err instanceof IngestError)) throw err;
+          fetchProblem = err.message;
+        }
+      }
+      const found = matches.filter((m): m is ImportMatch & { paper: NonNullable<ImportMatch["paper"]> } => m.paper !== undefined);
+      const unique = [...new Map(found.map((m) => [m.paper.id, libraryPaperOf(m.paper)])).values()];
+      const added = withStore(ctx, opts, (store) => store.library.saveMany(channel, unique, `import of ${path.basename(file)}`, new Date()));
+      const by = { arxiv: 0, doi: 0, title: 0 };
+      for (const m of found) by[m.by!] += 1;
+      const missing = matches.filter((m) => !m.paper);
+      if (opts.json) {
+        ctx.stdout.write(
+          `${JSON.stringify({ channel, format, entries: entries.length, matched: found.length, by, fetched, added, already: unique.length - added, not_found: missing.map((m) => ({ entry: m.entry.label, why: why(m, opts.offline === true) })), ...(fetchProblem ? { fetch_error: fetchProblem } : {}) })}\n`,
+        );
+        return;
+      }
+      if (fetchProblem) ctx.stderr.write(`paperhound: ${fetchProblem}; matched what the index holds\n`);
+      for (const m of missing.slice(0, MAX_UNMATCHED_SHOWN)) ctx.stderr.write(`not found: ${m.entry.label}: ${why(m, opts.offline === true)}\n`);
+      if (missing.length > MAX_UNMATCHED_SHOWN) ctx.stderr.write(`... and ${missing.length - MAX_UNMATCHED_SHOWN} more not found\n`);
+      ctx.stdout.write(
+        `imported ${file} (${format}, ${entries.length} entr${entries.length === 1 ? "y" : "ies"}) into the library of ${channel}: ` +
+          `matched ${found.length} (arXiv id ${by.arxiv}, DOI ${by.doi}, title ${by.title}), fetched from arXiv ${fetched}, added ${added}, already there ${unique.length - added}, not found ${missing.length}\n`,
+      );
+    } finally {
+      await open.close();
+    }
+  });
 
   channelOption(
     library

@@ -6,6 +6,12 @@ declare module "@citation-js/core" {
     data: Record<string, unknown>[];
     format(format: string, options?: Record<string, unknown>): unknown;
   }
+  export const plugins: {
+    input: {
+      /** Parses `data` through the input plugins up to the format `target` (e.g. "@biblatex/entries+list"). */
+      chain(data: unknown, options: { target: string; generateGraph?: boolean }): unknown;
+    };
+  };
 }
 
 declare module "@citation-js/name" {

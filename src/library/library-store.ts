@@ -67,6 +67,15 @@ export class LibraryStore {
     })();
   }
 
+  /** Adds papers in one transaction (an import): how many were new; those already there stay as they were. */
+  saveMany(channel: string, papers: readonly LibraryPaper[], savedBy: string, now: Date): number {
+    return this.db.transaction(() => {
+      let added = 0;
+      for (const p of papers) added += this.save(channel, p, savedBy, now).added ? 1 : 0;
+      return added;
+    })();
+  }
+
   entry(channel: string, paperId: string): LibraryEntry | undefined {
     const row = this.db.prepare("SELECT paper, saved_by, saved_at FROM library WHERE channel = ? AND paper_id = ?").get(channel, paperId) as Row | undefined;
     return row ? entryOf(row) : undefined;

@@ -348,6 +348,12 @@ export class PaperStore {
     return { outcome: r.outcomes[0]!, rowid: r.rowids[0]! };
   }
 
+  /** Every paper with a DOI: the DOI in lower case → the paper's id (library imports match DOIs against it). */
+  idsByDoi(): Map<string, string> {
+    const rows = this.stmt("SELECT lower(doi) AS doi, id FROM papers WHERE doi IS NOT NULL AND doi <> ''").all() as { doi: string; id: string }[];
+    return new Map(rows.map((r) => [r.doi, r.id]));
+  }
+
   /** By canonical id (callers canonicalise: no arXiv version suffix). */
   get(id: string): StoredPaper | undefined {
     const row = this.stmt("SELECT * FROM papers WHERE id = ?").get(id) as PaperRow | undefined;

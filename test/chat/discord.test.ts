@@ -179,6 +179,20 @@ describe("the channel library", () => {
       expect(edit.files![0]!.name).toBe("library.bib");
       expect(edit.files![0]!.text).toMatch(/^@misc\{Smith2021Sparse,\n(.|\n)*\teprint = \{2101\.00001\},\n\tarchivePrefix = \{arXiv\},\n\tprimaryClass = \{cs\.CL\},\n\}\n$/);
       expect(store.library.list(`discord:${CHANNEL_ID}`).entries.map((e) => [e.paper.id, e.savedBy])).toEqual([["2101.00001", "researcher"]]);
+      // The library's own list offers Related but no Save menu.
+      expect(list.components.map((r) => r.components[0]!.custom_id!.split(":").slice(0, 2).join(":"))).toEqual(["ph:share", "ph:rel"]);
+
+      // "Save to this channel's library…" under search results: a private answer, the paper saved.
+      const asked = fake.slashCommand("paper", { query: "sparse attention for long videos", count: 2 });
+      const search = (await finished(asked.token, isEdit))[1]!.body as Body;
+      const menu = search.components.map((r) => r.components[0]!).find((c) => c.custom_id!.startsWith("ph:save:"))!;
+      expect(menu).toMatchObject({ type: 3, placeholder: "Save to this channel's library…" });
+      expect(menu.options!.map((o) => o.value)).toEqual(search.embeds.map((e) => e.footer!.text));
+      const pick = fake.component(asked.token, menu.custom_id!, ["2101.00002"]);
+      const picked = await finished(pick.token, isEdit);
+      expect(picked[0]!.body).toEqual({ type: 5, data: { flags: 64 } });
+      expect((picked[1]!.body as Body).embeds[0]!.description).toContain("“Sparse Attention for Long Videos” (2101.00002) is in this channel's library (2 papers).");
+      expect(store.library.count(`discord:${CHANNEL_ID}`)).toBe(2);
     } finally {
       delete bot.ctx.digest;
       store.close();
@@ -251,7 +265,7 @@ describe("buttons and the select menu", () => {
     expect(body.data.flags ?? 0).toBe(0);
     expect(body.data.allowed_mentions).toEqual({ parse: [] });
     expect(body.data.embeds.map((e) => e.title)).toEqual(firstEdit.embeds.map((e) => e.title));
-    expect(body.data.components.flatMap((r) => r.components.map((c) => c.label ?? "select"))).toEqual(["More", "select"]);
+    expect(body.data.components.flatMap((r) => r.components.map((c) => c.label ?? "select"))).toEqual(["More", "select", "select"]);
   });
 
   it("a button whose results are gone says so, ephemeral", async () => {
@@ -325,6 +339,6 @@ describe("failures", () => {
 type Body = {
   content: string;
   embeds: APIEmbed[];
-  components: { components: { custom_id?: string; type: number; label?: string; options?: { value: string }[] }[] }[];
+  components: { components: { custom_id?: string; type: number; label?: string; placeholder?: string; options?: { value: string }[] }[] }[];
   allowed_mentions: unknown;
 };

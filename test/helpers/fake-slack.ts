@@ -294,6 +294,24 @@ export function slashCommandFields(command: string, text: string, responseUrl: s
 }
 
 /** A block_actions payload for a button press on a message the app sent. */
+/** A block_actions payload of a static_select choice (the results' Save menu). */
+export function selectPayload(opts: { actionId: string; value: string; responseUrl: string; ephemeral?: boolean }): Record<string, unknown> {
+  const payload = buttonPayload({ ...opts });
+  return {
+    ...payload,
+    actions: [
+      {
+        type: "static_select",
+        action_id: opts.actionId,
+        block_id: "b2",
+        selected_option: { text: { type: "plain_text", text: opts.value, emoji: false }, value: opts.value },
+        placeholder: { type: "plain_text", text: "Save to this channel's library…", emoji: false },
+        action_ts: `${Date.now() / 1000}`,
+      },
+    ],
+  };
+}
+
 export function buttonPayload(opts: { actionId: string; value: string; responseUrl: string; ephemeral?: boolean; messageTs?: string; blockId?: string }): Record<string, unknown> {
   return {
     type: "block_actions",

@@ -2,7 +2,7 @@
  * The channel library (issue 17): the store (one entry per channel and paper, newest first, a filter
  * that means the text as typed) and `paperhound library` end to end in child processes.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -47,19 +47,24 @@ describe("LibraryStore", () => {
   });
 });
 
-describe("paperhound library", () => {
-  let tmp: string;
-  let index: string;
+/** A temporary folder with an index of test/fixtures/cli-papers.jsonl in it, removed after the describe. */
+function indexedFixture(): { tmp: string; index: string } {
+  const dirs = { tmp: "", index: "" };
   beforeAll(async () => {
-    tmp = mkdtempSync(path.join(os.tmpdir(), "paperhound-library-"));
-    index = path.join(tmp, "idx");
-    const r = await runNode(["index", path.join("test", "fixtures", "cli-papers.jsonl"), "--index", index]);
+    dirs.tmp = mkdtempSync(path.join(os.tmpdir(), "paperhound-library-"));
+    dirs.index = path.join(dirs.tmp, "idx");
+    const r = await runNode(["index", path.join("test", "fixtures", "cli-papers.jsonl"), "--index", dirs.index]);
     expect(r.code, r.stderr).toBe(0);
   }, 60_000);
-  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  afterAll(() => rmSync(dirs.tmp, { recursive: true, force: true }));
+  return dirs;
+}
+
+describe("paperhound library", () => {
+  const dirs = indexedFixture();
 
   it("saves by id, URL and title; lists; exports BibTeX to a file; removes; says what went wrong", async () => {
-    const lib = (...args: string[]) => runNode(["library", ...args, "--index", index]);
+    const lib = (...args: string[]) => runNode(["library", ...args, "--index", dirs.index]);
     expect((await lib("save", "2101.00001")).stdout).toBe("saved 2101.00001 Sparse Attention for Long Documents\n");
     const byUrl = await lib("save", "https://arxiv.org/abs/2101.00001v3");
     expect(byUrl.stdout).toMatch(/^already in the library: 2101\.00001 {2}Sparse Attention for Long Documents {2}\(saved \d{4}-\d\d-\d\d by cli\)\n$/);
@@ -69,7 +74,7 @@ describe("paperhound library", () => {
     expect(list.stdout.trim().split("\n").map((l) => (JSON.parse(l) as { id: string }).id)).toEqual(["2101.00001"]);
     expect((await lib("list", "--channel", "slack:C42")).stdout).toMatch(/^hep-th\/0601001 {2}String Dualities/);
 
-    const out = path.join(tmp, "team.bib");
+    const out = path.join(dirs.tmp, "team.bib");
     const exported = await lib("export", "-o", out);
     expect(exported.code, exported.stderr).toBe(0);
     expect(exported.stderr).toContain("1 paper(s) of the library of console:main as bibtex in");
@@ -90,5 +95,73 @@ describe("paperhound library", () => {
     const empty = await lib("export", "--format", "ris");
     expect(empty.stdout).toBe("");
     expect(empty.stderr).toMatch(/0 paper\(s\) .* \(the library is empty\)/);
+  }, 120_000);
+});
+
+describe("paperhound library import", () => {
+  const dirs = indexedFixture();
+
+  const file = (name: string, text: string | Buffer) => {
+    const p = path.join(dirs.tmp, name);
+    writeFileSync(p, text);
+    return p;
+  };
+  const importFile = (f: string, ...args: string[]) => runNode(["library", "import", f, "--index", dirs.index, "--offline", ...args]);
+
+  it("BibTeX: matched by eprint, arXiv URL, arXiv DOI and a LaTeX-accented title; the rest listed; a rerun adds nothing", async () => {
+    const bib = file(
+      "team.bib",
+      [
+        "@misc{smith2021, title={Sparse {Attention} for Long Documents}, author={Smith, Alice}, eprint={2101.00001v2}, archivePrefix={arXiv}, primaryClass={cs.CL}}",
+        "@article{videos, title={Whatever}, url={https://arxiv.org/abs/2101.00002}}",
+        "@article{viadoi, title={Another}, doi={10.48550/arXiv.2203.01234}}",
+        "@inproceedings{bytitle, title={String Dualities and Black Hole Entropy}, author={M{\\'e}ndez, Carlos}}",
+        "@book{unknown, title={A Book the Index Does Not Hold}, doi={10.1000/nowhere}}",
+        "@misc{notindex, title={x}, eprint={2501.99999}, archivePrefix={arXiv}}",
+        "@article{smith2021, title={A duplicate key, still an entry}}",
+      ].join("\n"),
+    );
+    const r = await importFile(bib);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(
+      `imported ${bib} (BibTeX, 7 entries) into the library of console:main: matched 4 (arXiv id 3, DOI 0, title 1), fetched from arXiv 0, added 4, already there 0, not found 3\n`,
+    );
+    expect(r.stderr).toContain("not found: unknown: DOI 10.1000/nowhere: no paper of the index has it, and no title matched\n");
+    expect(r.stderr).toContain("not found: notindex: arXiv 2501.99999: not in the index (--offline: not looked up)\n");
+    expect(r.stderr).toContain("not found: smith2021: no paper of the index has this title\n");
+    const list = await runNode(["library", "list", "--json", "--index", dirs.index]);
+    expect(list.stdout.trim().split("\n").map((l) => (JSON.parse(l) as { id: string; saved_by: string }).saved_by)).toEqual(Array(4).fill("import of team.bib"));
+    const again = await importFile(bib, "--json");
+    expect(JSON.parse(again.stdout)).toMatchObject({ format: "BibTeX", entries: 7, matched: 4, added: 0, already: 4 });
+  }, 120_000);
+
+  it("RIS, CSL-JSON and a list of ids, URLs and DOIs", async () => {
+    const ris = file("z.ris", "TY  - JOUR\nTI  - Sparse Attention for Long Videos\nER  - \nTY  - JOUR\nTI  - Nothing like this\nER  - \n");
+    expect(JSON.parse((await importFile(ris, "--json", "--channel", "slack:C1")).stdout)).toMatchObject({ format: "RIS", entries: 2, matched: 1, by: { title: 1 } });
+    const csl = file("z.json", JSON.stringify([{ id: "k1", type: "article", title: "Sparse Attention for Long Documents", URL: "https://arxiv.org/pdf/2101.00001v1" }]));
+    expect(JSON.parse((await importFile(csl, "--json", "--channel", "slack:C1")).stdout)).toMatchObject({ format: "CSL-JSON", matched: 1, by: { arxiv: 1 }, added: 1 });
+    const list = file("ids.txt", "# our reading list\n2203.01234\nhttps://arxiv.org/abs/hep-th/0601001v1\n\ndoi:10.48550/arXiv.2101.00002\nnot an id at all\n");
+    const r = JSON.parse((await importFile(list, "--json", "--channel", "slack:C1")).stdout) as { format: string; matched: number; added: number; already: number; not_found: { entry: string }[] };
+    // 2101.00002 came with the RIS file above.
+    expect(r).toMatchObject({ format: "list", matched: 3, added: 2, already: 1 });
+    expect(r.not_found).toEqual([{ entry: "line 6: not an id at all", why: "no arXiv id, DOI or title" }]);
+  }, 120_000);
+
+  it("bad files: a clear message each, and nothing added", async () => {
+    const cases: [string, string | Buffer, RegExp][] = [
+      ["unbalanced.bib", "@article{a, title={Unbalanced braces}", /looks like BibTeX but could not be read/],
+      ["binary.bib", Buffer.from([0x40, 0x61, 0x00, 0x01, 0x02]), /is not text \(it holds NUL bytes\)/],
+      ["empty.bib", "   \n", /the file is empty/],
+      ["bad.json", "[{", /starts like CSL-JSON but is not JSON/],
+      ["shape.json", "[1, 2]", /CSL-JSON must be an array of objects/],
+    ];
+    for (const [name, text, message] of cases) {
+      const r = await importFile(file(name, text), "--channel", "discord:9");
+      expect(r.code, name).toBe(1);
+      expect(r.stderr, name).toMatch(message);
+    }
+    expect((await importFile(dirs.tmp, "--channel", "discord:9")).stderr).toMatch(/is a directory/);
+    expect((await importFile(path.join(dirs.tmp, "missing.bib"), "--channel", "discord:9")).stderr).toMatch(/missing\.bib does not exist/);
+    expect((await runNode(["library", "list", "--channel", "discord:9", "--index", dirs.index])).stderr).toBe("0 paper(s) in the library of discord:9\n");
   }, 120_000);
 });

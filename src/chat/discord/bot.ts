@@ -188,7 +188,7 @@ export class DiscordBot {
   }
 
   /** The context of a command or button: its channel ("discord:<id>"), manageable with Manage Channels, and who asked. */
-  private commandCtx(i: ChatInputCommandInteraction | ButtonInteraction): CommandContext {
+  private commandCtx(i: ChatInputCommandInteraction | ButtonInteraction | StringSelectMenuInteraction): CommandContext {
     return {
       ...this.ctx,
       channel: { key: `discord:${i.channelId}`, canManage: i.memberPermissions?.has(PermissionFlagsBits.ManageChannels) === true },
@@ -248,6 +248,14 @@ export class DiscordBot {
   }
 
   private async onSelect(i: StringSelectMenuInteraction): Promise<void> {
+    if (i.customId.startsWith(CUSTOM_ID.save)) {
+      // The saved papers' ids are in the menu itself: no stored results needed.
+      const paper = i.values[0];
+      if (!paper) return this.expired(i);
+      await i.deferReply({ flags: MessageFlags.Ephemeral });
+      await this.deliver(i, await runCommand("save", { paper }, this.commandCtx(i)), true);
+      return;
+    }
     if (!i.customId.startsWith(CUSTOM_ID.related)) {
       await i.reply(replyOptions(renderDiscord(errorView("This menu is not one of paperhound's.")), true));
       return;

@@ -46,7 +46,7 @@ export const LIMITS = {
 export const COLOUR = { results: 0x2f6fdf, error: 0xd9534f, empty: 0x8a8f98, info: 0x5cb85c } as const;
 
 /** custom_id prefixes of the components the bot sends; the token names the stored results. */
-export const CUSTOM_ID = { more: "ph:more:", share: "ph:share:", related: "ph:rel:" } as const;
+export const CUSTOM_ID = { more: "ph:more:", share: "ph:share:", related: "ph:rel:", save: "ph:save:" } as const;
 
 /** The payload the adapter sends (a subset of the API's message create/edit body). */
 export interface DiscordPayload {
@@ -158,20 +158,14 @@ export function resultsPayload(v: ResultsView, token: string | undefined): Disco
         value: i.id,
         ...(i.authors ? { description: neutraliseMentions(truncateWords(i.authors, LIMITS.selectText - 4)) } : {}),
       }));
+    const menu = (prefix: string, placeholder: string): DiscordPayload["components"][number] => ({
+      type: ComponentType.ActionRow,
+      components: [{ type: ComponentType.StringSelect, custom_id: (prefix + token).slice(0, LIMITS.customId), placeholder, min_values: 1, max_values: 1, options } as APIComponentInMessageActionRow],
+    });
     if (options.length > 0) {
-      components.push({
-        type: ComponentType.ActionRow,
-        components: [
-          {
-            type: ComponentType.StringSelect,
-            custom_id: (CUSTOM_ID.related + token).slice(0, LIMITS.customId),
-            placeholder: "Related papers to…",
-            min_values: 1,
-            max_values: 1,
-            options,
-          } as APIComponentInMessageActionRow,
-        ],
-      });
+      components.push(menu(CUSTOM_ID.related, "Related papers to…"));
+      // A library's own list has nothing to save.
+      if (!v.library) components.push(menu(CUSTOM_ID.save, "Save to this channel's library…"));
     }
   }
   return {

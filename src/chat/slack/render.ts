@@ -30,13 +30,17 @@ export const LIMITS = {
   url: 3000,
   fallbackText: 3000,
   elementsPerActions: 25,
+  /** static_select: option text, option value, placeholder. */
+  optionText: 75,
+  optionValue: 150,
+  placeholder: 150,
 } as const;
 
 /** Upper bound of JSON.stringify(blocks).length for one message (Slack rejects ~13,000). */
 export const MAX_MESSAGE_CHARS = 11_000;
 
 /** action_id prefixes of the buttons; digest votes are `ph_vote:<up|down>:<rank>`. */
-export const ACTION = { more: "ph_more", related: "ph_related", pick: "ph_pick", vote: "ph_vote" } as const;
+export const ACTION = { more: "ph_more", related: "ph_related", pick: "ph_pick", vote: "ph_vote", save: "ph_save" } as const;
 
 // ---------------------------------------------------------------------------------------------
 // Block Kit types (the subset we send)
@@ -59,11 +63,17 @@ export interface ButtonElement {
   url?: string;
   style?: "primary" | "danger";
 }
+export interface StaticSelectElement {
+  type: "static_select";
+  placeholder: PlainText;
+  action_id: string;
+  options: { text: PlainText; value: string }[];
+}
 export type Block =
   | { type: "header"; text: PlainText }
   | { type: "section"; text: Mrkdwn; accessory?: ButtonElement }
   | { type: "context"; elements: Mrkdwn[] }
-  | { type: "actions"; elements: ButtonElement[] }
+  | { type: "actions"; elements: (ButtonElement | StaticSelectElement)[] }
   | { type: "divider" };
 
 export interface SlackMessage {
@@ -189,6 +199,15 @@ function resultBlocks(v: ResultsView, titleChars: number, excerptChars: number):
   const last = v.items[v.items.length - 1]?.rank ?? first;
   blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: `Results ${first}–${last}${v.next ? "" : " (the last)"} · paperhound`, verbatim: true }] });
   if (more) blocks.push({ type: "actions", elements: [button("More", ACTION.more, more, "primary")] });
+  // Save any of these papers to the channel's library (not offered on the library's own list).
+  const options = v.library
+    ? []
+    : v.items
+        .filter((i) => i.id.length <= LIMITS.optionValue)
+        .map((i) => ({ text: { type: "plain_text" as const, text: fitPlain(`${i.rank}. ${i.title}`, LIMITS.optionText), emoji: false }, value: i.id }));
+  if (options.length > 0) {
+    blocks.push({ type: "actions", elements: [{ type: "static_select", placeholder: { type: "plain_text", text: "Save to this channel's library…", emoji: false }, action_id: ACTION.save, options }] });
+  }
   return blocks;
 }
 

@@ -16,7 +16,10 @@ import { loadConfig } from "../../../src/config.js";
 import type { PostedSoFar } from "../../../src/digest/digest-runner.js";
 import { DigestStore } from "../../../src/digest/digest-store.js";
 import { buildTestIndex, quietLogger, type TestIndex } from "../../commands/test-index.js";
-import { LIMITS, type Block } from "../../../src/chat/slack/render.js";
+import { LIMITS, type Block, type ButtonElement } from "../../../src/chat/slack/render.js";
+
+/** An actions block of buttons (the vote buttons). */
+type ButtonActions = { type: "actions"; elements: ButtonElement[] };
 import { BOT_TOKEN, CHANNEL_ID, FakeSlack, SIGNING_SECRET, USER_ID, buttonPayload, postSigned, slashCommandFields } from "../../helpers/fake-slack.js";
 
 let t: TestIndex;
@@ -111,7 +114,7 @@ describe("/digest on Slack", () => {
     // 👎 on the first paper: the vote is recorded for the channel and answered privately.
     const blocks = thread[0]!.body.blocks as Block[];
     expect(blocks.length).toBeLessThanOrEqual(LIMITS.blocks);
-    const actions = blocks.find((b) => b.type === "actions") as Extract<Block, { type: "actions" }>;
+    const actions = blocks.find((b) => b.type === "actions") as ButtonActions;
     const down = actions.elements[1]!;
     expect(down).toMatchObject({ action_id: "ph_vote:down:1", text: { text: "👎 1" } });
     const id = `v${++n}`;

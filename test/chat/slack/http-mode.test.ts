@@ -6,13 +6,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SlackAdapter, startSlackAdapter } from "../../../src/chat/slack/adapter.js";
-import { ACTION, LIMITS, MAX_MESSAGE_CHARS, blocksSize, type Block } from "../../../src/chat/slack/render.js";
+import { ACTION, LIMITS, MAX_MESSAGE_CHARS, blocksSize, type Block, type ButtonElement, type StaticSelectElement } from "../../../src/chat/slack/render.js";
+
+/** An actions block of buttons (the results' More, a pick list). */
+type ButtonActions = { type: "actions"; elements: ButtonElement[] };
 import { loadConfig, type Config } from "../../../src/config.js";
 import { createLogger } from "../../../src/log.js";
 import { PaperIndex } from "../../../src/search/paper-index.js";
 import { buildTestIndex, type TestIndex } from "../../commands/test-index.js";
 import { DigestStore } from "../../../src/digest/digest-store.js";
-import { BOT_TOKEN, CHANNEL_ID, FakeSlack, SIGNING_SECRET, USER_ID, buttonPayload, postSigned, sign, slashCommandFields, type ResponseCall } from "../../helpers/fake-slack.js";
+import { BOT_TOKEN, CHANNEL_ID, FakeSlack, SIGNING_SECRET, USER_ID, buttonPayload, postSigned, selectPayload, sign, slashCommandFields, type ResponseCall } from "../../helpers/fake-slack.js";
 
 let t: TestIndex;
 let fake: FakeSlack;
@@ -83,12 +86,21 @@ function checkMessage(m: Msg): void {
       expect(b.text.text.length).toBeLessThanOrEqual(LIMITS.sectionText);
       if (b.accessory) checkButton(b.accessory);
     }
-    if (b.type === "actions") b.elements.forEach(checkButton);
+    if (b.type === "actions") for (const e of b.elements) e.type === "button" ? checkButton(e) : checkSelect(e);
   }
   const all = [m.text, ...sectionTexts(m.blocks), ...m.blocks.flatMap((b) => (b.type === "header" ? [b.text.text] : []))].join("\n");
   expect(all).not.toMatch(/<[!@#]/);
-  for (const b of m.blocks) if (b.type === "actions") expect(b.elements.map((e) => e.text.text).join("")).not.toMatch(/<[!@#]/);
+  for (const b of m.blocks) if (b.type === "actions") expect(b.elements.map((e) => (e.type === "button" ? e.text.text : e.options.map((o) => o.text.text).join(""))).join("")).not.toMatch(/<[!@#]/);
   expect(all).not.toMatch(/(?<!\u200b)@(?:everyone|here|channel)\b/i);
+}
+
+function checkSelect(s: StaticSelectElement): void {
+  expect(s.placeholder.text.length).toBeLessThanOrEqual(LIMITS.placeholder);
+  expect(s.options.length).toBeGreaterThan(0);
+  for (const o of s.options) {
+    expect(o.text.text.length).toBeLessThanOrEqual(LIMITS.optionText);
+    expect(o.value.length).toBeLessThanOrEqual(LIMITS.optionValue);
+  }
 }
 
 function checkButton(b: { text: { text: string }; action_id: string; value?: string }): void {
@@ -115,7 +127,7 @@ describe("slash commands through the real bolt App (HTTP mode)", () => {
     expect(first.text.text).toMatch(/^\*<https:\/\/arxiv\.org\/abs\/2101\.00001\|1\. Sparse Attention for Long Documents>\*\nA\. Smith, B\. Jones et al\. · 2021-01-04 · cs\.CL · score \d+\.\d\d\n>Transformers scale quadratically/);
     expect(first.text.text).toContain("<https://arxiv.org/pdf/2101.00001|PDF>");
     expect(first.accessory).toEqual({ type: "button", text: { type: "plain_text", text: "Related", emoji: false }, action_id: `${ACTION.related}:1`, value: JSON.stringify({ p: "2101.00001", n: 3, x: false }) });
-    const actions = m.blocks.find((b) => b.type === "actions") as Extract<Block, { type: "actions" }>;
+    const actions = m.blocks.find((b) => b.type === "actions") as ButtonActions;
     expect(actions.elements[0]).toMatchObject({ action_id: ACTION.more, text: { text: "More" } });
     expect(JSON.parse(actions.elements[0]!.value!)).toEqual({ c: "paper", o: { query: "sparse attention for long documents", count: 3, private: false, page: 2 } });
     // No Web API message call: the response_url was enough.
@@ -210,7 +222,7 @@ describe("slash commands through the real bolt App (HTTP mode)", () => {
     checkMessage(m);
     expect(m.response_type).toBe("ephemeral");
     expect(sectionTexts(m.blocks)[0]).toMatch(/^Several papers match “Sparse Attention for Long”\. Which one\?\n1\. <https:\/\/arxiv\.org\/abs\/2101\.0000[12]\|Sparse Attention for Long /);
-    const actions = m.blocks.find((b) => b.type === "actions") as Extract<Block, { type: "actions" }>;
+    const actions = m.blocks.find((b) => b.type === "actions") as ButtonActions;
     const values = actions.elements.map((e) => JSON.parse(e.value!) as { p: string; n: number; x: boolean });
     expect(values.map((v) => v.p)).toEqual(expect.arrayContaining(["2101.00001", "2101.00002"]));
     expect(values.every((v) => v.n === 2 && v.x === false)).toBe(true);
@@ -269,9 +281,20 @@ describe("the channel library", () => {
       expect(complete).toMatchObject({ channel_id: CHANNEL_ID, initial_comment: "1 paper of this channel's library as RIS" });
       expect(typeof complete.files === "string" ? JSON.parse(complete.files) : complete.files).toEqual([{ id: upload.fileId, title: "library.ris" }]);
 
+      // The library's own list has no Save menu; search results have one, and choosing saves privately.
+      expect(listed.blocks.some((b) => b.type === "actions" && b.elements.some((e) => e.type === "static_select"))).toBe(false);
+      const results = (await firstResponse((await slash("/paper", "sparse attention for long videos --count 2")).id)).body as Msg;
+      checkMessage(results);
+      const menu = results.blocks.flatMap((b) => (b.type === "actions" ? b.elements : [])).find((e): e is StaticSelectElement => e.type === "static_select")!;
+      expect(menu.action_id).toBe(ACTION.save);
+      expect(menu.options.map((o) => o.value)).toContain("2101.00002");
+      const id2 = `s${++n}`;
+      await postSigned(eventsUrl, { payload: JSON.stringify(selectPayload({ actionId: ACTION.save, value: "2101.00002", responseUrl: fake.responseUrl(id2) })) });
+      expect((await firstResponse(id2)).body).toMatchObject({ response_type: "ephemeral", text: expect.stringContaining("(2101.00002) is in this channel's library (2 papers)") });
+
       const removed = (await firstResponse((await slash("/library", "remove --paper 2101.00001")).id)).body as Msg;
       expect(removed.text).toContain("is no longer in this channel's library");
-      expect(store.library.count(`slack:${CHANNEL_ID}`)).toBe(0);
+      expect(store.library.list(`slack:${CHANNEL_ID}`).entries.map((e) => [e.paper.id, e.savedBy])).toEqual([["2101.00002", "alice"]]);
     } finally {
       delete adapter.ctx.digest;
       store.close();
@@ -283,7 +306,7 @@ describe("buttons", () => {
   it("More replaces the message with the next page", async () => {
     const { id } = await slash("/paper", "sparse attention for long documents --count 2");
     const m = (await firstResponse(id)).body as unknown as Msg;
-    const more = (m.blocks.find((b) => b.type === "actions") as Extract<Block, { type: "actions" }>).elements[0]!;
+    const more = (m.blocks.find((b) => b.type === "actions") as ButtonActions).elements[0]!;
     const pressed = await press(more.action_id, more.value!);
     expect(pressed.ack.status).toBe(200);
     const next = (await firstResponse(pressed.id)).body as unknown as Msg;
@@ -308,7 +331,7 @@ describe("buttons", () => {
   it("More with the response_url gone: chat.update of the public message", async () => {
     const { id } = await slash("/paper", "sparse attention for long documents --count 2");
     const m = (await firstResponse(id)).body as unknown as Msg;
-    const more = (m.blocks.find((b) => b.type === "actions") as Extract<Block, { type: "actions" }>).elements[0]!;
+    const more = (m.blocks.find((b) => b.type === "actions") as ButtonActions).elements[0]!;
     const rid = `gone${++n}`;
     fake.scriptResponse(rid, [{ status: 404, body: "used_url" }]);
     const before = fake.callsOf("chat.update").length;
