@@ -1,5 +1,6 @@
 /**
- * /paper query:<text> [count] [since] [category] [private]: papers by meaning and keywords.
+ * /paper query:<text> [count] [since] [until] [category] [author] [private]: papers by meaning and
+ * keywords, with the filters the CLI's `search` has.
  */
 import { SearchInputError } from "../src/search/paper-index.js";
 import type { SearchFilters, SearchHit } from "../src/search/types.js";
@@ -9,25 +10,45 @@ import { emptyView, errorView, itemOf, quoted, type NextPage, type PaperItem, ty
 
 /** Longest query accepted (a paragraph; the model reads 128 tokens, BM25 the first terms). */
 export const MAX_QUERY_CHARS = 1000;
+/** Longest author filter (a full name with initials). */
+export const MAX_AUTHOR_CHARS = 100;
 
 export interface PaperOptions {
   query: string;
   count: number;
   since?: string;
+  until?: string;
   category?: string;
+  author?: string;
   private: boolean;
   page: number;
 }
 
-export function describeFilters(o: { since?: string; category?: string }): string {
-  return [o.since ? `since ${o.since}` : "", o.category ? `in ${o.category}` : ""].filter(Boolean).join(" · ");
+/** The filters a search page takes. */
+type FilterOptions = { since?: string; until?: string; category?: string; author?: string };
+
+export function describeFilters(o: FilterOptions): string {
+  return [o.since ? `since ${o.since}` : "", o.until ? `until ${o.until}` : "", o.category ? `in ${o.category}` : "", o.author ? `by “${o.author}”` : ""].filter(Boolean).join(" · ");
 }
 
-export function filtersOf(o: { since?: string; category?: string }): SearchFilters | undefined {
+/** The names of the filters given ("since and author"), for "try again without …". */
+function filterNames(o: FilterOptions): string {
+  const names = (["since", "until", "category", "author"] as const).filter((k) => o[k]);
+  return names.length <= 1 ? names.join("") : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;
+}
+
+export function filtersOf(o: FilterOptions): SearchFilters | undefined {
   const f: SearchFilters = {};
   if (o.since) f.since = o.since;
+  if (o.until) f.until = o.until;
   if (o.category) f.categories = [o.category];
+  if (o.author) f.author = o.author;
   return Object.keys(f).length > 0 ? f : undefined;
+}
+
+/** YYYY / YYYY-MM as the last day they name (a day past the month's end compares the same). */
+function lastDay(d: string): string {
+  return d.length === 4 ? `${d}-12-31` : d.length === 7 ? `${d}-31` : d;
 }
 
 /** YYYY / YYYY-MM as the first day they name, for comparing with today. */
@@ -37,7 +58,7 @@ function firstDay(d: string): string {
 
 /** Search page `page` of `count`; one extra hit tells whether a next page exists. */
 export async function searchPage(
-  o: { count: number; page: number; since?: string; category?: string },
+  o: { count: number; page: number } & FilterOptions,
   search: (k: number, filters: SearchFilters | undefined) => Promise<SearchHit[]>,
 ): Promise<{ items: PaperItem[]; more: boolean; start: number }> {
   const start = (o.page - 1) * o.count;
@@ -56,6 +77,9 @@ export async function runPaper(raw: ParsedOptions, ctx: CommandContext): Promise
   if (o.since && firstDay(o.since) > ctx.clock().toISOString().slice(0, 10)) {
     return errorView(`since ${o.since} is in the future, so no paper can match.`, "Give a date in the past, or leave since out.");
   }
+  if (o.since && o.until && firstDay(o.since) > lastDay(o.until)) {
+    return errorView(`since ${o.since} is after until ${o.until}, so no paper can match.`, "Swap the dates, or leave one out.");
+  }
   let page;
   try {
     page = await searchPage(o, (k, filters) => searcherOf(ctx).search(o.query, { k, ...(filters ? { filters } : {}) }));
@@ -68,7 +92,7 @@ export async function runPaper(raw: ParsedOptions, ctx: CommandContext): Promise
     if (page.start > 0) return emptyView(`There are no more papers for ${quoted(o.query)}.`, "Start a new search with other words.");
     return emptyView(
       `No paper in the index matches ${quoted(o.query)}${filters ? ` (${filters})` : ""}.`,
-      filters ? `Try again without the ${[o.since ? "since" : "", o.category ? "category" : ""].filter(Boolean).join(" and ")} filter.` : "Try other words or a broader topic.",
+      filters ? `Try again without the ${filterNames(o)} filter${filterNames(o).includes(" and ") ? "s" : ""}.` : "Try other words or a broader topic.",
     );
   }
   return {
@@ -89,7 +113,9 @@ export const paperCommand: CommandSpec = {
     { name: "query", description: "What the papers are about, in your own words", type: "string", required: true, maxLength: MAX_QUERY_CHARS },
     COUNT_OPTION,
     { name: "since", description: "Published on or after this date (YYYY-MM-DD)", type: "string", maxLength: 10, check: checkDate },
+    { name: "until", description: "Published on or before this date (YYYY-MM-DD)", type: "string", maxLength: 10, check: checkDate },
     { name: "category", description: "arXiv category (cs.LG) or archive (cs)", type: "string", maxLength: 40, check: checkCategory },
+    { name: "author", description: "Part of an author's name (Hinton)", type: "string", maxLength: MAX_AUTHOR_CHARS },
     PRIVATE_OPTION,
     PAGE_OPTION,
   ],

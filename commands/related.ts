@@ -39,15 +39,36 @@ export function paperRefErrorView(err: unknown, ref: string): View | undefined {
   return undefined;
 }
 
+/**
+ * What a title the index does not hold exactly may still name: a short name or the start of a
+ * title ("SwapNet", "neural snowflakes"), as autocomplete finds them. Several: a PaperNotFoundError
+ * listing them; none: `err` as it was.
+ */
+export function paperByTitleWords(ref: string, err: unknown, ctx: CommandContext): StoredPaper {
+  if (!(err instanceof PaperNotFoundError) || err.candidates.length > 0 || parseArxivRef(ref)) throw err;
+  const hits = titleLookupFor(ctx.index.dir).complete(ref, 6);
+  const papers = hits.map((h) => ctx.index.store.get(h.id)).filter((p): p is StoredPaper => p !== undefined);
+  if (papers.length === 1) return papers[0]!;
+  if (papers.length > 1) throw new PaperNotFoundError(`several papers match "${ref}"; say which one`, papers);
+  throw err;
+}
+
 export async function runRelated(raw: ParsedOptions, ctx: CommandContext): Promise<View> {
   const o = raw as unknown as RelatedOptions;
   let about: StoredPaper | undefined;
   let page;
   try {
-    page = await searchPage(o, async (k) => {
-      const r = await searcherOf(ctx).related(o.paper, { k });
+    const related = async (ref: string, k: number) => {
+      const r = await searcherOf(ctx).related(ref, { k });
       about = r.paper;
       return r.hits;
+    };
+    page = await searchPage(o, async (k) => {
+      try {
+        return await related(o.paper, k);
+      } catch (err) {
+        return related(paperByTitleWords(o.paper, err, ctx).id, k);
+      }
     });
   } catch (err) {
     const view = paperRefErrorView(err, o.paper);

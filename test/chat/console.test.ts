@@ -92,6 +92,10 @@ describe("console adapter in-process", () => {
     expect(parseLine("/related https://arxiv.org/abs/2101.00001 count:2")).toEqual({ name: "related", raw: { paper: "https://arxiv.org/abs/2101.00001", count: "2" } });
     // page is hidden: "page:3" is just words of the query
     expect(parseLine("/paper page:3")).toEqual({ name: "paper", raw: { query: "page:3" } });
+    // A misspelt option, or another command's, is an option (refused with the list), not query words.
+    expect(parseLine("/paper transformers sinse:2024")).toEqual({ name: "paper", raw: { query: "transformers", sinse: "2024" } });
+    expect(parseLine("/related 2101.00001 since:2024")).toEqual({ name: "related", raw: { paper: "2101.00001", since: "2024" } });
+    expect(parseLine("/paper BERT:pretraining at scale")).toEqual({ name: "paper", raw: { query: "BERT:pretraining at scale" } });
     expect(parseLine("not a command")).toBeUndefined();
   });
 
@@ -136,6 +140,12 @@ describe("console adapter in-process", () => {
       store.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("a misspelt option is an error listing the options, and nothing is searched", async () => {
+    expect((await handleLine("/paper transformers sinse:2024", t.ctx, {})).text).toBe(
+      'Error: /paper has no option "sinse" (options: query, count, since, until, category, author, private)\n  Type /help to see the options.',
+    );
   });
 
   it("/save, /library and /library action:export in the console: the file is printed after its description", async () => {

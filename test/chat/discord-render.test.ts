@@ -50,14 +50,19 @@ describe("Discord rendering", () => {
       expect(e.description!.length).toBeLessThanOrEqual(LIMITS.embedDescription);
       expect(e.title!.endsWith("…")).toBe(true);
     }
-    expect(p.components).toHaveLength(2);
+    // Buttons, then the Related and the Save menus.
+    expect(p.components).toHaveLength(3);
+    expect(p.components.length).toBeLessThanOrEqual(LIMITS.rows);
     expect(p.components[0]!.components.length).toBeLessThanOrEqual(LIMITS.buttonsPerRow);
-    const select = p.components[1]!.components[0] as unknown as { custom_id: string; options: { label: string; value: string; description?: string }[] };
-    expect(select.options).toHaveLength(10);
-    for (const o of select.options) {
-      expect(o.label.length).toBeLessThanOrEqual(100);
-      expect(o.value.length).toBeLessThanOrEqual(100);
-      expect((o.description ?? "").length).toBeLessThanOrEqual(100);
+    for (const row of p.components.slice(1)) {
+      const select = row.components[0] as unknown as { custom_id: string; options: { label: string; value: string; description?: string }[] };
+      expect(select.custom_id.length).toBeLessThanOrEqual(LIMITS.customId);
+      expect(select.options).toHaveLength(10);
+      for (const o of select.options) {
+        expect(o.label.length).toBeLessThanOrEqual(100);
+        expect(o.value.length).toBeLessThanOrEqual(100);
+        expect((o.description ?? "").length).toBeLessThanOrEqual(100);
+      }
     }
     expect(p.allowed_mentions).toEqual({ parse: [] });
     expect(p.flags).toBe(64);

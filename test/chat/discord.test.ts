@@ -126,7 +126,7 @@ describe("slash commands through the real discord.js client", () => {
     const edit = calls[1]!.body as Body;
     checkLimits(edit);
     expect(edit.embeds[0]!.fields!.map((f) => f.name)).toEqual([
-      "/paper query:<text> \\[count\\] \\[since\\] \\[category\\] \\[private\\]",
+      "/paper query:<text> \\[count\\] \\[since\\] \\[until\\] \\[category\\] \\[author\\] \\[private\\]",
       "/related paper:<text> \\[count\\] \\[private\\]",
       "/save paper:<text>",
       "/library \\[action\\] \\[filter\\] \\[paper\\] \\[format\\]",

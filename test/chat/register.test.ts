@@ -39,7 +39,9 @@ describe("slash command registration", () => {
       { type: 3, name: "query", description: "What the papers are about, in your own words", required: true, max_length: 1000 },
       { type: 4, name: "count", description: "How many papers per page (1 to 10, default 5)", required: false, min_value: 1, max_value: 10 },
       { type: 3, name: "since", description: "Published on or after this date (YYYY-MM-DD)", required: false, max_length: 10 },
+      { type: 3, name: "until", description: "Published on or before this date (YYYY-MM-DD)", required: false, max_length: 10 },
       { type: 3, name: "category", description: "arXiv category (cs.LG) or archive (cs)", required: false, max_length: 40 },
+      { type: 3, name: "author", description: "Part of an author's name (Hinton)", required: false, max_length: 100 },
       { type: 5, name: "private", description: "Show the results only to you (default: the whole channel sees them)", required: false },
     ]);
     expect(body[1]!.options[0]).toMatchObject({ name: "paper", required: true, autocomplete: true });

@@ -59,7 +59,7 @@ describe("option parsing", () => {
     [{ query: "x".repeat(1001) }, /query is too long \(at most 1000 characters\)/],
     [{ query: "   " }, /\/paper needs query/],
     [{}, /\/paper needs query/],
-    [{ query: "x", colour: "red" }, /\/paper has no option "colour" \(options: query, count, since, category, private\)/],
+    [{ query: "x", colour: "red" }, /\/paper has no option "colour" \(options: query, count, since, until, category, author, private\)/],
   ])("rejects %j", (raw, msg) => {
     expect(() => parseOptions(paper, raw)).toThrow(CommandInputError);
     expect(() => parseOptions(paper, raw)).toThrow(msg);
@@ -138,7 +138,7 @@ describe("/paper", () => {
       tone: "empty",
       title: "Nothing found",
       text: "No paper in the index matches “transformers” (since 2026-01-01 · in cs.LG).",
-      suggestion: "Try again without the since and category filter.",
+      suggestion: "Try again without the since and category filters.",
       ephemeral: true,
     });
   });
@@ -192,6 +192,27 @@ describe("/paper", () => {
   });
 });
 
+describe("/paper's until and author filters (as the CLI's search has them)", () => {
+  it("until keeps papers published on or before the day; author any part of a name, any case", async () => {
+    const until = results(await runCommand("paper", { query: "sparse attention", count: 10, until: "2021-01-04" }, t.ctx));
+    expect(until.header).toBe("Papers for “sparse attention” · until 2021-01-04");
+    expect(until.items.every((i) => (i.date ?? "") <= "2021-01-04")).toBe(true);
+    expect(until.items.map((i) => i.id)).toContain("2101.00001");
+    expect(until.items.map((i) => i.id)).not.toContain("2101.00002");
+    const author = results(await runCommand("paper", { query: "learning", count: 10, author: "alice SMITH" }, t.ctx));
+    expect(author.header).toBe("Papers for “learning” · by “alice SMITH”");
+    expect(author.items.map((i) => i.id).sort()).toEqual(["2101.00001", "2404.66666"]);
+    expect(author.next).toBeUndefined();
+  });
+
+  it("since after until, and nothing by that author, are explained", async () => {
+    expect(message(await runCommand("paper", { query: "attention", since: "2024", until: "2023-12" }, t.ctx)).text).toBe("since 2024 is after until 2023-12, so no paper can match.");
+    const none = message(await runCommand("paper", { query: "attention", author: "Nobody Atall", since: "2020" }, t.ctx));
+    expect(none.text).toBe("No paper in the index matches “attention” (since 2020 · by “Nobody Atall”).");
+    expect(none.suggestion).toBe("Try again without the since and author filters.");
+  });
+});
+
 describe("/related", () => {
   it("by arXiv id, URL or title, never listing the paper itself", async () => {
     for (const ref of ["2101.00001", "https://arxiv.org/abs/2101.00001v2", "sparse attention for long documents"]) {
@@ -224,6 +245,17 @@ describe("/related", () => {
     expect(p1.next).toEqual({ command: "related", options: { paper: "2101.00001", count: 2, private: false, page: 2 } });
     const p2 = results(await runCommand("related", p1.next!.options, t.ctx));
     expect(p2.items.map((i) => i.rank)).toEqual([3, 4]);
+  });
+});
+
+describe("/related and /save by a short name or a part of the title, as autocomplete finds it", () => {
+  it("one paper whose title holds the words: that paper; several: a list to choose from", async () => {
+    const r = results(await runCommand("related", { paper: "Surface Codes", count: 2 }, t.ctx));
+    expect(r.header).toBe("Related to “Quantum Error Correction with Surface Codes” (2309.33333)");
+    const several = message(await runCommand("related", { paper: "for Long", count: 2 }, t.ctx));
+    expect(several.text).toBe("Several papers match “for Long”.");
+    expect(several.suggestion).toContain("(2101.00001)");
+    expect(message(await runCommand("related", { paper: "zzzz qqqq", count: 2 }, t.ctx)).text).toBe("No paper in the index matches “zzzz qqqq”.");
   });
 });
 
@@ -273,7 +305,7 @@ describe("/help", () => {
     if (v.kind !== "help") throw new Error("expected help");
     expect(v.ephemeral).toBe(true);
     expect(v.commands.map((c) => c.usage)).toEqual([
-      "/paper query:<text> [count] [since] [category] [private]",
+      "/paper query:<text> [count] [since] [until] [category] [author] [private]",
       "/related paper:<text> [count] [private]",
       "/save paper:<text>",
       "/library [action] [filter] [paper] [format]",

@@ -29,8 +29,10 @@ export interface FlagSpec {
 export const FLAGS: Readonly<Record<string, readonly FlagSpec[]>> = {
   paper: [
     { flag: "since", option: "since", placeholder: "YYYY-MM-DD" },
+    { flag: "until", option: "until", placeholder: "YYYY-MM-DD" },
     { flag: "count", option: "count", placeholder: "N" },
     { flag: "category", option: "category", placeholder: "X" },
+    { flag: "author", option: "author", placeholder: "Surname" },
     { flag: "private", option: "private" },
   ],
   related: [

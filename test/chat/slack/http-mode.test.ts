@@ -170,7 +170,7 @@ describe("slash commands through the real bolt App (HTTP mode)", () => {
   it("unknown flag, bad value, missing value: an ephemeral error in the ack itself, nothing searched", async () => {
     const before = fake.responses.length;
     for (const [text, expected] of [
-      ["diffusion --colour red", "/paper has no option --colour. Options: --since YYYY-MM-DD, --count N, --category X, --private."],
+      ["diffusion --colour red", "/paper has no option --colour. Options: --since YYYY-MM-DD, --until YYYY-MM-DD, --count N, --category X, --author Surname, --private."],
       ["diffusion --count 99", "count must be a whole number from 1 to 10."],
       ["diffusion --since yesterday", 'since must be a date like 2024-01-31 (YYYY-MM-DD, or YYYY-MM or YYYY), not "yesterday".'],
       ["diffusion --since", "--since needs a value: --since YYYY-MM-DD."],
@@ -193,7 +193,7 @@ describe("slash commands through the real bolt App (HTTP mode)", () => {
       expect(m.response_type).toBe("ephemeral");
       checkMessage(m);
       const help = sectionTexts(m.blocks).join("\n");
-      expect(help).toContain("`/paper &lt;text&gt; [--since YYYY-MM-DD] [--count N] [--category X] [--private]`");
+      expect(help).toContain("`/paper &lt;text&gt; [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--count N] [--category X] [--author Surname] [--private]`");
       expect(help).toContain("`--private`");
     }
   });
