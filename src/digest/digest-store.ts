@@ -9,7 +9,6 @@
  * "decided" but not "posted", which the next run posts (with the same idempotency key) before
  * deciding anything new. So nothing decided is dropped and nothing is decided twice.
  */
-import fs from "node:fs";
 import path from "node:path";
 import { PaperhoundError } from "../errors.js";
 import { faultPoint } from "../fault-points.js";
