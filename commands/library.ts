@@ -6,7 +6,7 @@
  * may save and remove (a removed paper is saved again with /save).
  */
 import { CITATION_FILES, CITATION_FORMATS, formatCitations, libraryPaperOf, type CitationFormat } from "../src/library/citations.js";
-import type { LibraryEntry } from "../src/library/library-store.js";
+import type { LibraryEntry, LibraryStore } from "../src/library/library-store.js";
 import { arxivAbsUrl, arxivPdfUrl, isArxivId, parseArxivRef } from "../src/papers/arxiv-id.js";
 import { shortAuthors } from "../src/papers/display.js";
 import { PAGE_OPTION } from "./options.js";
@@ -26,13 +26,20 @@ function info(title: string, text: string, suggestion?: string): MessageView {
   return { kind: "message", tone: "info", title, text, ...(suggestion ? { suggestion } : {}), ephemeral: true };
 }
 
+/** A channel's library: the store and the channel's key in it. */
+interface ChannelLibrary {
+  store: LibraryStore;
+  channel: string;
+}
+
 /** The library of the channel the command runs in, or the message saying why there is none. */
-function libraryOf(ctx: CommandContext): { store: NonNullable<CommandContext["digest"]>["library"]; channel: string } | MessageView {
+function libraryOf(ctx: CommandContext): ChannelLibrary | MessageView {
   if (!ctx.digest || !ctx.channel) return errorView("Libraries are not available here.", "The bot keeps them in the index directory; the operator's log says why it could not open them.");
   return { store: ctx.digest.library, channel: ctx.channel.key };
 }
 
-const savedNote = (e: LibraryEntry) => `saved ${e.savedAt.slice(0, 10)}${e.savedBy ? ` by ${e.savedBy}` : ""}`;
+/** "saved 2026-12-03 by ana": shown in lists and answers. */
+export const savedNote = (e: LibraryEntry) => `saved ${e.savedAt.slice(0, 10)}${e.savedBy ? ` by ${e.savedBy}` : ""}`;
 
 export async function runSave(o: ParsedOptions, ctx: CommandContext): Promise<View> {
   const lib = libraryOf(ctx);
@@ -80,7 +87,7 @@ function itemOfEntry(e: LibraryEntry, rank: number, ctx: CommandContext): PaperI
   };
 }
 
-function listLibrary(o: ParsedOptions, ctx: CommandContext, lib: { store: LibraryStoreOf; channel: string }): View {
+function listLibrary(o: ParsedOptions, ctx: CommandContext, lib: ChannelLibrary): View {
   const page = Number(o.page);
   const filter = typeof o.filter === "string" ? o.filter : undefined;
   const { entries, total } = lib.store.list(lib.channel, { ...(filter ? { filter } : {}), offset: (page - 1) * LIBRARY_PAGE_SIZE, limit: LIBRARY_PAGE_SIZE });
@@ -103,9 +110,7 @@ function listLibrary(o: ParsedOptions, ctx: CommandContext, lib: { store: Librar
   };
 }
 
-type LibraryStoreOf = NonNullable<CommandContext["digest"]>["library"];
-
-function removeFromLibrary(o: ParsedOptions, lib: { store: LibraryStoreOf; channel: string }): View {
+function removeFromLibrary(o: ParsedOptions, lib: ChannelLibrary): View {
   if (typeof o.paper !== "string") return errorView("Say which paper to remove: /library action:remove paper:<arXiv id or URL>.");
   const id = parseArxivRef(o.paper)?.id ?? o.paper.trim();
   const removed = lib.store.remove(lib.channel, id);
@@ -113,7 +118,7 @@ function removeFromLibrary(o: ParsedOptions, lib: { store: LibraryStoreOf; chann
   return info("Removed", `${quoted(removed.paper.title)} (${removed.paper.id}) is no longer in this channel's library (it was ${savedNote(removed)}).`, `Changed your mind? /save ${removed.paper.id}`);
 }
 
-function exportLibrary(o: ParsedOptions, lib: { store: LibraryStoreOf; channel: string }): View {
+function exportLibrary(o: ParsedOptions, lib: ChannelLibrary): View {
   const format = o.format as CitationFormat;
   const papers = lib.store.list(lib.channel).entries.map((e) => e.paper);
   if (papers.length === 0) return info("Library", "This channel's library is empty: there is nothing to export.", "Save papers with /save first.");

@@ -2,6 +2,7 @@
  * /paper query:<text> [count] [since] [until] [category] [author] [private]: papers by meaning and
  * keywords, with the filters the CLI's `search` has.
  */
+import { sinceBound, untilBound } from "../src/papers/checks.js";
 import { SearchInputError } from "../src/search/paper-index.js";
 import type { SearchFilters, SearchHit } from "../src/search/types.js";
 import { checkCategory, checkDate, COUNT_OPTION, PAGE_OPTION, PRIVATE_OPTION } from "./options.js";
@@ -46,15 +47,6 @@ export function filtersOf(o: FilterOptions): SearchFilters | undefined {
   return Object.keys(f).length > 0 ? f : undefined;
 }
 
-/** YYYY / YYYY-MM as the last day they name (a day past the month's end compares the same). */
-function lastDay(d: string): string {
-  return d.length === 4 ? `${d}-12-31` : d.length === 7 ? `${d}-31` : d;
-}
-
-/** YYYY / YYYY-MM as the first day they name, for comparing with today. */
-function firstDay(d: string): string {
-  return d.length === 4 ? `${d}-01-01` : d.length === 7 ? `${d}-01` : d;
-}
 
 /** Search page `page` of `count`; one extra hit tells whether a next page exists. */
 export async function searchPage(
@@ -74,10 +66,10 @@ export function nextPageOf(command: string, options: Record<string, string | num
 
 export async function runPaper(raw: ParsedOptions, ctx: CommandContext): Promise<View> {
   const o = raw as unknown as PaperOptions;
-  if (o.since && firstDay(o.since) > ctx.clock().toISOString().slice(0, 10)) {
+  if (o.since && sinceBound(o.since) > ctx.clock().toISOString().slice(0, 10)) {
     return errorView(`since ${o.since} is in the future, so no paper can match.`, "Give a date in the past, or leave since out.");
   }
-  if (o.since && o.until && firstDay(o.since) > lastDay(o.until)) {
+  if (o.since && o.until && sinceBound(o.since) > untilBound(o.until)) {
     return errorView(`since ${o.since} is after until ${o.until}, so no paper can match.`, "Swap the dates, or leave one out.");
   }
   let page;
@@ -90,9 +82,10 @@ export async function runPaper(raw: ParsedOptions, ctx: CommandContext): Promise
   const filters = describeFilters(o);
   if (page.items.length === 0) {
     if (page.start > 0) return emptyView(`There are no more papers for ${quoted(o.query)}.`, "Start a new search with other words.");
+    const names = filterNames(o);
     return emptyView(
       `No paper in the index matches ${quoted(o.query)}${filters ? ` (${filters})` : ""}.`,
-      filters ? `Try again without the ${filterNames(o)} filter${filterNames(o).includes(" and ") ? "s" : ""}.` : "Try other words or a broader topic.",
+      filters ? `Try again without the ${names} filter${names.includes(" and ") ? "s" : ""}.` : "Try other words or a broader topic.",
     );
   }
   return {

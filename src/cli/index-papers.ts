@@ -5,11 +5,10 @@
  * whose title or abstract changed. A saved API response indexes the same as a live fetch
  * (`paperhound ingest`): both go through the same parsers.
  */
-import { constants as fsConstants } from "node:fs";
-import { access, stat } from "node:fs/promises";
 import { Option } from "commander";
 import { PAPER_FILE_FORMATS, readPapersFromFile, type PaperFileFormat } from "../papers/sources/detect-format.js";
 import { PaperFileError } from "../papers/sources/jsonl.js";
+import { checkInputFile } from "../papers/sources/source-file.js";
 import type { RecordWarning } from "../papers/sources/paper-record.js";
 import { limitsFrom } from "../papers/limits.js";
 import type { Paper } from "../papers/types.js";
@@ -95,25 +94,7 @@ export const registerIndex: RegisterCommand = (program, ctx) => {
 
 /** Every file must exist and be readable before anything is written; names every one that is not. */
 async function checkReadable(files: readonly string[]): Promise<void> {
-  const problems: string[] = [];
-  for (const file of files) {
-    try {
-      const st = await stat(file);
-      if (st.isDirectory()) {
-        problems.push(`${file} is a directory`);
-        continue;
-      }
-      // A FIFO without a writer blocks for ever, and a file is read twice (its format, then its papers).
-      if (!st.isFile()) {
-        problems.push(`${file} is ${st.isFIFO() ? "a pipe (FIFO)" : st.isSocket() ? "a socket" : "a device"}, not a regular file: save the stream to a file first`);
-        continue;
-      }
-      await access(file, fsConstants.R_OK);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      problems.push(code === "ENOENT" ? `${file} does not exist` : code === "EACCES" ? `${file} is not readable (permission denied)` : `cannot read ${file}: ${(err as Error).message}`);
-    }
-  }
+  const problems = (await Promise.all(files.map(checkInputFile))).filter((r): r is string => typeof r === "string");
   if (problems.length > 0) throw new InputError(`${problems.join("; ")}; nothing was indexed`);
 }
 

@@ -1,8 +1,8 @@
 /**
- * `paperhound library save|list|remove|export`: a chat channel's library from the command line
+ * `paperhound library save|list|remove|import|export`: a chat channel's library from the command line
  * (the same library chat users save to, in the index directory's digest.sqlite).
  */
-import { readFile, stat } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { writeFileAtomic } from "../atomic-write.js";
 import { InputError, type AppContext } from "../app/context.js";
@@ -14,7 +14,9 @@ import { matchEntries, MAX_IMPORT_BYTES, readImportFile, type ImportMatch } from
 import { IngestError } from "../ingest/sources.js";
 import { lookupArxivIds } from "../ingest/arxiv-lookup.js";
 import { parseArxivRef } from "../papers/arxiv-id.js";
+import { checkInputFile } from "../papers/sources/source-file.js";
 import { PaperNotFoundError } from "../search/paper-index.js";
+import { savedNote } from "../../commands/library.js";
 import type { RegisterCommand } from "./context.js";
 import { addIndexOption } from "./search-common.js";
 
@@ -44,17 +46,11 @@ function withStore<T>(ctx: AppContext, opts: LibraryOptions, use: (store: Digest
   }
 }
 
-/** An import's file, refused before it is read when it is not a regular file or is over the limit. */
+/** An import's file, refused before it is read when it is not a readable regular file or is over the limit. */
 async function readImportBytes(file: string): Promise<Buffer> {
-  let st;
-  try {
-    st = await stat(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(code === "ENOENT" ? `${file} does not exist` : `cannot read ${file}: ${(err as Error).message}`);
-  }
-  if (!st.isFile()) throw new InputError(`${file} is ${st.isDirectory() ? "a directory" : "not a regular file"}: give a BibTeX, CSL-JSON or RIS file or a list of arXiv ids`);
-  if (st.size > MAX_IMPORT_BYTES) throw new InputError(`${file} has ${(st.size / 1024 / 1024).toFixed(1)} MB; an import reads at most ${MAX_IMPORT_BYTES / 1024 / 1024} MB`);
+  const checked = await checkInputFile(file);
+  if (typeof checked === "string") throw new InputError(`${checked}: give a BibTeX, CSL-JSON or RIS file or a list of arXiv ids`);
+  if (checked.size > MAX_IMPORT_BYTES) throw new InputError(`${file} has ${(checked.size / 1024 / 1024).toFixed(1)} MB; an import reads at most ${MAX_IMPORT_BYTES / 1024 / 1024} MB`);
   return readFile(file);
 }
 
@@ -68,7 +64,7 @@ function why(m: ImportMatch, offline: boolean): string {
   return "no arXiv id, DOI or title";
 }
 
-const line = (e: LibraryEntry) => `${e.paper.id}  ${e.paper.title}  (saved ${e.savedAt.slice(0, 10)}${e.savedBy ? ` by ${e.savedBy}` : ""})`;
+const line = (e: LibraryEntry) => `${e.paper.id}  ${e.paper.title}  (${savedNote(e)})`;
 
 export const registerLibrary: RegisterCommand = (program, ctx) => {
   const library = program.command("library").description("a chat channel's library of saved papers: save, list, remove, import, export (BibTeX, CSL-JSON, RIS)");

@@ -6,7 +6,7 @@
 import { readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
-import { isArxivCategory, isCalendarDate } from "../papers/checks.js";
+import { isArxivCategory, isCalendarDate, sinceBound, untilBound } from "../papers/checks.js";
 import { abstractSnippet, paperDate, paperUrl, shortAuthors, wrap } from "../papers/display.js";
 import { MAX_K } from "../search/paper-index.js";
 import type { SearchFilters, SearchHit, StoredPaper } from "../search/types.js";
@@ -106,13 +106,11 @@ export function addQueryOptions(cmd: Command): Command {
 
 /** Cross-option checks commander cannot do; a problem is a usage error (exit 2). */
 export function checkQueryOptions(cmd: Command, opts: QueryCliOptions): void {
-  if (opts.since && opts.until && normalisedSince(opts.since) > normalisedUntil(opts.until)) {
+  if (opts.since && opts.until && sinceBound(opts.since) > untilBound(opts.until)) {
     cmd.error(`error: --since ${opts.since} is after --until ${opts.until}, so nothing can match.`, { exitCode: 2 });
   }
 }
 
-const normalisedSince = (d: string) => (d.length === 4 ? `${d}-01-01` : d.length === 7 ? `${d}-01` : d);
-const normalisedUntil = (d: string) => (d.length === 4 ? `${d}-12-31` : d.length === 7 ? `${d}-31` : d);
 
 export function filtersFrom(opts: QueryCliOptions): SearchFilters | undefined {
   const filters: SearchFilters = {};

@@ -66,7 +66,6 @@ interface CslData {
   DOI?: string;
   URL?: string;
   number?: string;
-  publisher?: string;
   note?: string;
   "citation-key"?: string;
 }
@@ -99,7 +98,8 @@ function fromBibtex(text: string): ImportEntry[] {
 
 function fromCsl(data: CslData[], labelOf: (d: CslData, i: number) => string): ImportEntry[] {
   return data.map((d, i) =>
-    entryOf(labelOf(d, i), { title: d.title, doi: d.DOI, arxiv: [d.URL, String(d.publisher ?? "").toLowerCase() === "arxiv" ? d.number : undefined, d.number, d.note] }),
+    // `number` holds the arXiv id where the publisher is arXiv (as paperhound exports it); only a valid id counts.
+    entryOf(labelOf(d, i), { title: d.title, doi: d.DOI, arxiv: [d.URL, d.number, d.note] }),
   );
 }
 
@@ -169,6 +169,7 @@ export function matchEntries(entries: readonly ImportEntry[], store: PaperStore)
       const paper = id ? store.get(id) : undefined;
       if (paper) return { entry, paper, by: "doi" as const };
     }
+    // Very short titles ("Notes", "Erratum") would match some paper by chance.
     if (entry.title && entry.title.length >= 8) {
       const { exact, close } = store.findByTitle(entry.title);
       const best = exact ?? (close[0] && close[0].similarity >= TITLE_SIMILARITY && (close.length === 1 || close[0].similarity - close[1]!.similarity >= 0.05) ? close[0].paper : undefined);

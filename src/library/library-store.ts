@@ -60,20 +60,22 @@ export class LibraryStore {
   /** Adds a paper; a paper already in the channel's library stays as it was (first saver and time). */
   save(channel: string, paper: LibraryPaper, savedBy: string, now: Date): { added: boolean; entry: LibraryEntry } {
     return this.db.transaction(() => {
-      const info = this.db
-        .prepare("INSERT OR IGNORE INTO library (channel, paper_id, paper, search, saved_by, saved_at) VALUES (?, ?, ?, ?, ?, ?)")
-        .run(channel, paper.id, JSON.stringify(paper), [paper.id, paper.title, ...paper.authors].join("\n"), savedBy, now.toISOString());
-      return { added: info.changes > 0, entry: this.entry(channel, paper.id)! };
+      const added = this.insert(channel, paper, savedBy, now);
+      return { added, entry: this.entry(channel, paper.id)! };
     })();
   }
 
   /** Adds papers in one transaction (an import): how many were new; those already there stay as they were. */
   saveMany(channel: string, papers: readonly LibraryPaper[], savedBy: string, now: Date): number {
-    return this.db.transaction(() => {
-      let added = 0;
-      for (const p of papers) added += this.save(channel, p, savedBy, now).added ? 1 : 0;
-      return added;
-    })();
+    return this.db.transaction(() => papers.filter((p) => this.insert(channel, p, savedBy, now)).length)();
+  }
+
+  /** Whether the paper was new to the channel's library. */
+  private insert(channel: string, paper: LibraryPaper, savedBy: string, now: Date): boolean {
+    const info = this.db
+      .prepare("INSERT OR IGNORE INTO library (channel, paper_id, paper, search, saved_by, saved_at) VALUES (?, ?, ?, ?, ?, ?)")
+      .run(channel, paper.id, JSON.stringify(paper), [paper.id, paper.title, ...paper.authors].join("\n"), savedBy, now.toISOString());
+    return info.changes > 0;
   }
 
   entry(channel: string, paperId: string): LibraryEntry | undefined {

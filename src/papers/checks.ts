@@ -20,6 +20,16 @@ export function isCalendarDate(value: string, opts: { dayOnly?: boolean } = {}):
   return day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
 
+/** The first day a (possibly partial) date names: "2024" → "2024-01-01", "2024-03" → "2024-03-01". */
+export function sinceBound(since: string): string {
+  return since.length === 4 ? `${since}-01-01` : since.length === 7 ? `${since}-01` : since;
+}
+
+/** Inclusive upper bound for a (possibly partial) date: "2024" → "2024-12-31", "2024-02" → "2024-02-31" (compares as the month's end). */
+export function untilBound(until: string): string {
+  return until.length === 4 ? `${until}-12-31` : until.length === 7 ? `${until}-31` : until;
+}
+
 /** Archive, then optionally a subject class; hyphens inside words (hep-th, astro-ph.CO). */
 const CATEGORY_RE = /^[a-z]+(?:-[a-z]+)*(?:\.[a-z]+(?:-[a-z]+)*)?$/i;
 

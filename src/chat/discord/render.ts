@@ -19,7 +19,7 @@ import {
   type APISelectMenuOption,
 } from "discord.js";
 import type { FileView, HelpView, MessageView, PaperItem, ResultsView, View } from "../../../commands/view.js";
-import { metaOf, truncateWords } from "../../../commands/view.js";
+import { errorView, metaOf, truncateWords } from "../../../commands/view.js";
 import { fitEscaped, linkTarget } from "../fit.js";
 import { withoutControls } from "../../papers/display.js";
 
@@ -206,14 +206,12 @@ export function helpPayload(v: HelpView): DiscordPayload {
 export function filePayload(v: FileView): DiscordPayload {
   const data = Buffer.from(v.file.content, "utf8");
   if (data.length > LIMITS.attachmentBytes) {
-    return messagePayload({
-      kind: "message",
-      tone: "error",
-      title: "That did not work",
-      text: `${v.text}: ${(data.length / 1024 / 1024).toFixed(1)} MB, more than Discord takes (${LIMITS.attachmentBytes / 1024 / 1024} MB).`,
-      suggestion: "Ask the operator for `paperhound library export` on the server.",
-      ephemeral: true,
-    });
+    return messagePayload(
+      errorView(
+        `${v.text}: ${(data.length / 1024 / 1024).toFixed(1)} MB, more than Discord takes (${LIMITS.attachmentBytes / 1024 / 1024} MB).`,
+        "Ask the operator for `paperhound library export` on the server.",
+      ),
+    );
   }
   return {
     content: fitSafe(`${v.text}: ${v.file.name}`, LIMITS.content),

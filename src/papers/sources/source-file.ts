@@ -3,11 +3,31 @@
  * in chunks so memory stays flat in the file size. Every failure (missing, unreadable, empty,
  * corrupt gzip data) is a `PaperFileError` naming the file, as in jsonl.ts.
  */
+import { constants as fsConstants, type Stats } from "node:fs";
+import { access, stat } from "node:fs/promises";
 import { StringDecoder } from "node:string_decoder";
 import { pipeline, type Readable } from "node:stream";
 import zlib from "node:zlib";
 import { describeGzipStreamError, isChecksumError } from "./gzip-errors.js";
 import { openForReading, readError } from "./jsonl.js";
+
+/**
+ * A file given as input, checked before anything is read or written: its stats when it is a
+ * readable regular file, else what is wrong with it. A FIFO without a writer would block for ever
+ * (and input files may be read twice: their format, then their papers).
+ */
+export async function checkInputFile(file: string): Promise<Stats | string> {
+  try {
+    const st = await stat(file);
+    if (st.isDirectory()) return `${file} is a directory`;
+    if (!st.isFile()) return `${file} is ${st.isFIFO() ? "a pipe (FIFO)" : st.isSocket() ? "a socket" : "a device"}, not a regular file: save the stream to a file first`;
+    await access(file, fsConstants.R_OK);
+    return st;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === "ENOENT" ? `${file} does not exist` : code === "EACCES" ? `${file} is not readable (permission denied)` : `cannot read ${file}: ${(err as Error).message}`;
+  }
+}
 
 export function isGzip(head: Uint8Array): boolean {
   return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;

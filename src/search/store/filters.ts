@@ -2,6 +2,7 @@
  * Search filters (dates, categories, author) two ways that must agree: SQL over the papers table,
  * and a check of one paper in memory.
  */
+import { untilBound } from "../../papers/checks.js";
 import type { Paper } from "../../papers/types.js";
 import type { SearchFilters } from "../types.js";
 import { foldText } from "./titles.js";
@@ -12,12 +13,6 @@ function checkDate(value: string, name: string): void {
   if (!DATE_RE.test(value)) throw new RangeError(`Filter ${name} must be a date like 2024-01-31 (got ${JSON.stringify(value)})`);
 }
 
-/** Inclusive upper bound string for a (possibly partial) date: "2024" → "2024-12-31". */
-export function untilBound(until: string): string {
-  if (until.length === 4) return `${until}-12-31`;
-  if (until.length === 7) return `${until}-31`;
-  return until;
-}
 
 export function hasFilters(filters: SearchFilters | undefined): boolean {
   if (!filters) return false;
