@@ -8,7 +8,7 @@
  */
 import { chooseDigestPapers, dayBefore, localDayAndTime, windowStart } from "../src/digest/digest-runner.js";
 import { DIGEST_SOURCES, type DecidedDigest, type DigestSource, type DigestStore, type Subscription } from "../src/digest/digest-store.js";
-import { CandidatePool } from "../src/digest/ranking.js";
+import { CandidatePool, MAX_LIBRARY_PAPERS } from "../src/digest/ranking.js";
 import type { SearchHit } from "../src/search/types.js";
 import { checkCategory } from "./options.js";
 import { CommandInputError, type CommandContext, type CommandSpec, type ParsedOptions } from "./types.js";
@@ -129,6 +129,7 @@ export async function runDigest(raw: ParsedOptions, ctx: CommandContext): Promis
       const lines = [
         ...describeSubscription(sub),
         `Feedback: ${fb.votes} vote${fb.votes === 1 ? "" : "s"} shaped the topic profile (${fb.liked.length} liked, ${fb.disliked.length} disliked papers).`,
+        libraryLine(store.library.count(channel)),
         `Digests posted: ${posted.length}${posted.length ? ` (last covered up to ${posted.at(-1)!.windowEnd})` : ""}.`,
       ];
       return info("Daily digest of this channel", lines.join("\n"), true);
@@ -164,6 +165,11 @@ export async function runDigest(raw: ParsedOptions, ctx: CommandContext): Promis
   }
 }
 
+function libraryLine(saved: number): string {
+  if (saved === 0) return "Library: empty. Papers saved with /save or /library import also bring their like into the digest.";
+  return `Library: ${saved} paper${saved === 1 ? "" : "s"}; new papers like ${saved === 1 ? "it" : "them"} (the newest ${MAX_LIBRARY_PAPERS}) come into the digest as “like …”.`;
+}
+
 function subscribe(o: DigestOptions, ctx: CommandContext, store: DigestStore, channel: string, existing: Subscription | undefined): View {
   const topics = o.topics !== undefined ? splitList(o.topics, ";") : (existing?.topics ?? []);
   if (topics.length === 0) throw new CommandInputError('/digest subscribe needs topics, separated by ";": e.g. topics:"equivariant networks; 3D representation learning"', "topics");
@@ -195,7 +201,7 @@ function subscribe(o: DigestOptions, ctx: CommandContext, store: DigestStore, ch
 async function preview(sub: Subscription, ctx: CommandContext, store: DigestStore): Promise<View> {
   const today = localDayAndTime(ctx.clock(), sub.timezone).day;
   const candidates = ctx.index.store.papersAnnouncedBetween(windowStart(sub), today);
-  const { ranked } = await chooseDigestPapers(ctx.index, store, sub, new CandidatePool(ctx.index, candidates));
+  const { ranked } = await chooseDigestPapers(ctx.index, store, sub, new CandidatePool(ctx.index, candidates), ctx.clock());
   if (ranked.length === 0) {
     return {
       kind: "message",
@@ -212,7 +218,7 @@ async function preview(sub: Subscription, ctx: CommandContext, store: DigestStor
     items: ranked.map((r, i) => {
       const item = itemOf({ paper: r.paper, score: r.score } as SearchHit, i + 1);
       const p = r.parts;
-      const parts = `dense ${p.dense.toFixed(2)} · bm25 ${p.bm25.toFixed(2)} · trending ${p.trending.toFixed(2)} · feedback ${p.feedback.toFixed(2)}${p.followed ? " · followed" : ""}`;
+      const parts = `dense ${p.dense.toFixed(2)} · bm25 ${p.bm25.toFixed(2)} · library ${p.library.toFixed(2)} · trending ${p.trending.toFixed(2)} · feedback ${p.feedback.toFixed(2)}${p.followed ? " · followed" : ""}`;
       return { ...item, excerpt: `Why: ${r.reason}. Score parts: ${parts}` };
     }),
     ephemeral: true,

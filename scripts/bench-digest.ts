@@ -1,9 +1,10 @@
 /**
  * Digest speed: decides (ranks, records) the daily digest of N subscribed channels over one day of
  * new papers in an existing index, as one scheduler tick does, posting to nowhere.
- *   npm run bench:digest -- --index DIR [--channels 1000] [--day YYYY-MM-DD]
+ *   npm run bench:digest -- --index DIR [--channels 1000] [--day YYYY-MM-DD] [--library 0]
  * --day defaults to the publication day with the most papers among the index's latest 10 days.
- * Channels get 1–3 topics drawn from titles in the index and a random count of 5–15 papers.
+ * Channels get 1–3 topics drawn from titles in the index and a random count of 5–15 papers, and
+ * with --library N a library of N papers drawn from the index (the digest compares each new paper with them).
  * Prints time per channel (p50/p99), total, RSS before and after, then one JSON line.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -20,10 +21,12 @@ import { PaperIndex } from "../src/search/paper-index.js";
 import { percentile } from "./percentile.js";
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { index: { type: "string" }, channels: { type: "string", default: "1000" }, day: { type: "string" } } });
+  const { values } = parseArgs({ options: { index: { type: "string" }, channels: { type: "string", default: "1000" }, day: { type: "string" }, library: { type: "string", default: "0" } } });
   if (!values.index) throw new Error("--index DIR is required (an index built by `paperhound index` or `npm run bench:search -- --keep`)");
   const channels = Number(values.channels);
   if (!Number.isSafeInteger(channels) || channels < 1) throw new Error(`--channels must be a positive integer, got ${values.channels}`);
+  const librarySize = Number(values.library);
+  if (!Number.isSafeInteger(librarySize) || librarySize < 0) throw new Error(`--library must be a whole number, got ${values.library}`);
   const config = loadConfig();
   const embedder = await loadEmbedder({ ...embedderSettings(config), logger: createLogger({ level: "warn", format: config.logFormat }) });
   const index = await PaperIndex.open({ dir: path.resolve(values.index), embedder, readonly: true, warm: true });
@@ -52,6 +55,10 @@ async function main(): Promise<void> {
         windowEnd: dayBefore(day),
       };
       store.subscribe(sub);
+      if (librarySize > 0) {
+        const saved = index.store.getMany(Array.from({ length: librarySize }, () => 1 + Math.floor(rnd() * stats.papers)));
+        store.library.saveMany(sub.channel, saved.map((p) => ({ id: p.id, title: p.title, authors: p.authors, categories: p.categories })), "bench", new Date(`${day}T00:00:00Z`));
+      }
     }
     const rssBefore = process.memoryUsage().rss;
     const perChannel: number[] = [];
@@ -80,6 +87,7 @@ async function main(): Promise<void> {
       day,
       papers_that_day: papersToday,
       channels,
+      library_papers: librarySize,
       posted: report.posted.length,
       papers_delivered: delivered,
       channel_p50_ms: Math.round(percentile(perChannel, 50) * 100) / 100,

@@ -6,7 +6,7 @@
  */
 import type { PaperIndex } from "../search/paper-index.js";
 import type { DecidedDigest, DigestStore, Subscription } from "./digest-store.js";
-import { CandidatePool, DEFAULT_WEIGHTS, rankForChannel, toDigestItem, type RankedPaper, type RankingWeights } from "./ranking.js";
+import { CandidatePool, DEFAULT_WEIGHTS, MAX_LIBRARY_PAPERS, rankForChannel, toDigestItem, type ChannelProfile, type RankedPaper, type RankingWeights } from "./ranking.js";
 
 /**
  * Where posting a digest got: a digest posted as several messages records its progress after each
@@ -137,23 +137,30 @@ export function isDue(sub: Subscription, now: Date): { due: boolean; day: string
   return { due: !sub.paused && sub.windowEnd < day && time >= sub.time, day };
 }
 
+/** What the channel told the digest besides its subscription: its votes and its newest library papers, as of `now`. */
+export function channelProfile(store: DigestStore, channel: string, now: Date): ChannelProfile & { asOf: Date } {
+  const library = store.library.list(channel, { limit: MAX_LIBRARY_PAPERS }).entries.map((e) => ({ paperId: e.paper.id, title: e.paper.title, savedAt: e.savedAt }));
+  return { ...store.feedback(channel), library, asOf: now };
+}
+
 /**
  * What a channel's digest carries from a pool of candidates (the papers announced in its window):
- * those it was never sent, ranked for it with its votes, at most `sub.count`. `considered`: the
- * candidates it had not been sent. The tick and `/digest preview` both choose with this.
+ * those it was never sent, ranked for it with its votes and library, at most `sub.count`.
+ * `considered`: the candidates it had not been sent. The tick and `/digest preview` both choose with this.
  */
 export async function chooseDigestPapers(
   index: PaperIndex,
   store: DigestStore,
   sub: Subscription,
   pool: CandidatePool,
+  now: Date,
   weights: RankingWeights = DEFAULT_WEIGHTS,
 ): Promise<{ ranked: RankedPaper[]; considered: string[] }> {
   const seen = store.seen(
     sub.channel,
     pool.papers.map((p) => p.id),
   );
-  const ranked = (await rankForChannel(index, { ...sub, count: sub.count + seen.size }, pool, weights, store.feedback(sub.channel)))
+  const ranked = (await rankForChannel(index, { ...sub, count: sub.count + seen.size }, pool, weights, channelProfile(store, sub.channel, now)))
     .filter((r) => !seen.has(r.paper.id))
     .slice(0, sub.count);
   return { ranked, considered: pool.papers.map((p) => p.id).filter((id) => !seen.has(id)) };
@@ -204,7 +211,7 @@ export async function runDigestTick(opts: DigestTickOptions): Promise<DigestTick
         pool = new CandidatePool(opts.index, opts.index.store.papersAnnouncedBetween(from, day));
         pools.set(key, pool);
       }
-      const { ranked, considered } = await chooseDigestPapers(opts.index, opts.store, sub, pool, opts.weights);
+      const { ranked, considered } = await chooseDigestPapers(opts.index, opts.store, sub, pool, opts.now, opts.weights);
       const digest = opts.store.decide(sub.channel, day, ranked.map(toDigestItem), opts.now, considered);
       const ref = digest.items.length === 0 && sub.quiet ? "quiet" : await opts.post(digest, sub, progressOf(opts.store, digest));
       opts.store.markPosted(digest.id, ref, opts.now);

@@ -360,6 +360,13 @@ export class PaperStore {
     return row ? rowToPaper(row) : undefined;
   }
 
+  /** The rowids of those of `ids` the store holds (one query: a digest looks up a whole library). */
+  rowidsOf(ids: readonly string[]): Map<string, number> {
+    if (ids.length === 0) return new Map();
+    const rows = this.stmt("SELECT id, rowid FROM papers WHERE id IN (SELECT value FROM json_each(?))").raw().all(JSON.stringify(ids)) as [string, number][];
+    return new Map(rows);
+  }
+
   getByRowid(rowid: number): StoredPaper | undefined {
     const row = this.stmt("SELECT * FROM papers WHERE rowid = ?").get(rowid) as PaperRow | undefined;
     return row ? rowToPaper(row) : undefined;

@@ -130,6 +130,15 @@ describe("/digest on Discord", () => {
     expect(store.feedback(`discord:${CHANNEL_ID}`)).toEqual({ liked: [first.embeds[0]!.footer!.text], disliked: [], votes: 1 });
     const show = fake.slashCommand("digest", { action: "show" }, { member: member(BASE_PERMISSIONS) });
     expect(JSON.stringify((await answer(show.token)).at(-1)!.body)).toContain("Feedback: 1 vote shaped the topic profile (1 liked, 0 disliked papers).");
+
+    // Save on the same paper: it goes into the channel's library, answered only to the one who pressed.
+    const saveButton = first.components[0]!.components[2]!;
+    expect(saveButton).toMatchObject({ type: 2, label: "Save 1", custom_id: `ph:save:${first.embeds[0]!.footer!.text}` });
+    const save = fake.component(`channel:${messageId}`, saveButton.custom_id);
+    const saved = (await answer(save.token)).map((c) => JSON.stringify(c.body)).join("\n");
+    expect(saved).toContain("Saved");
+    expect(saved).toContain('"flags":64');
+    expect(store.library.list(`discord:${CHANNEL_ID}`).entries.map((e) => e.paper.id)).toEqual([first.embeds[0]!.footer!.text]);
   });
 
   it("a post interrupted by a crash continues where it stopped: no message twice, none lost", async () => {

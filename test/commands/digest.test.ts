@@ -124,13 +124,18 @@ describe("/digest", () => {
     expect(r.ephemeral).toBe(true);
     expect(r.header).toMatch(/^Digest preview · 2024-10-02 · \d+ of \d+ new papers$/);
     expect(r.items.map((i) => i.id)).toContain("2410.00001");
-    expect(r.items[0]!.excerpt).toMatch(/^Why: topic "ping safety for chat bots" \(\d\.\d\d\).*Score parts: dense \d\.\d\d · bm25 \d\.\d\d · trending \d\.\d\d · feedback -?\d\.\d\d/);
+    expect(r.items[0]!.excerpt).toMatch(/^Why: topic "ping safety for chat bots" \(\d\.\d\d\).*Score parts: dense \d\.\d\d · bm25 \d\.\d\d · library -?\d\.\d\d · trending \d\.\d\d · feedback -?\d\.\d\d/);
     // Nothing was decided or delivered by a preview.
     expect(store.posted("console:e")).toEqual([]);
     expect(store.subscription("console:e")!.windowEnd).toBe("2024-09-30");
     // Before any new paper: an empty, private message.
     const empty = msg(await runCommand("digest", { action: "preview" }, ctx("console:e", false, "2024-09-30T23:00:00Z")));
     expect(empty).toMatchObject({ tone: "empty", ephemeral: true });
+    // /digest show tells whether the library takes part.
+    expect(msg(await runCommand("digest", { action: "show" }, ctx("console:e", false))).text).toContain("Library: empty.");
+    const first = r.items[0]!;
+    store.library.save("console:e", { id: first.id, title: first.title, authors: [], categories: [] }, "ana", new Date("2024-10-01T10:00:00Z"));
+    expect(msg(await runCommand("digest", { action: "show" }, ctx("console:e", false))).text).toContain("Library: 1 paper;");
   });
 
   it("headline text of a posted digest", () => {

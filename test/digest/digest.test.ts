@@ -10,7 +10,7 @@ import type { Paper } from "../../src/papers/types.js";
 import { PaperIndex } from "../../src/search/paper-index.js";
 import { DigestStore, type DecidedDigest, type Subscription } from "../../src/digest/digest-store.js";
 import { isDue, localDayAndTime, PostBackoff, runDigestTick } from "../../src/digest/digest-runner.js";
-import { rankForChannel } from "../../src/digest/ranking.js";
+import { DEFAULT_WEIGHTS, libraryFloor, LibraryVectors, rankForChannel } from "../../src/digest/ranking.js";
 import { DigestScheduler } from "../../src/digest/digest-scheduler.js";
 import { readHfDailyArchive } from "../../src/papers/sources/hf-daily.js";
 import { projectRoot } from "../../src/paths.js";
@@ -33,6 +33,13 @@ const PAPERS: Paper[] = [
   paper("2603.00006", "2026-03-31", "3D representation learning from point clouds", "Self-supervised representation learning of 3D shapes."),
   paper("2604.00007", "2026-04-02", "Gauge equivariant convolutions on meshes", "Equivariant convolution on 3D meshes and manifolds."),
   paper("2604.00008", "2026-04-03", "Cooking recipes with LLMs", "Large language models write recipes."),
+  // A day of its own (no other test's window): shares only the common word "networks" with "equivariant networks".
+  paper("2602.00009", "2026-02-10", "Rethinking interpretability of deep networks", "Explaining the decisions of large language models and deep networks to users."),
+  paper("2602.00010", "2026-02-10", "Equivariant message passing", "Message passing that respects rotations of molecules."),
+  // Older papers that make "networks" a common word, as it is in any real index (rare words weigh more).
+  ...["vision", "speech", "graphs", "traffic", "weather", "finance", "robots", "music", "code", "games", "chemistry", "medicine"].map((topic, i) =>
+    paper(`2512.${String(i + 1).padStart(5, "0")}`, "2025-12-01", `Deep networks for ${topic}`, `We train neural networks on ${topic} data.`),
+  ),
 ];
 
 let embedder: Embedder;
@@ -87,6 +94,79 @@ describe("ranking", () => {
     const onlyBio = await rankForChannel(index, subscription("c", { categories: ["q-bio"], follow: ["LeCun"] }), day);
     expect(onlyBio.map((r) => r.paper.id)).toEqual(["2603.00003"]);
     expect(await rankForChannel(index, subscription("c", { count: 1 }), day)).toHaveLength(1);
+  });
+});
+
+describe("relevance floor", () => {
+  it("a paper sharing only a common word with a topic does not match it (the issue's 'Rethinking interpretability' under 'equivariant networks')", async () => {
+    const day = index.store.papersAnnouncedBetween("2026-02-09", "2026-02-10");
+    const loose = await rankForChannel(index, subscription("c", { topics: ["equivariant networks"] }), day, { ...DEFAULT_WEIGHTS, minTermCoverage: 0 });
+    expect(loose.map((r) => r.paper.id)).toContain("2602.00009");
+    const ranked = await rankForChannel(index, subscription("c", { topics: ["equivariant networks"] }), day);
+    expect(ranked.map((r) => r.paper.id)).toEqual(["2602.00010"]);
+  });
+});
+
+describe("library", () => {
+  const library = [
+    { paperId: "2603.00005", title: "Equivariant transformers for molecules", savedAt: "2026-03-20T10:00:00Z" },
+    { paperId: "2604.00007", title: "Gauge equivariant convolutions on meshes", savedAt: "2026-03-01T10:00:00Z" },
+    { paperId: "9999.99999", title: "A saved paper the index does not hold", savedAt: "2026-03-25T10:00:00Z" },
+  ];
+  const asOf = new Date("2026-03-27T09:00:00Z");
+
+  it("papers like the channel's library come in without a topic, saying which saved paper they are like", async () => {
+    const day = index.store.papersAnnouncedBetween("2026-03-26", "2026-03-27");
+    const sub = subscription("c", { topics: ["protein structure"] });
+    const without = await rankForChannel(index, sub, day, { ...DEFAULT_WEIGHTS, minLibrary: 0.5 });
+    expect(without.map((r) => r.paper.id)).not.toContain("2603.00001");
+    const ranked = await rankForChannel(index, sub, day, { ...DEFAULT_WEIGHTS, minLibrary: 0.5 }, { liked: [], disliked: [], library, asOf });
+    const like = ranked.find((r) => r.paper.id === "2603.00001");
+    expect(like, JSON.stringify(ranked.map((r) => [r.paper.id, r.parts.library]))).toBeDefined();
+    expect(like!.reason).toMatch(/^like “(Equivariant transformers for molecules|Gauge equivariant convolutions on meshes)” \(0\.\d\d\)$/);
+    expect(like!.parts.like).toBeDefined();
+    // The protein paper is less like the library than the equivariant one.
+    expect(ranked.find((r) => r.paper.id === "2603.00003")!.parts.library).toBeLessThan(like!.parts.library);
+    // A floor above every similarity: the library lets nothing in.
+    const strict = await rankForChannel(index, sub, day, { ...DEFAULT_WEIGHTS, minLibrary: 0.99 }, { liked: [], disliked: [], library, asOf });
+    expect(strict.map((r) => r.paper.id)).not.toContain("2603.00001");
+  });
+
+  it("a recent save weighs more than an old one", async () => {
+    const day = index.store.papersAnnouncedBetween("2026-03-26", "2026-03-27");
+    const sub = subscription("c", { topics: ["protein structure"] });
+    const w = { ...DEFAULT_WEIGHTS, minLibrary: -1, libraryNeighbours: 1 };
+    const old = await rankForChannel(index, sub, day, w, { liked: [], disliked: [], library: [{ ...library[0]!, savedAt: "2025-03-27T09:00:00Z" }], asOf });
+    const recent = await rankForChannel(index, sub, day, w, { liked: [], disliked: [], library: [{ ...library[0]!, savedAt: "2026-03-27T08:00:00Z" }], asOf });
+    const sim = (r: typeof old) => r.find((x) => x.paper.id === "2603.00001")!.parts.library;
+    expect(sim(recent) - sim(old)).toBeCloseTo(DEFAULT_WEIGHTS.libraryRecency * (1 - 0.5 ** (365 / DEFAULT_WEIGHTS.libraryHalfLifeDays)), 2);
+  });
+
+  it("the floor follows how alike the library's own papers are, never below the model's", () => {
+    const unit = (...xs: number[]) => {
+      const v = Float32Array.from(xs);
+      const n = Math.hypot(...v);
+      return v.map((x) => x / n);
+    };
+    const lib = (vectors: Float32Array[]) => new LibraryVectors(vectors.map((vector, i) => ({ paperId: `p${i}`, title: `t${i}`, vector, bonus: 0 })));
+    const tight = lib([unit(1, 0.05, 0), unit(1, 0, 0.05), unit(1, -0.05, 0), unit(1, 0, -0.05), unit(1, 0.03, 0.03), unit(1, -0.03, 0.03)]);
+    const broad = lib([unit(1, 0, 0), unit(0, 1, 0), unit(0, 0, 1), unit(1, 1, 0), unit(0, 1, 1), unit(1, 0, 1)]);
+    const w = { ...DEFAULT_WEIGHTS, libraryNeighbours: 1 };
+    expect(libraryFloor(tight, w, 0)).toBeGreaterThan(0.99);
+    expect(libraryFloor(broad, w, 0)).toBeLessThan(0.8);
+    expect(libraryFloor(broad, w, 0.9)).toBe(0.9);
+    expect(libraryFloor(tight.head(4), w, 0.3)).toBe(0.3); // too few papers to say
+  });
+
+  it("a digest tick ranks with the channel's saved papers", async () => {
+    const store = DigestStore.open(mkdtempSync(path.join(scratch, "library-")));
+    store.subscribe(subscription("discord:7", { topics: ["protein structure"] }));
+    for (const l of library.slice(0, 2)) store.library.save("discord:7", { id: l.paperId, title: l.title, authors: [], categories: [] }, "u", new Date(l.savedAt));
+    const posts: DecidedDigest[] = [];
+    await runDigestTick({ index, store, now: new Date("2026-03-27T08:00:00Z"), holder: "a", weights: { ...DEFAULT_WEIGHTS, minLibrary: 0.5 }, post: async (d) => (posts.push(d), "m") });
+    const item = posts[0]!.items.find((i) => i.paperId === "2603.00001");
+    expect(item?.reason).toMatch(/^like “/);
+    store.close();
   });
 });
 

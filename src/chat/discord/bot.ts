@@ -238,6 +238,12 @@ export class DiscordBot {
     }
     const vote = parseVoteId(i.customId);
     if (vote) return this.onVote(i, vote);
+    if (i.customId.startsWith(CUSTOM_ID.save)) {
+      // Save under a digest paper: the paper id is in the button itself.
+      await i.deferReply({ flags: MessageFlags.Ephemeral });
+      await this.deliver(i, await runCommand("save", { paper: i.customId.slice(CUSTOM_ID.save.length) }, this.commandCtx(i)), true);
+      return;
+    }
     await i.reply(replyOptions(renderDiscord(errorView("This button is not one of paperhound's.")), true));
   }
 

@@ -1,6 +1,6 @@
 /**
  * A decided digest as Discord messages: a headline (date, number of papers, the channel's topics)
- * and one embed per paper (title link, authors, why it matched, links) with a 👍 / 👎 button row,
+ * and one embed per paper (title link, authors, why it matched, links) with a 👍 / 👎 / Save button row,
  * 5 papers (5 rows) and 6,000 embed characters per message, so a long digest is several messages. Paper text is escaped and mentions
  * neutralised as everywhere else; allowed_mentions is empty.
  */
@@ -9,12 +9,12 @@ import { digestView } from "../../../commands/digest.js";
 import { truncateWords, type DigestItemView } from "../../../commands/view.js";
 import type { DigestPoster } from "../../digest/digest-runner.js";
 import type { DecidedDigest, Subscription } from "../../digest/digest-store.js";
-import { COLOUR, fitSafe, LIMITS, safeUrl, totalEmbedChars } from "./render.js";
+import { COLOUR, CUSTOM_ID, fitSafe, LIMITS, safeUrl, totalEmbedChars } from "./render.js";
 
 export interface DigestMessage {
   content: string;
   embeds: APIEmbed[];
-  /** One row per paper: 👍 / 👎 (votes shape the channel's next digests). */
+  /** One row per paper: 👍 / 👎 (votes shape the channel's next digests) and Save (to the channel's library). */
   components: APIActionRowComponent<APIComponentInMessageActionRow>[];
   allowed_mentions: { parse: [] };
 }
@@ -27,8 +27,10 @@ const PAPERS_PER_MESSAGE = 5;
 function voteRow(item: DigestItemView): APIActionRowComponent<APIComponentInMessageActionRow> | undefined {
   const up = `${VOTE_ID}1:${item.paperId}`;
   if (up.length + 1 > LIMITS.customId) return undefined;
-  const button = (label: string, vote: string) => ({ type: ComponentType.Button, style: ButtonStyle.Secondary, label, custom_id: `${VOTE_ID}${vote}:${item.paperId}` }) as APIComponentInMessageActionRow;
-  return { type: ComponentType.ActionRow, components: [button(`👍 ${item.rank}`, "1"), button(`👎 ${item.rank}`, "-1")] };
+  const button = (label: string, customId: string) => ({ type: ComponentType.Button, style: ButtonStyle.Secondary, label, custom_id: customId }) as APIComponentInMessageActionRow;
+  const components = [button(`👍 ${item.rank}`, `${VOTE_ID}1:${item.paperId}`), button(`👎 ${item.rank}`, `${VOTE_ID}-1:${item.paperId}`)];
+  if (CUSTOM_ID.save.length + item.paperId.length <= LIMITS.customId) components.push(button(`Save ${item.rank}`, `${CUSTOM_ID.save}${item.paperId}`));
+  return { type: ComponentType.ActionRow, components };
 }
 
 /** The vote and paper of a vote button's custom_id, or undefined. */

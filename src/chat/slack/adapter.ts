@@ -238,7 +238,7 @@ export class SlackAdapter {
     this.app.action(new RegExp(`^${ACTION.more}$`), (args) => this.track(this.onMore(args as never)));
     this.app.action(new RegExp(`^(${ACTION.related}|${ACTION.pick}):\\d+$`), (args) => this.track(this.onRelatedButton(args as never)));
     this.app.action(new RegExp(`^${ACTION.vote}:(up|down):\\d+$`), (args) => this.track(this.onVote(args as never)));
-    this.app.action(new RegExp(`^${ACTION.save}$`), (args) => this.track(this.onSave(args as never)));
+    this.app.action(new RegExp(`^${ACTION.save}(:\\d+)?$`), (args) => this.track(this.onSave(args as never)));
     this.app.error(async (err) => {
       this.logger.error("slack app error", { err });
     });
@@ -410,13 +410,16 @@ export class SlackAdapter {
     }
   }
 
-  /** "Save to this channel's library…" under results: /save with the chosen paper, answered to the user alone. */
-  private async onSave({ ack, body, action, client }: SlackActionMiddlewareArgs<BlockAction<StaticSelectAction>> & AllMiddlewareArgs): Promise<void> {
+  /**
+   * "Save to this channel's library…" under results, or Save under a digest paper: /save with the
+   * chosen paper, answered to the user alone.
+   */
+  private async onSave({ ack, body, action, client }: SlackActionMiddlewareArgs<BlockAction<StaticSelectAction | ButtonAction>> & AllMiddlewareArgs): Promise<void> {
     await ack();
     await yieldToWaitingRequests();
     const target = this.actionTarget(body, client);
     try {
-      const paper = action.selected_option?.value;
+      const paper = action.type === "button" ? action.value : action.selected_option?.value;
       const view = paper
         ? await runCommand("save", { paper }, this.commandCtx(body.channel?.id, body.user.id, body.user.name))
         : errorView("Choose a paper to save.", "Pick one from the menu under the results.");

@@ -26,10 +26,11 @@ export function digestSlackMessages(digest: DecidedDigest, sub: Pick<Subscriptio
   view.items.forEach((item) => {
     const n = item.rank - 1;
     const item_blocks: Block[] = [{ type: "section", text: { type: "mrkdwn", text: itemText(item), verbatim: true } }];
-    // 👍 / 👎 per paper (the value is the paper id; Slack allows 2,000 characters).
+    // 👍 / 👎 and Save per paper (the value is the paper id; Slack allows 2,000 characters).
     if (item.paperId.length <= LIMITS.value) {
       const button = (label: string, vote: "up" | "down") => ({ type: "button" as const, text: { type: "plain_text" as const, text: label, emoji: true }, action_id: `${ACTION.vote}:${vote}:${n + 1}`, value: item.paperId });
-      item_blocks.push({ type: "actions", elements: [button(`👍 ${n + 1}`, "up"), button(`👎 ${n + 1}`, "down")] });
+      const save = { type: "button" as const, text: { type: "plain_text" as const, text: `Save ${n + 1}`, emoji: false }, action_id: `${ACTION.save}:${n + 1}`, value: item.paperId };
+      item_blocks.push({ type: "actions", elements: [button(`👍 ${n + 1}`, "up"), button(`👎 ${n + 1}`, "down"), save] });
     }
     let last = thread.at(-1);
     if (!last || last.blocks.length + item_blocks.length > LIMITS.blocks || blocksSize([...last.blocks, ...item_blocks]) > MAX_MESSAGE_CHARS) {

@@ -124,6 +124,16 @@ describe("/digest on Slack", () => {
     expect(answer.body.response_type).toBe("ephemeral");
     expect(JSON.stringify(answer.body)).toContain("Vote recorded");
     expect(store.feedback(`slack:${CHANNEL_ID}`)).toEqual({ liked: [], disliked: [down.value], votes: 1 });
+
+    // Save on the same paper: into the channel's library, answered privately.
+    const save = actions.elements[2]!;
+    expect(save).toMatchObject({ action_id: "ph_save:1", text: { text: "Save 1" }, value: down.value });
+    const saveId = `v${++n}`;
+    await postSigned(eventsUrl, { payload: JSON.stringify(buttonPayload({ actionId: save.action_id, value: save.value!, responseUrl: fake.responseUrl(saveId) })) });
+    const saved = await fake.waitFor(() => fake.responsesTo(saveId)[0]);
+    expect(saved.body.response_type).toBe("ephemeral");
+    expect(JSON.stringify(saved.body)).toContain("Saved");
+    expect(store.library.list(`slack:${CHANNEL_ID}`).entries.map((e) => e.paper.id)).toEqual([down.value]);
   });
 
   it("a post interrupted by a crash continues where it stopped: no message twice, none lost", async () => {
@@ -146,7 +156,7 @@ describe("/digest on Slack", () => {
     const replies = posts.filter((p) => p.body.thread_ts !== undefined);
     expect(replies.length).toBeGreaterThanOrEqual(2);
     const listed = replies.map((r) => JSON.stringify(r.body.blocks)).join("");
-    for (const item of items) expect(listed.split(`value\":\"${item.paperId}\"`).length - 1).toBe(2); // 👍 and 👎 once each
+    for (const item of items) expect(listed.split(`value\":\"${item.paperId}\"`).length - 1).toBe(3); // 👍, 👎 and Save once each
     expect(ref).toBe(`slack:${CHANNEL_ID}/${replies[0]!.body.thread_ts}`);
   });
 
