@@ -11,7 +11,7 @@ import { arxivAbsUrl, arxivPdfUrl, isArxivId, parseArxivRef } from "../src/paper
 import { shortAuthors } from "../src/papers/display.js";
 import { PAGE_OPTION } from "./options.js";
 import { nextPageOf } from "./paper.js";
-import { completePaper, MAX_REF_CHARS, paperByTitleWords, paperRefErrorView } from "./related.js";
+import { completePaper, MAX_REF_CHARS, paperByTitleWords, paperRefErrorView, withArxivFetch } from "./related.js";
 import type { CommandContext, CommandSpec, ParsedOptions } from "./types.js";
 import { errorView, itemOf, quoted, type MessageView, type PaperItem, type View } from "./view.js";
 
@@ -48,7 +48,7 @@ export async function runSave(o: ParsedOptions, ctx: CommandContext): Promise<Vi
   let paper;
   try {
     try {
-      paper = ctx.index.resolvePaper(ref);
+      paper = await withArxivFetch(ref, ctx, async () => ctx.index.resolvePaper(ref));
     } catch (err) {
       paper = paperByTitleWords(ref, err, ctx);
     }

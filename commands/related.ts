@@ -1,8 +1,10 @@
 /**
- * /related paper:<arXiv id, arXiv URL or title> [count] [private]: papers nearest to one in the index.
- * The `paper` option autocompletes titles from the index.
+ * /related paper:<arXiv id, arXiv URL or title> [count] [private]: papers nearest to one in the index
+ * (an arXiv paper it does not hold is fetched first where the bot can: ctx.fetchArxiv). The `paper`
+ * option autocompletes titles from the index.
  */
 import { PaperNotFoundError, SearchInputError } from "../src/search/paper-index.js";
+import { IngestError } from "../src/ingest/sources.js";
 import { parseArxivRef } from "../src/papers/arxiv-id.js";
 import type { StoredPaper } from "../src/search/types.js";
 import { COUNT_OPTION, PAGE_OPTION, PRIVATE_OPTION } from "./options.js";
@@ -36,7 +38,34 @@ export function paperRefErrorView(err: unknown, ref: string): View | undefined {
     );
   }
   if (err instanceof SearchInputError) return errorView(err.message, "Give an arXiv id, an arXiv URL or a paper title.");
+  if (err instanceof IngestError) return errorView("The paper is not in the index, and fetching it from arXiv failed.", `${err.message}. Try again later.`);
   return undefined;
+}
+
+/**
+ * Runs `use` (which looks `ref` up in the index); when `ref` is an arXiv id the index does not hold
+ * and this bot can fetch papers (ctx.fetchArxiv), fetches it from arXiv and runs `use` again. An id
+ * arXiv does not know: a PaperNotFoundError saying so; arXiv unreachable: an IngestError.
+ */
+export async function withArxivFetch<T>(ref: string, ctx: CommandContext, use: () => Promise<T>): Promise<T> {
+  try {
+    return await use();
+  } catch (err) {
+    const arxiv = parseArxivRef(ref);
+    if (!(err instanceof PaperNotFoundError) || err.candidates.length > 0 || !arxiv || !ctx.fetchArxiv) throw err;
+    const asked = arxiv.version === undefined ? arxiv.id : `${arxiv.id}v${arxiv.version}`;
+    try {
+      await ctx.fetchArxiv([asked]);
+    } catch (fetchErr) {
+      throw fetchErr instanceof IngestError ? fetchErr : new IngestError(`looking up ${asked} on arXiv failed: ${(fetchErr as Error).message}`, { cause: fetchErr });
+    }
+    try {
+      return await use();
+    } catch (again) {
+      if (again instanceof PaperNotFoundError) throw new PaperNotFoundError(`arXiv does not know ${asked} (the arXiv API returned no paper with that id)`);
+      throw again;
+    }
+  }
 }
 
 /**
@@ -65,7 +94,7 @@ export async function runRelated(raw: ParsedOptions, ctx: CommandContext): Promi
     };
     page = await searchPage(o, async (k) => {
       try {
-        return await related(o.paper, k);
+        return await withArxivFetch(o.paper, ctx, () => related(o.paper, k));
       } catch (err) {
         return related(paperByTitleWords(o.paper, err, ctx).id, k);
       }

@@ -50,6 +50,12 @@ export interface CommandContext {
   user?: string;
   /** The daily digest store (src/digest/), which also holds the channels' libraries; absent where it is not available. */
   digest?: DigestStore;
+  /**
+   * Fetches papers by arXiv id into the index and loads them, so /related and /save can use a paper
+   * the index does not hold (the bot: an ingest job in a child process, then a refresh). Absent: the
+   * commands say the paper is not in the index. Throws when arXiv cannot be reached.
+   */
+  fetchArxiv?: (ids: readonly string[]) => Promise<void>;
   /** The chat platform the command came from (adapters set it): labels metrics and logs. */
   platform?: "discord" | "slack" | "console";
   /** Told about every command run (metrics and the per-command log line of `paperhound bot`). */

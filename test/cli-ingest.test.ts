@@ -275,6 +275,30 @@ describe("paperhound related <arXiv id not in the index>", () => {
     expect(unknown.code).toBe(1);
     expect(lastLine(unknown.stderr)).toBe("paperhound: arXiv does not know 2611.99999 (the arXiv API returned no paper with that id)");
   });
+  it("in chat (the console bot): /related and /save fetch the paper from arXiv; an unknown id and an unreachable arXiv say so", async () => {
+    const dir = path.join(tmp, "related-chat");
+    cpSync(arxivIndex, dir, { recursive: true });
+    const before = server.requestsTo("/api/query").length;
+    const bot = (input: string, env: Record<string, string> = {}) =>
+      runNode(["bot", "--console", "--index", dir], {
+        input,
+        env: { PAPERHOUND_CONTACT_EMAIL: "ingest-test@example.org", ARXIV_MIN_INTERVAL_MS: "20", DIGEST_INGEST: "0", ...sourceEnv(server.origin), ...env },
+      });
+    const r = await bot("/related 2611.00777\n/save 2611.00777\n/related 2611.99999\n");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("Related to “Pacing Requests to Rate-Limited Scholarly APIs” (2611.00777)");
+    expect(r.stdout).toContain("2611.00101");
+    expect(r.stdout).toMatch(/Saved[\s\S]*“Pacing Requests to Rate-Limited Scholarly APIs” \(2611\.00777\) is in this channel's library/);
+    expect(r.stdout).toContain("arXiv does not know 2611.99999");
+    // One lookup for the paper (the second command found it in the index), one for the unknown id.
+    expect(server.requestsTo("/api/query").slice(before).map((q) => q.query.get("id_list"))).toEqual(["2611.00777", "2611.99999"]);
+    expect(withStore(dir, (s) => s.get("2611.00777")?.title)).toBe("Pacing Requests to Rate-Limited Scholarly APIs");
+
+    const offline = await bot("/related 2611.00888\n", { ARXIV_API_URL: "http://127.0.0.1:9/api/query" });
+    expect(offline.code, offline.stderr).toBe(0);
+    expect(offline.stdout).toContain("The paper is not in the index, and fetching it from arXiv failed.");
+    expect(offline.stdout).toContain("cannot reach the arXiv API");
+  });
 });
 
 describe("paperhound index <saved responses>", () => {

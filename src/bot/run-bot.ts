@@ -11,6 +11,7 @@ import { botAppContext, openChatRuntime } from "./runtime.js";
 import { DigestService } from "./digest-service.js";
 import { DigestIngest } from "../digest/digest-ingest.js";
 import { describeJob, runIngestJobInChild } from "../ingest/job.js";
+import { ingestFailure } from "../ingest/run.js";
 import type { Subscription } from "../digest/digest-store.js";
 import type { CommandEvent } from "../../commands/types.js";
 
@@ -68,7 +69,23 @@ export async function runBot(cliCtx: AppContext, opts: BotOptions): Promise<void
     if (e.platform === "console") ctx.logger().debug("command handled", fields);
     else ctx.logger().info("command handled", fields);
   };
-  const chatCtx = { ...runtime.ctx, onCommand, ...(digest ? { digest: digest.store } : {}) };
+  // /related and /save with an arXiv paper the index lacks: fetched by an ingest job in a child
+  // process (as the digest's sources are), then loaded; one fetch at a time (one writer per index).
+  let fetching: Promise<unknown> = Promise.resolve();
+  const fetchArxiv = (ids: readonly string[]): Promise<void> => {
+    const run = fetching.then(async () => {
+      const job = { source: "arxiv-ids" as const, ids: [...ids] };
+      const report = await runIngestJobInChild(job, { indexDir: runtime.ctx.index.dir, env: ctx.env, timeoutMs: 120_000 });
+      ctx.logger().info("papers fetched for a command", { component: "chat", ingest: describeJob(job), totals: report.totals, notes: report.notes });
+      const failure = ingestFailure(report);
+      if (failure) throw failure;
+      if (!report.dryRun) ops.metrics.papersIngested(report.source, report.totals.new + report.totals.updated);
+      await runtime.refresh();
+    });
+    fetching = run.catch(() => undefined);
+    return run;
+  };
+  const chatCtx = { ...runtime.ctx, onCommand, fetchArxiv, ...(digest ? { digest: digest.store } : {}) };
   // Papers a separate indexer (`paperhound ingest`, the compose file's indexer) adds become searchable without a restart.
   const refresher =
     config.indexRefreshSeconds > 0

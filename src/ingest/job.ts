@@ -1,6 +1,6 @@
 /**
- * The fetches the daily digest asks for, as typed jobs: Hugging Face daily papers of a range of days,
- * or arXiv's latest announcements of some categories. A job runs in this process (`runIngestJob`)
+ * The fetches the bot asks for, as typed jobs: for the daily digest, Hugging Face daily papers of a
+ * range of days or arXiv's latest announcements of some categories; for chat, papers by arXiv id. A job runs in this process (`runIngestJob`)
  * or, as the bot does it, in a child process of its own (`runIngestJobInChild`: its own memory, its
  * logs kept out of the bot's output) that receives the job and sends back the typed report over
  * Node's IPC channel.
@@ -11,26 +11,33 @@ import { z } from "zod";
 import type { AppContext } from "../app/context.js";
 import { indexLocation } from "../app/open-index.js";
 import { isArxivCategoryCode, isCalendarDate } from "../papers/checks.js";
+import { parseArxivRef } from "../papers/arxiv-id.js";
 import { projectRoot } from "../paths.js";
 import { runIngest, type IngestRunReport } from "./run.js";
-import { arxivRssSource, hfDailySource, type IngestSource } from "./sources.js";
+import { arxivIdsSource, arxivRssSource, hfDailySource, type IngestSource } from "./sources.js";
+
+/** Ids one chat fetch may ask for (one arXiv API request holds 100 at most). */
+export const MAX_JOB_IDS = 100;
 
 const day = z.string().refine((d) => isCalendarDate(d, { dayOnly: true }), "expected a day as YYYY-MM-DD");
 
 export const IngestJobSchema = z.discriminatedUnion("source", [
   z.object({ source: z.literal("hf-daily"), since: day, until: day }).strict(),
   z.object({ source: z.literal("arxiv-rss"), categories: z.array(z.string().refine(isArxivCategoryCode, "expected an arXiv category")).min(1) }).strict(),
+  z.object({ source: z.literal("arxiv-ids"), ids: z.array(z.string().refine((id) => parseArxivRef(id) !== undefined, "expected an arXiv id")).min(1).max(MAX_JOB_IDS) }).strict(),
 ]);
 
 export type IngestJob = z.infer<typeof IngestJobSchema>;
 
 /** How a job reads in logs: the equivalent `paperhound ingest` arguments. */
 export function describeJob(job: IngestJob): string {
-  return job.source === "hf-daily" ? `hf-daily --since ${job.since} --until ${job.until}` : `arxiv-rss ${job.categories.join("+")}`;
+  if (job.source === "hf-daily") return `hf-daily --since ${job.since} --until ${job.until}`;
+  return job.source === "arxiv-rss" ? `arxiv-rss ${job.categories.join("+")}` : `arxiv ids ${job.ids.join(",")}`;
 }
 
 function sourceOf(ctx: AppContext, job: IngestJob): IngestSource {
-  return job.source === "hf-daily" ? hfDailySource(ctx.config(), { since: job.since, until: job.until }) : arxivRssSource(ctx.config(), job.categories.join("+"));
+  if (job.source === "hf-daily") return hfDailySource(ctx.config(), { since: job.since, until: job.until });
+  return job.source === "arxiv-rss" ? arxivRssSource(ctx.config(), job.categories.join("+")) : arxivIdsSource(ctx.config(), job.ids);
 }
 
 /** Runs a job into the index in `indexDir`, in this process. */

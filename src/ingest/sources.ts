@@ -21,6 +21,7 @@ import {
   PageError,
   clearOaiState,
   daysBetween,
+  fetchArxivIds,
   fetchArxivRss,
   fetchArxivSearch,
   fetchHfDailyPapers,
@@ -28,7 +29,7 @@ import {
   isoDay,
   type PoliteHttpClient,
 } from "../papers/fetch/index.js";
-import { parseArxivAtom } from "../papers/sources/arxiv-atom.js";
+import { missingArxivIds, parseArxivAtom } from "../papers/sources/arxiv-atom.js";
 import { ANNOUNCE_TYPES, parseArxivRss, type AnnounceType } from "../papers/sources/arxiv-rss.js";
 import { parseHfDailyEntries } from "../papers/sources/hf-daily.js";
 import { OaiPmhError, parseOaiPmh, type OaiMetadataFormat } from "../papers/sources/oai-pmh.js";
@@ -128,6 +129,28 @@ export function arxivSource(config: Config, opts: { categories: string[]; from: 
       }
       if (lastReturned === 0 && fetched < Math.min(total, ARXIV_RESULT_CAP)) {
         source.notes.push(`arXiv returned an empty page after ${fetched} of ${total} results (it does so under load): run the command again later for the rest`);
+      }
+    },
+  };
+  return source;
+}
+
+/**
+ * Single papers by arXiv id (chat /related and /save with a paper the index does not hold). Ids
+ * arXiv does not know are named in a note; the caller finds out by looking for the paper.
+ */
+export function arxivIdsSource(config: Config, ids: readonly string[]): IngestSource {
+  const source: IngestSource = {
+    name: "arxiv",
+    what: "the arXiv API",
+    setting: { env: URL_SETTINGS.arxiv, value: config.arxivApiUrl },
+    notes: [],
+    async *pages(client) {
+      const pages = fetchArxivIds(client, config.arxivApiUrl, ids, (res) => parseArxivAtom(res.text(), { limits: limitsFrom(config) }));
+      for await (const page of pages) {
+        const missing = missingArxivIds(page.ids, page.page);
+        if (missing.length > 0) source.notes.push(`arXiv does not know ${missing.join(", ")}`);
+        yield { label: `ids ${page.ids.join(", ")}`, papers: page.page.entries.map((e) => e.paper), deleted: 0, errors: page.page.errors };
       }
     },
   };
