@@ -1,8 +1,9 @@
 /**
  * /save paper:<arXiv id, URL or title>: adds a paper of the index to the channel's library.
- * /library [action:list|remove|export] [filter] [paper] [format]: lists the library (newest first,
- * paged, filtered by text), takes a paper out, or hands it over as a citation file (BibTeX,
- * CSL-JSON, RIS). The library lives in the digest store (src/library/); every member of a channel
+ * /library [action:list|remove|export|cite] [filter] [paper] [format]: lists the library (newest
+ * first, paged, filtered by text), takes a paper out, hands it over as a citation file (BibTeX,
+ * CSL-JSON, RIS), or shows one paper's entry (cite: any paper of the index; the BibTeX menu under
+ * results runs it). The library lives in the digest store (src/library/); every member of a channel
  * may save and remove (a removed paper is saved again with /save).
  */
 import { CITATION_FILES, CITATION_FORMATS, formatCitations, libraryPaperOf, type CitationFormat } from "../src/library/citations.js";
@@ -13,9 +14,10 @@ import { PAGE_OPTION } from "./options.js";
 import { nextPageOf } from "./paper.js";
 import { completePaper, MAX_REF_CHARS, paperByTitleWords, paperRefErrorView, withArxivFetch } from "./related.js";
 import type { CommandContext, CommandSpec, ParsedOptions } from "./types.js";
+import type { StoredPaper } from "../src/search/types.js";
 import { errorView, itemOf, quoted, type MessageView, type PaperItem, type View } from "./view.js";
 
-export const LIBRARY_ACTIONS = ["list", "remove", "export"] as const;
+export const LIBRARY_ACTIONS = ["list", "remove", "export", "cite"] as const;
 /** Papers per page of /library. */
 export const LIBRARY_PAGE_SIZE = 10;
 const MAX_FILTER_CHARS = 200;
@@ -41,27 +43,43 @@ function libraryOf(ctx: CommandContext): ChannelLibrary | MessageView {
 /** "saved 2026-12-03 by ana": shown in lists and answers. */
 export const savedNote = (e: LibraryEntry) => `saved ${e.savedAt.slice(0, 10)}${e.savedBy ? ` by ${e.savedBy}` : ""}`;
 
-export async function runSave(o: ParsedOptions, ctx: CommandContext): Promise<View> {
-  const lib = libraryOf(ctx);
-  if ("kind" in lib) return lib;
-  const ref = String(o.paper);
-  let paper;
+/**
+ * The paper `ref` names: by id or URL, by title, by a short name (paperByTitleWords), or an arXiv
+ * paper fetched first (withArxivFetch); or the message saying why none.
+ */
+async function paperOf(ref: string, ctx: CommandContext): Promise<StoredPaper | View> {
   try {
     try {
-      paper = await withArxivFetch(ref, ctx, async () => ctx.index.resolvePaper(ref));
+      return await withArxivFetch(ref, ctx, async () => ctx.index.resolvePaper(ref));
     } catch (err) {
-      paper = paperByTitleWords(ref, err, ctx);
+      return paperByTitleWords(ref, err, ctx);
     }
   } catch (err) {
     const view = paperRefErrorView(err, ref);
     if (view) return view;
     throw err;
   }
+}
+
+export async function runSave(o: ParsedOptions, ctx: CommandContext): Promise<View> {
+  const lib = libraryOf(ctx);
+  if ("kind" in lib) return lib;
+  const paper = await paperOf(String(o.paper), ctx);
+  if ("kind" in paper) return paper;
   const { added, entry } = lib.store.save(lib.channel, libraryPaperOf(paper), ctx.user ?? "", ctx.clock());
   const count = lib.store.count(lib.channel);
   return added
     ? info("Saved", `${quoted(paper.title)} (${paper.id}) is in this channel's library (${count} paper${count === 1 ? "" : "s"}).`, "See it with /library; export it with /library action:export.")
     : info("Already saved", `${quoted(paper.title)} (${paper.id}) is already in this channel's library (${savedNote(entry)}).`);
+}
+
+/** One paper's citation entry, shown to the caller (any paper of the index: no library needed). */
+async function citePaper(o: ParsedOptions, ctx: CommandContext): Promise<View> {
+  if (typeof o.paper !== "string") return errorView("Say which paper to cite: /library action:cite paper:<arXiv id, URL or title>.");
+  const paper = await paperOf(o.paper, ctx);
+  if ("kind" in paper) return paper;
+  const format = o.format as CitationFormat;
+  return { ...info(FORMAT_NAMES[format], `${quoted(paper.title)} (${paper.id})`), code: formatCitations([libraryPaperOf(paper)], format).trimEnd() };
 }
 
 /** A library entry as a result item: the indexed paper's excerpt and links when the index still holds it. */
@@ -132,6 +150,7 @@ function exportLibrary(o: ParsedOptions, lib: ChannelLibrary): View {
 }
 
 export async function runLibrary(o: ParsedOptions, ctx: CommandContext): Promise<View> {
+  if (o.action === "cite") return citePaper(o, ctx);
   const lib = libraryOf(ctx);
   if ("kind" in lib) return lib;
   if (o.action === "remove") return removeFromLibrary(o, lib);
@@ -150,12 +169,12 @@ export const saveCommand: CommandSpec = {
 
 export const libraryCommand: CommandSpec = {
   name: "library",
-  description: "This channel's library: list it, remove a paper, export it as BibTeX, CSL-JSON or RIS",
+  description: "This channel's library: list, remove, export (BibTeX, CSL-JSON, RIS), or cite one paper",
   options: [
-    { name: "action", description: "list (default), remove, or export", type: "string", choices: LIBRARY_ACTIONS, default: "list" },
+    { name: "action", description: "list (default), remove, export, or cite (one paper's entry)", type: "string", choices: LIBRARY_ACTIONS, default: "list" },
     { name: "filter", description: "list: only papers whose title, authors or id contain this", type: "string", maxLength: MAX_FILTER_CHARS },
-    { name: "paper", description: "remove: the paper's arXiv id or URL (as /library shows it)", type: "string", maxLength: MAX_REF_CHARS },
-    { name: "format", description: "export: bibtex (default), csl-json or ris", type: "string", choices: CITATION_FORMATS, default: "bibtex" },
+    { name: "paper", description: "remove: the paper's arXiv id or URL (as /library shows it); cite: any paper's id, URL or title", type: "string", maxLength: MAX_REF_CHARS },
+    { name: "format", description: "export and cite: bibtex (default), csl-json or ris", type: "string", choices: CITATION_FORMATS, default: "bibtex" },
     PAGE_OPTION,
   ],
   isPrivate: () => true,

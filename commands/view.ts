@@ -90,6 +90,8 @@ export interface MessageView {
   text: string;
   /** What to try instead. */
   suggestion?: string;
+  /** Text shown as it is, in a code block (a BibTeX entry): adapters escape only what their code blocks need. */
+  code?: string;
   /** Errors and "nothing found" are only shown to the caller. */
   ephemeral: boolean;
 }

@@ -158,6 +158,9 @@ describe("console adapter in-process", () => {
       const exported = (await handleLine("/library action:export", ctx, {})).text;
       expect(exported).toMatch(/^1 paper of this channel's library as BibTeX \(library\.bib\):\n\n@misc\{\w+2021Sparse,\n\tauthor = \{/);
       expect(exported.endsWith("\tprimaryClass = {cs.CV},\n}")).toBe(true);
+      // One paper's entry, as the chat apps' BibTeX menu shows it: printed as is, ready to copy.
+      const cited = (await handleLine("/library action:cite paper:2101.00001", ctx, {})).text;
+      expect(cited).toMatch(/^BibTeX: “Sparse Attention for Long Documents” \(2101\.00001\)\n\n@misc\{\w+2021Sparse,\n\tauthor = \{(.|\n)*\teprint = \{2101\.00001\},\n(.|\n)*\n\}$/);
     } finally {
       store.close();
       rmSync(dir, { recursive: true, force: true });

@@ -50,8 +50,8 @@ describe("Discord rendering", () => {
       expect(e.description!.length).toBeLessThanOrEqual(LIMITS.embedDescription);
       expect(e.title!.endsWith("…")).toBe(true);
     }
-    // Buttons, then the Related and the Save menus.
-    expect(p.components).toHaveLength(3);
+    // Buttons, then the Related, Save and BibTeX menus.
+    expect(p.components).toHaveLength(4);
     expect(p.components.length).toBeLessThanOrEqual(LIMITS.rows);
     expect(p.components[0]!.components.length).toBeLessThanOrEqual(LIMITS.buttonsPerRow);
     for (const row of p.components.slice(1)) {

@@ -180,7 +180,7 @@ describe("the channel library", () => {
       expect(edit.files![0]!.text).toMatch(/^@misc\{Smith2021Sparse,\n(.|\n)*\teprint = \{2101\.00001\},\n\tarchivePrefix = \{arXiv\},\n\tprimaryClass = \{cs\.CL\},\n\}\n$/);
       expect(store.library.list(`discord:${CHANNEL_ID}`).entries.map((e) => [e.paper.id, e.savedBy])).toEqual([["2101.00001", "researcher"]]);
       // The library's own list offers Related but no Save menu.
-      expect(list.components.map((r) => r.components[0]!.custom_id!.split(":").slice(0, 2).join(":"))).toEqual(["ph:share", "ph:rel"]);
+      expect(list.components.map((r) => r.components[0]!.custom_id!.split(":").slice(0, 2).join(":"))).toEqual(["ph:share", "ph:rel", "ph:cite"]);
 
       // "Save to this channel's library…" under search results: a private answer, the paper saved.
       const asked = fake.slashCommand("paper", { query: "sparse attention for long videos", count: 2 });
@@ -193,6 +193,17 @@ describe("the channel library", () => {
       expect(picked[0]!.body).toEqual({ type: 5, data: { flags: 64 } });
       expect((picked[1]!.body as Body).embeds[0]!.description).toContain("“Sparse Attention for Long Videos” (2101.00002) is in this channel's library (2 papers).");
       expect(store.library.count(`discord:${CHANNEL_ID}`)).toBe(2);
+
+      // "BibTeX of…" under the same results: the entry, privately, in a code block.
+      const cite = search.components.map((r) => r.components[0]!).find((c) => c.custom_id!.startsWith("ph:cite:"))!;
+      expect(cite).toMatchObject({ type: 3, placeholder: "BibTeX of…" });
+      const citing = fake.component(asked.token, cite.custom_id!, ["2101.00002"]);
+      const cited = await finished(citing.token, isEdit);
+      expect(cited[0]!.body).toEqual({ type: 5, data: { flags: 64 } });
+      const entry = (cited[1]!.body as Body).embeds[0]!;
+      expect(entry.title).toBe("BibTeX");
+      expect(entry.description).toMatch(/```\n@misc\{\w+2021Sparse,\n(.|\n)*\teprint = \{2101\.00002\},\n(.|\n)*\}\n```/);
+      expect(store.library.count(`discord:${CHANNEL_ID}`)).toBe(2); // showing an entry saves nothing
     } finally {
       delete bot.ctx.digest;
       store.close();
@@ -265,7 +276,7 @@ describe("buttons and the select menu", () => {
     expect(body.data.flags ?? 0).toBe(0);
     expect(body.data.allowed_mentions).toEqual({ parse: [] });
     expect(body.data.embeds.map((e) => e.title)).toEqual(firstEdit.embeds.map((e) => e.title));
-    expect(body.data.components.flatMap((r) => r.components.map((c) => c.label ?? "select"))).toEqual(["More", "select", "select"]);
+    expect(body.data.components.flatMap((r) => r.components.map((c) => c.label ?? "select"))).toEqual(["More", "select", "select", "select"]);
   });
 
   it("a button whose results are gone says so, ephemeral", async () => {

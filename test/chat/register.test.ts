@@ -48,7 +48,7 @@ describe("slash command registration", () => {
     expect(body[2]!.options).toEqual([{ type: 3, name: "paper", description: "arXiv id, arXiv URL or title of the paper", required: true, max_length: 300, autocomplete: true }]);
     const library = body[3]!.options;
     expect(library.map((o) => o.name)).toEqual(["action", "filter", "paper", "format"]);
-    expect(library[0]).toMatchObject({ required: false, choices: [{ name: "list", value: "list" }, { name: "remove", value: "remove" }, { name: "export", value: "export" }] });
+    expect(library[0]).toMatchObject({ required: false, choices: [{ name: "list", value: "list" }, { name: "remove", value: "remove" }, { name: "export", value: "export" }, { name: "cite", value: "cite" }] });
     expect(library[3]).toMatchObject({ choices: [{ name: "bibtex", value: "bibtex" }, { name: "csl-json", value: "csl-json" }, { name: "ris", value: "ris" }] });
   });
 

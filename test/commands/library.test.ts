@@ -97,3 +97,18 @@ describe("/library", () => {
     expect(message(await runCommand("library", { action: "export", format: "endnote" }, c)).tone).toBe("error");
   });
 });
+
+describe("/library cite (the BibTeX menu under results)", () => {
+  it("shows one paper's entry, in any format, without a library and without saving it", async () => {
+    const before = store.library.count("console:main");
+    const bib = message(await runCommand("library", { action: "cite", paper: "Sparse Attention for Long Videos" }, t.ctx));
+    expect(bib).toMatchObject({ tone: "info", title: "BibTeX", text: "“Sparse Attention for Long Videos” (2101.00002)", ephemeral: true });
+    expect(bib.code).toMatch(/^@misc\{\w+2021Sparse,\n(.|\n)*\teprint = \{2101\.00002\},\n\tarchivePrefix = \{arXiv\},\n(.|\n)*\}$/);
+    const ris = message(await runCommand("library", { action: "cite", paper: "2101.00002", format: "ris" }, ctx));
+    expect(ris.title).toBe("RIS");
+    expect(ris.code).toMatch(/^TY {2}- /);
+    expect(store.library.count("console:main")).toBe(before);
+    expect(message(await runCommand("library", { action: "cite" }, ctx)).text).toBe("Say which paper to cite: /library action:cite paper:<arXiv id, URL or title>.");
+    expect(message(await runCommand("library", { action: "cite", paper: "no title is anything like this one" }, ctx)).text).toBe("No paper in the index matches “no title is anything like this one”.");
+  });
+});

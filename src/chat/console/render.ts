@@ -32,7 +32,9 @@ function results(v: ResultsView): string {
 
 function message(v: MessageView): string {
   const lines = [`${v.tone === "error" ? "Error" : v.title}: ${clean(v.text)}`];
-  if (v.suggestion) lines.push(...wrap(clean(v.suggestion), "  "));
+  // Shown as it is (not wrapped), ready to copy.
+  if (v.code) lines.push("", clean(v.code).trimEnd());
+  if (v.suggestion) lines.push(...(v.code ? [""] : []), ...wrap(clean(v.suggestion), "  "));
   return lines.join("\n");
 }
 

@@ -254,12 +254,15 @@ export class DiscordBot {
   }
 
   private async onSelect(i: StringSelectMenuInteraction): Promise<void> {
-    if (i.customId.startsWith(CUSTOM_ID.save)) {
-      // The saved papers' ids are in the menu itself: no stored results needed.
+    if (i.customId.startsWith(CUSTOM_ID.save) || i.customId.startsWith(CUSTOM_ID.cite)) {
+      // The papers' ids are in the menu itself: no stored results needed.
       const paper = i.values[0];
       if (!paper) return this.expired(i);
       await i.deferReply({ flags: MessageFlags.Ephemeral });
-      await this.deliver(i, await runCommand("save", { paper }, this.commandCtx(i)), true);
+      const view = i.customId.startsWith(CUSTOM_ID.save)
+        ? await runCommand("save", { paper }, this.commandCtx(i))
+        : await runCommand("library", { action: "cite", paper }, this.commandCtx(i));
+      await this.deliver(i, view, true);
       return;
     }
     if (!i.customId.startsWith(CUSTOM_ID.related)) {

@@ -46,7 +46,7 @@ export const LIMITS = {
 export const COLOUR = { results: 0x2f6fdf, error: 0xd9534f, empty: 0x8a8f98, info: 0x5cb85c } as const;
 
 /** custom_id prefixes of the components the bot sends; the token names the stored results. */
-export const CUSTOM_ID = { more: "ph:more:", share: "ph:share:", related: "ph:rel:", save: "ph:save:" } as const;
+export const CUSTOM_ID = { more: "ph:more:", share: "ph:share:", related: "ph:rel:", save: "ph:save:", cite: "ph:cite:" } as const;
 
 /** The payload the adapter sends (a subset of the API's message create/edit body). */
 export interface DiscordPayload {
@@ -166,6 +166,7 @@ export function resultsPayload(v: ResultsView, token: string | undefined): Disco
       components.push(menu(CUSTOM_ID.related, "Related papers to…"));
       // A library's own list has nothing to save.
       if (!v.library) components.push(menu(CUSTOM_ID.save, "Save to this channel's library…"));
+      components.push(menu(CUSTOM_ID.cite, "BibTeX of…"));
     }
   }
   return {
@@ -177,8 +178,18 @@ export function resultsPayload(v: ResultsView, token: string | undefined): Disco
   };
 }
 
+/** Text shown as it is in a code block of at most `max` characters: no fence inside it, no mention. */
+function codeBlock(code: string, max: number): string {
+  let body = neutraliseMentions(code).replace(/```/g, "`\u200b``");
+  if (body.length > max - 8) body = `${body.slice(0, max - 9)}…`;
+  return `\`\`\`\n${body}\n\`\`\``;
+}
+
 export function messagePayload(v: MessageView): DiscordPayload {
-  const description = [fitSafe(v.text, 2000), v.suggestion ? fitSafe(v.suggestion, 1500) : ""].filter(Boolean).join("\n\n");
+  const text = fitSafe(v.text, 2000);
+  const suggestion = v.suggestion ? fitSafe(v.suggestion, 1500) : "";
+  const code = v.code ? codeBlock(v.code, LIMITS.embedDescription - text.length - suggestion.length - 4) : "";
+  const description = [text, code, suggestion].filter(Boolean).join("\n\n");
   return {
     content: "",
     embeds: [{ title: fitSafe(v.title, LIMITS.embedTitle), description, color: v.tone === "error" ? COLOUR.error : v.tone === "empty" ? COLOUR.empty : COLOUR.info }],

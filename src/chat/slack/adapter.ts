@@ -239,6 +239,7 @@ export class SlackAdapter {
     this.app.action(new RegExp(`^(${ACTION.related}|${ACTION.pick}):\\d+$`), (args) => this.track(this.onRelatedButton(args as never)));
     this.app.action(new RegExp(`^${ACTION.vote}:(up|down):\\d+$`), (args) => this.track(this.onVote(args as never)));
     this.app.action(new RegExp(`^${ACTION.save}(:\\d+)?$`), (args) => this.track(this.onSave(args as never)));
+    this.app.action(ACTION.cite, (args) => this.track(this.onSave(args as never)));
     this.app.error(async (err) => {
       this.logger.error("slack app error", { err });
     });
@@ -412,7 +413,7 @@ export class SlackAdapter {
 
   /**
    * "Save to this channel's library…" under results, or Save under a digest paper: /save with the
-   * chosen paper, answered to the user alone.
+   * chosen paper; "BibTeX of…" under results: its entry (/library cite). Answered to the user alone.
    */
   private async onSave({ ack, body, action, client }: SlackActionMiddlewareArgs<BlockAction<StaticSelectAction | ButtonAction>> & AllMiddlewareArgs): Promise<void> {
     await ack();
@@ -420,9 +421,13 @@ export class SlackAdapter {
     const target = this.actionTarget(body, client);
     try {
       const paper = action.type === "button" ? action.value : action.selected_option?.value;
-      const view = paper
-        ? await runCommand("save", { paper }, this.commandCtx(body.channel?.id, body.user.id, body.user.name))
-        : errorView("Choose a paper to save.", "Pick one from the menu under the results.");
+      const ctx = this.commandCtx(body.channel?.id, body.user.id, body.user.name);
+      const cite = action.action_id === ACTION.cite;
+      const view = !paper
+        ? errorView("Choose a paper.", "Pick one from the menu under the results.")
+        : cite
+          ? await runCommand("library", { action: "cite", paper }, ctx)
+          : await runCommand("save", { paper }, ctx);
       await this.deliverView(target, view, {});
     } catch (err) {
       await this.failed(target, err, { action: action.action_id });

@@ -40,7 +40,7 @@ export const LIMITS = {
 export const MAX_MESSAGE_CHARS = 11_000;
 
 /** action_id prefixes of the buttons; digest votes are `ph_vote:<up|down>:<rank>`. */
-export const ACTION = { more: "ph_more", related: "ph_related", pick: "ph_pick", vote: "ph_vote", save: "ph_save" } as const;
+export const ACTION = { more: "ph_more", related: "ph_related", pick: "ph_pick", vote: "ph_vote", save: "ph_save", cite: "ph_cite" } as const;
 
 // ---------------------------------------------------------------------------------------------
 // Block Kit types (the subset we send)
@@ -199,14 +199,13 @@ function resultBlocks(v: ResultsView, titleChars: number, excerptChars: number):
   const last = v.items[v.items.length - 1]?.rank ?? first;
   blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: `Results ${first}–${last}${v.next ? "" : " (the last)"} · paperhound`, verbatim: true }] });
   if (more) blocks.push({ type: "actions", elements: [button("More", ACTION.more, more, "primary")] });
-  // Save any of these papers to the channel's library (not offered on the library's own list).
-  const options = v.library
-    ? []
-    : v.items
-        .filter((i) => i.id.length <= LIMITS.optionValue)
-        .map((i) => ({ text: { type: "plain_text" as const, text: fitPlain(`${i.rank}. ${i.title}`, LIMITS.optionText), emoji: false }, value: i.id }));
+  // Save any of these papers to the channel's library (not offered on the library's own list), or show one's BibTeX.
+  const options = v.items
+    .filter((i) => i.id.length <= LIMITS.optionValue)
+    .map((i) => ({ text: { type: "plain_text" as const, text: fitPlain(`${i.rank}. ${i.title}`, LIMITS.optionText), emoji: false }, value: i.id }));
+  const menu = (placeholder: string, actionId: string) => ({ type: "static_select" as const, placeholder: { type: "plain_text" as const, text: placeholder, emoji: false }, action_id: actionId, options });
   if (options.length > 0) {
-    blocks.push({ type: "actions", elements: [{ type: "static_select", placeholder: { type: "plain_text", text: "Save to this channel's library…", emoji: false }, action_id: ACTION.save, options }] });
+    blocks.push({ type: "actions", elements: [...(v.library ? [] : [menu("Save to this channel's library…", ACTION.save)]), menu("BibTeX of…", ACTION.cite)] });
   }
   return blocks;
 }
@@ -237,6 +236,12 @@ const ICON = { error: ":warning:", empty: ":mag:", info: ":information_source:" 
 export function messageViewMessage(v: MessageView): SlackMessage {
   const text = `${ICON[v.tone]} *${fitMrkdwn(v.title, 150)}*\n${fitMrkdwn(v.text, 1500)}`;
   const blocks: Block[] = [{ type: "section", text: { type: "mrkdwn", text, verbatim: true } }];
+  if (v.code) {
+    // Shown as it is: only Slack's three control characters escaped, and no fence inside.
+    let code = escapeMrkdwn(v.code).replace(/```/g, "`\u200b``");
+    if (code.length > LIMITS.sectionText - 7) code = `${code.slice(0, LIMITS.sectionText - 8)}…`;
+    blocks.push({ type: "section", text: { type: "mrkdwn", text: `\`\`\`${code}\`\`\``, verbatim: true } });
+  }
   if (v.suggestion) blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: fitMrkdwn(v.suggestion, 1500), verbatim: true }] });
   return message(blocks, `${v.title}: ${v.text}`, v.ephemeral);
 }

@@ -282,7 +282,7 @@ describe("the channel library", () => {
       expect(typeof complete.files === "string" ? JSON.parse(complete.files) : complete.files).toEqual([{ id: upload.fileId, title: "library.ris" }]);
 
       // The library's own list has no Save menu; search results have one, and choosing saves privately.
-      expect(listed.blocks.some((b) => b.type === "actions" && b.elements.some((e) => e.type === "static_select"))).toBe(false);
+      expect(listed.blocks.flatMap((b) => (b.type === "actions" ? b.elements : [])).filter((e) => e.type === "static_select").map((e) => e.action_id)).toEqual([ACTION.cite]);
       const results = (await firstResponse((await slash("/paper", "sparse attention for long videos --count 2")).id)).body as Msg;
       checkMessage(results);
       const menu = results.blocks.flatMap((b) => (b.type === "actions" ? b.elements : [])).find((e): e is StaticSelectElement => e.type === "static_select")!;
@@ -291,6 +291,14 @@ describe("the channel library", () => {
       const id2 = `s${++n}`;
       await postSigned(eventsUrl, { payload: JSON.stringify(selectPayload({ actionId: ACTION.save, value: "2101.00002", responseUrl: fake.responseUrl(id2) })) });
       expect((await firstResponse(id2)).body).toMatchObject({ response_type: "ephemeral", text: expect.stringContaining("(2101.00002) is in this channel's library (2 papers)") });
+      // "BibTeX of…": the entry in a code block, privately.
+      const citeMenu = results.blocks.flatMap((b) => (b.type === "actions" ? b.elements : [])).find((e): e is StaticSelectElement => e.type === "static_select" && e.action_id === ACTION.cite)!;
+      expect(citeMenu.options.map((o) => o.value)).toEqual(menu.options.map((o) => o.value));
+      const id3 = `s${++n}`;
+      await postSigned(eventsUrl, { payload: JSON.stringify(selectPayload({ actionId: ACTION.cite, value: "2101.00002", responseUrl: fake.responseUrl(id3) })) });
+      const cited = (await firstResponse(id3)).body as Msg;
+      expect(cited.response_type).toBe("ephemeral");
+      expect(sectionTexts(cited.blocks).join("\n")).toMatch(/```@misc\{\w+2021Sparse,\n(.|\n)*\teprint = \{2101\.00002\},(.|\n)*\}```/);
 
       const removed = (await firstResponse((await slash("/library", "remove --paper 2101.00001")).id)).body as Msg;
       expect(removed.text).toContain("is no longer in this channel's library");
