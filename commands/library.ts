@@ -1,9 +1,9 @@
 /**
  * /save paper:<arXiv id, URL or title>: adds a paper of the index to the channel's library.
- * /library [action:list|remove|export|cite] [filter] [paper] [format]: lists the library (newest
- * first, paged, filtered by text), takes a paper out, hands it over as a citation file (BibTeX,
- * CSL-JSON, RIS), or shows one paper's entry (cite: any paper of the index; the BibTeX menu under
- * results runs it). The library lives in the digest store (src/library/); every member of a channel
+ * /library [action:list|remove|export|cite|import] [filter] [paper] [format] [file]: lists the
+ * library (newest first, paged, filtered by text), takes a paper out, hands it over as a citation
+ * file (BibTeX, CSL-JSON, RIS), shows one paper's entry (cite: any paper of the index; the BibTeX
+ * menu under results runs it), or adds the papers of an attached file (import). The library lives in the digest store (src/library/); every member of a channel
  * may save and remove (a removed paper is saved again with /save).
  */
 import { CITATION_FILES, CITATION_FORMATS, formatCitations, libraryPaperOf, type CitationFormat } from "../src/library/citations.js";
@@ -13,11 +13,12 @@ import { shortAuthors } from "../src/papers/display.js";
 import { PAGE_OPTION } from "./options.js";
 import { nextPageOf } from "./paper.js";
 import { completePaper, MAX_REF_CHARS, paperByTitleWords, paperRefErrorView, withArxivFetch } from "./related.js";
-import type { CommandContext, CommandSpec, ParsedOptions } from "./types.js";
+import type { CommandAttachment, CommandContext, CommandSpec, ParsedOptions } from "./types.js";
+import { arxivIdsToFetch, importOutcome, LibraryImportError, matchEntries, MAX_IMPORT_BYTES, readImportFile, whyNotFound, type ImportEntry } from "../src/library/import.js";
 import type { StoredPaper } from "../src/search/types.js";
-import { errorView, itemOf, quoted, type MessageView, type PaperItem, type View } from "./view.js";
+import { errorView, itemOf, quoted, truncateWords, type MessageView, type PaperItem, type View } from "./view.js";
 
-export const LIBRARY_ACTIONS = ["list", "remove", "export", "cite"] as const;
+export const LIBRARY_ACTIONS = ["list", "remove", "export", "cite", "import"] as const;
 /** Papers per page of /library. */
 export const LIBRARY_PAGE_SIZE = 10;
 const MAX_FILTER_CHARS = 200;
@@ -149,12 +150,71 @@ function exportLibrary(o: ParsedOptions, lib: ChannelLibrary): View {
   };
 }
 
+/** An entry as a reader knows it: its key or record number, and its title when the key does not show it. */
+function entryName(e: ImportEntry): string {
+  return e.title && !e.label.includes(e.title.slice(0, 30)) ? `${e.label} “${truncateWords(e.title, 80)}”` : e.label;
+}
+
+/** Entries without a paper listed in an import's answer; the rest are counted. */
+const MAX_UNMATCHED_SHOWN = 10;
+
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+/**
+ * Adds the papers of an attached file (BibTeX, CSL-JSON, RIS, or a list of arXiv ids, URLs and
+ * DOIs) to the library, as `paperhound library import` does: matched by arXiv id, DOI, then title;
+ * arXiv ids the index lacks fetched first where the bot can (ctx.fetchArxiv); saved in one
+ * transaction. The file is checked by its declared size before it is read, read into memory only
+ * (never written anywhere), and refused past 10 MB whatever its declared size.
+ */
+async function importIntoLibrary(file: CommandAttachment | undefined, ctx: CommandContext, lib: ChannelLibrary): Promise<View> {
+  if (!file) {
+    return errorView(
+      "Attach the file to import.",
+      "Discord: /library action:import file:<your .bib, .json, .ris or list of arXiv ids>. Slack: share the file in this channel, then /library import within 10 minutes. Console: /library action:import file:<path>.",
+    );
+  }
+  if (file.size > MAX_IMPORT_BYTES) return errorView(`${quoted(file.name)} has ${mb(file.size)}; an import reads at most ${mb(MAX_IMPORT_BYTES)}.`, "Split the file, or export only the collection you want.");
+  let parsed;
+  try {
+    parsed = readImportFile(await file.read(MAX_IMPORT_BYTES));
+  } catch (err) {
+    if (err instanceof LibraryImportError) return errorView(`${quoted(file.name)} cannot be imported: ${err.message}.`, "Export BibTeX, CSL-JSON or RIS from your reference manager (Zotero, Mendeley, Paperpile, JabRef), or send one arXiv id, URL or DOI per line.");
+    return errorView(`${quoted(file.name)} could not be read: ${(err as Error).message}.`, "Send it again; nothing was imported.");
+  }
+  let matches = matchEntries(parsed.entries, ctx.index.store);
+  const toFetch = arxivIdsToFetch(matches);
+  let fetchProblem: string | undefined;
+  if (toFetch.length > 0 && ctx.fetchArxiv) {
+    try {
+      await ctx.fetchArxiv(toFetch);
+    } catch (err) {
+      fetchProblem = (err as Error).message;
+    }
+    matches = matchEntries(parsed.entries, ctx.index.store);
+  }
+  const notLookedUp = !ctx.fetchArxiv ? "this bot does not fetch from arXiv" : fetchProblem ? "arXiv could not be reached" : undefined;
+  const wanted = new Set(toFetch);
+  const fetched = matches.filter((m) => m.paper && m.by === "arxiv" && wanted.has(m.entry.arxivId!)).length;
+  const { matched, by, papers, missing } = importOutcome(matches);
+  const added = lib.store.saveMany(lib.channel, papers, `${ctx.user ?? "someone"} (import of ${file.name})`, ctx.clock());
+  const n = parsed.entries.length;
+  const lines = [
+    `${quoted(file.name)} (${parsed.format}, ${n} entr${n === 1 ? "y" : "ies"}): matched ${matched} (arXiv id ${by.arxiv}, DOI ${by.doi}, title ${by.title})${fetched > 0 ? `, ${fetched} of them fetched from arXiv` : ""}; added ${added}, already there ${papers.length - added}, not found ${missing.length}.`,
+    ...(fetchProblem ? [`Fetching from arXiv failed (${fetchProblem}); matched what the index holds.`] : []),
+    ...missing.slice(0, MAX_UNMATCHED_SHOWN).map((m) => `Not found: ${entryName(m.entry)} (${whyNotFound(m, notLookedUp)})`),
+    ...(missing.length > MAX_UNMATCHED_SHOWN ? [`… and ${missing.length - MAX_UNMATCHED_SHOWN} more not found.`] : []),
+  ];
+  return info("Imported", lines.join("\n"), added > 0 ? "See them with /library; new papers like them now come into this channel's digest." : undefined);
+}
+
 export async function runLibrary(o: ParsedOptions, ctx: CommandContext): Promise<View> {
   if (o.action === "cite") return citePaper(o, ctx);
   const lib = libraryOf(ctx);
   if ("kind" in lib) return lib;
   if (o.action === "remove") return removeFromLibrary(o, lib);
   if (o.action === "export") return exportLibrary(o, lib);
+  if (o.action === "import") return importIntoLibrary(ctx.attachment, ctx, lib);
   return listLibrary(o, ctx, lib);
 }
 
@@ -169,12 +229,13 @@ export const saveCommand: CommandSpec = {
 
 export const libraryCommand: CommandSpec = {
   name: "library",
-  description: "This channel's library: list, remove, export (BibTeX, CSL-JSON, RIS), or cite one paper",
+  description: "This channel's library: list, remove, import or export (BibTeX, CSL-JSON, RIS); cite a paper",
   options: [
-    { name: "action", description: "list (default), remove, export, or cite (one paper's entry)", type: "string", choices: LIBRARY_ACTIONS, default: "list" },
+    { name: "action", description: "list (default), remove, export, cite (one paper's entry), or import (an attached file)", type: "string", choices: LIBRARY_ACTIONS, default: "list" },
     { name: "filter", description: "list: only papers whose title, authors or id contain this", type: "string", maxLength: MAX_FILTER_CHARS },
     { name: "paper", description: "remove: the paper's arXiv id or URL (as /library shows it); cite: any paper's id, URL or title", type: "string", maxLength: MAX_REF_CHARS },
     { name: "format", description: "export and cite: bibtex (default), csl-json or ris", type: "string", choices: CITATION_FORMATS, default: "bibtex" },
+    { name: "file", description: "import: a BibTeX, CSL-JSON or RIS file, or a list of arXiv ids, URLs or DOIs (10 MB at most)", type: "attachment" },
     PAGE_OPTION,
   ],
   isPrivate: () => true,

@@ -27,6 +27,9 @@ function parseOne(spec: OptionSpec, raw: RawValue): string | number | boolean | 
       }
       return n;
     }
+    case "attachment":
+      // The file itself travels in CommandContext.attachment; the value only names it.
+      return String(raw).trim();
     case "boolean": {
       if (typeof raw === "boolean") return raw;
       const v = String(raw).trim().toLowerCase();

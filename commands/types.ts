@@ -11,7 +11,8 @@ import type { PaperIndex } from "../src/search/paper-index.js";
 import { searchOnThisThread, type PaperSearch } from "../src/search/search-threads.js";
 import type { View } from "./view.js";
 
-export type OptionType = "string" | "integer" | "boolean";
+/** "attachment": a file the user attaches (Discord); its value names it, and the adapter passes it as `CommandContext.attachment`. */
+export type OptionType = "string" | "integer" | "boolean" | "attachment";
 
 export interface OptionSpec {
   name: string;
@@ -35,6 +36,15 @@ export interface OptionSpec {
   choices?: readonly string[];
 }
 
+/** A file sent with a command: its name and declared size, and its bytes read on demand. */
+export interface CommandAttachment {
+  name: string;
+  /** Bytes, as the platform declares them (checked before anything is read). */
+  size: number;
+  /** The bytes; rejects once more than `maxBytes` arrive (a declared size can be wrong). */
+  read(maxBytes: number): Promise<Buffer>;
+}
+
 /** What every handler gets besides its options. */
 export interface CommandContext {
   index: PaperIndex;
@@ -56,6 +66,8 @@ export interface CommandContext {
    * commands say the paper is not in the index. Throws when arXiv cannot be reached.
    */
   fetchArxiv?: (ids: readonly string[]) => Promise<void>;
+  /** A file the user sent with the command (an import), read by the command only after its checks. */
+  attachment?: CommandAttachment;
   /** The chat platform the command came from (adapters set it): labels metrics and logs. */
   platform?: "discord" | "slack" | "console";
   /** Told about every command run (metrics and the per-command log line of `paperhound bot`). */

@@ -10,7 +10,7 @@ import { startBotOps } from "../ops/bot-ops.js";
 import { botAppContext, openChatRuntime } from "./runtime.js";
 import { DigestService } from "./digest-service.js";
 import { DigestIngest } from "../digest/digest-ingest.js";
-import { describeJob, runIngestJobInChild } from "../ingest/job.js";
+import { describeJob, MAX_JOB_IDS, runIngestJobInChild } from "../ingest/job.js";
 import { ingestFailure } from "../ingest/run.js";
 import type { Subscription } from "../digest/digest-store.js";
 import type { CommandEvent } from "../../commands/types.js";
@@ -74,13 +74,20 @@ export async function runBot(cliCtx: AppContext, opts: BotOptions): Promise<void
   let fetching: Promise<unknown> = Promise.resolve();
   const fetchArxiv = (ids: readonly string[]): Promise<void> => {
     const run = fetching.then(async () => {
-      const job = { source: "arxiv-ids" as const, ids: [...ids] };
-      const report = await runIngestJobInChild(job, { indexDir: runtime.ctx.index.dir, env: ctx.env, timeoutMs: 120_000 });
-      ctx.logger().info("papers fetched for a command", { component: "chat", ingest: describeJob(job), totals: report.totals, notes: report.notes });
-      const failure = ingestFailure(report);
-      if (failure) throw failure;
-      if (!report.dryRun) ops.metrics.papersIngested(report.source, report.totals.new + report.totals.updated);
-      await runtime.refresh();
+      try {
+        // One job per arXiv API request's worth of ids (an import may name hundreds).
+        for (let i = 0; i < ids.length; i += MAX_JOB_IDS) {
+          const job = { source: "arxiv-ids" as const, ids: ids.slice(i, i + MAX_JOB_IDS) };
+          const report = await runIngestJobInChild(job, { indexDir: runtime.ctx.index.dir, env: ctx.env, timeoutMs: 120_000 });
+          ctx.logger().info("papers fetched for a command", { component: "chat", ingest: describeJob(job), totals: report.totals, notes: report.notes });
+          const failure = ingestFailure(report);
+          if (failure) throw failure;
+          if (!report.dryRun) ops.metrics.papersIngested(report.source, report.totals.new + report.totals.updated);
+        }
+      } finally {
+        // What the jobs before a failure stored is loaded all the same.
+        await runtime.refresh();
+      }
     });
     fetching = run.catch(() => undefined);
     return run;

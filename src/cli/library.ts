@@ -10,7 +10,7 @@ import { indexLocation, openIndexForQuery, type IndexOption } from "../app/open-
 import { DigestStore } from "../digest/digest-store.js";
 import { CITATION_FORMATS, formatCitations, libraryPaperOf, type CitationFormat } from "../library/citations.js";
 import type { LibraryEntry } from "../library/library-store.js";
-import { matchEntries, MAX_IMPORT_BYTES, readImportFile, type ImportMatch } from "../library/import.js";
+import { arxivIdsToFetch, importOutcome, matchEntries, MAX_IMPORT_BYTES, readImportFile, whyNotFound } from "../library/import.js";
 import { IngestError } from "../ingest/sources.js";
 import { lookupArxivIds } from "../ingest/arxiv-lookup.js";
 import { parseArxivRef } from "../papers/arxiv-id.js";
@@ -56,13 +56,6 @@ async function readImportBytes(file: string): Promise<Buffer> {
 
 /** Shown for entries no paper was found for: the first 20, then a count. */
 const MAX_UNMATCHED_SHOWN = 20;
-
-function why(m: ImportMatch, offline: boolean): string {
-  if (m.entry.arxivId) return `arXiv ${m.entry.arxivId}: not in the index${offline ? " (--offline: not looked up)" : " nor found on arXiv"}`;
-  if (m.entry.doi) return `DOI ${m.entry.doi}: no paper of the index has it, and no title matched`;
-  if (m.entry.title) return "no paper of the index has this title";
-  return "no arXiv id, DOI or title";
-}
 
 const line = (e: LibraryEntry) => `${e.paper.id}  ${e.paper.title}  (${savedNote(e)})`;
 
@@ -127,7 +120,7 @@ export const registerLibrary: RegisterCommand = (program, ctx) => {
     try {
       let matches = matchEntries(entries, open.index.store);
       // arXiv papers the index does not hold are fetched and indexed first, as `related` does.
-      const toFetch = [...new Set(matches.flatMap((m) => (!m.paper && m.entry.arxivId ? [m.entry.arxivId] : [])))];
+      const toFetch = arxivIdsToFetch(matches);
       let fetched = 0;
       let fetchProblem: string | undefined;
       if (toFetch.length > 0 && !opts.offline) {
@@ -144,24 +137,21 @@ export const registerLibrary: RegisterCommand = (program, ctx) => {
           fetchProblem = err.message;
         }
       }
-      const found = matches.filter((m): m is ImportMatch & { paper: NonNullable<ImportMatch["paper"]> } => m.paper !== undefined);
-      const unique = [...new Map(found.map((m) => [m.paper.id, libraryPaperOf(m.paper)])).values()];
-      const added = withStore(ctx, opts, (store) => store.library.saveMany(channel, unique, `import of ${path.basename(file)}`, new Date()));
-      const by = { arxiv: 0, doi: 0, title: 0 };
-      for (const m of found) by[m.by!] += 1;
-      const missing = matches.filter((m) => !m.paper);
+      const { matched, by, papers, missing } = importOutcome(matches);
+      const added = withStore(ctx, opts, (store) => store.library.saveMany(channel, papers, `import of ${path.basename(file)}`, new Date()));
+      const notLookedUp = opts.offline ? "--offline: not looked up" : undefined;
       if (opts.json) {
         ctx.stdout.write(
-          `${JSON.stringify({ channel, format, entries: entries.length, matched: found.length, by, fetched, added, already: unique.length - added, not_found: missing.map((m) => ({ entry: m.entry.label, why: why(m, opts.offline === true) })), ...(fetchProblem ? { fetch_error: fetchProblem } : {}) })}\n`,
+          `${JSON.stringify({ channel, format, entries: entries.length, matched, by, fetched, added, already: papers.length - added, not_found: missing.map((m) => ({ entry: m.entry.label, why: whyNotFound(m, notLookedUp) })), ...(fetchProblem ? { fetch_error: fetchProblem } : {}) })}\n`,
         );
         return;
       }
       if (fetchProblem) ctx.stderr.write(`paperhound: ${fetchProblem}; matched what the index holds\n`);
-      for (const m of missing.slice(0, MAX_UNMATCHED_SHOWN)) ctx.stderr.write(`not found: ${m.entry.label}: ${why(m, opts.offline === true)}\n`);
+      for (const m of missing.slice(0, MAX_UNMATCHED_SHOWN)) ctx.stderr.write(`not found: ${m.entry.label}: ${whyNotFound(m, notLookedUp)}\n`);
       if (missing.length > MAX_UNMATCHED_SHOWN) ctx.stderr.write(`... and ${missing.length - MAX_UNMATCHED_SHOWN} more not found\n`);
       ctx.stdout.write(
         `imported ${file} (${format}, ${entries.length} entr${entries.length === 1 ? "y" : "ies"}) into the library of ${channel}: ` +
-          `matched ${found.length} (arXiv id ${by.arxiv}, DOI ${by.doi}, title ${by.title}), fetched from arXiv ${fetched}, added ${added}, already there ${unique.length - added}, not found ${missing.length}\n`,
+          `matched ${matched} (arXiv id ${by.arxiv}, DOI ${by.doi}, title ${by.title}), fetched from arXiv ${fetched}, added ${added}, already there ${papers.length - added}, not found ${missing.length}\n`,
       );
     } finally {
       await open.close();

@@ -11,6 +11,8 @@ import { PaperhoundError } from "../errors.js";
 import { parseArxivRef } from "../papers/arxiv-id.js";
 import type { PaperStore } from "../search/paper-store.js";
 import type { StoredPaper } from "../search/types.js";
+import { libraryPaperOf } from "./citations.js";
+import type { LibraryPaper } from "./library-store.js";
 
 /** The largest file an import reads (a 2,000-entry Zotero export is about 2 MB). */
 export const MAX_IMPORT_BYTES = 10 * 1024 * 1024;
@@ -177,4 +179,36 @@ export function matchEntries(entries: readonly ImportEntry[], store: PaperStore)
     }
     return { entry };
   });
+}
+
+/** What an import found: the papers to add (one per paper), how each entry was matched, and the entries no paper was found for. */
+export interface ImportOutcome {
+  matched: number;
+  by: { arxiv: number; doi: number; title: number };
+  papers: LibraryPaper[];
+  missing: ImportMatch[];
+}
+
+export function importOutcome(matches: readonly ImportMatch[]): ImportOutcome {
+  const by = { arxiv: 0, doi: 0, title: 0 };
+  const papers = new Map<string, LibraryPaper>();
+  for (const m of matches) {
+    if (!m.paper) continue;
+    by[m.by!] += 1;
+    if (!papers.has(m.paper.id)) papers.set(m.paper.id, libraryPaperOf(m.paper));
+  }
+  return { matched: matches.length - matches.filter((m) => !m.paper).length, by, papers: [...papers.values()], missing: matches.filter((m) => !m.paper) };
+}
+
+/** The unique arXiv ids of entries the index holds no paper for: what an import fetches from arXiv. */
+export function arxivIdsToFetch(matches: readonly ImportMatch[]): string[] {
+  return [...new Set(matches.flatMap((m) => (!m.paper && m.entry.arxivId ? [m.entry.arxivId] : [])))];
+}
+
+/** Why no paper was found for an entry; `notLookedUp`: why arXiv was not asked for the ids the index lacks (undefined: it was). */
+export function whyNotFound(m: ImportMatch, notLookedUp?: string): string {
+  if (m.entry.arxivId) return `arXiv ${m.entry.arxivId}: not in the index${notLookedUp ? ` (${notLookedUp})` : " nor found on arXiv"}`;
+  if (m.entry.doi) return `DOI ${m.entry.doi}: no paper of the index has it, and no title matched`;
+  if (m.entry.title) return "no paper of the index has this title";
+  return "no arXiv id, DOI or title";
 }

@@ -3,7 +3,7 @@
  * exit at the end of input) on a fresh index that gets the sample corpus, and the adapter driven
  * in-process, as a terminal would, on the small test index.
  */
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
@@ -161,6 +161,14 @@ describe("console adapter in-process", () => {
       // One paper's entry, as the chat apps' BibTeX menu shows it: printed as is, ready to copy.
       const cited = (await handleLine("/library action:cite paper:2101.00001", ctx, {})).text;
       expect(cited).toMatch(/^BibTeX: “Sparse Attention for Long Documents” \(2101\.00001\)\n\n@misc\{\w+2021Sparse,\n\tauthor = \{(.|\n)*\teprint = \{2101\.00001\},\n(.|\n)*\n\}$/);
+      // Import: the console runs beside the index, so file: names a local file.
+      const bib = path.join(dir, "refs.bib");
+      writeFileSync(bib, "@article{q, title={Quantum Error Correction with Surface Codes}, author={Ng, Kim}, year={2023}}\n");
+      expect((await handleLine(`/library action:import file:${bib}`, ctx, {})).text).toMatch(
+        /^Imported: “refs\.bib” \(BibTeX, 1 entry\): matched 1 \(arXiv id 0, DOI 0, title 1\); added 1, already there 0, not found 0\.\n {2}See them with \/library;/,
+      );
+      expect(store.library.entry("console:main", "2309.33333")?.savedBy).toBe("console (import of refs.bib)");
+      expect((await handleLine(`/library action:import file:${path.join(dir, "missing.bib")}`, ctx, {})).text).toMatch(/^Error: “missing\.bib” could not be read: .*missing\.bib does not exist\./);
     } finally {
       store.close();
       rmSync(dir, { recursive: true, force: true });

@@ -129,7 +129,7 @@ describe("slash commands through the real discord.js client", () => {
       "/paper query:<text> \\[count\\] \\[since\\] \\[until\\] \\[category\\] \\[author\\] \\[private\\]",
       "/related paper:<text> \\[count\\] \\[private\\]",
       "/save paper:<text>",
-      "/library \\[action\\] \\[filter\\] \\[paper\\] \\[format\\]",
+      "/library \\[action\\] \\[filter\\] \\[paper\\] \\[format\\] \\[file\\]",
       "/digest action:<text> \\[topics\\] \\[time\\] \\[timezone\\] \\[count\\] \\[categories\\] \\[sources\\] \\[quiet\\] \\[keywords\\] \\[author\\]",
       "/help \\[command\\]",
     ]);
@@ -204,6 +204,65 @@ describe("the channel library", () => {
       expect(entry.title).toBe("BibTeX");
       expect(entry.description).toMatch(/```\n@misc\{\w+2021Sparse,\n(.|\n)*\teprint = \{2101\.00002\},\n(.|\n)*\}\n```/);
       expect(store.library.count(`discord:${CHANNEL_ID}`)).toBe(2); // showing an entry saves nothing
+    } finally {
+      delete bot.ctx.digest;
+      store.close();
+    }
+  });
+});
+
+describe("the channel library: import from an attachment", () => {
+  const BIB = [
+    "@article{park, title={Graph Neural Networks for Molecular Property Prediction}, author={Park, Erin}, year={2022}}",
+    "@misc{q, title={Quantum error correction}, eprint={2309.33333}, archivePrefix={arXiv}}",
+    "@misc{none, title={A Paper Nobody Indexed At All}, author={Doe, Jane}, year={2020}}",
+  ].join("\n");
+
+  it("/library action:import with a .bib attachment: matched, added, the unmatched listed; nothing twice on a rerun", async () => {
+    const store = DigestStore.open(t.dir);
+    bot.ctx.digest = store;
+    const channel = `discord:${CHANNEL_ID}`;
+    try {
+      const before = store.library.count(channel);
+      const sent = fake.slashCommandWithFile("library", { action: "import" }, { option: "file", name: "refs.bib", content: Buffer.from(BIB) });
+      const calls = await finished(sent.token, isEdit);
+      expect(calls[0]!.body).toEqual({ type: 5, data: { flags: 64 } });
+      expect(fake.calls.filter((c) => c.method === "GET" && c.path.startsWith("/attachments/"))).toHaveLength(1);
+      const answer = (calls.at(-1)!.body as Body).embeds[0]!;
+      expect(answer.title).toBe("Imported");
+      expect(answer.description).toContain("“refs.bib” (BibTeX, 3 entries): matched 2 (arXiv id 1, DOI 0, title 1); added 2, already there 0, not found 1.");
+      expect(answer.description).toContain("Not found: none “A Paper Nobody Indexed At All” (no paper of the index has this title)");
+      expect(store.library.count(channel)).toBe(before + 2);
+      expect(store.library.entry(channel, "2309.33333")!.savedBy).toBe("researcher (import of refs.bib)");
+      // The same file again: nothing added twice.
+      const again = fake.slashCommandWithFile("library", { action: "import" }, { option: "file", name: "refs.bib", content: Buffer.from(BIB) });
+      expect(((await finished(again.token, isEdit)).at(-1)!.body as Body).embeds[0]!.description).toContain("added 0, already there 2, not found 1.");
+      expect(store.library.count(channel)).toBe(before + 2);
+    } finally {
+      delete bot.ctx.digest;
+      store.close();
+    }
+  });
+
+  it("a file declared over 10 MB is refused before any download; one larger than it said is cut off; a binary file or none is a clear error", async () => {
+    const store = DigestStore.open(t.dir);
+    bot.ctx.digest = store;
+    const channel = `discord:${CHANNEL_ID}`;
+    const answer = async (r: { token: string }) => ((await finished(r.token, isEdit)).at(-1)!.body as Body).embeds[0]!;
+    try {
+      const before = store.library.count(channel);
+      const downloads = () => fake.calls.filter((c) => c.method === "GET" && c.path.startsWith("/attachments/")).length;
+      const started = downloads();
+      const big = await answer(fake.slashCommandWithFile("library", { action: "import" }, { option: "file", name: "huge.bib", content: Buffer.from(BIB), declaredSize: 100 * 1024 * 1024 }));
+      expect(big.description).toContain("“huge.bib” has 100.0 MB; an import reads at most 10.0 MB.");
+      expect(downloads()).toBe(started);
+      const lying = await answer(fake.slashCommandWithFile("library", { action: "import" }, { option: "file", name: "small.bib", content: Buffer.alloc(10 * 1024 * 1024 + 10, 0x41), declaredSize: 100 }));
+      expect(lying.description).toMatch(/“small\.bib” could not be read: the file has \d+ bytes, more than the 10485760 an import reads\./);
+      const binary = await answer(fake.slashCommandWithFile("library", { action: "import" }, { option: "file", name: "paper.pdf", content: Buffer.from([0x25, 0x50, 0x44, 0x46, 0, 1, 2, 0]) }));
+      expect(binary.description).toMatch(/^“paper\.pdf” cannot be imported: /);
+      const none = await answer(fake.slashCommand("library", { action: "import" }));
+      expect(none.description).toMatch(/^Attach the file to import\.\n\nDiscord: \/library action:import file:/);
+      expect(store.library.count(channel)).toBe(before);
     } finally {
       delete bot.ctx.digest;
       store.close();

@@ -47,7 +47,8 @@ describe("slash command registration", () => {
     expect(body[1]!.options[0]).toMatchObject({ name: "paper", required: true, autocomplete: true });
     expect(body[2]!.options).toEqual([{ type: 3, name: "paper", description: "arXiv id, arXiv URL or title of the paper", required: true, max_length: 300, autocomplete: true }]);
     const library = body[3]!.options;
-    expect(library.map((o) => o.name)).toEqual(["action", "filter", "paper", "format"]);
+    expect(library.map((o) => o.name)).toEqual(["action", "filter", "paper", "format", "file"]);
+    expect(library[4]).toMatchObject({ type: 11, required: false });
     expect(library[0]).toMatchObject({ required: false, choices: [{ name: "list", value: "list" }, { name: "remove", value: "remove" }, { name: "export", value: "export" }, { name: "cite", value: "cite" }] });
     expect(library[3]).toMatchObject({ choices: [{ name: "bibtex", value: "bibtex" }, { name: "csl-json", value: "csl-json" }, { name: "ris", value: "ris" }] });
   });

@@ -308,7 +308,7 @@ describe("/help", () => {
       "/paper query:<text> [count] [since] [until] [category] [author] [private]",
       "/related paper:<text> [count] [private]",
       "/save paper:<text>",
-      "/library [action] [filter] [paper] [format]",
+      "/library [action] [filter] [paper] [format] [file]",
       "/digest action:<text> [topics] [time] [timezone] [count] [categories] [sources] [quiet] [keywords] [author]",
       "/help [command]",
     ]);

@@ -71,6 +71,8 @@ export class FakeDiscord {
   private sessionId = "fake-session-1";
   private failures: Failure[] = [];
   private messages = new Map<string, Json>();
+  /** Files users attached to commands, served as Discord's CDN serves them (GET /attachments/<id>/<name>). */
+  private readonly attachments = new Map<string, Buffer>();
   private waiters: { pred: (c: RestCall) => boolean; resolve: (c: RestCall) => void }[] = [];
   private readyWaiters: (() => void)[] = [];
   private connected = false;
@@ -243,6 +245,29 @@ export class FakeDiscord {
     return { id, token };
   }
 
+  /**
+   * A slash command with a file attached to its attachment option (type 11), as Discord sends it:
+   * the option's value is the attachment's id, its details in `data.resolved.attachments`, the file
+   * on the CDN (here: this server). `declaredSize` is what Discord would say (default: the real size).
+   */
+  slashCommandWithFile(
+    name: string,
+    options: Record<string, string | number | boolean>,
+    file: { option: string; name: string; content: Buffer; declaredSize?: number },
+  ): { id: string; token: string; url: string } {
+    const attachmentId = snowflake();
+    const url = `http://127.0.0.1:${this.port}/attachments/${attachmentId}/${encodeURIComponent(file.name)}`;
+    this.attachments.set(`/attachments/${attachmentId}/${file.name}`, file.content);
+    const opts = [
+      ...Object.entries(options).map(([n, value]) => ({ name: n, type: typeof value === "boolean" ? 5 : typeof value === "number" ? 4 : 3, value })),
+      { name: file.option, type: 11, value: attachmentId },
+    ];
+    const attachment = { id: attachmentId, filename: file.name, size: file.declaredSize ?? file.content.length, url, proxy_url: url, content_type: "text/plain; charset=utf-8" };
+    const { id, token, payload } = this.base(2, { data: { id: commandId(name), name, type: 1, guild_id: GUILD_ID, options: opts, resolved: { attachments: { [attachmentId]: attachment } } } });
+    this.dispatch("INTERACTION_CREATE", payload);
+    return { id, token, url };
+  }
+
   autocomplete(name: string, option: string, partial: string, others: Record<string, string | number> = {}): { id: string; token: string } {
     const opts = [
       { name: option, type: 3, value: partial, focused: true },
@@ -328,6 +353,15 @@ export class FakeDiscord {
       }
     }
     const call: RestCall = { method, path, query: Object.fromEntries(url.searchParams), body, contentType, at: performance.now(), status: 0, ...(files ? { files } : {}) };
+
+    const attached = method === "GET" ? this.attachments.get(path) : undefined;
+    if (attached) {
+      call.status = 200;
+      this.record(call);
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(attached.length) });
+      res.end(attached);
+      return;
+    }
 
     const failure = this.failures.find((f) => f.match(method, path));
     if (failure) {

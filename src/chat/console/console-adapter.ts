@@ -3,9 +3,14 @@
  * command per line; it exits at the end of the input) run on the current index and print the same
  * results a chat platform would show, as text. `/more` shows the next page of the last results.
  */
+import { statSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
 import readline from "node:readline";
+import { findCommand } from "../../../commands/index.js";
 import { runCommand } from "../../../commands/run.js";
-import type { CommandContext } from "../../../commands/types.js";
+import type { CommandAttachment, CommandContext, RawOptions } from "../../../commands/types.js";
+import { checkInputFile } from "../../papers/sources/source-file.js";
 import type { NextPage } from "../../../commands/view.js";
 import { parseLine } from "./parse.js";
 import { renderText } from "./render.js";
@@ -35,9 +40,41 @@ export async function handleLine(line: string, ctx: CommandContext, state: { nex
   }
   const parsed = parseLine(trimmed);
   if (!parsed) return { text: "Commands start with /: try /paper equivariant networks, or /help." };
-  const view = await runCommand(parsed.name, parsed.raw, ctx);
+  const view = await runCommand(parsed.name, parsed.raw, { ...ctx, ...localAttachment(parsed.name, parsed.raw) });
   if (view.kind === "results") state.next = view.next;
   return { text: renderText(view) };
+}
+
+/**
+ * The console runs beside the index, so an attachment option names a local file
+ * (`/library action:import file:refs.bib`); its size and kind are checked before it is read.
+ */
+function localAttachment(command: string, raw: RawOptions): { attachment?: CommandAttachment } {
+  const option = findCommand(command)?.options.find((o) => o.type === "attachment");
+  const file = option ? raw[option.name] : undefined;
+  if (typeof file !== "string" || !file.trim()) return {};
+  const name = file.trim();
+  let size = 0;
+  try {
+    const st = statSync(name);
+    if (!st.isFile()) throw new Error(`${name} is not a regular file`);
+    size = st.size;
+  } catch (err) {
+    const message = (err as NodeJS.ErrnoException).code === "ENOENT" ? `${name} does not exist` : (err as Error).message;
+    return { attachment: { name: path.basename(name), size: 0, read: () => Promise.reject(new Error(message)) } };
+  }
+  return {
+    attachment: {
+      name: path.basename(name),
+      size,
+      read: async (maxBytes) => {
+        const checked = await checkInputFile(name);
+        if (typeof checked === "string") throw new Error(checked);
+        if (checked.size > maxBytes) throw new Error(`it has ${checked.size} bytes, more than the ${maxBytes} an import reads`);
+        return readFile(name);
+      },
+    },
+  };
 }
 
 /** The longest input line read (a /paper query is at most 1,000 characters); longer ones are answered unread. */

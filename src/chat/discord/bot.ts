@@ -31,10 +31,11 @@ import { recordDigestVote } from "../../../commands/digest.js";
 import { findCommand } from "../../../commands/index.js";
 import { parseOptions } from "../../../commands/options.js";
 import { runCommand } from "../../../commands/run.js";
-import { answersPrivately, CommandInputError, MAX_CHOICES, type CommandContext, type RawOptions } from "../../../commands/types.js";
+import { answersPrivately, CommandInputError, MAX_CHOICES, type CommandAttachment, type CommandContext, type RawOptions } from "../../../commands/types.js";
 import { errorView, internalErrorView, type ResultsView, type View } from "../../../commands/view.js";
 import type { Logger } from "../../log.js";
 import { parseVoteId } from "./digest.js";
+import { downloadLimited } from "../download.js";
 import { CUSTOM_ID, renderDiscord, type DiscordPayload } from "./render.js";
 import { ResultsStore } from "./results-store.js";
 import { DRAIN_MS, settleWithin } from "../drain.js";
@@ -184,7 +185,10 @@ export class DiscordBot {
       return;
     }
     await i.deferReply(ephemeral ? { flags: MessageFlags.Ephemeral } : {});
-    await this.deliver(i, await runCommand(cmd.name, raw, this.commandCtx(i)), ephemeral);
+    // A file attached to the command (an import): read only when the command asks, size-limited.
+    const file = cmd.options.filter((o) => o.type === "attachment").map((o) => i.options.getAttachment(o.name))[0];
+    const attachment: CommandAttachment | undefined = file ? { name: file.name, size: file.size, read: (maxBytes) => downloadLimited(file.url, maxBytes) } : undefined;
+    await this.deliver(i, await runCommand(cmd.name, raw, { ...this.commandCtx(i), ...(attachment ? { attachment } : {}) }), ephemeral);
   }
 
   /** The context of a command or button: its channel ("discord:<id>"), manageable with Manage Channels, and who asked. */

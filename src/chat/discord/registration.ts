@@ -12,6 +12,7 @@ const OPTION_TYPE = {
   string: ApplicationCommandOptionType.String,
   integer: ApplicationCommandOptionType.Integer,
   boolean: ApplicationCommandOptionType.Boolean,
+  attachment: ApplicationCommandOptionType.Attachment,
 } as const;
 
 function optionJson(o: OptionSpec): Record<string, unknown> {
