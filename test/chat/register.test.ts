@@ -49,7 +49,7 @@ describe("slash command registration", () => {
     const library = body[3]!.options;
     expect(library.map((o) => o.name)).toEqual(["action", "filter", "paper", "format", "file"]);
     expect(library[4]).toMatchObject({ type: 11, required: false });
-    expect(library[0]).toMatchObject({ required: false, choices: [{ name: "list", value: "list" }, { name: "remove", value: "remove" }, { name: "export", value: "export" }, { name: "cite", value: "cite" }] });
+    expect(library[0]).toMatchObject({ required: false, choices: [{ name: "list", value: "list" }, { name: "remove", value: "remove" }, { name: "export", value: "export" }, { name: "cite", value: "cite" }, { name: "import", value: "import" }] });
     expect(library[3]).toMatchObject({ choices: [{ name: "bibtex", value: "bibtex" }, { name: "csl-json", value: "csl-json" }, { name: "ris", value: "ris" }] });
   });
 
