@@ -85,6 +85,10 @@ export class FakeSlack {
   readonly responses: ResponseCall[] = [];
   /** File bytes posted to an upload URL that files.getUploadURLExternal handed out (as text). */
   readonly uploads: { fileId: string; body: string }[] = [];
+  /** Files users shared in channels (newest last), listed by files.list and served at url_private_download. */
+  private readonly shared: { id: string; channel: string; user: string; name: string; content: Buffer; size: number; created: number }[] = [];
+  /** Downloads of shared files, with the Authorization header they carried. */
+  readonly downloads: { fileId: string; authorization: string | undefined }[] = [];
   private nextFile = 1;
   readonly socketAcks: { envelope_id: string; payload?: unknown; at: number }[] = [];
   private readonly apiScripts = new Map<string, FakeReply[]>();
@@ -123,6 +127,13 @@ export class FakeSlack {
   }
 
   /** The next replies of a Web API method (then the defaults again). */
+  /** A file `user` shares in `channel` now (`size`: what Slack declares; default the real size). */
+  shareFile(file: { channel: string; user: string; name: string; content: Buffer; size?: number; created?: number }): string {
+    const id = `F0SHARED${String(this.shared.length + 1).padStart(3, "0")}`;
+    this.shared.push({ id, channel: file.channel, user: file.user, name: file.name, content: file.content, size: file.size ?? file.content.length, created: file.created ?? Math.floor(Date.now() / 1000) });
+    return id;
+  }
+
   scriptApi(method: string, replies: FakeReply[]): void {
     this.apiScripts.set(method, [...replies]);
   }
@@ -181,6 +192,16 @@ export class FakeSlack {
       }
       case "files.completeUploadExternal":
         return { body: { ok: true, files: (typeof body.files === "string" ? JSON.parse(body.files) : (body.files ?? [])) as unknown[] } };
+      case "files.list": {
+        // Newest first, filtered as Slack filters (channel, user, ts_from), `count` of them.
+        const from = Number(body.ts_from ?? 0);
+        const files = this.shared
+          .filter((f) => (!body.channel || f.channel === body.channel) && (!body.user || f.user === body.user) && f.created >= from)
+          .reverse()
+          .slice(0, Number(body.count ?? 100))
+          .map((f) => ({ id: f.id, name: f.name, title: f.name, size: f.size, created: f.created, user: f.user, url_private: `http://127.0.0.1:${this.port}/files/${f.id}/${f.name}`, url_private_download: `http://127.0.0.1:${this.port}/files/${f.id}/download/${f.name}` }));
+        return { body: { ok: true, files, paging: { count: files.length, total: files.length, page: 1, pages: 1 } } };
+      }
       case "apps.connections.open":
         return { body: { ok: true, url: `ws://127.0.0.1:${this.port}/socket?ticket=${randomBytes(4).toString("hex")}` } };
       default:
@@ -209,6 +230,19 @@ export class FakeSlack {
       }
       this.uploads.push({ fileId: url.pathname.slice("/upload/".length), body });
       reply = { body: `OK - ${Buffer.byteLength(raw)}` };
+    } else if (url.pathname.startsWith("/files/")) {
+      // url_private(_download): only with the bot token, as Slack requires.
+      const fileId = url.pathname.split("/")[2]!;
+      const file = this.shared.find((f) => f.id === fileId);
+      this.downloads.push({ fileId, authorization: req.headers.authorization });
+      if (!file || req.headers.authorization !== `Bearer ${BOT_TOKEN}`) {
+        reply = { status: 404, body: "not found" };
+      } else {
+        res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(file.content.length) });
+        res.end(file.content);
+        this.notify();
+        return;
+      }
     } else if (url.pathname.startsWith("/response/")) {
       const id = url.pathname.slice("/response/".length);
       reply = this.responseScripts.get(id)?.shift() ?? { body: "ok" };

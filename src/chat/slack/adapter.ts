@@ -42,8 +42,9 @@ import { parseOptions } from "../../../commands/options.js";
 import { runCommand } from "../../../commands/run.js";
 import { DRAIN_MS, settleWithin } from "../drain.js";
 import { slackApiError } from "./api-error.js";
-import { answersPrivately, CommandInputError, searcherOf, type CommandContext, type RawOptions } from "../../../commands/types.js";
-import { errorView, internalErrorView, type View } from "../../../commands/view.js";
+import { answersPrivately, CommandInputError, searcherOf, type CommandAttachment, type CommandContext, type RawOptions } from "../../../commands/types.js";
+import { errorView, internalErrorView, type MessageView, type View } from "../../../commands/view.js";
+import { downloadLimited } from "../download.js";
 import { ConfigError, type Config } from "../../config.js";
 import type { Logger } from "../../log.js";
 import { PaperNotFoundError } from "../../search/paper-index.js";
@@ -176,6 +177,9 @@ const yieldToWaitingRequests = () => new Promise<void>((resolve) => setImmediate
 
 const isMore = (v: Record<string, unknown>) => (v.c === "paper" || v.c === "related") && typeof v.o === "object" && v.o !== null && !Array.isArray(v.o);
 const isRelated = (v: Record<string, unknown>) => typeof v.p === "string" && typeof v.n === "number" && typeof v.x === "boolean";
+
+/** How long after sharing a file `/library import` takes it (Slack slash commands carry no files). */
+export const SHARED_FILE_MINUTES = 10;
 
 export interface SlackAdapterOptions {
   config: Config;
@@ -353,7 +357,17 @@ export class SlackAdapter {
           return;
         }
       }
-      await this.deliverView(target, await runCommand(name, raw, this.commandCtx(command.channel_id, command.user_id, command.user_name)), {});
+      const ctx = this.commandCtx(command.channel_id, command.user_id, command.user_name);
+      if (name === "library" && raw.action === "import") {
+        // A slash command cannot carry a file: the import takes the one the user just shared here.
+        const found = await this.sharedFile(client, command.channel_id, command.user_id);
+        if ("kind" in found) {
+          await this.deliverView(target, found, {});
+          return;
+        }
+        if (found.file) ctx.attachment = found.file;
+      }
+      await this.deliverView(target, await runCommand(name, raw, ctx), {});
     } catch (err) {
       await this.failed(target, err, { command: name });
     }
@@ -371,6 +385,36 @@ export class SlackAdapter {
   }
 
   /** A command's context: its channel ("slack:<id>"; changing its digest needs the admin allow-list when one is set) and who asked. */
+  /**
+   * The newest file `user` shared in `channel` in the last SHARED_FILE_MINUTES (files.list, scope
+   * files:read), as an attachment downloaded with the bot token only when the import reads it; or
+   * the message saying why it cannot be looked for.
+   */
+  private async sharedFile(client: WebClient, channel: string, user: string): Promise<{ file?: CommandAttachment } | MessageView> {
+    let files;
+    try {
+      const since = Math.floor(Date.now() / 1000) - SHARED_FILE_MINUTES * 60;
+      files = (await client.files.list({ channel, user, ts_from: String(since), count: 1 })).files ?? [];
+    } catch (err) {
+      const code = (err as { data?: { error?: string } }).data?.error;
+      return errorView(
+        `Could not look for the file you shared${code ? ` (Slack: ${code})` : ""}.`,
+        code === "missing_scope" ? "The app needs the files:read scope: add it from slack-manifest.json and reinstall the app." : "Try again in a moment.",
+      );
+    }
+    const f = files[0];
+    if (!f) return {};
+    const url = f.url_private_download ?? f.url_private;
+    const token = this.settings.botToken;
+    return {
+      file: {
+        name: f.name ?? f.title ?? "shared file",
+        size: f.size ?? 0,
+        read: (maxBytes) => (url ? downloadLimited(url, maxBytes, { headers: { authorization: `Bearer ${token}` } }) : Promise.reject(new Error("Slack gave no address for the file"))),
+      },
+    };
+  }
+
   private commandCtx(channel: string | undefined, userId: string, userName: string | undefined): CommandContext {
     const admins = this.opts.digestAdmins;
     return {

@@ -300,9 +300,35 @@ describe("the channel library", () => {
       expect(cited.response_type).toBe("ephemeral");
       expect(sectionTexts(cited.blocks).join("\n")).toMatch(/```@misc\{\w+2021Sparse,\n(.|\n)*\teprint = \{2101\.00002\},(.|\n)*\}```/);
 
+      // Import: the file the user just shared in the channel (a slash command carries none).
+      const none = (await firstResponse((await slash("/library", "import")).id)).body as Msg;
+      expect(none.text).toContain("Attach the file to import.");
+      expect(JSON.stringify(none.blocks)).toContain("Slack: share the file in this channel, then /library import within 10 minutes.");
+      fake.shareFile({ channel: "C0OTHER", user: USER_ID, name: "elsewhere.bib", content: Buffer.from("@misc{x, title={Elsewhere}}") });
+      fake.shareFile({ channel: CHANNEL_ID, user: USER_ID, name: "old.bib", content: Buffer.from("@misc{x, title={Old}}"), created: Math.floor(Date.now() / 1000) - 3600 });
+      const big = fake.shareFile({ channel: CHANNEL_ID, user: USER_ID, name: "huge.bib", content: Buffer.from("@misc{x, title={Huge}}"), size: 100 * 1024 * 1024 });
+      const refused = (await firstResponse((await slash("/library", "import")).id)).body as Msg;
+      expect(refused.text).toContain("“huge.bib” has 100.0 MB; an import reads at most 10.0 MB.");
+      expect(fake.downloads.filter((d) => d.fileId === big)).toEqual([]);
+      const shared = fake.shareFile({ channel: CHANNEL_ID, user: USER_ID, name: "refs.ris", content: Buffer.from("TY  - JOUR\nTI  - Quantum Error Correction with Surface Codes\nER  - \nTY  - JOUR\nTI  - Nothing Like Any Paper Here\nER  - \n") });
+      const imported = (await firstResponse((await slash("/library", "import")).id)).body as Msg;
+      expect(imported.response_type).toBe("ephemeral");
+      expect(imported.text).toContain("“refs.ris” (RIS, 2 entries): matched 1 (arXiv id 0, DOI 0, title 1); added 1, already there 0, not found 1.");
+      expect(JSON.stringify(imported.blocks)).toContain("Not found: record 2: Nothing Like Any Paper Here (no paper of the index has this title)");
+      expect(fake.downloads.filter((d) => d.fileId === shared)).toEqual([{ fileId: shared, authorization: `Bearer ${BOT_TOKEN}` }]);
+      expect(store.library.entry(`slack:${CHANNEL_ID}`, "2309.33333")?.savedBy).toBe("alice (import of refs.ris)");
+      // Without the files:read scope: says what to add.
+      fake.scriptApi("files.list", [{ body: { ok: false, error: "missing_scope", needed: "files:read" } }]);
+      const scope = (await firstResponse((await slash("/library", "import")).id)).body as Msg;
+      expect(scope.text).toContain("Could not look for the file you shared (Slack: missing_scope).");
+      expect(JSON.stringify(scope.blocks)).toContain("files:read");
+
       const removed = (await firstResponse((await slash("/library", "remove --paper 2101.00001")).id)).body as Msg;
       expect(removed.text).toContain("is no longer in this channel's library");
-      expect(store.library.list(`slack:${CHANNEL_ID}`).entries.map((e) => [e.paper.id, e.savedBy])).toEqual([["2101.00002", "alice"]]);
+      expect(store.library.list(`slack:${CHANNEL_ID}`).entries.map((e) => [e.paper.id, e.savedBy])).toEqual([
+        ["2309.33333", "alice (import of refs.ris)"],
+        ["2101.00002", "alice"],
+      ]);
     } finally {
       delete adapter.ctx.digest;
       store.close();

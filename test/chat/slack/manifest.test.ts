@@ -29,7 +29,7 @@ describe("slack-manifest.json", () => {
   });
 
   it("asks for the least: commands, chat:write, chat:write.public (digests in public channels it has not joined) and files:write (library exports); Socket Mode and interactivity (buttons) on", () => {
-    expect(manifest.oauth_config.scopes.bot).toEqual(["commands", "chat:write", "chat:write.public", "files:write"]);
+    expect(manifest.oauth_config.scopes.bot).toEqual(["commands", "chat:write", "chat:write.public", "files:write", "files:read"]);
     expect(manifest.settings.socket_mode_enabled).toBe(true);
     expect(manifest.settings.interactivity.is_enabled).toBe(true);
   });
