@@ -48,6 +48,13 @@ describe("paperFromRecord", () => {
     });
   });
 
+  it("author names with LaTeX accents and commands read as Unicode; text that is not LaTeX stays as it is", () => {
+    const p = paperFromRecord({ id: "2401.00001", title: "T", abstract: "A", authors: "J{\\\"o}rg M{\\\"u}ller, Fran\\c{c}ois Z\\'enon and {\\O}ystein Ma{\\l}ecki" });
+    expect(p.authors).toEqual(["Jörg Müller", "François Zénon", "Øystein Małecki"]);
+    const q = paperFromRecord({ id: "2401.00002", title: "T", abstract: "A", authors: [{ name: "\\v{S}imon Bal\\'azs" }, "Broken {Brace", "Plain Name"] });
+    expect(q.authors).toEqual(["Šimon Balázs", "Broken {Brace", "Plain Name"]);
+  });
+
   it("namespaces non-arXiv ids", () => {
     const base = { title: "T", abstract: "A" };
     expect(paperFromRecord({ ...base, id: "4983", source: "scifact" }).id).toBe("scifact:4983");
@@ -175,7 +182,8 @@ describe("readPaperFile on JSON Lines", () => {
     expect(kaggle).toMatchObject({
       version: 2,
       title: "Calculation of prompt diphoton production cross sections at Tevatron and LHC energies",
-      authors: ["C. Bal\\'azs", "E. L. Berger", "P. M. Nadolsky", "C.-P. Yuan"],
+      // The Kaggle snapshot writes "C. Bal\\'azs": LaTeX accents become Unicode.
+      authors: ["C. Balázs", "E. L. Berger", "P. M. Nadolsky", "C.-P. Yuan"],
       categories: ["hep-ph"],
       published: "2007-04-02",
       updated: "2008-11-13",

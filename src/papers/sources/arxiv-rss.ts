@@ -34,6 +34,7 @@
  */
 import type { Paper } from "../types.js";
 import { normaliseDate, splitAuthors } from "./paper-record.js";
+import { latexToUnicode } from "../latex-text.js";
 import {
   RecordProblem,
   SourceFormatError,
@@ -128,7 +129,7 @@ function itemToPaper(item: XmlNode, source: string): ArxivRssItem {
   if (!title) recordProblem(`item ${ref.id} has no <title>`);
   const abstract = collapse(parts ? parts.abstract : description);
 
-  const authors = childrenNamed(item, DC_NS, "creator").flatMap((c) => splitAuthors(collapse(c.text)));
+  const authors = childrenNamed(item, DC_NS, "creator").flatMap((c) => splitAuthors(collapse(c.text)).map(latexToUnicode));
   const categories: string[] = [];
   for (const c of childrenNamed(item, "", "category")) {
     const t = c.text.trim();

@@ -44,6 +44,7 @@
  */
 import type { Paper } from "../types.js";
 import { normaliseDate, splitAuthors } from "./paper-record.js";
+import { latexToUnicode } from "../latex-text.js";
 import { categoryOfSubject } from "./arxiv-categories.js";
 import {
   RecordProblem,
@@ -202,7 +203,8 @@ interface Parsed {
 
 function newPaper(id: string, title: string, abstract: string, authors: string[], categories: string[], source: string): Paper {
   if (!title) recordProblem(`record ${id} has no title`);
-  return { id, title, abstract, authors, categories, links: arxivLinks(id), source };
+  // arXiv's metadata writes accents in LaTeX ("Bal\\'azs").
+  return { id, title, abstract, authors: authors.map(latexToUnicode), categories, links: arxivLinks(id), source };
 }
 
 function fromOaiDc(dc: XmlNode, header: OaiHeader, source: string): Parsed {

@@ -7,7 +7,8 @@
  *     "id":               "2401.00631v3" | "arXiv:2401.00631" | an arXiv URL | "scifact:4983" | "10.1000/x" | 4983,
  *     "title":            string, required (whitespace runs collapse to one space),
  *     "abstract":         string, required (trimmed; aliases "summary", "text"),
- *     "authors":          ["Ada Lovelace", ...] | [{"name": "Ada Lovelace"}, ...] | "A. Lovelace, C. Babbage and G. Boole",
+ *     "authors":          ["Ada Lovelace", ...] | [{"name": "Ada Lovelace"}, ...] | "A. Lovelace, C. Babbage and G. Boole"
+ *                         (LaTeX accents as Unicode: "Bal\'azs" → "Balázs", latex-text.ts),
  *     "categories":       ["cs.LG", "stat.ML"] | "cs.LG stat.ML",
  *     "primary_category": "cs.LG"                (put first in categories; alias "primary"),
  *     "published":        "2024-01-01" | "2024-01-01T18:59:59Z" | "Mon, 1 Jan 2024 18:59:59 GMT"  (alias "date"),
@@ -53,6 +54,7 @@ import type { Paper, PaperLinks } from "../types.js";
 import { isArxivArchive } from "./arxiv-categories.js";
 import { slugify } from "./daily-listing.js";
 import { collapse, hasVisibleText, stripControlChars } from "./source-common.js";
+import { latexToUnicode } from "../latex-text.js";
 import { PaperhoundError } from "../../errors.js";
 
 /** A record that cannot become a Paper; `message` names the field and the problem. */
@@ -271,14 +273,14 @@ function readAuthors(o: Obj): string[] {
   const f = pick(o, "authors");
   if (!f) return [];
   const [, v] = f;
-  if (typeof v === "string") return splitAuthors(stripControlChars(v));
+  if (typeof v === "string") return splitAuthors(stripControlChars(v)).map(latexToUnicode);
   if (!Array.isArray(v)) fail(`"authors" must be an array or a string, got ${describeType(v)}`);
   const out: string[] = [];
   v.forEach((a, i) => {
     let name: unknown = a;
     if (a && typeof a === "object" && !Array.isArray(a)) name = (a as Obj).name;
     if (typeof name !== "string") fail(`"authors[${i}]" must be a name (a string or {"name": string}), got ${describeType(a)}`);
-    const t = collapse(stripControlChars(name));
+    const t = latexToUnicode(collapse(stripControlChars(name)));
     if (t) out.push(t);
   });
   return out;
