@@ -6,7 +6,7 @@
  * are for everyone. Also the platform-neutral text of a posted digest (headline and one line per
  * paper), which each adapter renders.
  */
-import { chooseDigestPapers, dayBefore, localDayAndTime, windowStart } from "../src/digest/digest-runner.js";
+import { addDays, chooseDigestPapers, dayBefore, localDayAndTime, windowStart } from "../src/digest/digest-runner.js";
 import { DIGEST_SOURCES, type DecidedDigest, type DigestSource, type DigestStore, type Subscription } from "../src/digest/digest-store.js";
 import { CandidatePool, MAX_LIBRARY_PAPERS } from "../src/digest/ranking.js";
 import type { SearchHit } from "../src/search/types.js";
@@ -208,7 +208,10 @@ async function preview(sub: Subscription, ctx: CommandContext, store: DigestStor
       tone: "empty",
       title: "Nothing yet",
       text: `No new paper announced after ${sub.windowEnd} (up to ${today}) matches this channel's digest (${candidates.length} candidate${candidates.length === 1 ? "" : "s"}).`,
-      suggestion: "arXiv does not announce on weekends; broaden the topics or categories with /digest subscribe.",
+      suggestion:
+        candidates.length > 0
+          ? "Broaden the topics or categories with /digest subscribe, or /save papers like the ones you want."
+          : "arXiv does not announce on weekends, and the day's papers may not be fetched yet.",
       ephemeral: true,
     };
   }
@@ -268,7 +271,27 @@ export const digestCommand: CommandSpec = {
 // ---------------------------------------------------------------------------------------------
 // A posted digest as platform-neutral text
 
-export const EMPTY_DIGEST_TEXT = "No new papers matched today; arXiv does not announce on weekends.";
+/**
+ * Why a digest has no paper, as the channel reads it: the new papers did not match, the window held
+ * only a weekend (arXiv announces nothing then), or nothing arrived at all.
+ */
+export function emptyDigestText(d: Pick<DecidedDigest, "windowStart" | "windowEnd" | "candidates">): string {
+  const n = d.candidates ?? 0;
+  if (n > 0) return `No paper matched: none of the ${n} new paper${n === 1 ? "" : "s"} is on this channel's topics or like its library.`;
+  if (weekendOnly(d.windowStart, d.windowEnd)) return "No new papers: arXiv does not announce on weekends.";
+  return "No new papers arrived (a holiday, or the sources could not be reached).";
+}
+
+/** Whether every day after `start` up to `end` (YYYY-MM-DD) is a Saturday or a Sunday. */
+function weekendOnly(start: string, end: string): boolean {
+  let any = false;
+  for (let day = addDays(start, 1); day <= end; day = addDays(day, 1)) {
+    const weekday = new Date(`${day}T00:00:00Z`).getUTCDay();
+    if (weekday !== 0 && weekday !== 6) return false;
+    any = true;
+  }
+  return any;
+}
 
 /** A decided digest as the view every adapter renders. */
 export function digestView(digest: DecidedDigest, sub: Pick<Subscription, "topics">): DigestView {
@@ -294,6 +317,6 @@ const ARXIV_ID_RE = /^\d{4}\.\d{4,5}(v\d+)?$/;
 /** "Daily digest · 2026-11-24 · 3 papers · equivariant networks; 3D representation learning" */
 export function digestHeadline(digest: DecidedDigest, sub: Pick<Subscription, "topics">): string {
   const n = digest.items.length;
-  if (n === 0) return `Daily digest · ${digest.windowEnd} · ${EMPTY_DIGEST_TEXT}`;
+  if (n === 0) return `Daily digest · ${digest.windowEnd} · ${emptyDigestText(digest)}`;
   return `Daily digest · ${digest.windowEnd} · ${n} paper${n === 1 ? "" : "s"} · ${sub.topics.join("; ")}`;
 }

@@ -69,6 +69,8 @@ export interface DecidedDigest {
   idempotencyKey: string;
   /** How far an interrupted attempt to post it got (adapter-specific, see `PostProgress`). */
   progress?: string;
+  /** New papers it was chosen from (its items among them): an empty digest says why by it. */
+  candidates?: number;
 }
 
 export class DigestStoreError extends PaperhoundError {
@@ -221,7 +223,7 @@ export class DigestStore {
       for (const paperId of considered) consider.run(channel, paperId, id);
       this.db.prepare("UPDATE subscriptions SET window_end = ? WHERE channel = ?").run(windowEnd, channel);
       faultPoint("commit", "digest: before decide commit");
-      return { id, channel, windowStart: sub.windowEnd, windowEnd, items: kept, decidedAt: now.toISOString(), idempotencyKey: `paperhound-digest-${id}` };
+      return { id, channel, windowStart: sub.windowEnd, windowEnd, items: kept, decidedAt: now.toISOString(), idempotencyKey: `paperhound-digest-${id}`, candidates: considered.length };
     })();
     faultPoint("commit", "digest: after decide commit");
     return decided;
@@ -242,6 +244,7 @@ export class DigestStore {
       items: JSON.parse(row.items) as DigestItem[],
       decidedAt: row.decided_at,
       idempotencyKey: `paperhound-digest-${row.id}`,
+      candidates: this.db.prepare("SELECT count(*) FROM considered WHERE digest_id = ?").pluck().get(row.id) as number,
     };
   }
 

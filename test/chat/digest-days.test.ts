@@ -169,7 +169,7 @@ describe("daily digests over twelve days", () => {
     expect(discordPosts.map((p) => `${day(p)} ${p.at.slice(11)} ${p.papers.length}`)).toEqual([
       "2026-03-26 08:00 2",
       "2026-03-27 08:00 2",
-      "2026-03-28 08:00 0", // Saturday: "No new papers matched today"
+      "2026-03-28 08:00 0", // Saturday: "arXiv does not announce on weekends"
       "2026-03-29 07:00 0", // Sunday, first day of summer time
       "2026-03-30 07:00 2",
       "2026-03-31 07:00 2",
@@ -178,7 +178,7 @@ describe("daily digests over twelve days", () => {
       "2026-04-06 07:00 2",
       "2026-04-07 07:00 0",
     ]);
-    expect(discordPosts.find((p) => day(p) === "2026-03-28")!.headline).toContain("No new papers matched today");
+    expect(discordPosts.find((p) => day(p) === "2026-03-28")!.headline).toContain("No new papers: arXiv does not announce on weekends.");
     // Slack, America/New_York 08:30 (already on summer time: UTC−4), quiet: nothing on empty days.
     expect(slackPosts.map((p) => `${day(p)} ${p.at.slice(11)} ${p.papers.length}`)).toEqual([
       "2026-03-26 12:30 2",

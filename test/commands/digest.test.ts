@@ -140,7 +140,11 @@ describe("/digest", () => {
 
   it("headline text of a posted digest", () => {
     const d = { id: 1, channel: "c", windowStart: "2024-09-30", windowEnd: "2024-10-01", items: [], decidedAt: "", idempotencyKey: "k" };
-    expect(digestHeadline(d, { topics: ["a"] })).toBe("Daily digest · 2024-10-01 · No new papers matched today; arXiv does not announce on weekends.");
+    // An empty digest names its real reason (2024-10-01 was a Tuesday; 2024-10-05/06 a weekend).
+    expect(digestHeadline(d, { topics: ["a"] })).toBe("Daily digest · 2024-10-01 · No new papers arrived (a holiday, or the sources could not be reached).");
+    expect(digestHeadline({ ...d, candidates: 37 }, { topics: ["a"] })).toBe("Daily digest · 2024-10-01 · No paper matched: none of the 37 new papers is on this channel's topics or like its library.");
+    expect(digestHeadline({ ...d, windowStart: "2024-10-04", windowEnd: "2024-10-06" }, { topics: ["a"] })).toBe("Daily digest · 2024-10-06 · No new papers: arXiv does not announce on weekends.");
+    expect(digestHeadline({ ...d, windowStart: "2024-10-04", windowEnd: "2024-10-07" }, { topics: ["a"] })).toMatch(/No new papers arrived/);
     expect(digestHeadline({ ...d, items: [{ paperId: "1", title: "T", authors: [], score: 1, reason: "r" }] }, { topics: ["a", "b"] })).toBe("Daily digest · 2024-10-01 · 1 paper · a; b");
   });
 });

@@ -12,6 +12,7 @@ import { DigestStore, type DecidedDigest, type Subscription } from "../../src/di
 import { isDue, localDayAndTime, PostBackoff, runDigestTick } from "../../src/digest/digest-runner.js";
 import { DEFAULT_WEIGHTS, libraryFloor, LibraryVectors, rankForChannel } from "../../src/digest/ranking.js";
 import { DigestScheduler } from "../../src/digest/digest-scheduler.js";
+import { digestHeadline } from "../../commands/digest.js";
 import { readHfDailyArchive } from "../../src/papers/sources/hf-daily.js";
 import { projectRoot } from "../../src/paths.js";
 import { testSubscription } from "../helpers/subscription.js";
@@ -166,6 +167,18 @@ describe("library", () => {
     await runDigestTick({ index, store, now: new Date("2026-03-27T08:00:00Z"), holder: "a", weights: { ...DEFAULT_WEIGHTS, minLibrary: 0.5 }, post: async (d) => (posts.push(d), "m") });
     const item = posts[0]!.items.find((i) => i.paperId === "2603.00001");
     expect(item?.reason).toMatch(/^like “/);
+    store.close();
+  });
+});
+
+describe("empty digests", () => {
+  it("remember how many new papers they were chosen from, after a crash too, so the headline can say why they are empty", () => {
+    const store = DigestStore.open(mkdtempSync(path.join(scratch, "empty-")));
+    store.subscribe(subscription("c"));
+    const d = store.decide("c", "2026-03-27", [], new Date("2026-03-27T08:00:00Z"), ["2603.00001", "2603.00002"]);
+    expect(d.candidates).toBe(2);
+    expect(store.unposted("c")!.candidates).toBe(2);
+    expect(digestHeadline(store.unposted("c")!, { topics: ["x"] })).toBe("Daily digest · 2026-03-27 · No paper matched: none of the 2 new papers is on this channel's topics or like its library.");
     store.close();
   });
 });
