@@ -1,9 +1,10 @@
 /**
  * The Dockerfiles pass a Dockerfile linter (dockerfilelint, from npm; no Docker engine is needed).
- * A Dockerfile with known mistakes is flagged, so the lint really runs.
+ * A Dockerfile with known mistakes is flagged, so the lint really runs. .dockerignore lets into the
+ * build context exactly what the Dockerfiles copy.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -35,5 +36,24 @@ describe("Dockerfiles", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it(".dockerignore excludes everything but what the Dockerfiles COPY (no node_modules, models, indexes or .git in the build context)", () => {
+    const lines = readFileSync(path.join(projectRoot, ".dockerignore"), "utf8")
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith("#"));
+    expect(lines[0]).toBe("*");
+    const allowed = new Set(lines.slice(1).map((l) => l.replace(/^!/, "").replace(/\/$/, "")));
+    expect(lines.slice(1).every((l) => l.startsWith("!"))).toBe(true);
+    const copied = new Set<string>();
+    for (const name of ["Dockerfile", "Dockerfile.cuda"]) {
+      for (const m of readFileSync(path.join(projectRoot, name), "utf8").matchAll(/^COPY\s+(?!--from)(.+)$/gm)) {
+        const parts = m[1]!.trim().split(/\s+/);
+        for (const src of parts.slice(0, -1)) copied.add(src.replace(/^\.\//, "").replace(/\/$/, ""));
+      }
+    }
+    expect([...allowed].sort()).toEqual([...copied].sort());
+    for (const heavy of ["node_modules", "models", "index", ".git", "training"]) expect(allowed.has(heavy)).toBe(false);
   });
 });
