@@ -16,7 +16,7 @@ import { createLogger, type Logger as AppLogger } from "../log.js";
 import { PaperhoundError } from "../errors.js";
 
 /** The part of the application logger the engine uses; any object with these two methods will do. */
-export type Logger = Pick<AppLogger, "info" | "warn">;
+export type Logger = Pick<AppLogger, "info" | "warn"> & Partial<Pick<AppLogger, "debug">>;
 
 /** Default logger when the caller passes none: one JSON line per event on stderr. */
 export const stderrJsonLogger: Logger = createLogger({ level: "info", format: "json" });
@@ -113,8 +113,9 @@ export async function createSession(modelPath: string, opts: CreateSessionOption
     if (setting === "cuda") {
       throw new DeviceError(`EMBED_DEVICE=cuda but CUDA is unavailable: ${reason}. To use the GPU, ${CUDA_INSTALL_HINT}; or set EMBED_DEVICE=cpu (or auto).`);
     }
-    // On a machine without a GPU this is the expected path, so it is news, not a warning.
-    logger.info("CUDA unavailable, falling back to CPU", { device: "cpu", requested: setting, reason });
+    // On a machine without a GPU this is the expected path: a debug line (every CPU-only command
+    // would print it otherwise); "inference session ready" below still says which device runs.
+    logger.debug?.("CUDA unavailable, falling back to CPU", { device: "cpu", requested: setting, reason });
   }
 
   const session = await ort.InferenceSession.create(modelPath, sessionOptions(threads, ["cpu"]));

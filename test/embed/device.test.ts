@@ -26,6 +26,8 @@ describe("createSession", () => {
       expect(session.inputNames).toEqual(["input_ids", "attention_mask"]);
       const fallback = logger.events.find((e) => /falling back/.test(e.msg));
       expect(fallback?.msg).toMatch(/CUDA unavailable, falling back to CPU/);
+      // The expected path on a machine without a GPU: a debug line, not news on every command (issue 18).
+      expect(fallback?.level).toBe("debug");
       expect(fallback?.fields.reason).toMatch(/CUDA provider library .* not installed/);
       expect(fallback?.fields.requested).toBe("auto");
       const ready = logger.events.find((e) => e.msg === "inference session ready");

@@ -203,13 +203,15 @@ export async function tempDir(prefix = "paperhound-embed-"): Promise<{ dir: stri
 
 /** A logger that records events, for asserting on what was logged. */
 export function recordingLogger(): {
-  events: { level: "info" | "warn"; msg: string; fields: Record<string, unknown> }[];
+  events: { level: "debug" | "info" | "warn"; msg: string; fields: Record<string, unknown> }[];
+  debug: (msg: string, fields?: Record<string, unknown>) => void;
   info: (msg: string, fields?: Record<string, unknown>) => void;
   warn: (msg: string, fields?: Record<string, unknown>) => void;
 } {
-  const events: { level: "info" | "warn"; msg: string; fields: Record<string, unknown> }[] = [];
+  const events: { level: "debug" | "info" | "warn"; msg: string; fields: Record<string, unknown> }[] = [];
   return {
     events,
+    debug: (msg, fields) => events.push({ level: "debug", msg, fields: fields ?? {} }),
     info: (msg, fields) => events.push({ level: "info", msg, fields: fields ?? {} }),
     warn: (msg, fields) => events.push({ level: "warn", msg, fields: fields ?? {} }),
   };
