@@ -30,6 +30,7 @@ interface CatalogueEntry {
 export const ERROR_CATALOGUE = {
   // Input and configuration
   input: { means: "a command's argument or option is not allowed", action: "correct the value the message names", exit: EXIT.error },
+  no_chat_platform: { means: "`paperhound bot` found no DISCORD_TOKEN or SLACK_BOT_TOKEN, no terminal and no commands on standard input", action: "set the tokens of your platform (.env), or run `paperhound bot --console` in a terminal", exit: EXIT.error },
   config_invalid: { means: "a setting (environment or .env) is not allowed", action: "fix the settings the message lists (`paperhound config` shows them all)", exit: EXIT.error },
   search_input: { means: "a search, related or lookup query cannot be used (empty, too long, not an arXiv id or URL)", action: "rephrase the query", exit: EXIT.error },
   paper_not_found: { means: "`related` found no paper, or several, for the id, URL or title given", action: "use one of the candidates listed, or index the paper first", exit: EXIT.error },

@@ -14,6 +14,13 @@ import { describeJob, MAX_JOB_IDS, runIngestJobInChild } from "../ingest/job.js"
 import { ingestFailure } from "../ingest/run.js";
 import type { Subscription } from "../digest/digest-store.js";
 import type { CommandEvent } from "../../commands/types.js";
+import { PaperhoundError } from "../errors.js";
+
+/** `paperhound bot` has no chat platform configured and no console input: nothing to serve. */
+export class NoChatPlatformError extends PaperhoundError {
+  readonly identifier = "no_chat_platform";
+  override readonly name = "NoChatPlatformError";
+}
 
 export interface BotOptions extends IndexOption {
   console?: boolean;
@@ -135,7 +142,14 @@ export async function runBot(cliCtx: AppContext, opts: BotOptions): Promise<void
       const stdin = ctx.stdin as NodeJS.ReadableStream & { isTTY?: boolean };
       digest?.addPoster("console", consoleDigestPoster(ctx.stdout));
       digest?.start();
-      await runConsole({ input: stdin, output: ctx.stdout, ctx: { ...chatCtx, platform: "console", channel: { key: "console:main", canManage: true }, user: "console" }, interactive: stdin.isTTY === true });
+      const { lines } = await runConsole({ input: stdin, output: ctx.stdout, ctx: { ...chatCtx, platform: "console", channel: { key: "console:main", canManage: true }, user: "console" }, interactive: stdin.isTTY === true });
+      // No token, no terminal, nothing piped in (a container started without its tokens): exiting 0
+      // here would make `restart: unless-stopped` restart it forever without a word.
+      if (lines === 0 && !opts.console) {
+        throw new NoChatPlatformError(
+          "no chat platform to serve: set DISCORD_TOKEN for Discord, or SLACK_BOT_TOKEN with SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP) for Slack; the console needs a terminal or commands on standard input",
+        );
+      }
     }
   } finally {
     clearInterval(refresher);

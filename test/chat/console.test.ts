@@ -75,6 +75,15 @@ describe("piped console (npm start with no token)", () => {
     expect(existsSync(path.join(tmp, "fresh3", "digest.sqlite"))).toBe(true);
   }, 120_000);
 
+  it("no token, no terminal and nothing piped in (a container without its tokens): exit 1 naming the tokens, not a silent exit 0; --console with empty input is a plain exit 0", async () => {
+    const env = { PAPERHOUND_INDEX: path.join(tmp, "fresh"), PAPERHOUND_SAMPLE_IF_EMPTY: "1" };
+    const r = await runBin(["bot"], "", env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no chat platform to serve: set DISCORD_TOKEN for Discord, or SLACK_BOT_TOKEN/);
+    const asked = await runBin(["bot", "--console"], "", env);
+    expect(asked.code).toBe(0);
+  }, 120_000);
+
   it("an empty user-given index is a one-line error, exit 1", async () => {
     const r = await runBin(["bot", "--index", path.join(tmp, "empty")], "/paper x\n", {});
     expect(r.code).toBe(1);

@@ -80,7 +80,8 @@ function localAttachment(command: string, raw: RawOptions): { attachment?: Comma
 /** The longest input line read (a /paper query is at most 1,000 characters); longer ones are answered unread. */
 export const MAX_LINE_CHARS = 16_384;
 
-export async function runConsole(opts: ConsoleOptions): Promise<void> {
+/** Runs until /quit or the end of the input; `lines`: how many lines piped input held (-1 at a terminal). */
+export async function runConsole(opts: ConsoleOptions): Promise<{ lines: number }> {
   const state: { next?: NextPage } = {};
   const write = (s: string) => opts.output.write(s);
   const answer = async (line: string, oversize: boolean): Promise<boolean> => {
@@ -93,10 +94,12 @@ export async function runConsole(opts: ConsoleOptions): Promise<void> {
   if (!opts.interactive) {
     // Piped input: bounded lines, so a 50 MB line is skipped as it streams by instead of read whole.
     (opts.input as NodeJS.ReadableStream & { setEncoding?(e: string): void }).setEncoding?.("utf8");
+    let lines = 0;
     for await (const { text, oversize } of textLines(opts.input as AsyncIterable<string>, MAX_LINE_CHARS)) {
+      lines += 1;
       if (await answer(text, oversize === true)) break;
     }
-    return;
+    return { lines };
   }
   const rl = readline.createInterface({ input: opts.input, output: opts.output, prompt: PROMPT, terminal: true });
   write("paperhound console: /paper <topic>, /related <arXiv id or title>, /digest <action>, /help, /quit\n");
@@ -109,4 +112,5 @@ export async function runConsole(opts: ConsoleOptions): Promise<void> {
   } finally {
     rl.close();
   }
+  return { lines: -1 };
 }
