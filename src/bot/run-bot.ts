@@ -142,10 +142,31 @@ export async function runBot(cliCtx: AppContext, opts: BotOptions): Promise<void
       const stdin = ctx.stdin as NodeJS.ReadableStream & { isTTY?: boolean };
       digest?.addPoster("console", consoleDigestPoster(ctx.stdout));
       digest?.start();
-      const { lines } = await runConsole({ input: stdin, output: ctx.stdout, ctx: { ...chatCtx, platform: "console", channel: { key: "console:main", canManage: true }, user: "console" }, interactive: stdin.isTTY === true });
+      // SIGTERM/SIGINT stop the console as they stop the chat adapters: the command in progress
+      // finishes, the digest and the index close, exit 0.
+      const stopping = new AbortController();
+      const onSignal = (signal: NodeJS.Signals) => {
+        ctx.logger().info("stopping the console", { signal });
+        stopping.abort();
+      };
+      process.once("SIGINT", onSignal);
+      process.once("SIGTERM", onSignal);
+      let lines: number;
+      try {
+        ({ lines } = await runConsole({
+          input: stdin,
+          output: ctx.stdout,
+          ctx: { ...chatCtx, platform: "console", channel: { key: "console:main", canManage: true }, user: "console" },
+          interactive: stdin.isTTY === true,
+          signal: stopping.signal,
+        }));
+      } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+      }
       // No token, no terminal, nothing piped in (a container started without its tokens): exiting 0
       // here would make `restart: unless-stopped` restart it forever without a word.
-      if (lines === 0 && !opts.console) {
+      if (lines === 0 && !opts.console && !stopping.signal.aborted) {
         throw new NoChatPlatformError(
           "no chat platform to serve: set DISCORD_TOKEN for Discord, or SLACK_BOT_TOKEN with SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP) for Slack; the console needs a terminal or commands on standard input",
         );

@@ -3,6 +3,7 @@
  * exit at the end of input) on a fresh index that gets the sample corpus, and the adapter driven
  * in-process, as a terminal would, on the small test index.
  */
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -14,7 +15,8 @@ import { consoleDigestPoster } from "../../src/chat/console/digest.js";
 import { DigestService } from "../../src/bot/digest-service.js";
 import { DigestStore } from "../../src/digest/digest-store.js";
 import { buildTestIndex, quietLogger, type TestIndex } from "../commands/test-index.js";
-import { runNode, type Run } from "../helpers/run-cli.js";
+import { BIN, cleanEnv, runNode, type Run } from "../helpers/run-cli.js";
+import { projectRoot } from "../../src/paths.js";
 
 
 function runBin(args: string[], input: string, env: Record<string, string>): Promise<Run> {
@@ -82,6 +84,24 @@ describe("piped console (npm start with no token)", () => {
     expect(r.stderr).toMatch(/no chat platform to serve: set DISCORD_TOKEN for Discord, or SLACK_BOT_TOKEN/);
     const asked = await runBin(["bot", "--console"], "", env);
     expect(asked.code).toBe(0);
+  }, 120_000);
+
+  it.each(["SIGTERM", "SIGINT"] as const)("%s stops a console bot cleanly, exit 0 (like the chat adapters), not killed with 143/130", async (signal) => {
+    const env = { PAPERHOUND_INDEX: path.join(tmp, "fresh"), PAPERHOUND_SAMPLE_IF_EMPTY: "1" };
+    const child = spawn(process.execPath, [BIN, "bot", "--console"], { env: cleanEnv(env), cwd: projectRoot, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("close", (code, sig) => resolve({ code, signal: sig })));
+    // Standard input stays open, as in a container: only the signal ends it.
+    child.stdin.write("/help\n");
+    for (let i = 0; i < 600 && !stdout.includes("paperhound finds"); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(stdout).toContain("paperhound finds");
+    child.kill(signal);
+    const end = await exited;
+    expect(end, stderr).toEqual({ code: 0, signal: null });
+    expect(stderr).toContain("stopping the console");
   }, 120_000);
 
   it("an empty user-given index is a one-line error, exit 1", async () => {

@@ -22,6 +22,8 @@ export interface ConsoleOptions {
   ctx: CommandContext;
   /** Show a prompt (stdin is a terminal). */
   interactive: boolean;
+  /** Stops the console (the bot's SIGTERM/SIGINT): the command in progress finishes, then it returns. */
+  signal?: AbortSignal;
 }
 
 export const PROMPT = "paperhound> ";
@@ -94,14 +96,25 @@ export async function runConsole(opts: ConsoleOptions): Promise<{ lines: number 
   if (!opts.interactive) {
     // Piped input: bounded lines, so a 50 MB line is skipped as it streams by instead of read whole.
     (opts.input as NodeJS.ReadableStream & { setEncoding?(e: string): void }).setEncoding?.("utf8");
+    // Stopped (SIGTERM, SIGINT): the command being answered finishes, no further line is read.
+    const stopReading = () => (opts.input as NodeJS.ReadableStream & { destroy?(): void }).destroy?.();
+    opts.signal?.addEventListener("abort", stopReading, { once: true });
     let lines = 0;
-    for await (const { text, oversize } of textLines(opts.input as AsyncIterable<string>, MAX_LINE_CHARS)) {
-      lines += 1;
-      if (await answer(text, oversize === true)) break;
+    try {
+      for await (const { text, oversize } of textLines(opts.input as AsyncIterable<string>, MAX_LINE_CHARS)) {
+        lines += 1;
+        if ((await answer(text, oversize === true)) || opts.signal?.aborted) break;
+      }
+    } catch (err) {
+      // A stream destroyed by the stop ends its iteration with "premature close".
+      if (!opts.signal?.aborted) throw err;
+    } finally {
+      opts.signal?.removeEventListener("abort", stopReading);
     }
     return { lines };
   }
   const rl = readline.createInterface({ input: opts.input, output: opts.output, prompt: PROMPT, terminal: true });
+  opts.signal?.addEventListener("abort", () => rl.close(), { once: true });
   write("paperhound console: /paper <topic>, /related <arXiv id or title>, /digest <action>, /help, /quit\n");
   rl.prompt();
   try {
