@@ -56,4 +56,11 @@ describe("Dockerfiles", () => {
     expect([...allowed].sort()).toEqual([...copied].sort());
     for (const heavy of ["node_modules", "models", "index", ".git", "training"]) expect(allowed.has(heavy)).toBe(false);
   });
+
+  it("docker-compose.yml: with an indexer service, the bot does not also fetch digest sources (DIGEST_INGEST false)", () => {
+    const compose = readFileSync(path.join(projectRoot, "docker-compose.yml"), "utf8");
+    const service = (name: string) => new RegExp(`^  ${name}:\\n((?:    .*\\n|\\s*\\n)*)`, "m").exec(compose)?.[1];
+    expect(service("indexer")).toBeDefined();
+    expect(service("bot")).toMatch(/^ {4}environment: \{ DIGEST_INGEST: "false" \}$/m);
+  });
 });
