@@ -32,6 +32,8 @@ interface SettingSpec<T> {
   secret?: boolean;
   /** Value when unset (or set to an empty string). */
   default: (ctx: ParseContext) => T;
+  /** What applies when unset, for settings whose default the adapter applies (`paperhound config` shows it). */
+  whenUnset?: string;
   /** Validates and converts a non-empty, trimmed raw value. */
   schema: z.ZodType<T, string>;
 }
@@ -279,6 +281,7 @@ export const SETTINGS = {
     env: "DISCORD_API_URL",
     description: "Discord REST API base (the gateway URL comes from its /gateway/bot); https://discord.com/api when unset; for a proxy or a test server",
     allowed: "an http(s) URL",
+    whenUnset: "https://discord.com/api",
     default: () => undefined,
     schema: httpUrl,
   }),
@@ -312,6 +315,7 @@ export const SETTINGS = {
     env: "SLACK_MODE",
     description: "How Slack reaches the bot: socket (SLACK_APP_TOKEN), http (SLACK_SIGNING_SECRET, SLACK_PORT); unset or auto: socket when SLACK_APP_TOKEN is set, else http",
     allowed: `one of ${SLACK_MODES.join(", ")}`,
+    whenUnset: "auto: socket with SLACK_APP_TOKEN, else http",
     default: () => undefined,
     schema: oneOf(SLACK_MODES),
   }),
@@ -319,6 +323,7 @@ export const SETTINGS = {
     env: "SLACK_PORT",
     description: "HTTP mode: port of the request URL endpoint (/slack/events); 3000 when unset",
     allowed: "an integer from 1 to 65535",
+    whenUnset: "3000",
     default: () => undefined,
     schema: intIn(1, 65535),
   }),
@@ -326,6 +331,7 @@ export const SETTINGS = {
     env: "SLACK_API_URL",
     description: "Slack Web API base URL; https://slack.com/api/ when unset",
     allowed: "an http(s) URL",
+    whenUnset: "https://slack.com/api/",
     default: () => undefined,
     schema: httpUrl,
   }),
@@ -333,6 +339,7 @@ export const SETTINGS = {
     env: "SLACK_DIGEST_ADMINS",
     description: "Slack user ids (comma or space separated) who may change a channel's /digest; anyone when unset",
     allowed: "Slack user ids such as U012ABCDEF",
+    whenUnset: "anyone in the channel",
     default: () => undefined,
     schema: z
       .string()
@@ -343,6 +350,7 @@ export const SETTINGS = {
     env: "HEALTH_PORT",
     description: "Port of the /healthz, /readyz and /metrics endpoint of `paperhound bot`; off when unset",
     allowed: "an integer from 1 to 65535",
+    whenUnset: "off",
     default: () => undefined,
     schema: intIn(1, 65535),
   }),
@@ -424,20 +432,29 @@ export const REDACTED = "[redacted]";
 export interface SettingDescription {
   key: SettingKey;
   env: string;
-  /** The value as text; "[redacted]" for secrets that are set. */
+  /** The value as text; "[redacted]" for secrets that are set; "" when unset with no default. */
   value: string;
+  /** Where the value came from: the environment, the settings file, or the default. */
+  source: "environment" | "file" | "default";
+  /** What applies when unset and the value is empty (the adapter's own default). */
+  whenUnset?: string;
   secret: boolean;
   description: string;
 }
 
-/** The configuration as printable rows, secrets redacted. Safe to log. */
-export function describeConfig(config: Config): SettingDescription[] {
+/**
+ * The configuration as printable rows, secrets redacted. Safe to log. `env` and `fromFile` (the
+ * variables a settings file set) tell where each value came from.
+ */
+export function describeConfig(config: Config, sources: { env?: NodeJS.ProcessEnv; fromFile?: ReadonlySet<string> } = {}): SettingDescription[] {
   return (Object.keys(SETTINGS) as SettingKey[]).map((key) => {
     const spec: SettingSpec<unknown> = SETTINGS[key];
     const value: unknown = config[key];
     const secret = spec.secret === true;
     const shown = value === undefined || value === "" ? "" : secret ? REDACTED : String(value);
-    return { key, env: spec.env, value: shown, secret, description: spec.description };
+    const given = givenValue(sources.env?.[spec.env]) !== undefined;
+    const source = !given ? "default" : sources.fromFile?.has(spec.env) ? "file" : "environment";
+    return { key, env: spec.env, value: shown, source, ...(spec.whenUnset ? { whenUnset: spec.whenUnset } : {}), secret, description: spec.description };
   });
 }
 

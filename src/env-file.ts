@@ -32,7 +32,21 @@ export function loadEnvFile(env: NodeJS.ProcessEnv = process.env): string | unde
   } catch (err) {
     return `${what ?? `the settings file ${file}`} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`;
   }
-  for (const [key, value] of Object.entries(parseEnv(text))) if (env[key] === undefined && value !== undefined) env[key] = value;
+  for (const [key, value] of Object.entries(parseEnv(text))) {
+    if (env[key] === undefined && value !== undefined) {
+      env[key] = value;
+      fromFile.add(key);
+    }
+  }
+  loadedFile = file;
   return undefined;
+}
+
+const fromFile = new Set<string>();
+let loadedFile: string | undefined;
+
+/** The settings file read (if any) and the variables it set (`paperhound config` says where each value came from). */
+export function envFileSettings(): { file: string | undefined; keys: ReadonlySet<string> } {
+  return { file: loadedFile, keys: fromFile };
 }
 

@@ -1,5 +1,5 @@
 /** The `paperhound` command, run as a child process exactly as users run it. */
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -18,9 +18,26 @@ describe("paperhound config", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     for (const s of Object.values(SETTINGS)) expect(r.stdout).toContain(s.env);
-    expect(r.stdout).toMatch(/^EMBED_BATCH_SIZE\s+16$/m);
-    expect(r.stdout).toMatch(/^EMBED_DEVICE\s+cpu$/m);
-    expect(r.stdout).toMatch(/^EMBED_MODEL\s+paperhound-sci-1$/m);
+    expect(r.stdout).toMatch(/^EMBED_BATCH_SIZE\s+16\s+\(environment\)$/m);
+    expect(r.stdout).toMatch(/^EMBED_DEVICE\s+cpu\s+\(environment\)$/m);
+    expect(r.stdout).toMatch(/^EMBED_MODEL\s+paperhound-sci-1\s+\(default\)$/m);
+  });
+
+  it("says where each value came from (environment, the settings file, default) and what applies when an adapter setting is unset", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "paperhound-config-"));
+    try {
+      const file = path.join(dir, "settings.env");
+      writeFileSync(file, "SLACK_PORT=3100\nLOG_LEVEL=error\n");
+      const r = await run(["config"], { env: { PAPERHOUND_ENV_FILE: file, LOG_LEVEL: "debug" } });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^SLACK_PORT\\s+3100\\s+\\(${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\)$`, "m"));
+      expect(r.stdout).toMatch(/^LOG_LEVEL\s+debug\s+\(environment\)$/m); // the environment wins over the file
+      expect(r.stdout).toMatch(/^DISCORD_API_URL\s+https:\/\/discord\.com\/api\s+\(default\)$/m);
+      expect(r.stdout).toMatch(/^SLACK_MODE\s+auto: socket with SLACK_APP_TOKEN, else http\s+\(default\)$/m);
+      expect(r.stdout).toMatch(/^DISCORD_TOKEN\s+\(not set\)\s+\(default\)$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("--json prints one object keyed by environment variable", async () => {
