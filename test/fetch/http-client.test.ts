@@ -215,6 +215,20 @@ describe("retries", () => {
       [2, 502, 1500],
     ]);
     expect(retries[0]!.url).toBe(server.url("/api/query?start=2"));
+    // Retries are debug lines: a request that fails for good warns once ("http gave up"), a recovered one not at all.
+    expect(retries.map((l) => l.level)).toEqual(["debug", "debug"]);
+    expect(log.lines().filter((l) => l.level === "warn")).toEqual([]);
+  });
+
+  it("a host name that does not resolve (ENOTFOUND) is not retried: one attempt, one warning", async () => {
+    const log = captureLogger();
+    const { client, clock } = virtualClient({ logger: log.logger, backoffBaseMs: 1000 });
+    const err = await client.get("http://paperhound-test-host.invalid/api/query").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FetchError);
+    expect((err as FetchError).attempts).toBe(1);
+    expect((err as FetchError).message).toContain("ENOTFOUND");
+    expect(clock.sleeps).toEqual([]);
+    expect(log.lines().filter((l) => l.level === "warn").map((l) => l.msg)).toEqual(["http gave up"]);
   });
 
   it("computes backoff within its bounds", () => {

@@ -358,7 +358,8 @@ export class PoliteHttpClient {
         waitMs = backoffDelay(attempt, this.backoffBaseMs, this.backoffMaxMs, this.random);
       }
 
-      this.log.warn("http retry", { url: shownUrl, attempt, ...reason, waitMs });
+      // One warning per request that fails for good ("http gave up"), not one per attempt.
+      this.log.debug("http retry", { url: shownUrl, attempt, ...reason, waitMs });
       try {
         await this.clock.sleep(waitMs, options.signal);
       } catch (err) {
@@ -459,13 +460,22 @@ export class PoliteHttpClient {
         return fail("timeout", `${what} within ${this.timeoutMs} ms`, true, err, status);
       }
       const detail = status === undefined ? networkDetail(err) : `body cut short (${networkDetail(err)})`;
-      return fail("network", detail, true, err, status);
+      // A name the resolver says does not exist will not exist a second later (EAI_AGAIN, a
+      // resolver that did not answer, is worth retrying): no retries, no 10 s of waiting.
+      return fail("network", detail, !hasErrorCode(err, "ENOTFOUND"), err, status);
     } finally {
       clearTimeout(headersTimer);
       clearTimeout(totalTimer);
       options.signal?.removeEventListener("abort", onCallerAbort);
     }
   }
+}
+
+/** Whether `code` ("ENOTFOUND") is in a fetch error's cause chain. */
+function hasErrorCode(err: unknown, code: string): boolean {
+  let e: unknown = err;
+  for (let depth = 0; e instanceof Error && depth < 4; depth++, e = e.cause) if ((e as { code?: unknown }).code === code) return true;
+  return false;
 }
 
 /** "ECONNREFUSED", "other side closed", ...: the most specific words in a fetch error's cause chain. */
