@@ -222,6 +222,8 @@ describe("paperhound ingest", () => {
     expect(lastLine(ingest.stderr)).toMatch(
       /^paperhound: cannot reach the arXiv API: GET http:\/\/127\.0\.0\.1:\d+\/api\/query\?\S+ failed after \d+ attempts: .*Check the network connection \(the address comes from ARXIV_API_URL=http:\/\/127\.0\.0\.1:\d+\/api\/query\); nothing was fetched$/,
     );
+    // No "ingested ...: pages 0" summary before the error it would hide.
+    expect(ingest.stdout).toBe("");
     expect(related.code).toBe(1);
     expect(lastLine(related.stderr)).toMatch(/^paperhound: looking up 2611\.00777 on arXiv failed: cannot reach the arXiv API: .*ARXIV_API_URL=/);
     expect(withStore(arxivIndex, (s) => s.get("2611.00777"))).toBeUndefined();

@@ -87,7 +87,8 @@ async function ingestCommand(ctx: AppContext, opts: CommonOptions, makeSource: (
         seconds: Math.round(report.seconds * 1000) / 1000,
       })}\n`,
     );
-  } else {
+  } else if (!(report.failed && t.pages === 0)) {
+    // Nothing was read at all: the error below says why; "pages 0" before it would only hide it.
     for (const note of report.notes) ctx.stdout.write(`note: ${note}\n`);
     const fetched = `pages ${t.pages}, records ${t.records}`;
     const skip = `skipped ${skipped} (deleted ${t.deleted}, record errors ${t.errors})`;
