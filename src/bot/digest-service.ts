@@ -62,8 +62,8 @@ export class DigestService {
     return poster(digest, sub, progress);
   }
 
-  start(): void {
-    this.scheduler.start();
+  start(opts: { quiet?: boolean } = {}): void {
+    this.scheduler.start(opts);
   }
 
   stop(): void {

@@ -141,7 +141,8 @@ export async function runBot(cliCtx: AppContext, opts: BotOptions): Promise<void
       const { consoleDigestPoster } = await import("../chat/console/digest.js");
       const stdin = ctx.stdin as NodeJS.ReadableStream & { isTTY?: boolean };
       digest?.addPoster("console", consoleDigestPoster(ctx.stdout));
-      digest?.start();
+      // A console session starts with its own output, not a log line (issue 18).
+      digest?.start({ quiet: true });
       // SIGTERM/SIGINT stop the console as they stop the chat adapters: the command in progress
       // finishes, the digest and the index close, exit 0.
       const stopping = new AbortController();

@@ -22,12 +22,13 @@ export class DigestScheduler {
 
   constructor(private readonly opts: DigestSchedulerOptions) {}
 
-  start(): void {
+  /** `quiet`: the start is a debug line (the console, whose user reads its output, not logs). */
+  start(opts: { quiet?: boolean } = {}): void {
     if (this.job) return;
     this.job = new Cron("* * * * *", { protect: true }, async () => {
       await this.tick();
     });
-    this.opts.logger.info("digest scheduler started", { next: this.job.nextRun()?.toISOString() });
+    this.opts.logger[opts.quiet ? "debug" : "info"]("digest scheduler started", { next: this.job.nextRun()?.toISOString() });
   }
 
   stop(): void {

@@ -84,6 +84,8 @@ describe("piped console (npm start with no token)", () => {
     expect(r.stderr).toMatch(/no chat platform to serve: set DISCORD_TOKEN for Discord, or SLACK_BOT_TOKEN/);
     const asked = await runBin(["bot", "--console"], "", env);
     expect(asked.code).toBe(0);
+    // A console session's output is its own: no "digest scheduler started" log line (issue 18).
+    expect(asked.stderr).not.toContain("digest scheduler started");
   }, 120_000);
 
   it.each(["SIGTERM", "SIGINT"] as const)("%s stops a console bot cleanly, exit 0 (like the chat adapters), not killed with 143/130", async (signal) => {
