@@ -111,12 +111,19 @@ describe("XmlElementStream: nesting depth", () => {
   });
 });
 
+/**
+ * Linear work gives ×4, quadratic ×16. The bound leaves room for the garbage collector's share,
+ * which grows with the larger document: the records case measured ×4.0–4.9 alone and ×5.8 once
+ * under a loaded CI run (2 cores, test files in parallel), so ×6.
+ */
+const LINEAR_BOUND = 6;
+
 describe("XmlElementStream: linear time", () => {
-  it("sibling subtrees nested 200 deep: 4× the document costs at most 5× the time", () => {
+  it("sibling subtrees nested 200 deep: 4× the document costs at most 6× the time", () => {
     const subtree = `<entry><id>http://arxiv.org/abs/2401.00001</id><title>T</title>${"<x>".repeat(200)}deep${"</x>".repeat(200)}</entry>\n`;
     const g = growth((n) => feed(subtree.repeat(n)), (xml) => parseArxivAtom(xml), 128);
     console.log(`nested 200 deep: ${g.n} subtrees ${g.ms.toFixed(0)} ms, ×4 ${g.ms4.toFixed(0)} ms, ratio ${g.ratio.toFixed(2)}`);
-    expect(g.ratio).toBeLessThanOrEqual(5);
+    expect(g.ratio).toBeLessThanOrEqual(LINEAR_BOUND);
   });
 
   // Streamed as a file is (64 KiB chunks, items dropped): a parser that keeps every result makes
@@ -127,18 +134,18 @@ describe("XmlElementStream: linear time", () => {
     reader.finish();
   };
 
-  it("sibling records: 4× the records cost at most 5× the time", () => {
+  it("sibling records: 4× the records cost at most 6× the time", () => {
     const g = growth((n) => oai(Array.from({ length: n }, (_, i) => oaiRecord(i % 99_999 + 1)).join("")), streamOai, 2000);
     console.log(`records: ${g.n} records ${g.ms.toFixed(0)} ms, ×4 ${g.ms4.toFixed(0)} ms, ratio ${g.ratio.toFixed(2)}`);
-    expect(g.ratio).toBeLessThanOrEqual(5);
+    expect(g.ratio).toBeLessThanOrEqual(LINEAR_BOUND);
   });
 
-  it("records followed by unbounded nesting: 4× both (depth 2n → 8n) costs at most 5× the time", () => {
+  it("records followed by unbounded nesting: 4× both (depth 2n → 8n) costs at most 6× the time", () => {
     const make = (n: number) => oai(oaiRecord(1).repeat(n) + "<a>".repeat(2 * n) + "</a>".repeat(2 * n));
     const parse = (xml: string) => expect(thrown(() => streamOai(xml))).toBeInstanceOf(SourceFormatError);
     const g = growth(make, parse, 2000);
     console.log(`records + nesting: ${g.n} records, depth ${2 * g.n}: ${g.ms.toFixed(0)} ms, ×4 ${g.ms4.toFixed(0)} ms, ratio ${g.ratio.toFixed(2)}`);
-    expect(g.ratio).toBeLessThanOrEqual(5);
+    expect(g.ratio).toBeLessThanOrEqual(LINEAR_BOUND);
   });
 });
 
