@@ -182,19 +182,13 @@ export async function rankForChannel(
   // share of the topic's idf each paper's words cover.
   const fullText = index.store.fullTextIndex();
   const byTopic = topics.map((topic) => {
-    const ids = [...index.store.termIdsOf(queryTerms(topic, 64)).values()];
-    const terms = ids.map((id) => ({ id }));
-    const idfTotal = ids.reduce((sum, id) => sum + fullText.idf(id), 0);
+    const terms = [...index.store.termIdsOf(queryTerms(topic, 64)).values()].map((id) => ({ id }));
     const scores = new Map<number, { bm25: number; coverage: number }>();
     let best = 0;
     for (const p of pool) {
       const data = shared.termDataOf(p.rowid);
       const score = data && terms.length > 0 ? fullText.scoreTermData(terms, data) : 0;
-      if (score > 0) {
-        const present = new Set(data!.ids);
-        const covered = ids.reduce((sum, id) => sum + (present.has(id) ? fullText.idf(id) : 0), 0);
-        scores.set(p.rowid, { bm25: score, coverage: idfTotal > 0 ? covered / idfTotal : 0 });
-      }
+      if (score > 0) scores.set(p.rowid, { bm25: score, coverage: fullText.idfCoverage(terms, data!) });
       best = Math.max(best, score);
     }
     for (const s of scores.values()) s.bm25 /= best;

@@ -96,12 +96,18 @@ export function hfDailySource(config: Config, opts: { since: string; until?: str
   return source;
 }
 
+/** What the two arXiv API sources (a search, a list of ids) share: their name, their setting, and how a page is read. */
+function arxivApi(config: Config) {
+  return {
+    source: { name: "arxiv", what: "the arXiv API", setting: { env: URL_SETTINGS.arxiv, value: config.arxivApiUrl }, notes: [] as string[] },
+    parse: (res: { text(): string }) => parseArxivAtom(res.text(), { limits: limitsFrom(config) }),
+  };
+}
+
 export function arxivSource(config: Config, opts: { categories: string[]; from: Date; until: Date; pageSize: number }): IngestSource {
+  const api = arxivApi(config);
   const source: IngestSource = {
-    name: "arxiv",
-    what: "the arXiv API",
-    setting: { env: URL_SETTINGS.arxiv, value: config.arxivApiUrl },
-    notes: [],
+    ...api.source,
     async *pages(client) {
       let fetched = 0;
       let total = 0;
@@ -110,7 +116,7 @@ export function arxivSource(config: Config, opts: { categories: string[]; from: 
         client,
         config.arxivApiUrl,
         { categories: opts.categories, from: opts.from, until: opts.until, maxResults: opts.pageSize },
-        (res) => parseArxivAtom(res.text(), { limits: limitsFrom(config) }),
+        api.parse,
       );
       for await (const page of pages) {
         const feed = page.page;
@@ -136,17 +142,16 @@ export function arxivSource(config: Config, opts: { categories: string[]; from: 
 }
 
 /**
- * Single papers by arXiv id (chat /related and /save with a paper the index does not hold). Ids
- * arXiv does not know are named in a note; the caller finds out by looking for the paper.
+ * Single papers by arXiv id (`related`, chat /related and /save, library imports, with papers the
+ * index does not hold). Ids arXiv does not know are named in a note; the caller finds out by
+ * looking for the paper.
  */
 export function arxivIdsSource(config: Config, ids: readonly string[]): IngestSource {
+  const api = arxivApi(config);
   const source: IngestSource = {
-    name: "arxiv",
-    what: "the arXiv API",
-    setting: { env: URL_SETTINGS.arxiv, value: config.arxivApiUrl },
-    notes: [],
+    ...api.source,
     async *pages(client) {
-      const pages = fetchArxivIds(client, config.arxivApiUrl, ids, (res) => parseArxivAtom(res.text(), { limits: limitsFrom(config) }));
+      const pages = fetchArxivIds(client, config.arxivApiUrl, ids, api.parse);
       for await (const page of pages) {
         const missing = missingArxivIds(page.ids, page.page);
         if (missing.length > 0) source.notes.push(`arXiv does not know ${missing.join(", ")}`);

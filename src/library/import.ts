@@ -197,7 +197,8 @@ export function importOutcome(matches: readonly ImportMatch[]): ImportOutcome {
     by[m.by!] += 1;
     if (!papers.has(m.paper.id)) papers.set(m.paper.id, libraryPaperOf(m.paper));
   }
-  return { matched: matches.length - matches.filter((m) => !m.paper).length, by, papers: [...papers.values()], missing: matches.filter((m) => !m.paper) };
+  const missing = matches.filter((m) => !m.paper);
+  return { matched: matches.length - missing.length, by, papers: [...papers.values()], missing };
 }
 
 /** The unique arXiv ids of entries the index holds no paper for: what an import fetches from arXiv. */

@@ -161,6 +161,21 @@ export class Bm25Index {
     return score;
   }
 
+  /**
+   * The share of the terms' idf carried by those `data` contains (0 when the terms carry none): how
+   * much of a query a paper covers, so that one common word shared is not a match (the digest).
+   */
+  idfCoverage(terms: readonly QueryTerm[], data: TermData): number {
+    let total = 0;
+    let covered = 0;
+    for (const term of terms) {
+      const idf = this.idf(term.id);
+      total += idf;
+      if (binarySearch(data.ids, term.id) >= 0) covered += idf;
+    }
+    return total > 0 ? covered / total : 0;
+  }
+
   /** Papers containing the term. */
   documentFrequency(termId: number): number {
     if (!(termId >= 0 && termId + 1 < this.termStart.length)) return 0;

@@ -58,12 +58,9 @@ function localAttachment(command: string, raw: RawOptions): { attachment?: Comma
   const name = file.trim();
   let size = 0;
   try {
-    const st = statSync(name);
-    if (!st.isFile()) throw new Error(`${name} is not a regular file`);
-    size = st.size;
-  } catch (err) {
-    const message = (err as NodeJS.ErrnoException).code === "ENOENT" ? `${name} does not exist` : (err as Error).message;
-    return { attachment: { name: path.basename(name), size: 0, read: () => Promise.reject(new Error(message)) } };
+    size = statSync(name).size;
+  } catch {
+    // Missing or unreadable: read() says which (checkInputFile).
   }
   return {
     attachment: {

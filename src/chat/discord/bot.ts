@@ -186,7 +186,8 @@ export class DiscordBot {
     }
     await i.deferReply(ephemeral ? { flags: MessageFlags.Ephemeral } : {});
     // A file attached to the command (an import): read only when the command asks, size-limited.
-    const file = cmd.options.filter((o) => o.type === "attachment").map((o) => i.options.getAttachment(o.name))[0];
+    const fileOption = cmd.options.find((o) => o.type === "attachment");
+    const file = fileOption ? i.options.getAttachment(fileOption.name) : null;
     const attachment: CommandAttachment | undefined = file ? { name: file.name, size: file.size, read: (maxBytes) => downloadLimited(file.url, maxBytes) } : undefined;
     await this.deliver(i, await runCommand(cmd.name, raw, { ...this.commandCtx(i), ...(attachment ? { attachment } : {}) }), ephemeral);
   }

@@ -13,7 +13,6 @@ function checkDate(value: string, name: string): void {
   if (!DATE_RE.test(value)) throw new RangeError(`Filter ${name} must be a date like 2024-01-31 (got ${JSON.stringify(value)})`);
 }
 
-
 export function hasFilters(filters: SearchFilters | undefined): boolean {
   if (!filters) return false;
   return Boolean(filters.since || filters.until || (filters.categories && filters.categories.length > 0) || filters.author?.trim());
