@@ -1,7 +1,7 @@
 # paperhound, CPU image. Build: docker build -t paperhound .
 # GPU image: docker build -f Dockerfile.cuda -t paperhound:cuda .
 FROM node:20-bookworm-slim
-# better-sqlite3 and hnswlib-node compile from source when no prebuilt binary matches.
+# hnswlib-node always compiles from source (it ships no prebuilt binaries); better-sqlite3 does when its prebuilt binary cannot be downloaded.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app

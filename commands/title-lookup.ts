@@ -8,7 +8,7 @@
  *   2. titles containing it (an FTS5 trigram phrase query: a substring match),
  *   3. titles containing every typed word, in any order (words of 3+ characters);
  * and for an arXiv id being typed ("2401.006"), the ids starting with it (newest first).
- * Measured on the 140k index: see the README.
+ * Measured on the 140k index: see docs/discord.md.
  */
 import { createRequire } from "node:module";
 import path from "node:path";

@@ -45,8 +45,8 @@ export async function fsyncDir(dir: string): Promise<void> {
 }
 
 /** Writes `data` to a new file and flushes it; `exclusive`: fail if the file exists. */
-export async function writeFileSynced(file: string, data: string | Uint8Array, opts: { exclusive?: boolean } = {}): Promise<void> {
-  const fh = await open(file, opts.exclusive ? "wx" : "w");
+export async function writeFileSynced(file: string, data: string | Uint8Array, opts: { exclusive?: boolean; mode?: number } = {}): Promise<void> {
+  const fh = await open(file, opts.exclusive ? "wx" : "w", opts.mode);
   try {
     faultPoint("write", "writeFileSynced");
     await fh.writeFile(data);
@@ -57,13 +57,13 @@ export async function writeFileSynced(file: string, data: string | Uint8Array, o
   }
 }
 
-/** Replaces `file` with `data` atomically and durably (its directory is created if missing). */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+/** Replaces `file` with `data` atomically and durably (its directory is created if missing); `mode`: of a new file (secrets: 0o600). */
+export async function writeFileAtomic(file: string, data: string | Uint8Array, opts: { mode?: number } = {}): Promise<void> {
   const dir = path.dirname(file);
   await makeDir(dir);
   const tmp = tempPathBeside(file);
   try {
-    await writeFileSynced(tmp, data, { exclusive: true });
+    await writeFileSynced(tmp, data, { exclusive: true, ...(opts.mode !== undefined ? { mode: opts.mode } : {}) });
     faultPoint("rename", "writeFileAtomic");
     await rename(tmp, file);
   } catch (err) {

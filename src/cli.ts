@@ -17,6 +17,7 @@ import { registerLibrary } from "./cli/library.js";
 import { registerReindex } from "./cli/reindex.js";
 import { registerRelated } from "./cli/related.js";
 import { registerSearch } from "./cli/search.js";
+import { registerSetup } from "./cli/setup.js";
 import { registerStats } from "./cli/stats.js";
 
 /** Subcommands, in the order `--help` lists them. Later commands (index, search, bot, ...) go here. */
@@ -33,6 +34,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerBuildModel,
   registerConfig,
   registerBot,
+  registerSetup,
 ];
 
 export const EXIT_OK = EXIT.ok;
@@ -78,7 +80,7 @@ export async function main(argv: readonly string[] = process.argv, ctx: AppConte
     }
     if (isKnownError(err)) {
       ctx.stderr.write(`paperhound: ${err.message}\n`);
-      if (debug && err instanceof PaperhoundError) ctx.stderr.write(`paperhound: error ${err.identifier} (see "Errors" in the README)\n`);
+      if (debug && err instanceof PaperhoundError) ctx.stderr.write(`paperhound: error ${err.identifier} (see "Errors" in docs/operations.md)\n`);
     } else {
       const message = err instanceof Error ? err.message : String(err);
       ctx.stderr.write(`paperhound: unexpected error: ${message}${debug ? "" : " (rerun with LOG_LEVEL=debug for details)"}\n`);

@@ -13,6 +13,7 @@ import path from "node:path";
 import { z } from "zod";
 import { modelsDir, projectRoot } from "./paths.js";
 import { DEFAULT_LIMITS } from "./papers/limits.js";
+import { isArxivCategoryCode, normaliseCategory } from "./papers/checks.js";
 import { PaperhoundError } from "./errors.js";
 
 /** What `parse` gets besides the raw string: the whole environment and facts about the terminal. */
@@ -24,7 +25,7 @@ export interface ParseContext {
 interface SettingSpec<T> {
   /** Environment variable that sets it. */
   env: string;
-  /** One line for `paperhound config` and the README. */
+  /** One line for `paperhound config` and docs/configuration.md. */
   description: string;
   /** What is allowed, in words, for error messages ("one of auto, cpu, cuda"). */
   allowed: string;
@@ -126,7 +127,7 @@ export const SETTINGS = {
   }),
   searchThreads: setting({
     env: "SEARCH_THREADS",
-    // Measured with bench:discord / bench:slack on 2 cores: README "Chat", the Load tables.
+    // Measured with bench:discord / bench:slack on 2 cores: docs/discord.md and docs/slack.md, the Load sections.
     description: "Worker threads that run the bot's searches, each with its own copy of the index in memory; 0 searches on the main thread",
     allowed: "an integer from 0 to 16",
     default: () => 1,
@@ -151,6 +152,24 @@ export const SETTINGS = {
     description: "Before a channel's digest, fetch its sources (Hugging Face daily papers, arXiv announcements of its categories) into the index",
     allowed: "one of 0, 1, true, false",
     default: () => true,
+    schema: bool,
+  }),
+  ingestCategories: setting<string[]>({
+    env: "INGEST_CATEGORIES",
+    description: "arXiv categories the team follows (comma-separated): `paperhound ingest followed` fetches their new papers; `paperhound setup` asks for them",
+    allowed: "arXiv categories such as cs.LG,cs.CL",
+    whenUnset: "none",
+    default: () => [],
+    schema: z
+      .string()
+      .transform((raw) => [...new Set(raw.split(/[\s,+]+/).filter(Boolean).map(normaliseCategory))])
+      .pipe(z.array(z.string().refine(isArxivCategoryCode)).min(1)),
+  }),
+  ingestHfDaily: setting({
+    env: "INGEST_HF_DAILY",
+    description: "Whether `paperhound ingest followed` also fetches Hugging Face daily papers",
+    allowed: "one of 0, 1, true, false",
+    default: () => false,
     schema: bool,
   }),
   modelsDir: setting({

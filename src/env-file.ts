@@ -50,3 +50,47 @@ export function envFileSettings(): { file: string | undefined; keys: ReadonlySet
   return { file: loadedFile, keys: fromFile };
 }
 
+
+/** `KEY=value` as parseEnv reads it back: bare when safe, else quoted (single quotes are literal). */
+function envLine(key: string, value: string): string {
+  if (/^[\w.,:/@+-]*$/.test(value)) return `${key}=${value}`;
+  if (!value.includes("'")) return `${key}='${value}'`;
+  if (!/["\\\n]/.test(value)) return `${key}="${value}"`;
+  throw new RangeError(`${key} cannot be written to a .env file (it has both quote kinds, or a line break)`);
+}
+
+const ASSIGNMENT = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=/;
+
+/**
+ * The .env text with `changes` made: a key's line is replaced where it stands (later repeats of it
+ * are dropped), `undefined` removes it, new keys are appended under `heading`; every other line,
+ * comments included, is kept as it was.
+ */
+export function updateEnvText(text: string, changes: Readonly<Record<string, string | undefined>>, heading = "# written by paperhound setup"): string {
+  const lines = text === "" ? [] : text.replace(/\n$/, "").split("\n");
+  const done = new Set<string>();
+  const out: string[] = [];
+  for (const line of lines) {
+    const key = ASSIGNMENT.exec(line)?.[1];
+    if (key === undefined || !Object.hasOwn(changes, key)) {
+      out.push(line);
+      continue;
+    }
+    if (done.has(key)) continue;
+    done.add(key);
+    const value = changes[key];
+    if (value !== undefined) out.push(envLine(key, value));
+  }
+  const added = Object.entries(changes).filter(([key, value]) => !done.has(key) && value !== undefined);
+  if (added.length > 0) {
+    if (out.length > 0 && out[out.length - 1] !== "") out.push("");
+    if (!out.includes(heading)) out.push(heading);
+    for (const [key, value] of added) out.push(envLine(key, value!));
+  }
+  const result = out.length ? `${out.join("\n")}\n` : "";
+  const parsed = parseEnv(result);
+  for (const [key, value] of Object.entries(changes)) {
+    if (parsed[key] !== value) throw new RangeError(`${key} would not read back as written from the .env file`);
+  }
+  return result;
+}

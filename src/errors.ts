@@ -2,7 +2,7 @@
  * Every error paperhound reports to a user, in one catalogue: an identifier, what it means, what the
  * user can do, and the CLI's exit code (in the manner of Orama's `errors.ts` and Sapphire's
  * identifiers). Each error class names its entry with `identifier`; the CLI takes its exit code from
- * here and the README's "Errors" table is checked against this list by a test.
+ * here and the "Errors" table of docs/operations.md is checked against this list by a test.
  *
  * The message of each error says the particulars (which file, which setting, which record); the
  * catalogue says what kind of failure it is, so scripts and logs can tell them apart without
@@ -72,6 +72,7 @@ export const ERROR_CATALOGUE = {
   digest_store: { means: "a digest action does not fit the channel's digest state", action: "what the message says", exit: EXIT.error },
   discord_login: { means: "Discord refused the bot's token or could not be reached", action: "check DISCORD_TOKEN and the network", exit: EXIT.error },
   slack_start: { means: "the Slack app could not start (tokens, signing secret, port)", action: "check the SLACK_* settings the message names", exit: EXIT.error },
+  setup: { means: "`paperhound setup` could not finish: a token was refused, an answer is not allowed, a step failed, or it was stopped", action: "what the message says, then run `paperhound setup` again (it keeps what was saved)", exit: EXIT.error },
 
   // Evaluation
   dataset: { means: "an evaluation dataset is missing or not in BEIR layout", action: "point --data at a BEIR folder (corpus.jsonl, queries.jsonl, qrels/)", exit: EXIT.error },

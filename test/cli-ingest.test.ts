@@ -237,6 +237,32 @@ describe("paperhound ingest", () => {
     expect(lastLine(r.stderr)).toMatch(/^paperhound: all 1 record\(s\) had errors \(see above\); no paper was stored$/);
   });
 
+  it("followed: the categories of INGEST_CATEGORIES and, with INGEST_HF_DAILY, Hugging Face; a failing source does not stop the next; nothing followed is an error", async () => {
+    const index = path.join(tmp, "followed");
+    const before = arxivRequests().length;
+    const ok = await run(["ingest", "followed", "--days", "3", "--index", index], { INGEST_CATEGORIES: "cs.LG, cs.ai", INGEST_HF_DAILY: "true" });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^ingested arxiv into .*followed: pages 2, records 3, new 3/m);
+    expect(ok.stdout).toMatch(/^ingested hf-daily into .*followed: pages 3, /m);
+    const query = arxivRequests()[before]!.query.get("search_query")!;
+    expect(query).toContain("cat:cs.LG");
+    expect(query).toContain("cat:cs.AI");
+    expect(server.requestsTo("/hfapi/daily_papers").length).toBeGreaterThanOrEqual(3);
+
+    const closed = await LoopbackServer.start();
+    const origin = closed.origin;
+    await closed.close();
+    // arXiv unreachable, Hugging Face still fetched: the arXiv failure is the command's error.
+    const half = await run(["ingest", "followed", "--index", index], { INGEST_CATEGORIES: "cs.LG", INGEST_HF_DAILY: "1", ARXIV_API_URL: `${origin}/api/query` });
+    expect(half.code).toBe(1);
+    expect(half.stdout).toMatch(/^ingested hf-daily into /m);
+    expect(lastLine(half.stderr)).toMatch(/^paperhound: cannot reach the arXiv API: /);
+
+    const none = await run(["ingest", "followed", "--index", index]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain("nothing is followed: set INGEST_CATEGORIES (cs.LG,cs.CL) and/or INGEST_HF_DAILY=true, or run `paperhound setup`");
+  });
+
   it("usage errors: a bad category, a missing --since, a bad metadata prefix (exit 2)", async () => {
     const [cat, since, prefix] = await Promise.all([
       run(["ingest", "arxiv", "--category", "Not A Category"]),

@@ -17,6 +17,8 @@ describe("loadConfig", () => {
       indexRefreshSeconds: 60,
       indexLockWaitSeconds: 600,
       digestIngest: true,
+      ingestCategories: [],
+      ingestHfDaily: false,
       modelsDir: path.join(projectRoot, "models"),
       indexPath: path.join(projectRoot, "index", "default"),
       maxRecordBytes: 16_777_216,
@@ -64,6 +66,14 @@ describe("loadConfig", () => {
     expect(c.indexPath).toBe(path.resolve("rel/index"));
     expect(c.logLevel).toBe("debug");
     expect(c.logFormat).toBe("pretty");
+  });
+
+  it("INGEST_CATEGORIES: a list in arXiv's spelling, each once; not a category is refused naming the setting", () => {
+    const c = loadConfig({ INGEST_CATEGORIES: "cs.lg, CS.CL+stat.ML cs.LG", INGEST_HF_DAILY: "true" });
+    expect(c.ingestCategories).toEqual(["cs.LG", "cs.CL", "stat.ML"]);
+    expect(c.ingestHfDaily).toBe(true);
+    expect(loadConfig({}).ingestCategories).toEqual([]);
+    expect(() => loadConfig({ INGEST_CATEGORIES: "machine learning!" })).toThrow(/INGEST_CATEGORIES="machine learning!" is not allowed \(expected arXiv categories such as cs.LG,cs.CL\)/);
   });
 
   it("reads the remote-source settings", () => {

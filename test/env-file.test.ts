@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadEnvFile } from "../src/env-file.js";
+import { loadEnvFile, updateEnvText } from "../src/env-file.js";
+import { parseEnv } from "node:util";
 import { BIN, cleanEnv } from "./helpers/run-cli.js";
 
 let dir: string;
@@ -48,5 +49,23 @@ describe("loadEnvFile", () => {
     const r = spawnSync(process.execPath, [BIN, "--help"], { cwd, env, encoding: "utf8" });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
+  });
+});
+
+describe("updateEnvText (what paperhound setup writes)", () => {
+  it("replaces a key where it stands, drops its repeats, removes with undefined, appends new keys once under a heading; other lines kept", () => {
+    const before = "# my notes\nLOG_LEVEL=debug\nexport DISCORD_TOKEN=old\n\nSEARCH_THREADS=2\nDISCORD_TOKEN=older\nHEALTH_PORT=9000\n";
+    const after = updateEnvText(before, { DISCORD_TOKEN: "new.token-1", HEALTH_PORT: undefined, INGEST_CATEGORIES: "cs.LG,cs.CL" });
+    expect(after).toBe("# my notes\nLOG_LEVEL=debug\nDISCORD_TOKEN=new.token-1\n\nSEARCH_THREADS=2\n\n# written by paperhound setup\nINGEST_CATEGORIES=cs.LG,cs.CL\n");
+    // A second change appends under the same heading, not a new one.
+    const again = updateEnvText(after, { PAPERHOUND_INDEX: "index/team" });
+    expect(again.match(/# written by paperhound setup/g)).toHaveLength(1);
+    expect(parseEnv(again)).toMatchObject({ DISCORD_TOKEN: "new.token-1", PAPERHOUND_INDEX: "index/team", LOG_LEVEL: "debug" });
+  });
+
+  it("quotes values that need it so they read back exactly; a value that cannot be written is refused", () => {
+    const text = updateEnvText("", { PAPERHOUND_INDEX: "/srv/my papers/#1", PAPERHOUND_CONTACT_EMAIL: "a'b@example.org" });
+    expect(parseEnv(text)).toEqual({ PAPERHOUND_INDEX: "/srv/my papers/#1", PAPERHOUND_CONTACT_EMAIL: "a'b@example.org" });
+    expect(() => updateEnvText("", { X: "it's \"both\"" })).toThrow(/X cannot be written/);
   });
 });

@@ -7,6 +7,7 @@
  *   ingest arxiv --category cs.LG --category cs.CV --days 3        arXiv API search, paged (or --since/--until)
  *   ingest arxiv-rss cs.LG+cs.AI                                   today's arXiv announcements, one request
  *   ingest oai --set cs --from 2026-11-01 [--until D] [--metadata-prefix arXiv]   OAI-PMH bulk harvest, resumable
+ *   ingest followed --days 2                                       what the team follows (INGEST_CATEGORIES, INGEST_HF_DAILY)
  *
  * When page 7 fails for good, pages 1 to 6 stay in the index and the command says
  * "6 pages stored, page 7 failed: ..." with exit code 1. `--dry-run` fetches and compares with the
@@ -21,6 +22,7 @@ import {
   arxivRssSource,
   arxivSource,
   DEFAULT_ARXIV_PAGE_SIZE,
+  followedSources,
   hfDailySource,
   OAI_METADATA_PREFIXES,
   openOaiSource,
@@ -32,6 +34,7 @@ import { formatDuration } from "../progress.js";
 import type { RegisterCommand } from "./context.js";
 import { MAX_ERRORS_SHOWN } from "./index-papers.js";
 import { addIndexOption } from "./search-common.js";
+import { InputError } from "../app/context.js";
 
 interface CommonOptions extends IndexOption {
   dryRun?: boolean;
@@ -200,6 +203,28 @@ export const registerIngest: RegisterCommand = (program, ctx) => {
       command.error(`error: ${(err as Error).message}`, { exitCode: 2 });
     }
     await ingestCommand(ctx, opts, (config) => ({ source: arxivRssSource(config, categories.join("+")) }));
+  });
+
+  commonOptions(
+    ingest
+      .command("followed")
+      .description("the arXiv categories (INGEST_CATEGORIES) and Hugging Face daily papers (INGEST_HF_DAILY) the team follows, for the last N days: the daily job")
+      .option("--days <n>", "the last N days", intBetween(1, 3650, "--days"), 1),
+  ).action(async (opts: CommonOptions & { days: number }) => {
+    const sources = followedSources(ctx.config(), opts.days);
+    if (sources.length === 0) throw new InputError("nothing is followed: set INGEST_CATEGORIES (cs.LG,cs.CL) and/or INGEST_HF_DAILY=true, or run `paperhound setup`");
+    // Each source runs even when one before it failed; the first failure is the command's error
+    // (printed last, by main), later ones are printed as they happen. --json: one line per source.
+    let failure: unknown;
+    for (const source of sources) {
+      try {
+        await ingestCommand(ctx, opts, () => ({ source }));
+      } catch (err) {
+        if (failure === undefined) failure = err;
+        else ctx.stderr.write(`paperhound: ${err instanceof Error ? err.message : String(err)}\n`);
+      }
+    }
+    if (failure !== undefined) throw failure;
   });
 
   commonOptions(

@@ -99,7 +99,7 @@ export function addQueryOptions(cmd: Command): Command {
     .option("--author <name>", "with an author whose name contains this text", parseAuthor)
     .option("--json", "print one JSON object")
     .addOption(
-      new Option("--weight <w>", "weight of meaning against keywords, 0 to 1 (default: measured for the model, README \"Search quality\")").argParser(parseWeight),
+      new Option("--weight <w>", "weight of meaning against keywords, 0 to 1 (default: measured for the model, docs/benchmarks.md)").argParser(parseWeight),
     );
   return addIndexOption(cmd);
 }

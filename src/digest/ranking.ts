@@ -10,7 +10,7 @@
  * be shown: match a topic (its words carrying `minTermCoverage` of the topic's idf, or dense
  * similarity ≥ `minDense`), be like the library (≥ `minLibrary`), be trending (≥ `minUpvotes`) or be
  * by a followed author; a day with few such papers gives a short digest, not a padded one. The
- * weights and floors are measured by `npm run eval:digest` (README, "Digest quality").
+ * weights and floors are measured by `npm run eval:digest` (docs/digests.md, "Digest quality").
  */
 import type { PaperIndex } from "../search/paper-index.js";
 import type { StoredPaper } from "../search/types.js";

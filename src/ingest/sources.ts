@@ -276,3 +276,16 @@ export function describeFailure(err: PageError, source: Pick<IngestSource, "what
   }
   return err.message;
 }
+
+/**
+ * The sources a team follows (INGEST_CATEGORIES, INGEST_HF_DAILY) for the last `days` days, the
+ * arXiv API first: `paperhound ingest followed` and the first ingest of `paperhound setup`.
+ */
+export function followedSources(config: Config, days: number, now: Date = new Date()): IngestSource[] {
+  const sources: IngestSource[] = [];
+  if (config.ingestCategories.length > 0) {
+    sources.push(arxivSource(config, { categories: [...config.ingestCategories], from: new Date(now.getTime() - days * 86_400_000), until: now, pageSize: DEFAULT_ARXIV_PAGE_SIZE }));
+  }
+  if (config.ingestHfDaily) sources.push(hfDailySource(config, { since: isoDay(new Date(now.getTime() - (days - 1) * 86_400_000)), until: isoDay(now) }));
+  return sources;
+}

@@ -1,5 +1,5 @@
 /**
- * How large an input paperhound reads, in one place (README "Limits", SECURITY.md). Each bound
+ * How large an input paperhound reads, in one place (SECURITY.md "Limits", docs/configuration.md). Each bound
  * keeps the work per record small whatever a file or a feed holds: a 50 MB abstract or a line
  * that never ends is refused with a message naming the limit, not read into gigabytes.
  * Two can be raised where a user could need more (settings MAX_RECORD_BYTES, MAX_ABSTRACT_CHARS).

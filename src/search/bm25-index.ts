@@ -5,8 +5,8 @@
  * Why not SQLite FTS5's bm25(): it scores every paper matching any query term and counts each term's
  * papers by walking its whole posting list, per query, through a callback per row. At 140k arXiv
  * papers that was 45 ms per search (p50) and 500 ms per /related query (64 terms). Here a search
- * touches the same postings as flat typed arrays with precomputed length norms: see the README's
- * "Search at scale" for the figures. Scores follow FTS5's bm25 exactly (k1 1.2, b 0.75, idf
+ * touches the same postings as flat typed arrays with precomputed length norms: see
+ * docs/benchmarks.md, "Search at scale", for the figures. Scores follow FTS5's bm25 exactly (k1 1.2, b 0.75, idf
  * ln((N - n + 0.5) / (n + 0.5)) floored at 1e-6, column-weighted term frequency, document length =
  * all words of title and abstract), so quality measured before carries over.
  */

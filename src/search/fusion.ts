@@ -5,7 +5,7 @@
  * (nDCG@10 0.465 against BM25's 0.668), because the weaker dense list gets an equal vote by rank;
  * score fusion keeps the margins: each retriever's scores are z-normalised over the union of
  * candidates (a candidate one retriever did not return gets that retriever's real score for it,
- * or its floor), then mixed as `w * dense + (1 - w) * bm25`. See README "Search quality".
+ * or its floor), then mixed as `w * dense + (1 - w) * bm25`. See docs/benchmarks.md, "Search quality".
  */
 
 /** Scores of candidates by store rowid. */

@@ -1,6 +1,6 @@
 /**
  * Settings of the search and the digest that depend on the embedding model, measured per model
- * (README, "Search quality"): how much fusion trusts the dense score, how many BM25-only candidates
+ * (docs/benchmarks.md, "Search quality"): how much fusion trusts the dense score, how many BM25-only candidates
  * get an exact dense score, and the dense similarity a digest topic needs without a shared word.
  * Models without an entry get use-lite's values, the ones this project started with.
  */

@@ -108,7 +108,7 @@ export interface PaperIndexOptions {
   checkpointEvery?: number;
   /**
    * Build the in-memory BM25 index while the vectors load (a process about to answer queries);
-   * otherwise the first BM25 query builds it (140k papers: see the README).
+   * otherwise the first BM25 query builds it (140k papers: see docs/benchmarks.md).
    */
   warm?: boolean;
   /** Writable opens: how long to wait for another process writing this index; default 0 (fail at once). */

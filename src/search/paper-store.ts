@@ -700,7 +700,7 @@ export class PaperStore {
 
   /**
    * The in-memory BM25 index over every paper, built on first use and rebuilt after papers' text
-   * changed (here or through another connection). 140k papers: see the README for the build time.
+   * changed (here or through another connection). 140k papers: see docs/benchmarks.md for the build time.
    */
   fullTextIndex(): Bm25Index {
     const version = this.papersVersion();

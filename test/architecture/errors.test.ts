@@ -1,6 +1,6 @@
 /**
- * The error catalogue (src/errors.ts) against the code and the README: every error class a user can
- * meet names a catalogue entry, every entry is used, and the README's "Errors" table is the catalogue.
+ * The error catalogue (src/errors.ts) against the code and the docs: every error class a user can
+ * meet names a catalogue entry, every entry is used, and the "Errors" table of docs/operations.md is the catalogue.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
@@ -36,9 +36,10 @@ describe("the error catalogue", () => {
     expect([...used].sort()).toEqual(Object.keys(ERROR_CATALOGUE).sort());
   });
 
-  it("the README's Errors table lists the catalogue, entry by entry", () => {
-    const readme = readFileSync(path.join(root, "README.md"), "utf8");
-    const section = readme.slice(readme.indexOf("### Errors"));
+  it("the Errors table of docs/operations.md lists the catalogue, entry by entry", () => {
+    const page = readFileSync(path.join(root, "docs", "operations.md"), "utf8");
+    expect(page).toContain("\n## Errors\n");
+    const section = page.slice(page.indexOf("\n## Errors\n"));
     const rows = [...section.matchAll(/^\| `(\w+)` \| (.*) \| (.*) \| (\d+) \|$/gm)].map((m) => [m[1], m[2], m[3], Number(m[4])]);
     expect(rows).toEqual(Object.entries(ERROR_CATALOGUE).map(([id, e]) => [id, e.means, e.action, e.exit]));
   });
@@ -55,6 +56,6 @@ describe("the error catalogue", () => {
     });
     const code = await main(["node", "paperhound", "search", "   "], ctx);
     expect(code).toBe(ERROR_CATALOGUE.search_input.exit);
-    expect(stderr).toMatch(/paperhound: error (search_input|input) \(see "Errors" in the README\)/);
+    expect(stderr).toMatch(/paperhound: error (search_input|input) \(see "Errors" in docs\/operations\.md\)/);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The layout's rules, checked on the source itself (README "Layout"): nothing in the product outside
+ * The layout's rules, checked on the source itself (docs/architecture.md, "Layout"): nothing in the product outside
  * the CLI imports from src/cli/, the chat adapters never import the bot's wiring, and the modules of src/
  * and commands/ import each other without cycles (type-only imports included: a cycle of types is
  * still two rooms that cannot be understood apart).

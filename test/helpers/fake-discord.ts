@@ -78,8 +78,12 @@ export class FakeDiscord {
   private connected = false;
   port = 0;
 
-  constructor(opts: { heartbeatInterval?: number } = {}) {
+  /** When set, REST calls with another bot token are refused as Discord refuses them (401). */
+  private readonly token: string | undefined;
+
+  constructor(opts: { heartbeatInterval?: number; token?: string } = {}) {
     this.heartbeatInterval = opts.heartbeatInterval ?? 41_250;
+    this.token = opts.token;
   }
 
   get restUrl(): string {
@@ -360,6 +364,14 @@ export class FakeDiscord {
       this.record(call);
       res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(attached.length) });
       res.end(attached);
+      return;
+    }
+
+    if (this.token !== undefined && req.headers.authorization !== `Bot ${this.token}` && !path.startsWith("/interactions/") && !path.startsWith("/webhooks/")) {
+      call.status = 401;
+      this.record(call);
+      res.writeHead(401, { "content-type": "application/json" });
+      res.end(JSON.stringify({ message: "401: Unauthorized", code: 0 }));
       return;
     }
 

@@ -4,7 +4,7 @@ import { withoutControls } from "../../papers/display.js";
 import type { DigestPoster } from "../../digest/digest-runner.js";
 import type { DecidedDigest, Subscription } from "../../digest/digest-store.js";
 
-/** A digest as terminal text (the console adapter's poster, and the README's example). */
+/** A digest as terminal text (the console adapter's poster, and the example in docs/digests.md). */
 export function digestText(digest: DecidedDigest, sub: Pick<Subscription, "topics">): string {
   const view = digestView(digest, sub);
   const lines = [view.headline];

@@ -93,7 +93,7 @@ export class DiscordBot {
         // Every request this bot makes answers an interaction (callback, or a webhook route with the
         // interaction token), and Discord does not count those against the 50/s global limit that
         // @discordjs/rest applies to all requests by default; with 20 commands in flight that
-        // client-side limit was the bottleneck (bench:discord: p50 134 ms → see the README).
+        // client-side limit was the bottleneck (bench:discord: p50 134 ms → see docs/discord.md, Load).
         // A real global 429 from Discord is still honoured.
         globalRequestsPerSecond: 1000,
         ...opts.clientOptions?.rest,

@@ -4,8 +4,9 @@
  * one guild (development: changes show at once) or globally (production: every server the bot is
  * in). A bulk overwrite replaces the whole set, so a removed command disappears too.
  */
-import { ApplicationCommandOptionType, ApplicationCommandType, REST, Routes, type RESTPutAPIApplicationCommandsJSONBody } from "discord.js";
+import { ApplicationCommandOptionType, ApplicationCommandType, OAuth2Scopes, PermissionFlagsBits, REST, Routes, type RESTPutAPIApplicationCommandsJSONBody } from "discord.js";
 import { COMMANDS } from "../../../commands/index.js";
+import { PaperhoundError } from "../../errors.js";
 import type { CommandSpec, OptionSpec } from "../../../commands/types.js";
 
 const OPTION_TYPE = {
@@ -70,4 +71,47 @@ export async function registerCommands(opts: RegisterOptions): Promise<RegisterR
     ...(opts.guildId ? { guildId: opts.guildId } : {}),
     names: saved.map((c) => c.name),
   };
+}
+
+/** What a working bot token says about its application (`paperhound setup` shows and stores it). */
+export interface DiscordIdentity {
+  applicationId: string;
+  applicationName: string;
+  botName: string;
+}
+
+/** Discord refused the token, or could not be reached; the message says which and what to do. */
+export class DiscordTokenError extends PaperhoundError {
+  readonly identifier = "discord_login";
+  override readonly name = "DiscordTokenError";
+}
+
+/**
+ * Checks a bot token with two reads (the bot user, its application). No retries: at set-up a
+ * refusal or an unreachable API is told at once.
+ */
+export async function checkDiscordToken(opts: { token: string; api?: string }): Promise<DiscordIdentity> {
+  const rest = new REST({ ...(opts.api ? { api: opts.api } : {}), retries: 0, timeout: 15_000 }).setToken(opts.token);
+  try {
+    const user = (await rest.get(Routes.user("@me"))) as { username: string };
+    const app = (await rest.get(Routes.currentApplication())) as { id: string; name: string };
+    return { applicationId: app.id, applicationName: app.name, botName: user.username };
+  } catch (err) {
+    const status = (err as { status?: unknown }).status;
+    if (status === 401) throw new DiscordTokenError("Discord refused the bot token (401 Unauthorized): copy it again from the developer portal → your application → Bot → Reset Token");
+    const message = err instanceof Error ? err.message : String(err);
+    throw new DiscordTokenError(`could not check the bot token with Discord (${typeof status === "number" ? `HTTP ${status}: ` : ""}${message}); check the network, or DISCORD_API_URL if set`);
+  }
+}
+
+/** Permissions of the invite link: see channels, post digests (messages with embeds). Commands need none. */
+const INVITE_PERMISSIONS = PermissionFlagsBits.ViewChannel | PermissionFlagsBits.SendMessages | PermissionFlagsBits.EmbedLinks;
+
+/** The link that adds the bot to a server, with the slash commands and the permissions digests need. */
+export function inviteUrl(applicationId: string): string {
+  const url = new URL("https://discord.com/oauth2/authorize");
+  url.searchParams.set("client_id", applicationId);
+  url.searchParams.set("scope", [OAuth2Scopes.Bot, OAuth2Scopes.ApplicationsCommands].join(" "));
+  url.searchParams.set("permissions", INVITE_PERMISSIONS.toString());
+  return url.toString();
 }
