@@ -204,6 +204,25 @@ describe("paperhound setup, asked in a terminal", () => {
     expect(term.screen).toMatch(/team-index: 3 paper\(s\)/);
   });
 
+  it("rerun leaving a platform out turns it off: its settings are removed, the others kept", async () => {
+    const file = envFileIn(dir());
+    const { term, done } = run(["--settings-file", file], baseEnv());
+    // Both are checked (saved): move to Slack and uncheck it.
+    await term.answer("Which chat platforms?", KEY.down, KEY.space, KEY.enter);
+    await term.answer("Discord bot token (Enter keeps the saved one)", KEY.enter);
+    await term.answer("Server id", KEY.enter);
+    await term.answer("Index directory", KEY.enter);
+    await term.answer("arXiv categories", KEY.enter);
+    await term.answer("Hugging Face daily papers", KEY.enter);
+    await term.answer("Contact e-mail", KEY.enter);
+    await term.answer("how many past days", KEY.enter);
+    expect(await done, `${term.screen}\n${term.stderr}`).toBe(0);
+    expect(term.screen).toContain(`${file}: removed SLACK_BOT_TOKEN, SLACK_APP_TOKEN, SLACK_MODE`);
+    const saved = parseEnv(readFileSync(file, "utf8"));
+    expect(Object.keys(saved).filter((k) => k.startsWith("SLACK_"))).toEqual([]);
+    expect(saved).toMatchObject({ DISCORD_TOKEN, INGEST_CATEGORIES: "cs.CL", LOG_LEVEL: "info" });
+  });
+
   it("Ctrl+C at a question stops set-up with nothing written", async () => {
     const file = path.join(tmp, "stopped.env");
     const { term, done } = run(["--settings-file", file], baseEnv());

@@ -114,6 +114,12 @@ export async function runSetup(ctx: AppContext, opts: SetupOptions): Promise<voi
     discord = picked.includes("discord");
     slack = picked.includes("slack");
   }
+  // A platform left out on a rerun is turned off: its settings go (else `npm start` would still connect).
+  const PLATFORM_SETTINGS = { discord: ["DISCORD_TOKEN", "DISCORD_APPLICATION_ID", "DISCORD_GUILD_ID"], slack: ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_MODE"] };
+  for (const [platform, keys] of Object.entries(PLATFORM_SETTINGS)) {
+    if (platform === "discord" ? discord : slack) continue;
+    for (const key of keys) if (saved[key] !== undefined) changes[key] = "";
+  }
 
   // Discord: the token, checked; the server to register the commands in.
   let identity: DiscordIdentity | undefined;

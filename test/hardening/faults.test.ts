@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { projectRoot } from "../../src/paths.js";
 import { PaperStore } from "../../src/search/paper-store.js";
 import { LoopbackServer, fixture, type Reply } from "../helpers/loopback-server.js";
-import { BIN, cleanEnv, runNode } from "../helpers/run-cli.js";
+import { BIN, cleanEnv, outputMatch, runNode } from "../helpers/run-cli.js";
 import { synthPapers } from "../helpers/synth-papers.js";
 
 const FIXTURE = path.join(projectRoot, "test", "fixtures", "cli-papers.jsonl");
@@ -94,15 +94,17 @@ describe("faults while indexing", () => {
     const index = path.join(tmp, "locked-idx");
     const first = await runNode(["index", FIXTURE, "--index", index]);
     expect(first.code, first.stderr).toBe(0);
-    // Another process holds a write lock on the store for longer than the store's busy timeout (5 s).
+    // Another process holds a write lock on the store for longer than the store's busy timeout (5 s);
+    // the run starts once it says it holds it (a fixed sleep lost that race on a loaded machine).
+    const locked = outputMatch("stdout", /locked/);
     const holder = runNode(
       [
         "-e",
-        `const D=require(${JSON.stringify(path.join(projectRoot, "node_modules", "better-sqlite3"))});const db=new D(${JSON.stringify(path.join(index, "papers.sqlite"))});db.exec("BEGIN EXCLUSIVE");process.stdout.write("locked\\n");setTimeout(()=>{db.exec("ROLLBACK");db.close();},9000);`,
+        `const D=require(${JSON.stringify(path.join(projectRoot, "node_modules", "better-sqlite3"))});const db=new D(${JSON.stringify(path.join(index, "papers.sqlite"))});db.exec("BEGIN EXCLUSIVE");process.stdout.write("locked\\n");setTimeout(()=>{db.exec("ROLLBACK");db.close();},12000);`,
       ],
-      { nodeArgs: [] },
+      { nodeArgs: [], onOutput: locked.onOutput },
     );
-    await new Promise((r) => setTimeout(r, 1000));
+    await locked.seen;
     const blocked = await runNode(["index", bigFile, "--index", index]);
     expect(blocked.code).not.toBe(0);
     expect(blocked.stderr).toMatch(/locked|busy/i);

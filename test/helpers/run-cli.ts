@@ -29,21 +29,59 @@ export function cleanEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
  * Runs `node <nodeArgs...>` (default: bin/paperhound.js with `args`) in the project directory with
  * `cleanEnv(env)`; stdin gets `input`, then end of input.
  */
-export function runNode(args: string[], opts: { env?: Record<string, string>; input?: string; nodeArgs?: string[] } = {}): Promise<Run> {
+export interface RunOptions {
+  env?: Record<string, string>;
+  input?: string;
+  nodeArgs?: string[];
+  /** Told each stream's whole output so far at every chunk (tests that wait for a child to reach a point). */
+  onOutput?: (stream: "stdout" | "stderr", soFar: string) => void;
+}
+
+export function runNode(args: string[], opts: RunOptions = {}): Promise<Run> {
   return runNodeWithSignal(args, opts).then(({ code, stdout, stderr }) => ({ code, stdout, stderr }));
 }
 
 /** runNode, also saying which signal ended the child (`code` is null then), e.g. "SIGKILL". */
-export function runNodeWithSignal(args: string[], opts: { env?: Record<string, string>; input?: string; nodeArgs?: string[] } = {}): Promise<Run & { signal: NodeJS.Signals | null }> {
+export function runNodeWithSignal(args: string[], opts: RunOptions = {}): Promise<Run & { signal: NodeJS.Signals | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...(opts.nodeArgs ?? [BIN]), ...args], { env: cleanEnv(opts.env), cwd: projectRoot, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      stdout += d;
+      opts.onOutput?.("stdout", stdout);
+    });
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
+      opts.onOutput?.("stderr", stderr);
+    });
     child.on("error", reject);
     child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
     child.stdin.on("error", () => undefined); // a child that exits without reading its input
     child.stdin.end(opts.input ?? "");
   });
+}
+
+/**
+ * A promise resolved when a child's output (stream) matches `pattern`, and the `onOutput` to give
+ * runNode: for tests that must wait until another process really holds a lock or waits for one,
+ * however slow the machine (a fixed sleep is a race under load).
+ */
+export function outputMatch(stream: "stdout" | "stderr", pattern: RegExp, timeoutMs = 60_000): { onOutput: NonNullable<RunOptions["onOutput"]>; seen: Promise<void> } {
+  let resolve!: () => void;
+  let reject!: (err: Error) => void;
+  const seen = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  const timer = setTimeout(() => reject(new Error(`no ${String(pattern)} on the child's ${stream} within ${timeoutMs} ms`)), timeoutMs);
+  return {
+    seen,
+    onOutput: (s, soFar) => {
+      if (s === stream && pattern.test(soFar)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    },
+  };
 }

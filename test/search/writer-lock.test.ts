@@ -12,7 +12,7 @@ import type { Embedder } from "../../src/embed/types.js";
 import { projectRoot } from "../../src/paths.js";
 import { PaperIndex } from "../../src/search/paper-index.js";
 import { IndexLockedError, WriterLock, type LockHolder } from "../../src/search/writer-lock.js";
-import { runNode } from "../helpers/run-cli.js";
+import { outputMatch, runNode } from "../helpers/run-cli.js";
 
 const FIXTURE = path.join(projectRoot, "test", "fixtures", "cli-papers.jsonl");
 const quiet = { info: () => undefined, warn: () => undefined };
@@ -117,8 +117,10 @@ describe("the writer lock", () => {
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(new RegExp(`another process is writing the index in ${dir} \\(pid ${child.pid} on .*paperhound`));
       expect(refused.stderr).not.toMatch(/at .+\.ts:\d+:\d+/);
-      waited = runNode(["index", FIXTURE, "--index", dir], { env: { INDEX_LOCK_WAIT_SECONDS: "60" } });
-      await new Promise((r) => setTimeout(r, 3000));
+      // The holder is killed once the second run says it waits (a fixed sleep lost that race under load).
+      const waiting = outputMatch("stderr", /another process is writing the index/);
+      waited = runNode(["index", FIXTURE, "--index", dir], { env: { INDEX_LOCK_WAIT_SECONDS: "60" }, onOutput: waiting.onOutput });
+      await waiting.seen;
     } finally {
       await kill(child);
     }
