@@ -142,7 +142,7 @@ export async function runSetup(ctx: AppContext, opts: SetupOptions): Promise<voi
     set("DISCORD_TOKEN", token);
     set("DISCORD_APPLICATION_ID", identity!.applicationId);
     const guild = await ask.text({
-      message: "Server id to register the commands in now (right-click the server → Copy Server ID, with Developer Mode on); empty: every server, which can take up to an hour to show",
+      message: "Server id to register the commands in (Developer Mode on, right-click the server → Copy Server ID; empty: every server, up to an hour to show)",
       given: opts.discordGuild,
       saved: saved.DISCORD_GUILD_ID,
       allowEmpty: true,
@@ -249,7 +249,7 @@ export async function runSetup(ctx: AppContext, opts: SetupOptions): Promise<voi
   set("INGEST_HF_DAILY", String(hfDaily));
   if (categories.length > 0 || hfDaily) {
     const email = await ask.text({
-      message: "Contact e-mail sent with requests to arXiv and Hugging Face (arXiv asks API clients for one; empty: none)",
+      message: "Contact e-mail for arXiv's and Hugging Face's request logs (arXiv asks for one; empty: none)",
       given: opts.contactEmail,
       saved: saved.PAPERHOUND_CONTACT_EMAIL,
       allowEmpty: true,
@@ -329,7 +329,7 @@ export async function runSetup(ctx: AppContext, opts: SetupOptions): Promise<voi
   if (discord && identity) out(`  ${step++}. Invite the bot to your server: ${inviteUrl(identity.applicationId)}`);
   if (slack) out(`  ${step++}. In Slack, invite @paperhound to the channels it should post digests in (private ones need it; public ones do not)`);
   out(`  ${step++}. Start it: npm start${!discord && !slack ? " (no chat platform: the console; try /paper <topic>)" : ""}`);
-  if (discord || slack) out(`  ${step++}. In a channel: /paper <a topic>, and /digest subscribe for a daily digest${categories.length ? ` (--categories ${categories.join(",")})` : ""}`);
+  if (discord || slack) out(`  ${step++}. In a channel: /paper <a topic>, and /digest subscribe for a daily digest${categories.length ? ` (its categories option: ${categories.join(",")})` : ""}`);
   if (categories.length > 0 || hfDaily) out(`  ${step++}. Each day (cron): cd ${process.cwd()} && node bin/paperhound.js ingest followed --days 2`);
   out("Run `paperhound setup` again to change an answer.");
   if (failures.length > 0) throw new SetupError(`set-up saved its settings, but these steps failed (see above): ${failures.join("; ")}`);
