@@ -12,7 +12,7 @@ import { arxivAbsUrl, arxivPdfUrl, isArxivId, parseArxivRef } from "../src/paper
 import { shortAuthors } from "../src/papers/display.js";
 import { PAGE_OPTION } from "./options.js";
 import { nextPageOf } from "./paper.js";
-import { completePaper, MAX_REF_CHARS, paperByTitleWords, paperRefErrorView, withArxivFetch } from "./related.js";
+import { completePaper, MAX_REF_CHARS, PAPER_REF_OPTION, paperByTitleWords, paperRefErrorView, withArxivFetch } from "./related.js";
 import type { CommandAttachment, CommandContext, CommandSpec, ParsedOptions } from "./types.js";
 import { arxivIdsToFetch, importOutcome, LibraryImportError, matchEntries, MAX_IMPORT_BYTES, readImportFile, whyNotFound, type ImportEntry } from "../src/library/import.js";
 import type { StoredPaper } from "../src/search/types.js";
@@ -221,7 +221,7 @@ export async function runLibrary(o: ParsedOptions, ctx: CommandContext): Promise
 export const saveCommand: CommandSpec = {
   name: "save",
   description: "Save a paper to this channel's library",
-  options: [{ name: "paper", description: "arXiv id, arXiv URL or title of the paper", type: "string", required: true, maxLength: MAX_REF_CHARS, autocomplete: true }],
+  options: [PAPER_REF_OPTION],
   isPrivate: () => true,
   run: runSave,
   autocomplete: (option, partial, ctx) => (option === "paper" ? completePaper(partial, ctx) : []),

@@ -5,15 +5,18 @@
  */
 import { PaperNotFoundError, SearchInputError } from "../src/search/paper-index.js";
 import { IngestError } from "../src/ingest/sources.js";
-import { parseArxivRef } from "../src/papers/arxiv-id.js";
+import { arxivDoesNotKnow, parseArxivRef } from "../src/papers/arxiv-id.js";
 import type { StoredPaper } from "../src/search/types.js";
 import { COUNT_OPTION, PAGE_OPTION, PRIVATE_OPTION } from "./options.js";
 import { titleLookupFor } from "./title-lookup.js";
 import { nextPageOf, searchPage } from "./paper.js";
-import { MAX_CHOICE_CHARS, MAX_CHOICES, searcherOf, type Choice, type CommandContext, type CommandSpec, type ParsedOptions } from "./types.js";
+import { MAX_CHOICE_CHARS, MAX_CHOICES, searcherOf, type Choice, type CommandContext, type CommandSpec, type OptionSpec, type ParsedOptions } from "./types.js";
 import { emptyView, errorView, quoted, truncateWords, type View } from "./view.js";
 
 export const MAX_REF_CHARS = 300;
+
+/** The paper /related and /save take: an arXiv id or URL, or a title (completed as it is typed). */
+export const PAPER_REF_OPTION: OptionSpec = { name: "paper", description: "arXiv id, arXiv URL or title of the paper", type: "string", required: true, maxLength: MAX_REF_CHARS, autocomplete: true };
 
 export interface RelatedOptions {
   paper: string;
@@ -62,7 +65,7 @@ export async function withArxivFetch<T>(ref: string, ctx: CommandContext, use: (
     try {
       return await use();
     } catch (again) {
-      if (again instanceof PaperNotFoundError) throw new PaperNotFoundError(`arXiv does not know ${asked} (the arXiv API returned no paper with that id)`);
+      if (again instanceof PaperNotFoundError) throw new PaperNotFoundError(arxivDoesNotKnow(asked));
       throw again;
     }
   }
@@ -158,7 +161,7 @@ export const relatedCommand: CommandSpec = {
   name: "related",
   description: "Find papers related to one in the index",
   options: [
-    { name: "paper", description: "arXiv id, arXiv URL or title of the paper", type: "string", required: true, maxLength: MAX_REF_CHARS, autocomplete: true },
+    PAPER_REF_OPTION,
     COUNT_OPTION,
     PRIVATE_OPTION,
     PAGE_OPTION,

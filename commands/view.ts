@@ -124,6 +124,11 @@ export function errorView(text: string, suggestion?: string): MessageView {
   return { kind: "message", tone: "error", title: "That did not work", text, ...(suggestion ? { suggestion } : {}), ephemeral: true };
 }
 
+/** A button press the adapter cannot map to a command (another app's, or from a version that had it). */
+export function staleButtonView(): MessageView {
+  return errorView("This button is not one of paperhound's, or it is out of date.", "Run the command again.");
+}
+
 export function emptyView(text: string, suggestion: string): MessageView {
   return { kind: "message", tone: "empty", title: "Nothing found", text, suggestion, ephemeral: true };
 }

@@ -22,7 +22,7 @@ import { PaperIndex, STORE_FILE } from "../search/paper-index.js";
 import { checkStoreNotEmptied } from "../search/index-dir.js";
 import { PaperStore, StoreCorruptError, StoreSchemaError } from "../search/paper-store.js";
 import { IndexCorruptError, ModelMismatchError } from "../search/vector-index.js";
-import { describeHolder, type LockHolder } from "../search/writer-lock.js";
+import { writerInProgress, type LockHolder } from "../search/writer-lock.js";
 import { InputError, type AppContext } from "./context.js";
 import { PaperhoundError } from "../errors.js";
 
@@ -156,7 +156,7 @@ export function writerOpenOptions(ctx: AppContext, dir: string): { lockWaitMs: n
     lockWaitMs: ctx.config().indexLockWaitSeconds * 1000,
     onLockWait: (holder) =>
       ctx.stderr.write(
-        `another process is writing the index in ${dir}${holder ? ` (${describeHolder(holder)})` : ""}; waiting up to ${ctx.config().indexLockWaitSeconds} s (INDEX_LOCK_WAIT_SECONDS)\n`,
+        `${writerInProgress(dir, holder)}; waiting up to ${ctx.config().indexLockWaitSeconds} s (INDEX_LOCK_WAIT_SECONDS)\n`,
       ),
   };
 }

@@ -3,7 +3,7 @@
  * (or URL) of a paper the index does not hold is looked up through the arXiv API and indexed
  * first; a paper already in the index is answered offline, without any request.
  */
-import { analyseArxivRef } from "../papers/arxiv-id.js";
+import { analyseArxivRef, arxivDoesNotKnow, RELATED_REF_HINT } from "../papers/arxiv-id.js";
 import type { Paper } from "../papers/types.js";
 import { PaperNotFoundError } from "../search/paper-index.js";
 import { PaperStore } from "../search/paper-store.js";
@@ -23,10 +23,10 @@ export const registerRelated: RegisterCommand = (program, ctx) => {
   addQueryOptions(cmd).action(async (words: string[], opts: QueryCliOptions & { offline?: boolean }, command) => {
     checkQueryOptions(command, opts);
     const ref = words.join(" ").trim();
-    if (ref === "") throw new InputError("give an arXiv id, an arXiv URL or a paper title");
+    if (ref === "") throw new InputError(RELATED_REF_HINT);
     // A broken arXiv reference (month 13, an arXiv URL without an id) is reported before the model loads.
     const analysis = analyseArxivRef(ref);
-    if (!analysis.ok && !analysis.unrecognised) throw new InputError(`${analysis.error}; give an arXiv id, an arXiv URL or a paper title`);
+    if (!analysis.ok && !analysis.unrecognised) throw new InputError(`${analysis.error}; ${RELATED_REF_HINT}`);
     const fetched = analysis.ok && !opts.offline ? await fetchIfMissing(ctx, opts, analysis.ref.id, analysis.ref.version) : [];
     const open = await openIndexForQuery(ctx, opts, { add: fetched });
     try {
@@ -87,7 +87,7 @@ async function fetchIfMissing(ctx: AppContext, opts: QueryCliOptions, id: string
   ctx.stderr.write(`arXiv ${id} is not in the index: looking it up on arXiv\n`);
   const { papers } = await lookupArxivIds(ctx, [asked]);
   const paper = papers.find((p) => p.id === id);
-  if (!paper) throw new InputError(`arXiv does not know ${asked} (the arXiv API returned no paper with that id)`);
+  if (!paper) throw new InputError(arxivDoesNotKnow(asked));
   ctx.stderr.write(`fetched arXiv ${id} ("${paper.title}"); adding it to the index\n`);
   return [paper];
 }

@@ -74,6 +74,9 @@ function quote(input: string): string {
   return s.length > 100 ? `${s.slice(0, 97)}...` : s;
 }
 
+const notArxiv = (text: string) => ({ ok: false as const, error: `not an arXiv id or URL: ${quote(text)}`, unrecognised: true });
+const urlWithoutId = (text: string) => ({ ok: false as const, error: `arXiv URL without an id: ${quote(text)}` });
+
 function parseVersion(v: string | undefined, id: string): { ok: true; version?: number } | { ok: false; error: string } {
   if (v === undefined) return { ok: true };
   const n = Number(v);
@@ -125,7 +128,7 @@ function analyseBareId(raw: string): Analysis {
     return { ok: true, ref: version.version === undefined ? { id } : { id, version: version.version } };
   }
   if (NEW_STYLE_LOOSE.test(raw) || OLD_STYLE_LOOSE.test(raw)) return { ok: false, error: `malformed arXiv id: ${raw}` };
-  return { ok: false, error: `not an arXiv id or URL: ${quote(raw)}`, unrecognised: true };
+  return notArxiv(raw);
 }
 
 function stripWww(host: string): string {
@@ -151,10 +154,10 @@ function analyseUrl(original: string, text: string): Analysis {
   try {
     url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`);
   } catch {
-    return { ok: false, error: `not an arXiv id or URL: ${quote(original)}`, unrecognised: true };
+    return notArxiv(original);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    return { ok: false, error: `not an arXiv id or URL: ${quote(original)}`, unrecognised: true };
+    return notArxiv(original);
   }
   const host = stripWww(url.hostname);
   const segments = url.pathname.split("/").filter((s) => s.length > 0).map((s) => {
@@ -169,11 +172,11 @@ function analyseUrl(original: string, text: string): Analysis {
     if (!m) return { ok: false, error: `not an arXiv DOI: ${quote(original)}`, unrecognised: true };
     return analyseBareId(m[1]!);
   }
-  if (!ARXIV_HOSTS.has(host)) return { ok: false, error: `not an arXiv id or URL: ${quote(original)}`, unrecognised: true };
+  if (!ARXIV_HOSTS.has(host)) return notArxiv(original);
   const id = idFromPath(segments);
-  if (!id) return { ok: false, error: `arXiv URL without an id: ${quote(original)}` };
+  if (!id) return urlWithoutId(original);
   const r = analyseBareId(id);
-  if (!r.ok && r.unrecognised) return { ok: false, error: `arXiv URL without an id: ${quote(original)}` };
+  if (!r.ok && r.unrecognised) return urlWithoutId(original);
   return r;
 }
 
@@ -204,7 +207,7 @@ function analyse(input: unknown): Analysis {
   const bare = analyseBareId(s);
   if (bare.ok || !bare.unrecognised) return bare;
   if (/^(?:[a-z0-9-]+\.)+[a-z]{2,}(?:[/?#]|$)/i.test(s)) return analyseUrl(input, s);
-  return { ok: false, error: `not an arXiv id or URL: ${quote(input)}`, unrecognised: true };
+  return notArxiv(input);
 }
 
 /**
@@ -260,3 +263,11 @@ export function arxivPdfUrl(id: string, version?: number): string {
   const v = version ?? ref.version;
   return `https://arxiv.org/pdf/${ref.id}${v === undefined ? "" : `v${v}`}`;
 }
+
+/** What a user is told when arXiv has no paper with an id (the CLI's `related` and chat's /related and /save). */
+export function arxivDoesNotKnow(asked: string): string {
+  return `arXiv does not know ${asked} (the arXiv API returned no paper with that id)`;
+}
+
+/** What `related` takes, said when it was given something else. */
+export const RELATED_REF_HINT = "give an arXiv id, an arXiv URL or a paper title";

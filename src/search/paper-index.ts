@@ -24,7 +24,7 @@ import path from "node:path";
 import type { Embedder } from "../embed/types.js";
 import { passageTextsOf } from "./paper-passages.js";
 import type { Paper } from "../papers/types.js";
-import { isArxivId, parseArxivRef } from "../papers/arxiv-id.js";
+import { isArxivId, parseArxivRef, RELATED_REF_HINT } from "../papers/arxiv-id.js";
 import { PaperStore } from "./paper-store.js";
 import { checkStoreNotEmptied, STORE_FILE } from "./index-dir.js";
 import { hasFilters } from "./store/filters.js";
@@ -469,7 +469,7 @@ export class PaperIndex {
   /** Finds the paper a user means; several close titles → PaperNotFoundError listing them. */
   resolvePaper(ref: string): StoredPaper {
     const text = typeof ref === "string" ? ref.trim() : "";
-    if (!text) throw new SearchInputError("give an arXiv id, an arXiv URL or a paper title");
+    if (!text) throw new SearchInputError(RELATED_REF_HINT);
     const arxiv = parseArxivRef(text);
     if (arxiv) {
       const hit = this.store.get(arxiv.id);

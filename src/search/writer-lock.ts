@@ -44,11 +44,16 @@ export class IndexLockedError extends PaperhoundError {
     waitedMs: number,
   ) {
     super(
-      `another process is writing the index in ${dir}${holder ? ` (${describeHolder(holder)})` : ""}` +
+      writerInProgress(dir, holder) +
         `${waitedMs > 0 ? `; waited ${Math.round(waitedMs / 1000)} s` : ""}. ` +
         "Run this again when it has finished, or wait longer with INDEX_LOCK_WAIT_SECONDS.",
     );
   }
+}
+
+/** "another process is writing the index in DIR (pid …)": said while waiting and when giving up. */
+export function writerInProgress(dir: string, holder: LockHolder | undefined): string {
+  return `another process is writing the index in ${dir}${holder ? ` (${describeHolder(holder)})` : ""}`;
 }
 
 export function describeHolder(h: LockHolder): string {

@@ -31,8 +31,9 @@ import { recordDigestVote } from "../../../commands/digest.js";
 import { findCommand } from "../../../commands/index.js";
 import { parseOptions } from "../../../commands/options.js";
 import { runCommand } from "../../../commands/run.js";
+import { PAPER_MENUS } from "../../../commands/paper-menus.js";
 import { answersPrivately, CommandInputError, MAX_CHOICES, type CommandAttachment, type CommandContext, type RawOptions } from "../../../commands/types.js";
-import { errorView, internalErrorView, type ResultsView, type View } from "../../../commands/view.js";
+import { errorView, internalErrorView, staleButtonView, type ResultsView, type View } from "../../../commands/view.js";
 import type { Logger } from "../../log.js";
 import { parseVoteId } from "./digest.js";
 import { downloadLimited } from "../download.js";
@@ -249,7 +250,7 @@ export class DiscordBot {
       await this.deliver(i, await runCommand("save", { paper: i.customId.slice(CUSTOM_ID.save.length) }, this.commandCtx(i)), true);
       return;
     }
-    await i.reply(replyOptions(renderDiscord(errorView("This button is not one of paperhound's.")), true));
+    await i.reply(replyOptions(renderDiscord(staleButtonView()), true));
   }
 
   /** 👍 / 👎 on a digest paper: recorded for this channel (one vote per user and paper; pressing again replaces it). */
@@ -264,9 +265,8 @@ export class DiscordBot {
       const paper = i.values[0];
       if (!paper) return this.expired(i);
       await i.deferReply({ flags: MessageFlags.Ephemeral });
-      const view = i.customId.startsWith(CUSTOM_ID.save)
-        ? await runCommand("save", { paper }, this.commandCtx(i))
-        : await runCommand("library", { action: "cite", paper }, this.commandCtx(i));
+      const { command, options } = PAPER_MENUS[i.customId.startsWith(CUSTOM_ID.save) ? "save" : "cite"].call(paper);
+      const view = await runCommand(command, options, this.commandCtx(i));
       await this.deliver(i, view, true);
       return;
     }

@@ -20,6 +20,7 @@ import {
 } from "discord.js";
 import type { FileView, HelpView, MessageView, PaperItem, ResultsView, View } from "../../../commands/view.js";
 import { errorView, metaOf, truncateWords } from "../../../commands/view.js";
+import { paperMenus } from "../../../commands/paper-menus.js";
 import { fitEscaped, linkTarget } from "../fit.js";
 import { withoutControls } from "../../papers/display.js";
 
@@ -164,9 +165,7 @@ export function resultsPayload(v: ResultsView, token: string | undefined): Disco
     });
     if (options.length > 0) {
       components.push(menu(CUSTOM_ID.related, "Related papers to…"));
-      // A library's own list has nothing to save.
-      if (!v.library) components.push(menu(CUSTOM_ID.save, "Save to this channel's library…"));
-      components.push(menu(CUSTOM_ID.cite, "BibTeX of…"));
+      for (const m of paperMenus(v)) components.push(menu(CUSTOM_ID[m.id], m.label));
     }
   }
   return {

@@ -40,10 +40,11 @@ import { recordDigestVote } from "../../../commands/digest.js";
 import { findCommand } from "../../../commands/index.js";
 import { parseOptions } from "../../../commands/options.js";
 import { runCommand } from "../../../commands/run.js";
+import { PAPER_MENUS } from "../../../commands/paper-menus.js";
 import { DRAIN_MS, settleWithin } from "../drain.js";
 import { slackApiError } from "./api-error.js";
 import { answersPrivately, CommandInputError, searcherOf, type CommandAttachment, type CommandContext, type RawOptions } from "../../../commands/types.js";
-import { errorView, internalErrorView, type MessageView, type View } from "../../../commands/view.js";
+import { errorView, internalErrorView, staleButtonView, type MessageView, type View } from "../../../commands/view.js";
 import { downloadLimited } from "../download.js";
 import { ConfigError, type Config } from "../../config.js";
 import type { Logger } from "../../log.js";
@@ -445,7 +446,7 @@ export class SlackAdapter {
     try {
       const value = parseValue<MoreValue>(action.value, isMore);
       if (!value) {
-        await this.deliverView(target, errorView("This button is not one of paperhound's, or it is out of date.", "Run the command again."), {});
+        await this.deliverView(target, staleButtonView(), {});
         return;
       }
       const view = await runCommand(value.c, value.o as RawOptions, this.commandCtx(body.channel?.id, body.user.id, body.user.name));
@@ -466,12 +467,9 @@ export class SlackAdapter {
     try {
       const paper = action.type === "button" ? action.value : action.selected_option?.value;
       const ctx = this.commandCtx(body.channel?.id, body.user.id, body.user.name);
-      const cite = action.action_id === ACTION.cite;
-      const view = !paper
-        ? errorView("Choose a paper.", "Pick one from the menu under the results.")
-        : cite
-          ? await runCommand("library", { action: "cite", paper }, ctx)
-          : await runCommand("save", { paper }, ctx);
+      const menu = PAPER_MENUS[action.action_id === ACTION.cite ? "cite" : "save"];
+      const call = paper ? menu.call(paper) : undefined;
+      const view = call ? await runCommand(call.command, call.options, ctx) : errorView("Choose a paper.", "Pick one from the menu under the results.");
       await this.deliverView(target, view, {});
     } catch (err) {
       await this.failed(target, err, { action: action.action_id });
@@ -485,7 +483,7 @@ export class SlackAdapter {
     try {
       const value = parseValue<RelatedValue>(action.value, isRelated);
       if (!value) {
-        await this.deliverView(target, errorView("This button is not one of paperhound's, or it is out of date.", "Run the command again."), {});
+        await this.deliverView(target, staleButtonView(), {});
         return;
       }
       const view = await runCommand("related", { paper: value.p, count: value.n, private: value.x }, this.ctx);

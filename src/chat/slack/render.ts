@@ -13,6 +13,7 @@
 import { findCommand } from "../../../commands/index.js";
 import type { HelpView, MessageView, PaperItem, ResultsView, View } from "../../../commands/view.js";
 import { metaOf, truncateWords } from "../../../commands/view.js";
+import { paperMenus } from "../../../commands/paper-menus.js";
 import { arxivAbsUrl, isArxivId } from "../../papers/arxiv-id.js";
 import type { StoredPaper } from "../../search/types.js";
 import { FLAGS } from "./parse.js";
@@ -205,7 +206,7 @@ function resultBlocks(v: ResultsView, titleChars: number, excerptChars: number):
     .map((i) => ({ text: { type: "plain_text" as const, text: fitPlain(`${i.rank}. ${i.title}`, LIMITS.optionText), emoji: false }, value: i.id }));
   const menu = (placeholder: string, actionId: string) => ({ type: "static_select" as const, placeholder: { type: "plain_text" as const, text: placeholder, emoji: false }, action_id: actionId, options });
   if (options.length > 0) {
-    blocks.push({ type: "actions", elements: [...(v.library ? [] : [menu("Save to this channel's library…", ACTION.save)]), menu("BibTeX of…", ACTION.cite)] });
+    blocks.push({ type: "actions", elements: paperMenus(v).map((m) => menu(m.label, ACTION[m.id])) });
   }
   return blocks;
 }
