@@ -78,4 +78,25 @@ describe("layout", () => {
   it("no import cycles", () => {
     expect(cycles(GRAPH).map((c) => c.join(" → "))).toEqual([]);
   });
+
+  it("the command line starts without the chat platforms' clients or the prompt library: only the commands that use them load them", () => {
+    // Static value imports only (`import type` is erased; `await import()` loads when used).
+    const staticImports = (file: string): string[] =>
+      [...readFileSync(path.join(projectRoot, file), "utf8").matchAll(/^(?:import|export)(?!\s+type\b)[^;]*?\sfrom\s+"([^"]+)"|^import\s+"([^"]+)"/gm)].map((m) => (m[1] ?? m[2])!);
+    const heavy = ["discord.js", "@slack/bolt", "@inquirer/prompts", "onnxruntime-node", "@huggingface/transformers"];
+    const seen = new Set<string>();
+    const loaded: string[] = [];
+    const walk = (file: string, via: string[]) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const spec of staticImports(file)) {
+        if (spec.startsWith(".")) walk(path.posix.join(path.posix.dirname(file), spec).replace(/\.js$/, ".ts"), [...via, file]);
+        else if (heavy.includes(spec)) loaded.push(`${[...via, file].join(" → ")} → ${spec}`);
+      }
+    };
+    walk("src/cli.ts", []);
+    expect(seen.size).toBeGreaterThan(20);
+    expect(loaded).toEqual([]);
+  });
 });
+
