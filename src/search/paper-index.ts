@@ -43,6 +43,8 @@ const EMBED_CHUNK = 256;
 /** Papers embedded between two saves of the vector index; see the header comment. */
 export const CHECKPOINT_EVERY = 4096;
 export const MAX_K = 1000;
+/** Recent queries whose vectors are kept (2 KB each at 512 dimensions). */
+export const QUERY_CACHE_SIZE = 256;
 export { STORE_FILE } from "./index-dir.js";
 /**
  * /related's BM25 query: the paper's most distinctive terms (highest tf × idf), as Lucene's
@@ -172,6 +174,12 @@ export class PaperIndex {
   private writing: Promise<unknown> = Promise.resolve();
   /** A writable index holds the directory's writer lock until closed (writer-lock.ts). */
   private writerLock: WriterLock | undefined;
+  /**
+   * The vectors of recent queries, least recently used first: a page of More, the same question
+   * asked again or in another channel skips the model (a query's embedding is ~2-3 ms of CPU).
+   * The model never changes under an open index, so an entry never goes stale.
+   */
+  private readonly queryVectors = new Map<string, Float32Array>();
 
   private constructor(
     readonly store: PaperStore,
@@ -416,11 +424,30 @@ export class PaperIndex {
     const bm25 = mode === "dense" ? new Map<number, number>() : this.bm25Candidates(text, want, opts.filters);
     let dense = new Map<number, number>();
     if (mode !== "bm25") {
-      const [qvec] = await this.embedder.embed([text], "query");
-      dense = this.denseCandidates([qvec!], opts.filters, new Set(), want, k);
-      if (mode === "hybrid") this.fillDenseScores(dense, [qvec!], bm25.keys());
+      const qvec = await this.queryVector(text);
+      dense = this.denseCandidates([qvec], opts.filters, new Set(), want, k);
+      if (mode === "hybrid") this.fillDenseScores(dense, [qvec], bm25.keys());
     }
     return this.rank(dense, bm25, k, mode, opts.denseWeight);
+  }
+
+  /** A query's vector, from the recent queries' cache when it was asked lately (read-only: it is shared). */
+  private async queryVector(text: string): Promise<Float32Array> {
+    const cached = this.queryVectors.get(text);
+    if (cached) {
+      this.queryVectors.delete(text);
+      this.queryVectors.set(text, cached);
+      return cached;
+    }
+    const [vector] = await this.embedder.embed([text], "query");
+    this.queryVectors.set(text, vector!);
+    if (this.queryVectors.size > QUERY_CACHE_SIZE) this.queryVectors.delete(this.queryVectors.keys().next().value!);
+    return vector!;
+  }
+
+  /** Stats of the recent queries' cache (tests, benchmarks). */
+  get cachedQueries(): number {
+    return this.queryVectors.size;
   }
 
   /** Papers nearest to a stored paper, found by arXiv id, URL, canonical id or title. */

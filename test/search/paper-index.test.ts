@@ -17,6 +17,7 @@ import {
   fingerprintOf,
   MAX_K,
   PaperIndex,
+  QUERY_CACHE_SIZE,
   PaperNotFoundError,
   SearchInputError,
   STORE_FILE,
@@ -170,6 +171,35 @@ describe("PaperIndex on hand-written papers", () => {
     expect(report).toMatchObject({ read: PAPERS.length, added: PAPERS.length, embedded: PAPERS.length, truncatedPassages: 0 });
   });
   afterAll(() => index?.close());
+
+  it("a query asked again takes its vector from the recent queries (same hits, no model call); the cache holds the latest QUERY_CACHE_SIZE", async () => {
+    const calls: string[][] = [];
+    // The real embedder, with its embed calls recorded.
+    const counted = new Proxy(embedder, {
+      get(target, prop) {
+        if (prop === "embed") return (texts: string[], kind: "query" | "passage") => (calls.push([...texts]), target.embed(texts, kind));
+        const value = Reflect.get(target, prop) as unknown;
+        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const reader = await PaperIndex.open({ dir, embedder: counted, readonly: true });
+    try {
+      const first = await reader.search("surface code logical qubits");
+      const again = await reader.search("surface code logical qubits", { k: 3 });
+      expect(calls).toEqual([["surface code logical qubits"]]);
+      expect(again.map((h) => [h.paper.id, h.score])).toEqual(first.slice(0, 3).map((h) => [h.paper.id, h.score]));
+      for (let i = 0; i < QUERY_CACHE_SIZE + 5; i++) await reader.search(`query number ${i}`, { mode: "dense", k: 1 });
+      expect(reader.cachedQueries).toBe(QUERY_CACHE_SIZE);
+      // The oldest were dropped: the first query is embedded again, the latest is not.
+      const before = calls.length;
+      await reader.search(`query number ${QUERY_CACHE_SIZE + 4}`, { mode: "dense", k: 1 });
+      expect(calls.length).toBe(before);
+      await reader.search("surface code logical qubits");
+      expect(calls.length).toBe(before + 1);
+    } finally {
+      reader.close();
+    }
+  });
 
   it("indexes every paper with its vectors and finds the obviously relevant one first", async () => {
     const stats = index.stats();
