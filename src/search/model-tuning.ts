@@ -1,7 +1,8 @@
 /**
  * Settings of the search and the digest that depend on the embedding model, measured per model
  * (docs/benchmarks.md, "Search quality"): how much fusion trusts the dense score, how many BM25-only candidates
- * get an exact dense score, and the dense similarity a digest topic needs without a shared word.
+ * get an exact dense score, the dense similarity a digest topic needs without a shared word, and
+ * the HNSW search breadth that keeps recall@10 ≥ 0.98 (docs/benchmarks.md, "Search at scale").
  * Models without an entry get use-lite's values, the ones this project started with.
  */
 export interface ModelTuning {
@@ -13,6 +14,8 @@ export interface ModelTuning {
   digestMinDense: number;
   /** Similarity to a channel's library (mean of the nearest saved papers) that lets a paper into its digest. */
   digestMinLibrary: number;
+  /** HNSW search breadth: the smallest measured to reach recall@10 ≥ 0.98 at 140k papers (M 16, efConstruction 200). */
+  efSearch: number;
 }
 
 const USE_LITE: ModelTuning = Object.freeze({
@@ -24,6 +27,8 @@ const USE_LITE: ModelTuning = Object.freeze({
   // Not measured on 140k papers (no use-lite index of them here): the similarity under which
   // use-lite's unrelated topic–abstract pairs stay; each library's own floor applies above it.
   digestMinLibrary: 0.55,
+  // bench:search at 140k, 2026-11-24: ef 200 / 400 / 600 → recall@10 0.940 / 0.971 / 0.983.
+  efSearch: 600,
 });
 
 const TUNING: Readonly<Record<string, ModelTuning>> = Object.freeze({
@@ -39,6 +44,10 @@ const TUNING: Readonly<Record<string, ModelTuning>> = Object.freeze({
     // Library similarity (mean of the 3 nearest saved papers), npm run eval:digest: a later paper of
     // the library's team passes 0.45 76% of the time, another paper of the same day 36%.
     digestMinLibrary: 0.45,
+    // bench:search at 140k, 2026-12-03: ef 300 / 600 → recall@10 0.987 / 0.996, HNSW 2.3 / 4.3 ms a
+    // query (bench-vector-index, 500 held-out titles: ef 200 0.976, 300 0.985, 400 0.989). Its vectors
+    // are easier for the graph than use-lite's; M 32 reached no better recall per millisecond.
+    efSearch: 300,
   }),
 });
 

@@ -222,7 +222,8 @@ export class PaperIndex {
       const warm = () => {
         if (opts.warm) store.fullTextIndex();
       };
-      const loaded = await VectorIndex.load(dir, { expectFingerprint: fingerprint, whileReading: warm, vectorsFromFile: opts.readonly === true });
+      const efSearch = tuningFor(fingerprint.modelId).efSearch;
+      const loaded = await VectorIndex.load(dir, { expectFingerprint: fingerprint, whileReading: warm, vectorsFromFile: opts.readonly === true, efSearch });
       if (!loaded) {
         // Vectors are saved before the store records them: a store that records some without a
         // vector file lost it. Carrying on would search by keywords only and embed everything again.
@@ -230,7 +231,7 @@ export class PaperIndex {
         if (recorded > 0) throw new IndexCorruptError(path.join(dir, POINTER_FILE), `it is missing, but the paper store records vectors for ${recorded} papers`);
         warm();
       }
-      const vectors = loaded ?? VectorIndex.create({ dim: fingerprint.dim, fingerprint });
+      const vectors = loaded ?? VectorIndex.create({ dim: fingerprint.dim, fingerprint, efSearch });
       const index = new PaperIndex(store, vectors, opts.embedder, { ...opts, dir });
       index.writerLock = lock;
       if (!opts.readonly) index.reconcile();

@@ -79,8 +79,10 @@ export const EXACT_SEARCH_BELOW = 10_000;
  * Default HNSW search breadth (hnswlib uses max(ef, k)). On real embeddings recall@10 against exact
  * search falls with size: ef 100 gives 0.992 at 5k and 0.980 at 20k vectors; at 140k arXiv papers
  * (M 16, efConstruction 200; `npm run bench:search -- --ef N`) ef 200 / 400 / 600 give 0.940 / 0.971
- * / 0.983 for 2.0 / 3.2 / 4.5 ms per query. 600 is the smallest that meets recall@10 ≥ 0.98 there.
- * Random vectors would need far more (docs/vector-index-measurements.md); they are not what we index.
+ * / 0.983 for 2.0 / 3.2 / 4.5 ms per query with use-lite. 600 is the smallest that meets recall@10
+ * ≥ 0.98 there; PaperIndex opens each index with its model's own measured value (model-tuning.ts:
+ * 300 for paperhound-sci-1), this is what a VectorIndex gets otherwise. Random vectors would need far
+ * more (docs/vector-index-measurements.md); they are not what we index.
  */
 export const DEFAULT_EF_SEARCH = 600;
 export const DEFAULT_M = 16;

@@ -28,6 +28,7 @@ import { PaperStore } from "../../src/search/paper-store.js";
 import { ModelMismatchError, VectorIndex } from "../../src/search/vector-index.js";
 import type { SearchFilters, SearchHit } from "../../src/search/types.js";
 import { synthPapers } from "../helpers/synth-papers.js";
+import { tuningFor } from "../../src/search/model-tuning.js";
 
 const quiet = { info: () => undefined, warn: () => undefined };
 
@@ -505,6 +506,27 @@ describe("PaperIndex updates", () => {
       expect(() => checkpointInterval(undefined, { PAPERHOUND_CHECKPOINT_EVERY: bad })).toThrow(/PAPERHOUND_CHECKPOINT_EVERY/);
     }
     expect(() => checkpointInterval(0, {})).toThrow(RangeError);
+  });
+});
+
+describe("PaperIndex search breadth", () => {
+  it("the vector index searches with the model's measured efSearch (paperhound-sci-1: 300; use-lite: 600), new or reopened", async () => {
+    const sci = await loadEmbedder({ model: "paperhound-sci-1", device: "cpu", logger: quiet });
+    try {
+      const dir = tempDir();
+      const created = await PaperIndex.open({ dir, embedder: sci });
+      await created.add(PAPERS.slice(0, 3));
+      expect(created.vectorIndex.efSearch).toBe(tuningFor("paperhound-sci-1").efSearch);
+      created.close();
+      const reopened = await PaperIndex.open({ dir, embedder: sci, readonly: true });
+      expect(reopened.vectorIndex.efSearch).toBe(300);
+      reopened.close();
+    } finally {
+      await sci.dispose();
+    }
+    const lite = await PaperIndex.open({ dir: tempDir(), embedder });
+    expect(lite.vectorIndex.efSearch).toBe(600);
+    lite.close();
   });
 });
 
