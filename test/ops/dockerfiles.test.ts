@@ -61,6 +61,15 @@ describe("Dockerfiles", () => {
     const compose = readFileSync(path.join(projectRoot, "docker-compose.yml"), "utf8");
     const service = (name: string) => new RegExp(`^  ${name}:\\n((?:    .*\\n|\\s*\\n)*)`, "m").exec(compose)?.[1];
     expect(service("indexer")).toBeDefined();
-    expect(service("bot")).toMatch(/^ {4}environment: \{ DIGEST_INGEST: "false" \}$/m);
+    expect(service("bot")).toMatch(/^ {4}environment: \{[^}\n]*\bDIGEST_INGEST: "false"[^}\n]*\}$/m);
+  });
+
+  it("docker-compose.yml: both services keep the index on the volume, whatever PAPERHOUND_INDEX .env sets (paperhound setup on the host writes a host path)", () => {
+    const compose = readFileSync(path.join(projectRoot, "docker-compose.yml"), "utf8");
+    const service = (name: string) => new RegExp(`^  ${name}:\\n((?:    .*\\n|\\s*\\n)*)`, "m").exec(compose)?.[1];
+    for (const name of ["bot", "indexer"]) {
+      expect(service(name), name).toMatch(/^ {4}env_file: \[\.env\]$/m);
+      expect(service(name), name).toMatch(/^ {4}environment: \{.*\bPAPERHOUND_INDEX: \/data\/index\b.*\}$/m);
+    }
   });
 });
