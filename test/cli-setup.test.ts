@@ -284,8 +284,20 @@ describe("paperhound setup --yes (scripted)", () => {
     const before = discord.calls.length;
     const { done } = run(["--yes", "--settings-file", path.join(tmp, "bad.env"), "--discord-token", "not a token", "--days", "0"], baseEnv(), term);
     expect(await done).toBe(1);
-    expect(term.stderr).toMatch(/Discord bot token: not allowed \(expected /);
+    expect(term.stderr).toMatch(/^paperhound: --discord-token is not allowed \(expected /m);
     expect(discord.calls.length).toBe(before);
+  });
+
+  it("a flag is never ignored: --discord-guild alone asks for the token it needs; a bad --index names the flag", async () => {
+    const guildOnly = new Terminal();
+    const first = run(["--yes", "--settings-file", path.join(tmp, "guild.env"), "--discord-guild", GUILD_ID, "--days", "0"], baseEnv(), guildOnly);
+    expect(await first.done).toBe(1);
+    expect(guildOnly.stderr).toContain("paperhound: Discord bot token is needed: with --yes, pass --discord-token");
+    const sample = new Terminal();
+    const second = run(["--yes", "--settings-file", path.join(tmp, "sample.env"), "--index", "index/default", "--days", "0"], baseEnv(), sample);
+    expect(await second.done).toBe(1);
+    expect(sample.stderr).toMatch(/^paperhound: --index "index\/default" is not allowed: index\/default holds the built-in sample papers/m);
+    expect(existsSync(path.join(tmp, "guild.env")) || existsSync(path.join(tmp, "sample.env"))).toBe(false);
   });
 
   it("without a terminal and without --yes it says how to script it", async () => {

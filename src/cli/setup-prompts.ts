@@ -20,7 +20,15 @@ export interface Choice<V extends string> {
   checked?: boolean;
 }
 
-interface TextQuestion {
+/** Where a non-interactive answer came from, for its error message. */
+interface AnswerSource {
+  /** The flag that gives it ("--discord-token"). */
+  flag: string;
+  /** The setting it is saved as, if any ("DISCORD_TOKEN"). */
+  setting?: string;
+}
+
+interface TextQuestion extends AnswerSource {
   message: string;
   /** The flag's value, if given. */
   given: string | undefined;
@@ -31,7 +39,7 @@ interface TextQuestion {
   problem: (value: string) => string | undefined;
 }
 
-interface SecretQuestion {
+interface SecretQuestion extends AnswerSource {
   label: string;
   given: string | undefined;
   saved: string | undefined;
@@ -42,6 +50,11 @@ interface SecretQuestion {
 }
 
 const STOPPED = "set-up stopped; nothing was written";
+
+/** "--index" for a flag's value, "PAPERHOUND_INDEX in the settings file" for a saved one. */
+function sourceOf(q: AnswerSource, given: boolean): string {
+  return given || q.setting === undefined ? q.flag : `${q.setting} in the settings file`;
+}
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -102,7 +115,7 @@ export class SetupPrompts {
     if (q.given !== undefined || !this.interactive) {
       const value = (q.given ?? q.saved ?? "").trim();
       const problem = valid(value);
-      if (problem) throw new SetupError(`${q.message}: ${JSON.stringify(value)}: ${problem}`);
+      if (problem) throw new SetupError(`${sourceOf(q, q.given !== undefined)} ${JSON.stringify(value)} is not allowed: ${problem}`);
       return value;
     }
     const answer = await this.prompt(() =>
@@ -118,9 +131,9 @@ export class SetupPrompts {
   async checkedSecret(q: SecretQuestion): Promise<string> {
     if (q.given !== undefined || !this.interactive) {
       const value = (q.given ?? q.saved)?.trim();
-      if (value === undefined) throw new SetupError(`${q.label}: not given (with --yes, pass it as a flag; paperhound setup --help)`);
+      if (value === undefined) throw new SetupError(`${q.label} is needed: with --yes, pass ${q.flag}`);
       const problem = q.problem(value);
-      if (problem) throw new SetupError(`${q.label}: not allowed (${problem})`);
+      if (problem) throw new SetupError(`${sourceOf(q, q.given !== undefined)} is not allowed (${problem})`);
       try {
         await q.check(value);
       } catch (err) {

@@ -75,10 +75,12 @@ export async function runSetup(ctx: AppContext, opts: SetupOptions): Promise<voi
   out(rerun ? `paperhound setup: changing ${envFile} (Enter keeps each saved answer)` : `paperhound setup: the settings go to ${envFile}`);
 
   // Which platforms
-  const platformDefault = (flag: boolean | undefined, token: string | undefined, key: string) => flag ?? (token !== undefined || saved[key] !== undefined);
-  let discord = platformDefault(opts.discord, opts.discordToken, "DISCORD_TOKEN");
-  let slack = platformDefault(opts.slack, opts.slackBotToken, "SLACK_BOT_TOKEN");
-  if (interactive && opts.discord === undefined && opts.slack === undefined && opts.discordToken === undefined && opts.slackBotToken === undefined) {
+  // A platform's own flags choose it (a flag is never ignored); else what is saved.
+  const discordFlags = opts.discordToken !== undefined || opts.discordGuild !== undefined;
+  const slackFlags = [opts.slackBotToken, opts.slackAppToken, opts.slackSigningSecret, opts.slackUrl].some((v) => v !== undefined);
+  let discord = opts.discord ?? (discordFlags || saved.DISCORD_TOKEN !== undefined);
+  let slack = opts.slack ?? (slackFlags || saved.SLACK_BOT_TOKEN !== undefined);
+  if (interactive && opts.discord === undefined && opts.slack === undefined && !discordFlags && !slackFlags) {
     const choices: Choice<"discord" | "slack">[] = [
       { value: "discord", name: "Discord", checked: discord },
       { value: "slack", name: "Slack", checked: slack },
@@ -104,6 +106,8 @@ export async function runSetup(ctx: AppContext, opts: SetupOptions): Promise<voi
     const token = await ask.checkedSecret({
       label: "Discord bot token",
       given: opts.discordToken,
+      flag: "--discord-token",
+      setting: "DISCORD_TOKEN",
       saved: saved.DISCORD_TOKEN,
       problem: (v) => settingProblem("discordToken", v),
       tries: TOKEN_TRIES,
@@ -117,6 +121,8 @@ export async function runSetup(ctx: AppContext, opts: SetupOptions): Promise<voi
     const guild = await ask.text({
       message: "Server id to register the commands in (Developer Mode on, right-click the server → Copy Server ID; empty: every server, up to an hour to show)",
       given: opts.discordGuild,
+      flag: "--discord-guild",
+      setting: "DISCORD_GUILD_ID",
       saved: saved.DISCORD_GUILD_ID,
       allowEmpty: true,
       problem: (v) => settingProblem("discordGuildId", v),
@@ -145,7 +151,7 @@ export async function runSetup(ctx: AppContext, opts: SetupOptions): Promise<voi
       savedMode,
     );
     if (slackMode === "http") {
-      slackUrl = await ask.text({ message: "Public URL Slack reaches the bot at (https://…; requests go to /slack/events on port SLACK_PORT, 3000 by default)", given: opts.slackUrl, saved: undefined, problem: httpsUrlProblem });
+      slackUrl = await ask.text({ message: "Public URL Slack reaches the bot at (https://…; requests go to /slack/events on port SLACK_PORT, 3000 by default)", given: opts.slackUrl, flag: "--slack-url", saved: undefined, problem: httpsUrlProblem });
     }
     if (interactive && saved.SLACK_BOT_TOKEN === undefined && opts.slackBotToken === undefined) {
       printManifest(ctx, slackMode, slackUrl);
@@ -156,6 +162,8 @@ export async function runSetup(ctx: AppContext, opts: SetupOptions): Promise<voi
     const botToken = await ask.checkedSecret({
       label: "Slack bot token (OAuth & Permissions → Bot User OAuth Token, xoxb-…)",
       given: opts.slackBotToken,
+      flag: "--slack-bot-token",
+      setting: "SLACK_BOT_TOKEN",
       saved: saved.SLACK_BOT_TOKEN,
       problem: (v) => settingProblem("slackBotToken", v),
       tries: TOKEN_TRIES,
@@ -171,6 +179,8 @@ export async function runSetup(ctx: AppContext, opts: SetupOptions): Promise<voi
       const appToken = await ask.checkedSecret({
         label: "Slack app-level token (Basic Information → App-Level Tokens, scope connections:write, xapp-…)",
         given: opts.slackAppToken,
+        flag: "--slack-app-token",
+        setting: "SLACK_APP_TOKEN",
         saved: saved.SLACK_APP_TOKEN,
         problem: (v) => settingProblem("slackAppToken", v),
         tries: TOKEN_TRIES,
@@ -183,6 +193,8 @@ export async function runSetup(ctx: AppContext, opts: SetupOptions): Promise<voi
       const secret = await ask.checkedSecret({
         label: "Slack signing secret (Basic Information → App Credentials)",
         given: opts.slackSigningSecret,
+        flag: "--slack-signing-secret",
+        setting: "SLACK_SIGNING_SECRET",
         saved: saved.SLACK_SIGNING_SECRET,
         problem: (v) => settingProblem("slackSigningSecret", v),
         tries: TOKEN_TRIES,
@@ -197,6 +209,8 @@ export async function runSetup(ctx: AppContext, opts: SetupOptions): Promise<voi
   const indexAnswer = await ask.text({
     message: "Index directory for the team's papers",
     given: opts.index,
+    flag: "--index",
+    setting: "PAPERHOUND_INDEX",
     saved: saved.PAPERHOUND_INDEX ?? DEFAULT_INDEX,
     problem: (v) => (path.resolve(v) === path.resolve(SAMPLE_INDEX) ? `${v} holds the built-in sample papers; choose another directory (e.g. ${DEFAULT_INDEX})` : statSync(v, { throwIfNoEntry: false })?.isFile() ? `${v} is a file` : undefined),
   });
@@ -204,6 +218,8 @@ export async function runSetup(ctx: AppContext, opts: SetupOptions): Promise<voi
   const categoriesText = await ask.text({
     message: "arXiv categories to follow, comma-separated (e.g. cs.LG,cs.CL,stat.ML; empty: none)",
     given: opts.categories?.join(","),
+    flag: "--categories",
+    setting: "INGEST_CATEGORIES",
     saved: saved.INGEST_CATEGORIES ?? "cs.LG",
     allowEmpty: true,
     problem: (v) => {
@@ -224,6 +240,8 @@ export async function runSetup(ctx: AppContext, opts: SetupOptions): Promise<voi
     const email = await ask.text({
       message: "Contact e-mail for arXiv's and Hugging Face's request logs (arXiv asks for one; empty: none)",
       given: opts.contactEmail,
+      flag: "--contact-email",
+      setting: "PAPERHOUND_CONTACT_EMAIL",
       saved: saved.PAPERHOUND_CONTACT_EMAIL,
       allowEmpty: true,
       problem: (v) => settingProblem("contactEmail", v),
