@@ -288,6 +288,14 @@ describe("paperhound setup --yes (scripted)", () => {
     expect(discord.calls.length).toBe(before);
   });
 
+  it("--slack-mode socket needs the app-level token; it is asked for by its flag", async () => {
+    const term = new Terminal();
+    const { done } = run(["--yes", "--settings-file", path.join(tmp, "mode.env"), "--slack-mode", "socket", "--slack-bot-token", SLACK_BOT, "--days", "0"], baseEnv(), term);
+    expect(await done).toBe(1);
+    expect(term.stderr).toMatch(/^paperhound: Slack app-level token .* is needed: with --yes, pass --slack-app-token$/m);
+    expect(existsSync(path.join(tmp, "mode.env"))).toBe(false);
+  });
+
   it("a flag is never ignored: --discord-guild alone asks for the token it needs; a bad --index names the flag", async () => {
     const guildOnly = new Terminal();
     const first = run(["--yes", "--settings-file", path.join(tmp, "guild.env"), "--discord-guild", GUILD_ID, "--days", "0"], baseEnv(), guildOnly);

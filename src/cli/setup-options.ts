@@ -11,6 +11,7 @@ export interface SetupOptions {
   slackAppToken?: string;
   slackSigningSecret?: string;
   slackUrl?: string;
+  slackMode?: "socket" | "http";
   index?: string;
   categories?: string[];
   hfDaily?: boolean;

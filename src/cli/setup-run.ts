@@ -77,7 +77,7 @@ export async function runSetup(ctx: AppContext, opts: SetupOptions): Promise<voi
   // Which platforms
   // A platform's own flags choose it (a flag is never ignored); else what is saved.
   const discordFlags = opts.discordToken !== undefined || opts.discordGuild !== undefined;
-  const slackFlags = [opts.slackBotToken, opts.slackAppToken, opts.slackSigningSecret, opts.slackUrl].some((v) => v !== undefined);
+  const slackFlags = [opts.slackBotToken, opts.slackAppToken, opts.slackSigningSecret, opts.slackUrl, opts.slackMode].some((v) => v !== undefined);
   let discord = opts.discord ?? (discordFlags || saved.DISCORD_TOKEN !== undefined);
   let slack = opts.slack ?? (slackFlags || saved.SLACK_BOT_TOKEN !== undefined);
   if (interactive && opts.discord === undefined && opts.slack === undefined && !discordFlags && !slackFlags) {
@@ -140,7 +140,7 @@ export async function runSetup(ctx: AppContext, opts: SetupOptions): Promise<voi
   if (slack) {
     out("");
     const savedMode: "socket" | "http" = saved.SLACK_MODE === "http" || (saved.SLACK_MODE !== "socket" && saved.SLACK_SIGNING_SECRET !== undefined && saved.SLACK_APP_TOKEN === undefined) ? "http" : "socket";
-    const modeGiven: "socket" | "http" | undefined = opts.slackAppToken !== undefined ? "socket" : opts.slackSigningSecret !== undefined || opts.slackUrl !== undefined ? "http" : undefined;
+    const modeGiven: "socket" | "http" | undefined = opts.slackMode ?? (opts.slackAppToken !== undefined ? "socket" : opts.slackSigningSecret !== undefined || opts.slackUrl !== undefined ? "http" : undefined);
     slackMode = await ask.choose<"socket" | "http">(
       "How does Slack reach the bot?",
       [

@@ -2,7 +2,7 @@
  * `paperhound setup`: its options. The steps (setup-run.ts) are loaded when it runs, so the other
  * commands do not load discord.js, Slack's client and the prompt library at every start.
  */
-import { InvalidArgumentError, type Command } from "commander";
+import { InvalidArgumentError, Option, type Command } from "commander";
 import { knownCategories } from "../papers/sources/arxiv-categories.js";
 import type { RegisterCommand } from "./context.js";
 import { DEFAULT_DAYS, DEFAULT_INDEX, type SetupOptions } from "./setup-options.js";
@@ -38,6 +38,7 @@ export const registerSetup: RegisterCommand = (program, ctx) => {
     .option("--slack-bot-token <token>", "Slack bot token, xoxb-… (implies --slack)")
     .option("--slack-app-token <token>", "Slack app-level token, xapp-… (Socket Mode)")
     .option("--slack-signing-secret <secret>", "Slack signing secret (HTTP mode)")
+    .addOption(new Option("--slack-mode <mode>", "how Slack reaches the bot: socket (Socket Mode) or http").choices(["socket", "http"]))
     .option("--slack-url <url>", "HTTP mode: the public URL Slack reaches the bot at")
     .option("--index <dir>", `index directory for the team's papers (default ${DEFAULT_INDEX})`)
     .option("--categories <list>", "arXiv categories to follow, comma-separated (cs.LG,cs.CL)", collectCategoryList)
