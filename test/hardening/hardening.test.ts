@@ -524,7 +524,7 @@ describe("limits: oversize records, texts and lines are refused by name, in time
     ["a long JSON Lines line (kept)", "jsonl", 16_000_000, (n: number) => `{"id":"2401.00002","title":"T","abstract":"${"word ".repeat(n / 5)}"}\n`, { maxRecordBytes: 128 << 20, maxAbstractChars: 128 << 20 }],
     ["a long JSON Lines line (over the limit)", "jsonl", 16_000_000, (n: number) => `{"id":"2401.00002","title":"T","abstract":"${"word ".repeat(n / 5)}"}\n`, { maxRecordBytes: 65_536 }],
     ["a long JSON array element", "json", 8_000_000, (n: number) => `[{"id":"2401.00002","title":"T","abstract":"${"word ".repeat(n / 5)}"}]`, { maxRecordBytes: 64 << 20, maxAbstractChars: 64 << 20 }],
-  ])("%s: 4× the size costs at most 5× the time", async (_name, ext, n, body, limits) => {
+  ])("%s: 4× the size costs at most 6× the time", async (_name, ext, n, body, limits) => {
     const small = path.join(dir, `lin-small-${_name.replace(/\W+/g, "-")}.${ext}`);
     const large = path.join(dir, `lin-large-${_name.replace(/\W+/g, "-")}.${ext}`);
     writeFileSync(small, body(n));
@@ -543,7 +543,8 @@ describe("limits: oversize records, texts and lines are refused by name, in time
     }
     const ratio = ratios.sort((x, y) => x - y)[2]!;
     console.log(`${_name}: CPU ${a.toFixed(0)} ms, ×4 ${b.toFixed(0)} ms (last round), median ratio ${ratio.toFixed(2)}`);
-    expect(ratio, `ratios ${ratios.map((r) => r.toFixed(2)).join(", ")}`).toBeLessThanOrEqual(5);
+    // Linear work is ×4, quadratic ×16; medians of 2.1–4.5 measured, 4.5 with CI's other tests beside it (2026-12-03).
+    expect(ratio, `ratios ${ratios.map((r) => r.toFixed(2)).join(", ")}`).toBeLessThanOrEqual(6);
     count("files");
   }, 120_000);
 });
