@@ -13,7 +13,7 @@ import path from "node:path";
 import { z } from "zod";
 import { modelsDir, projectRoot } from "./paths.js";
 import { DEFAULT_LIMITS } from "./papers/limits.js";
-import { isArxivCategoryCode, normaliseCategory } from "./papers/checks.js";
+import { categoryList, isArxivCategoryCode } from "./papers/checks.js";
 import { PaperhoundError } from "./errors.js";
 
 /** What `parse` gets besides the raw string: the whole environment and facts about the terminal. */
@@ -162,7 +162,7 @@ export const SETTINGS = {
     default: () => [],
     schema: z
       .string()
-      .transform((raw) => [...new Set(raw.split(/[\s,+]+/).filter(Boolean).map(normaliseCategory))])
+      .transform(categoryList)
       .pipe(z.array(z.string().refine(isArxivCategoryCode)).min(1)),
   }),
   ingestHfDaily: setting({

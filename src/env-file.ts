@@ -6,34 +6,58 @@
 import { readFileSync, statSync } from "node:fs";
 import { parseEnv } from "node:util";
 
+/** A settings file as read: its text and values, or why there is none to read. */
+export type SettingsFileRead =
+  | { kind: "read"; text: string; values: Record<string, string> }
+  | { kind: "missing" }
+  | { kind: "not-a-file"; is: "a directory" | "not a regular file" }
+  | { kind: "unreadable"; code: string };
+
+/**
+ * Reads a settings file (KEY=value lines). Only regular files are read: a FIFO would block the
+ * reader, a directory is often a Python virtualenv named .env.
+ */
+export function readSettingsFile(file: string): SettingsFileRead {
+  let stat;
+  try {
+    stat = statSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return { kind: "missing" };
+    return { kind: "unreadable", code: code ?? String(err) };
+  }
+  if (!stat.isFile()) return { kind: "not-a-file", is: stat.isDirectory() ? "a directory" : "not a regular file" };
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    return { kind: "unreadable", code: (err as NodeJS.ErrnoException).code ?? String(err) };
+  }
+  const values = Object.fromEntries(Object.entries(parseEnv(text)).filter((e): e is [string, string] => e[1] !== undefined));
+  return { kind: "read", text, values };
+}
+
 /**
  * Loads the .env file into `process.env`; returns what is wrong with it, or undefined.
  * A `.env` in the current directory that is not a regular file (often a Python virtualenv folder
  * named .env) is not ours and is passed over; a PAPERHOUND_ENV_FILE that names one is an error.
- * Only regular files are read: a FIFO would block every command.
  */
 export function loadEnvFile(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const named = env.PAPERHOUND_ENV_FILE;
   const file = named ?? ".env";
   if (file === "") return undefined;
   const what = named !== undefined ? `PAPERHOUND_ENV_FILE names ${file}, which` : undefined;
-  let stat;
-  try {
-    stat = statSync(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") return what ? `${what} does not exist` : undefined;
-    return `${what ?? `the settings file ${file}`} cannot be read (${code ?? String(err)})`;
+  const read = readSettingsFile(file);
+  switch (read.kind) {
+    case "missing":
+      return what ? `${what} does not exist` : undefined;
+    case "unreadable":
+      return `${what ?? `the settings file ${file}`} cannot be read (${read.code})`;
+    case "not-a-file":
+      return what ? `${what} is ${read.is}; it must name a settings file (KEY=value lines)` : undefined;
   }
-  if (!stat.isFile()) return what ? `${what} is ${stat.isDirectory() ? "a directory" : "not a regular file"}; it must name a settings file (KEY=value lines)` : undefined;
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    return `${what ?? `the settings file ${file}`} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`;
-  }
-  for (const [key, value] of Object.entries(parseEnv(text))) {
-    if (env[key] === undefined && value !== undefined) {
+  for (const [key, value] of Object.entries(read.values)) {
+    if (env[key] === undefined) {
       env[key] = value;
       fromFile.add(key);
     }

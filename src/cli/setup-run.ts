@@ -9,9 +9,8 @@
  * (Ctrl+C), it leaves the settings as they were. Loaded only when `setup` runs (setup.ts): it pulls
  * in discord.js, Slack's client and the prompt library, which every other command would pay for.
  */
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import path from "node:path";
-import { parseEnv } from "node:util";
 import { createContext, type AppContext } from "../app/context.js";
 import { indexLocation, openEmbedder, paperCount, storeFileOf, writerOpenOptions } from "../app/open-index.js";
 import { writeFileAtomic } from "../atomic-write.js";
@@ -19,30 +18,33 @@ import { checkDiscordToken, inviteUrl, registerCommands, type DiscordIdentity } 
 import { slackManifest } from "../chat/slack/manifest.js";
 import { checkSlackAppToken, checkSlackBotToken } from "../chat/slack/token-check.js";
 import { SETTINGS } from "../config.js";
-import { envFileSettings, updateEnvText } from "../env-file.js";
+import { envFileSettings, readSettingsFile, updateEnvText } from "../env-file.js";
 import { runIngest } from "../ingest/run.js";
 import { followedSources } from "../ingest/sources.js";
 import { knownCategories } from "../papers/sources/arxiv-categories.js";
-import { createProgress, formatDuration } from "../progress.js";
+import { createProgress } from "../progress.js";
 import { PaperIndex } from "../search/paper-index.js";
 import { SetupError, SetupPrompts, type Choice } from "./setup-prompts.js";
 import { DEFAULT_DAYS, DEFAULT_INDEX, type SetupOptions } from "./setup-options.js";
-
-
 
 /** The built-in index directory, which holds the sample papers. */
 const SAMPLE_INDEX = SETTINGS.indexPath.default({ env: {}, stderrIsTTY: false });
 const TOKEN_TRIES = 3;
 
-/** Reads the settings file as it is now (nothing when there is none). */
+/** The settings file as it is now (nothing when there is none). */
 function readSavedSettings(file: string): { text: string; saved: Record<string, string> } {
-  const stat = statSync(file, { throwIfNoEntry: false });
-  if (stat === undefined) return { text: "", saved: {} };
-  if (!stat.isFile()) throw new SetupError(`${file} is not a settings file (it is a ${stat.isDirectory() ? "directory" : "special file"}); pass --settings-file <file>`);
-  const text = readFileSync(file, "utf8");
-  return { text, saved: Object.fromEntries(Object.entries(parseEnv(text)).filter((e): e is [string, string] => e[1] !== undefined)) };
+  const read = readSettingsFile(file);
+  switch (read.kind) {
+    case "read":
+      return { text: read.text, saved: read.values };
+    case "missing":
+      return { text: "", saved: {} };
+    case "not-a-file":
+      throw new SetupError(`${file} is not a settings file (it is ${read.is}); pass --settings-file <file>`);
+    case "unreadable":
+      throw new SetupError(`${file} cannot be read (${read.code}); pass --settings-file <file>`);
+  }
 }
-
 
 function settingProblem(key: keyof typeof SETTINGS, value: string): string | undefined {
   const spec = SETTINGS[key];
@@ -74,8 +76,7 @@ export async function runSetup(ctx: AppContext, opts: SetupOptions): Promise<voi
   };
   out(rerun ? `paperhound setup: changing ${envFile} (Enter keeps each saved answer)` : `paperhound setup: the settings go to ${envFile}`);
 
-  // Which platforms
-  // A platform's own flags choose it (a flag is never ignored); else what is saved.
+  // Which platforms: a platform's own flags choose it (a flag is never ignored); else what is saved.
   const discordFlags = opts.discordToken !== undefined || opts.discordGuild !== undefined;
   const slackFlags = [opts.slackBotToken, opts.slackAppToken, opts.slackSigningSecret, opts.slackUrl, opts.slackMode].some((v) => v !== undefined);
   let discord = opts.discord ?? (discordFlags || saved.DISCORD_TOKEN !== undefined);
@@ -250,8 +251,7 @@ export async function runSetup(ctx: AppContext, opts: SetupOptions): Promise<voi
     else if (saved.PAPERHOUND_CONTACT_EMAIL !== undefined) changes.PAPERHOUND_CONTACT_EMAIL = "";
   }
 
-  const storeExists = (dir: string) => statSync(storeFileOf(path.resolve(dir)), { throwIfNoEntry: false }) !== undefined;
-  const days = await ask.count("Fetch the papers of how many past days now? (0: skip)", opts.days, storeExists(indexAnswer) && paperCount(storeFileOf(path.resolve(indexAnswer))) > 0 ? 0 : DEFAULT_DAYS);
+  const days = await ask.count("Fetch the papers of how many past days now? (0: skip)", opts.days, paperCount(storeFileOf(path.resolve(indexAnswer))) > 0 ? 0 : DEFAULT_DAYS);
 
   // Write the settings (only what changed; values never printed).
   const settingsEnv: NodeJS.ProcessEnv = { ...ctx.env, ...saved, ...changes };
@@ -273,7 +273,7 @@ export async function runSetup(ctx: AppContext, opts: SetupOptions): Promise<voi
 
   // The index: created now, so the bot never mixes the sample papers in.
   const loc = indexLocation(setupCtx, {});
-  const existed = storeExists(loc.dir);
+  const existed = statSync(storeFileOf(loc.dir), { throwIfNoEntry: false }) !== undefined;
   if (!existed) {
     const embedder = await openEmbedder(setupCtx);
     try {

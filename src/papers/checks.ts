@@ -48,3 +48,8 @@ export function normaliseCategory(value: string): string {
   const [archive, sub] = value.split(".");
   return sub === undefined ? archive!.toLowerCase() : `${archive!.toLowerCase()}.${sub.length <= 2 ? sub.toUpperCase() : sub}`;
 }
+
+/** A list of categories as a user types it ("cs.lg, CS.ai stat.ML" or "cs.LG+cs.AI"): arXiv's spelling, each once, in order. */
+export function categoryList(raw: string): string[] {
+  return [...new Set(raw.split(/[\s,+]+/).filter(Boolean).map(normaliseCategory))];
+}

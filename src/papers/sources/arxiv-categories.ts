@@ -8,7 +8,7 @@
  * until 2019) are listed too. MSC / ACM class subjects ("11N05 (Primary)", "H.5.2") are not
  * categories and have no entry. Also the archives a category code may start with, current and former.
  */
-import { isArxivCategoryCode, normaliseCategory } from "../checks.js";
+import { categoryList, isArxivCategoryCode } from "../checks.js";
 
 /** Archive code → the name that prefixes its categories' subjects. */
 const ARCHIVE_NAMES: Record<string, string> = {
@@ -234,7 +234,7 @@ export function categoryName(code: string): string | undefined {
  * Throws a RangeError naming the unknown ones.
  */
 export function knownCategories(raw: string): string[] {
-  const list = [...new Set(raw.split(/[\s,+]+/).filter(Boolean).map(normaliseCategory))];
+  const list = categoryList(raw);
   const bad = list.filter((c) => !isArxivCategoryCode(c) || (categoryName(c) === undefined && !isArxivArchive(c)));
   if (bad.length > 0) throw new RangeError(`not an arXiv category: ${bad.join(", ")} (expected e.g. cs.LG, cs.CL, stat.ML or an archive such as cs)`);
   return list;
