@@ -1,7 +1,7 @@
 /**
  * Search quality on a BEIR-format dataset: nDCG@10, nDCG@20, Recall@100 and MAP for `bm25`,
  * `dense` and `hybrid`, through the same PaperIndex the commands use.
- *   npm run eval -- [--dataset ../shared/data/scifact] [--split train] [--weight 0.3] [--fill 30] [--index DIR]
+ *   npm run eval -- [--dataset ../shared/data/scifact] [--split train] [--weight 0.3] [--fill 30] [--passages N] [--index DIR]
  * A query line carrying "paper_id" is run through the /related path with that corpus paper.
  * The last line is one JSON object with every figure.
  */
@@ -30,6 +30,7 @@ async function main(): Promise<void> {
       index: { type: "string" },
       limit: { type: "string" },
       fill: { type: "string" },
+      passages: { type: "string" },
     },
   });
   const config = loadConfig();
@@ -49,6 +50,11 @@ async function main(): Promise<void> {
     const fill = Number(values.fill);
     if (!Number.isSafeInteger(fill) || fill < 0) throw new Error(`--fill must be a whole number of candidates (0 or more), got ${values.fill}`);
     index.denseFillTop = fill;
+  }
+  if (values.passages !== undefined) {
+    const passages = Number(values.passages);
+    if (!Number.isSafeInteger(passages) || passages < 1) throw new Error(`--passages must be a whole number of passages per paper (1 or more), got ${values.passages}`);
+    index.maxPassages = passages;
   }
   try {
     const started = performance.now();

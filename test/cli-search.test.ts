@@ -4,7 +4,7 @@
  * (12 arXiv papers). Tests that damage or change an index work on their own copy of it.
  */
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -114,6 +114,22 @@ describe("paperhound index", () => {
     } finally {
       store.close();
     }
+  });
+
+  it("saves the keyword index as bm25.bin; when it cannot be saved: a warning, exit 0, the papers indexed and found", async () => {
+    expect(existsSync(path.join(base, "bm25.bin"))).toBe(true);
+    const dir = copyOfBase("bm25-unsaved");
+    rmSync(path.join(dir, "bm25.bin"));
+    mkdirSync(path.join(dir, "bm25.bin")); // a directory where the file goes
+    const extra = path.join(tmp, "bm25-extra.jsonl");
+    writeFileSync(extra, `${JSON.stringify({ id: "2501.00002", title: "Okapi weighting for scholarly search", abstract: "We revisit okapi term weighting for finding research papers." })}\n`);
+    const r = await run(["index", extra, "--index", dir]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/added 1/);
+    expect(r.stderr).toMatch(/warning: the keyword index file bm25\.bin could not be saved \(.+\); the papers are stored and searchable/);
+    const found = await run(["search", "okapi weighting", "--index", dir, "--weight", "0", "--json"]);
+    expect(found.code, found.stderr).toBe(0);
+    expect(found.stdout).toContain("2501.00002");
   });
 
   it("reports bad records as file:line and goes on (exit 0); 20 shown, then a count", async () => {

@@ -13,7 +13,7 @@ import type { RecordWarning } from "../papers/sources/paper-record.js";
 import { limitsFrom } from "../papers/limits.js";
 import type { Paper } from "../papers/types.js";
 import { formatDuration, createProgress, type Progress } from "../progress.js";
-import { PaperIndex, type IndexProgress } from "../search/paper-index.js";
+import { bm25NotSavedNote, PaperIndex, type IndexProgress } from "../search/paper-index.js";
 import { openDrySink } from "../ingest/sinks.js";
 import { InputError, type AppContext } from "../app/context.js";
 import { type RegisterCommand } from "./context.js";
@@ -74,6 +74,7 @@ export const registerIndex: RegisterCommand = (program, ctx) => {
           `indexed ${loc.dir}: read ${report.read}, added ${report.added}, updated ${report.updated}, unchanged ${report.unchanged}, ` +
             `embedded ${report.embedded}, passages ${report.passages}, errors ${reader.errorCount}${warningNote(reader)}${deletedNote(reader)}, time ${formatDuration(seconds)}\n`,
         );
+        if (report.bm25NotSaved) ctx.stderr.write(`warning: ${bm25NotSavedNote(report.bm25NotSaved)}\n`);
       } finally {
         reader.finishProgress();
         index.close();

@@ -7,7 +7,7 @@ import type { AppContext } from "../app/context.js";
 import { explainIndexError, openEmbedder, paperCount, storeFileOf, writerOpenOptions, type IndexLocation } from "../app/open-index.js";
 import type { Embedder } from "../embed/types.js";
 import type { Paper } from "../papers/types.js";
-import { PaperIndex, type IndexReport } from "../search/paper-index.js";
+import { bm25NotSavedNote, PaperIndex, type IndexReport } from "../search/paper-index.js";
 import { PaperStore } from "../search/paper-store.js";
 import { upsertPreview } from "../search/store/rows.js";
 
@@ -50,6 +50,7 @@ export function openIndexSink(ctx: AppContext, loc: IndexLocation): Sink {
       if (papers.length === 0) return { added: 0, updated: 0, unchanged: 0, embedded: 0 };
       opened ??= await open();
       const r: IndexReport = await opened.index.add(papers);
+      if (r.bm25NotSaved) ctx.logger().warn(bm25NotSavedNote(r.bm25NotSaved));
       return { added: r.added, updated: r.updated, unchanged: r.unchanged, embedded: r.embedded };
     },
     async close() {

@@ -1,6 +1,8 @@
 /**
  * BM25 over title and abstract, in memory: postings (term → papers) built from the per-paper term
- * data the store keeps (text-analysis.ts), scored term by term into an accumulator.
+ * data the store keeps (text-analysis.ts), scored term by term into an accumulator. An index is
+ * also brought up to date with changed papers by a merge (`withChanges`, linear in the postings,
+ * no term data decoded but the changed papers'), and saved to and read from a file (bm25-file.ts).
  *
  * Why not SQLite FTS5's bm25(): it scores every paper matching any query term and counts each term's
  * papers by walking its whole posting list, per query, through a callback per row. At 140k arXiv
@@ -37,12 +39,30 @@ export interface Bm25Hit {
   score: number;
 }
 
+/** What an index is made of: enough to save it, read it back, or merge changes into it. */
+export interface Bm25Parts {
+  k1: number;
+  b: number;
+  wTitle: number;
+  wAbstract: number;
+  /** Row id of each slot, ascending. */
+  rowidOfSlot: Int32Array;
+  /** Words in title and abstract of each slot (BM25's document length). */
+  docLength: Int32Array;
+  /** Postings of term t are [termStart[t], termStart[t + 1]), in ascending slot order. */
+  termStart: Int32Array;
+  postingSlot: Int32Array;
+  /** Column-weighted term frequency of each posting. */
+  postingTf: Float32Array;
+}
+
 const IDF_FLOOR = 1e-6;
 
 export class Bm25Index {
   readonly docCount: number;
   private readonly k1: number;
   private readonly rowidOfSlot: Int32Array;
+  private readonly docLength: Int32Array;
   /** k1 · (1 − b + b · length / avgLength) per paper: the length part of BM25's denominator. */
   private readonly lengthNorm: Float32Array;
   /** Postings of term t are [termStart[t], termStart[t + 1]). */
@@ -59,31 +79,52 @@ export class Bm25Index {
   private readonly wTitle: number;
   private readonly wAbstract: number;
 
-  private constructor(parts: {
-    k1: number;
-    b: number;
-    avgLength: number;
-    wTitle: number;
-    wAbstract: number;
-    rowidOfSlot: Int32Array;
-    lengthNorm: Float32Array;
-    termStart: Int32Array;
-    postingSlot: Int32Array;
-    postingTf: Float32Array;
-  }) {
+  constructor(parts: Bm25Parts) {
     this.k1 = parts.k1;
     this.b = parts.b;
-    this.avgLength = parts.avgLength;
     this.wTitle = parts.wTitle;
     this.wAbstract = parts.wAbstract;
     this.rowidOfSlot = parts.rowidOfSlot;
-    this.lengthNorm = parts.lengthNorm;
+    this.docLength = parts.docLength;
     this.termStart = parts.termStart;
     this.postingSlot = parts.postingSlot;
     this.postingTf = parts.postingTf;
-    this.docCount = parts.rowidOfSlot.length;
-    this.acc = new Float64Array(this.docCount);
-    this.touched = new Int32Array(this.docCount);
+    const n = parts.rowidOfSlot.length;
+    this.docCount = n;
+    let total = 0;
+    for (let slot = 0; slot < n; slot++) total += parts.docLength[slot]!;
+    const avg = n > 0 ? total / n : 0;
+    this.avgLength = avg;
+    const { k1, b } = parts;
+    this.lengthNorm = new Float32Array(n);
+    for (let slot = 0; slot < n; slot++) this.lengthNorm[slot] = k1 * (1 - b + (avg > 0 ? (b * parts.docLength[slot]!) / avg : 0));
+    this.acc = new Float64Array(n);
+    this.touched = new Int32Array(n);
+  }
+
+  /** The arrays the index is made of (shared, not copied: do not modify them). */
+  parts(): Bm25Parts {
+    const { k1, b, wTitle, wAbstract, rowidOfSlot, docLength, termStart, postingSlot, postingTf } = this;
+    return { k1, b, wTitle, wAbstract, rowidOfSlot, docLength, termStart, postingSlot, postingTf };
+  }
+
+  /** Whether the index holds the paper with this row id. */
+  hasRowid(rowid: number): boolean {
+    let lo = 0;
+    let hi = this.rowidOfSlot.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const v = this.rowidOfSlot[mid]!;
+      if (v === rowid) return true;
+      if (v < rowid) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return false;
+  }
+
+  /** Postings in the index (one per paper and distinct term). */
+  get postingCount(): number {
+    return this.postingSlot.length;
   }
 
   /**
@@ -101,28 +142,19 @@ export class Bm25Index {
     const scratch = new TermDataScratch();
     let df = new Int32Array(1024);
     let maxId = -1;
-    let totalLength = 0;
     let postings = 0;
     for (const doc of documents) {
       data.push(doc.data);
       rowids.push(doc.rowid);
       decodeTermDataInto(doc.data, scratch);
       const { ids, count } = scratch;
-      if (count > 0 && ids[count - 1]! >= df.length) {
-        let size = df.length;
-        while (size <= ids[count - 1]!) size *= 2;
-        const grown = new Int32Array(size);
-        grown.set(df);
-        df = grown;
-      }
+      if (count > 0 && ids[count - 1]! >= df.length) df = grownTo(df, ids[count - 1]! + 1);
       for (let i = 0; i < count; i++) df[ids[i]!]! += 1;
       if (count > 0 && ids[count - 1]! > maxId) maxId = ids[count - 1]!;
       postings += count;
       lengthList.push(scratch.titleLength + scratch.abstractLength);
-      totalLength += scratch.titleLength + scratch.abstractLength;
     }
     const n = data.length;
-    const rowidOfSlot = Int32Array.from(rowids);
     const termStart = new Int32Array(maxId + 2);
     for (let t = 0; t <= maxId; t++) termStart[t + 1] = termStart[t]! + df[t]!;
     const fill = termStart.slice(0, maxId + 1);
@@ -137,10 +169,147 @@ export class Bm25Index {
         postingTf[at] = wTitle * tfTitle[i]! + wAbstract * tfAbstract[i]!;
       }
     }
-    const avg = n > 0 ? totalLength / n : 0;
-    const lengthNorm = new Float32Array(n);
-    for (let slot = 0; slot < n; slot++) lengthNorm[slot] = k1 * (1 - b + (avg > 0 ? (b * lengthList[slot]!) / avg : 0));
-    return new Bm25Index({ k1, b, avgLength: avg, wTitle, wAbstract, rowidOfSlot, lengthNorm, termStart, postingSlot, postingTf });
+    return new Bm25Index({ k1, b, wTitle, wAbstract, rowidOfSlot: Int32Array.from(rowids), docLength: Int32Array.from(lengthList), termStart, postingSlot, postingTf });
+  }
+
+  /**
+   * This index with `changed` papers added or, where their row id is already here, replaced: the
+   * same index `build` would make from all papers' current term data (same slots, posting order and
+   * scores), made by one pass over the postings instead of decoding every paper. Papers are never
+   * deleted from a store, so there is no removal.
+   */
+  withChanges(changed: Iterable<Bm25Document>): Bm25Index {
+    // The changed papers, by row id (the last of two with one row id wins), decoded once.
+    const byRowid = new Map<number, Uint8Array>();
+    for (const doc of changed) byRowid.set(doc.rowid, doc.data);
+    if (byRowid.size === 0) return this;
+    const changedRowids = Int32Array.from(byRowid.keys()).sort();
+    const scratch = new TermDataScratch();
+    const changedIds: Int32Array[] = [];
+    const changedTf: Float32Array[] = [];
+    const changedLength = new Int32Array(changedRowids.length);
+    let maxId = this.termStart.length - 2;
+    for (let j = 0; j < changedRowids.length; j++) {
+      decodeTermDataInto(byRowid.get(changedRowids[j]!)!, scratch);
+      const { ids, tfTitle, tfAbstract, count } = scratch;
+      const tf = new Float32Array(count);
+      for (let i = 0; i < count; i++) tf[i] = this.wTitle * tfTitle[i]! + this.wAbstract * tfAbstract[i]!;
+      changedIds.push(Int32Array.from(ids.subarray(0, count)));
+      changedTf.push(tf);
+      changedLength[j] = scratch.titleLength + scratch.abstractLength;
+      if (count > 0 && ids[count - 1]! > maxId) maxId = ids[count - 1]!;
+    }
+
+    // New slots: the old row ids and the changed ones, merged in ascending order.
+    const oldRowids = this.rowidOfSlot;
+    const nOld = oldRowids.length;
+    const oldToNew = new Int32Array(nOld);
+    const changedSlot = new Int32Array(changedRowids.length);
+    const rowidOfSlot = new Int32Array(nOld + changedRowids.length);
+    const docLength = new Int32Array(nOld + changedRowids.length);
+    let n = 0;
+    let replaced = 0;
+    for (let i = 0, j = 0; i < nOld || j < changedRowids.length; ) {
+      const oldRowid = i < nOld ? oldRowids[i]! : Infinity;
+      const newRowid = j < changedRowids.length ? changedRowids[j]! : Infinity;
+      if (oldRowid < newRowid) {
+        oldToNew[i] = n;
+        rowidOfSlot[n] = oldRowid;
+        docLength[n++] = this.docLength[i++]!;
+      } else {
+        if (oldRowid === newRowid) {
+          oldToNew[i++] = -1;
+          replaced++;
+        }
+        changedSlot[j] = n;
+        rowidOfSlot[n] = newRowid;
+        docLength[n++] = changedLength[j++]!;
+      }
+    }
+    // Fewer slots than allocated when changed papers replaced old ones.
+    const slots = { rowidOfSlot: n < rowidOfSlot.length ? rowidOfSlot.slice(0, n) : rowidOfSlot, docLength: n < docLength.length ? docLength.slice(0, n) : docLength };
+    // Papers only added after every old one (an indexer's usual commit): old postings keep their slots.
+    const appendOnly = replaced === 0 && (nOld === 0 || changedRowids[0]! > oldRowids[nOld - 1]!);
+
+    // The changed papers' postings per term, in ascending slot order.
+    const termCount = maxId + 1;
+    const deltaStart = new Int32Array(termCount + 1);
+    for (const ids of changedIds) for (let i = 0; i < ids.length; i++) deltaStart[ids[i]! + 1]! += 1;
+    for (let t = 0; t < termCount; t++) deltaStart[t + 1]! += deltaStart[t]!;
+    const deltaFill = deltaStart.slice(0, termCount);
+    const deltaSlot = new Int32Array(deltaStart[termCount]!);
+    const deltaTf = new Float32Array(deltaStart[termCount]!);
+    for (let j = 0; j < changedIds.length; j++) {
+      const ids = changedIds[j]!;
+      const tf = changedTf[j]!;
+      for (let i = 0; i < ids.length; i++) {
+        const at = deltaFill[ids[i]!]!++;
+        deltaSlot[at] = changedSlot[j]!;
+        deltaTf[at] = tf[i]!;
+      }
+    }
+
+    // Postings per term: the old ones that stay (at their new slots) merged with the changed ones.
+    const oldStart = this.termStart;
+    const oldTerms = oldStart.length - 1;
+    const termStart = new Int32Array(termCount + 1);
+    for (let t = 0; t < termCount; t++) {
+      let kept = 0;
+      if (t < oldTerms) {
+        if (replaced === 0) kept = oldStart[t + 1]! - oldStart[t]!;
+        else for (let p = oldStart[t]!; p < oldStart[t + 1]!; p++) if (oldToNew[this.postingSlot[p]!]! >= 0) kept++;
+      }
+      termStart[t + 1] = termStart[t]! + kept + deltaStart[t + 1]! - deltaStart[t]!;
+    }
+    const postingSlot = new Int32Array(termStart[termCount]!);
+    const postingTf = new Float32Array(termStart[termCount]!);
+    if (appendOnly) {
+      // Each term's new postings go after its old ones: copy the old postings in runs between the
+      // terms that got new ones (a copy per term costs more than the copying at 10^6 terms).
+      let oldPos = 0;
+      let at = 0;
+      const oldTotal = this.postingSlot.length;
+      const copyOld = (end: number) => {
+        postingSlot.set(this.postingSlot.subarray(oldPos, end), at);
+        postingTf.set(this.postingTf.subarray(oldPos, end), at);
+        at += end - oldPos;
+        oldPos = end;
+      };
+      for (let t = 0; t < termCount; t++) {
+        const d = deltaStart[t]!;
+        const dEnd = deltaStart[t + 1]!;
+        if (d === dEnd) continue;
+        copyOld(t < oldTerms ? oldStart[t + 1]! : oldTotal);
+        postingSlot.set(deltaSlot.subarray(d, dEnd), at);
+        postingTf.set(deltaTf.subarray(d, dEnd), at);
+        at += dEnd - d;
+      }
+      copyOld(oldTotal);
+    } else {
+      for (let t = 0; t < termCount; t++) {
+        let at = termStart[t]!;
+        let p = t < oldTerms ? oldStart[t]! : 0;
+        const pEnd = t < oldTerms ? oldStart[t + 1]! : 0;
+        let d = deltaStart[t]!;
+        const dEnd = deltaStart[t + 1]!;
+        while (p < pEnd || d < dEnd) {
+          const oldSlot = p < pEnd ? oldToNew[this.postingSlot[p]!]! : Infinity;
+          if (oldSlot === -1) {
+            p++;
+            continue;
+          }
+          const newSlot = d < dEnd ? deltaSlot[d]! : Infinity;
+          if (oldSlot < newSlot) {
+            postingSlot[at] = oldSlot;
+            postingTf[at++] = this.postingTf[p++]!;
+          } else {
+            postingSlot[at] = newSlot;
+            postingTf[at++] = deltaTf[d++]!;
+          }
+        }
+      }
+    }
+    return new Bm25Index({ k1: this.k1, b: this.b, wTitle: this.wTitle, wAbstract: this.wAbstract, ...slots, termStart, postingSlot, postingTf });
   }
 
   /**
@@ -267,6 +436,14 @@ class TopK {
   sorted(): Bm25Hit[] {
     return this.scores.map((score, i) => ({ rowid: this.rowids[i]!, score })).sort((a, b) => b.score - a.score || a.rowid - b.rowid);
   }
+}
+
+function grownTo(a: Int32Array, atLeast: number): Int32Array<ArrayBuffer> {
+  let size = a.length;
+  while (size < atLeast) size *= 2;
+  const grown = new Int32Array(size);
+  grown.set(a);
+  return grown;
 }
 
 function better(scoreA: number, rowidA: number, scoreB: number, rowidB: number): boolean {

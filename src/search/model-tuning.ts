@@ -16,6 +16,8 @@ export interface ModelTuning {
   digestMinLibrary: number;
   /** HNSW search breadth: the smallest measured to reach recall@10 ≥ 0.98 at 140k papers (M 16, efConstruction 200). */
   efSearch: number;
+  /** Passages of a paper embedded for its vector, at most (paper-passages.ts): indexing time is proportional. */
+  maxPassages: number;
 }
 
 const USE_LITE: ModelTuning = Object.freeze({
@@ -29,6 +31,8 @@ const USE_LITE: ModelTuning = Object.freeze({
   digestMinLibrary: 0.55,
   // bench:search at 140k, 2026-11-24: ef 200 / 400 / 600 → recall@10 0.940 / 0.971 / 0.983.
   efSearch: 600,
+  // SciFact dense: the mean of 3 passages 0.269, the first alone 0.233 (paper-passages.ts).
+  maxPassages: 3,
 });
 
 const TUNING: Readonly<Record<string, ModelTuning>> = Object.freeze({
@@ -48,6 +52,7 @@ const TUNING: Readonly<Record<string, ModelTuning>> = Object.freeze({
     // query (bench-vector-index, 500 held-out titles: ef 200 0.976, 300 0.985, 400 0.989). Its vectors
     // are easier for the graph than use-lite's; M 32 reached no better recall per millisecond.
     efSearch: 300,
+    maxPassages: 3,
   }),
 });
 

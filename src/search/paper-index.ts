@@ -30,6 +30,7 @@ import { checkStoreNotEmptied, STORE_FILE } from "./index-dir.js";
 import { hasFilters } from "./store/filters.js";
 import { IndexCorruptError, ModelMismatchError, POINTER_FILE, VectorIndex } from "./vector-index.js";
 import { fuseScores } from "./fusion.js";
+import { BM25_FILE } from "./bm25-file.js";
 import { tuningFor } from "./model-tuning.js";
 import { WriterLock, type LockHolder } from "./writer-lock.js";
 import type { ModelFingerprint, SearchFilters, SearchHit, StoredPaper, UpsertOutcome } from "./types.js";
@@ -76,6 +77,11 @@ export interface IndexProgress {
   total: number;
 }
 
+/** What a user is told when the BM25 file could not be saved (IndexReport.bm25NotSaved). */
+export function bm25NotSavedNote(reason: string): string {
+  return `the keyword index file ${BM25_FILE} could not be saved (${reason}); the papers are stored and searchable, searches build the keyword index from the store until a later run saves it`;
+}
+
 export interface IndexReport {
   read: number;
   added: number;
@@ -85,6 +91,8 @@ export interface IndexReport {
   passages: number;
   /** Texts longer than the model window even after passage splitting (never expected). */
   truncatedPassages: number;
+  /** Why the BM25 file could not be saved (searches then bring the previous one up to date from the store). */
+  bm25NotSaved?: string;
 }
 
 export interface QueryOptions {
@@ -165,6 +173,8 @@ export class PaperIndex {
    * vector (a positioned file read for indexes opened for queries, an hnswlib getPoint of ~40 µs otherwise).
    */
   denseFillTop: number;
+  /** Passages embedded per paper, at most (per model: model-tuning.ts); the evaluation varies it. */
+  maxPassages: number;
   readonly checkpointEvery: number;
   /** Opened for queries only: `refresh` follows what a writer (another process) commits. */
   readonly readonly: boolean;
@@ -192,6 +202,7 @@ export class PaperIndex {
     const tuning = tuningFor(embedder.modelId);
     this.denseWeight = opts.denseWeight ?? tuning.denseWeight;
     this.denseFillTop = tuning.denseFillTop;
+    this.maxPassages = tuning.maxPassages;
     this.checkpointEvery = checkpointInterval(opts.checkpointEvery);
     this.readonly = opts.readonly ?? false;
   }
@@ -208,7 +219,7 @@ export class PaperIndex {
     let store: PaperStore;
     try {
       checkStoreNotEmptied(dir);
-      store = PaperStore.open(path.join(dir, STORE_FILE), { readonly: opts.readonly ?? false });
+      store = PaperStore.open(path.join(dir, STORE_FILE), { readonly: opts.readonly ?? false, bm25File: path.join(dir, BM25_FILE) });
     } catch (err) {
       lock?.release();
       throw err;
@@ -335,6 +346,9 @@ export class PaperIndex {
       if (chunk.length >= 1000) flush();
     }
     flush();
+    // Saved before the embedding (hours for a large run): a bot opening meanwhile reads the new papers' terms.
+    const notSaved = await this.store.saveFullTextIndex();
+    if (notSaved) report.bm25NotSaved = notSaved.message;
     await this.embedPending(report, onProgress);
     return report;
   }
@@ -379,7 +393,7 @@ export class PaperIndex {
         const texts: string[] = [];
         const owners: number[] = [];
         papers.forEach((p, i) => {
-          for (const t of passageTextsOf(p, this.embedder)) {
+          for (const t of passageTextsOf(p, this.embedder, this.maxPassages)) {
             texts.push(t);
             owners.push(i);
           }
@@ -464,7 +478,7 @@ export class PaperIndex {
     let dense = new Map<number, number>();
     if (mode !== "bm25" && qvecs.length === 0) {
       // Not embedded yet (e.g. indexing still running): embed its passages now.
-      qvecs.push(...(await this.embedder.embed(passageTextsOf(paper, this.embedder), "passage")));
+      qvecs.push(...(await this.embedder.embed(passageTextsOf(paper, this.embedder, this.maxPassages), "passage")));
     }
     const want = Math.max(CANDIDATES, k);
     // One more BM25 candidate than wanted: the paper itself is usually among them.

@@ -25,13 +25,17 @@ const MAX_CHARS_PER_TOKEN = 32;
  * (greedy packing; a sentence longer than the window is split at word boundaries).
  * SciFact, dense only: title + packed windows nDCG@10 0.301, the whole text cut at 128 tokens 0.234.
  */
-export function passageTextsOf(paper: Pick<Paper, "title" | "abstract">, embedder: Pick<Embedder, "maxTokens" | "countTokens">): string[] {
+export function passageTextsOf(
+  paper: Pick<Paper, "title" | "abstract">,
+  embedder: Pick<Embedder, "maxTokens" | "countTokens">,
+  maxPassages: number = MAX_PASSAGES,
+): string[] {
   const title = paper.title.trim();
   const prefix = title ? `${title}. ` : "";
   const count = (t: string) => embedder.countTokens(t);
   const room = Math.max(16, embedder.maxTokens - count(prefix));
   // Only the start of the text can reach the windows: splitting all of a long abstract cost ~9 s per MB.
-  const reach = MAX_PASSAGES * embedder.maxTokens * MAX_CHARS_PER_TOKEN;
+  const reach = maxPassages * embedder.maxTokens * MAX_CHARS_PER_TOKEN;
   const text = paper.abstract.length > reach ? paper.abstract.slice(0, reach) : paper.abstract;
   const pieces = splitSentences(text).flatMap((s) => (count(s) <= room ? [s] : splitPassages(s, { maxTokens: room, countTokens: count, windowSentences: 1 })));
   const windows: string[] = [];
@@ -43,9 +47,9 @@ export function passageTextsOf(paper: Pick<Paper, "title" | "abstract">, embedde
       continue;
     }
     windows.push(current);
-    if (windows.length === MAX_PASSAGES) break;
+    if (windows.length === maxPassages) break;
     current = piece;
   }
-  if (current && windows.length < MAX_PASSAGES) windows.push(current);
+  if (current && windows.length < maxPassages) windows.push(current);
   return windows.length > 0 ? windows.map((w) => prefix + w) : [title];
 }

@@ -25,6 +25,7 @@ import path from "node:path";
 import type { Paper } from "../papers/types.js";
 import type { ModelFingerprint, ScoredPaper, SearchFilters, StoredPaper, UpsertOutcome } from "./types.js";
 import { Bm25Index, type QueryTerm } from "./bm25-index.js";
+import { Bm25FileError, readBm25File, readBm25FileHeader, staleTempsOf, writeBm25File, type Bm25FileHeader } from "./bm25-file.js";
 import { decodeTermData, decodeTermDataInto, encodeTermData, paperTermData, queryTerms, TermDataError, TermDataScratch, type TermData } from "./text-analysis.js";
 import { StoreCorruptError, StoreSchemaError } from "./store/errors.js";
 import { filterSql, hasFilters, matchesFilters } from "./store/filters.js";
@@ -42,7 +43,18 @@ export { StoreCorruptError, StoreSchemaError } from "./store/errors.js";
 // Public types
 
 /** Current schema version written to `meta.schema_version`. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
+/** The oldest schema a read-only open accepts as it is (version 3 only added what makes BM25 loads fast). */
+const OLDEST_READABLE_SCHEMA = 2;
+
+/**
+ * A writer saves the BM25 file when it lacks this share of the papers, and at least BM25_SAVE_MIN
+ * (see saveFullTextIndex). A save rewrites the whole file; a reader merges what the file lacks (its
+ * cost is mostly one copy of the postings, whatever the number merged). At 10%, an index grown page by
+ * page to N papers has written about 10 N papers' worth of files, and a reader decodes at most N/10.
+ */
+export const BM25_SAVE_SHARE = 0.1;
+export const BM25_SAVE_MIN = 1000;
 
 /** At most this many distinct terms of a title lookup reach the FTS5 trigram index. */
 export const MAX_QUERY_TERMS = 64;
@@ -61,6 +73,20 @@ export interface PaperStoreOptions {
   busyTimeoutMs?: number;
   /** Clock for added_at/updated_at (tests). */
   now?: () => Date;
+  /**
+   * Where the BM25 index is saved (bm25-file.ts; PaperIndex puts it beside the store): opens read
+   * it instead of rebuilding it, writers save it with `saveFullTextIndex`. Absent: built in memory only.
+   */
+  bm25File?: string;
+}
+
+/** How the BM25 index was last brought up to date. */
+export interface FullTextLoad {
+  /** "file": read from the saved file; "memory": the previous in-memory index; "store": built from every paper. */
+  from: "file" | "memory" | "store";
+  /** Papers changed since the file or the previous index, merged in (0 when built). */
+  merged: number;
+  ms: number;
 }
 
 export interface VectorLabelRow {
@@ -131,7 +157,13 @@ export class PaperStore {
   private termIdCache: Map<string, number> | null = null;
   /** Term data written by this connection (another connection's writes bump data_version). */
   private termWrites = 0;
-  private fullText: { index: Bm25Index; version: string } | null = null;
+  /** The BM25 index, the papersVersion it was checked at, and the last term-data change it holds. */
+  private fullText: { index: Bm25Index; version: string; seq: number } | null = null;
+  /** How the BM25 index was last made (diagnostics, benchmarks, tests). */
+  fullTextLoad: FullTextLoad | undefined;
+  /** The schema of the file (a read-only open may be one version behind: no term-data seq then). */
+  private schemaVersion = SCHEMA_VERSION;
+  private readonly bm25File: string | undefined;
   private countHint: { count: number; version: string } | null = null;
   /**
    * Read-only stores: the data_version their caches (BM25, labels, paper count) are built on, moved
@@ -150,6 +182,7 @@ export class PaperStore {
     }
     this.weights = { title: w.title, abstract: w.abstract };
     this.now = opts.now ?? (() => new Date());
+    this.bm25File = opts.bm25File;
   }
 
   /**
@@ -233,10 +266,15 @@ export class PaperStore {
           "Upgrade paperhound, or rebuild the store for this version from your paper files with `paperhound index <file...>` in a new index directory.",
       );
     }
-    if (version === SCHEMA_VERSION) return;
+    if (version === SCHEMA_VERSION) {
+      this.schemaVersion = version;
+      return;
+    }
     if (version === 0 && tables.has("papers")) {
       throw new StoreCorruptError(this.file, "papers table present but no schema_version in meta");
     }
+    this.schemaVersion = version;
+    if (this.readonly && version >= OLDEST_READABLE_SCHEMA) return;
     if (this.readonly) {
       throw new StoreSchemaError(
         this.file,
@@ -254,6 +292,7 @@ export class PaperStore {
         .prepare("INSERT INTO meta(key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
         .run(JSON.stringify(SCHEMA_VERSION));
     })();
+    this.schemaVersion = SCHEMA_VERSION;
     // Version 2 dropped the FTS5 full-text tables: give their pages back to the file system.
     if (version === 1) this.db.exec("VACUUM");
   }
@@ -284,6 +323,8 @@ export class PaperStore {
       this.labels = null;
       this.termIdCache = null;
       this.termWrites += 1;
+      // It may hold rolled-back changes whose seqs will be taken again by other papers.
+      this.fullText = null;
       throw e;
     }
   }
@@ -699,27 +740,118 @@ export class PaperStore {
   }
 
   /**
-   * The in-memory BM25 index over every paper, built on first use and rebuilt after papers' text
-   * changed (here or through another connection). 140k papers: see docs/benchmarks.md for the build time.
+   * The in-memory BM25 index over every paper, up to date with the papers' text (here or through
+   * another connection). Made once from the saved file when there is a usable one, else built from
+   * every paper's term data (140k papers: see docs/benchmarks.md); after that, papers whose text
+   * changed are merged in (Bm25Index.withChanges) rather than the whole index rebuilt.
    */
   fullTextIndex(): Bm25Index {
     const version = this.papersVersion();
     if (this.fullText?.version === version) return this.fullText.index;
+    const started = performance.now();
+    // One read transaction: the changes read and the seq they reach come from one state of the file.
+    const next = this.db.transaction((): { index: Bm25Index; seq: number; from: FullTextLoad["from"]; merged: number } => {
+      if (this.schemaVersion < 3) return { index: this.buildFullText(), seq: 0, from: "store", merged: 0 };
+      const saved = this.fullText ? undefined : this.savedFullText();
+      const base = this.fullText ?? saved;
+      if (!base) return { index: this.buildFullText(), seq: this.termSeq(), from: "store", merged: 0 };
+      const changed = this.stmt("SELECT paper_rowid, data, seq FROM paper_terms WHERE seq > ? ORDER BY paper_rowid").raw().all(base.seq) as [number, Buffer, number][];
+      let seq = base.seq;
+      for (const row of changed) seq = Math.max(seq, row[2]);
+      const index = base.index.withChanges(changed.map(([rowid, data]) => ({ rowid, data })));
+      return { index, seq, from: saved ? "file" : "memory", merged: changed.length };
+    })();
+    this.fullText = { index: next.index, seq: next.seq, version };
+    this.fullTextLoad = { from: next.from, merged: next.merged, ms: performance.now() - started };
+    return next.index;
+  }
+
+  private buildFullText(): Bm25Index {
     const rows = this.stmt("SELECT paper_rowid, data FROM paper_terms ORDER BY paper_rowid").raw().iterate() as IterableIterator<[number, Buffer]>;
     const documents = (function* () {
       for (const [rowid, data] of rows) yield { rowid, data };
     })();
-    const index = Bm25Index.build(documents, { titleWeight: this.weights.title, abstractWeight: this.weights.abstract });
-    this.fullText = { index, version };
-    return index;
+    return Bm25Index.build(documents, { titleWeight: this.weights.title, abstractWeight: this.weights.abstract });
+  }
+
+  /** The last term-data change (0 when none). */
+  private termSeq(): number {
+    return (this.stmt("SELECT max(seq) FROM paper_terms").pluck().get() as number | null) ?? 0;
+  }
+
+  /** This store's id, which a saved BM25 file must name. */
+  private storeId(): string | undefined {
+    return this.getMeta<string>("store_id");
+  }
+
+  /**
+   * The saved BM25 index when it belongs to this store as it is: same store id and weights, a seq
+   * the store has reached, and as many papers as the store held at that seq. Anything else (no file,
+   * a damaged one, a store restored to an older state) → undefined, and the caller rebuilds.
+   */
+  private savedFullText(): { index: Bm25Index; seq: number } | undefined {
+    if (!this.bm25File) return undefined;
+    let saved: ReturnType<typeof readBm25File>;
+    try {
+      saved = readBm25File(this.bm25File);
+    } catch (err) {
+      if (err instanceof Bm25FileError) return undefined;
+      throw err;
+    }
+    if (!saved) return undefined;
+    const { header, index } = saved;
+    if (header.storeId !== this.storeId() || header.titleWeight !== this.weights.title || header.abstractWeight !== this.weights.abstract) return undefined;
+    if (header.seq > this.termSeq()) return undefined;
+    // Papers are never deleted: the file's papers are those with seq ≤ its seq plus those changed since that it holds.
+    const unchanged = this.stmt("SELECT count(*) FROM paper_terms WHERE seq <= ?").pluck().get(header.seq) as number;
+    const changedSince = this.stmt("SELECT paper_rowid FROM paper_terms WHERE seq > ?").pluck().all(header.seq) as number[];
+    const held = changedSince.filter((rowid) => index.hasRowid(rowid)).length;
+    if (unchanged + held !== index.docCount) return undefined;
+    return { index, seq: header.seq };
+  }
+
+  /**
+   * Writable stores with a BM25 file: saves the BM25 index when there is no usable file or the file
+   * lacks more than `BM25_SAVE_SHARE` of the papers (at least `BM25_SAVE_MIN`): each save rewrites the
+   * whole file (8 bytes a posting), while a reader merges the few papers changed since in a pass.
+   * `force`: save whenever the file lacks any change. The file is a cache of the store: a save that
+   * fails (a full disk) leaves the previous file, which readers bring up to date from the store; the
+   * error is returned for the caller to report, not thrown.
+   */
+  async saveFullTextIndex(opts: { force?: boolean } = {}): Promise<Error | undefined> {
+    if (this.readonly || !this.bm25File || this.schemaVersion < 3) return undefined;
+    try {
+      for (const stale of staleTempsOf(this.bm25File)) fs.rmSync(stale, { force: true });
+      const seq = this.termSeq();
+      const storeId = this.storeId()!;
+      let onDisk: Bm25FileHeader | undefined;
+      try {
+        onDisk = readBm25FileHeader(this.bm25File);
+      } catch (err) {
+        if (!(err instanceof Bm25FileError)) throw err;
+      }
+      const usable = onDisk && onDisk.storeId === storeId && onDisk.seq <= seq && onDisk.titleWeight === this.weights.title && onDisk.abstractWeight === this.weights.abstract;
+      if (usable) {
+        const unsaved = this.stmt("SELECT count(*) FROM paper_terms WHERE seq > ?").pluck().get(onDisk!.seq) as number;
+        if (unsaved === 0) return undefined;
+        if (!opts.force && unsaved < Math.max(BM25_SAVE_MIN, BM25_SAVE_SHARE * this.paperCountHint())) return undefined;
+      }
+      const index = this.fullTextIndex();
+      await writeBm25File(this.bm25File, index, { storeId, seq: this.fullText!.seq });
+      return undefined;
+    } catch (err) {
+      if (typeof (err as NodeJS.ErrnoException).code === "string") return err as Error;
+      throw err;
+    }
   }
 
   private writeTermData(rowid: number, title: string, abstract: string): void {
     const data = paperTermData(title, abstract, (term) => this.termId(term));
-    this.stmt("INSERT INTO paper_terms(paper_rowid, data) VALUES (?, ?) ON CONFLICT(paper_rowid) DO UPDATE SET data = excluded.data").run(
-      rowid,
-      encodeTermData(data),
-    );
+    // The next seq: a saved BM25 index merges the papers written after the seq it holds.
+    this.stmt(
+      "INSERT INTO paper_terms(paper_rowid, data, seq) VALUES (?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM paper_terms)) " +
+        "ON CONFLICT(paper_rowid) DO UPDATE SET data = excluded.data, seq = excluded.seq",
+    ).run(rowid, encodeTermData(data));
     this.termWrites += 1;
   }
 

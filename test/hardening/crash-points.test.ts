@@ -40,7 +40,7 @@ const NO_FAULT = { PAPERHOUND_FAULT_AT: "", PAPERHOUND_FAULT_TRACE: "" };
 const CHANNEL = "333333333333333333";
 
 /** The files an index directory holds after a completed command; anything else is left over from a kill. */
-const INDEX_FILE = /^((papers|digest)\.sqlite(-wal|-shm)?|vectors\.json|vectors-\d+\.hnsw|writer\.lock|writer\.lock\.json)$/;
+const INDEX_FILE = /^((papers|digest)\.sqlite(-wal|-shm)?|vectors\.json|vectors-\d+\.hnsw|bm25\.bin|writer\.lock|writer\.lock\.json)$/;
 
 type Group = "index" | "reindex" | "backup" | "ingest" | "digest";
 const counted: Record<Group, number> = { index: 0, reindex: 0, backup: 0, ingest: 0, digest: 0 };

@@ -2,6 +2,7 @@
  * The store's schema, its migrations (each version to the next, run in a transaction on open), and
  * a look at a file's SQLite header before SQLite opens it.
  */
+import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import { encodeTermData, paperTermData } from "../text-analysis.js";
 import { StoreCorruptError } from "./errors.js";
@@ -104,6 +105,16 @@ CREATE TABLE paper_terms (
 `;
 
 /**
+ * Version 3: the in-memory BM25 index is saved beside the store (bm25-file.ts) and brought up to date
+ * from the papers changed since: each term-data write takes the next `seq`, and the store gets an id
+ * that a saved file names (a file from another store is never merged into this one).
+ */
+const SCHEMA_V3 = `
+ALTER TABLE paper_terms ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX paper_terms_seq ON paper_terms(seq);
+`;
+
+/**
  * Migration hook: MIGRATIONS[n] brings a store at schema n-1 to schema n (run in one transaction, in
  * order). MIGRATIONS[1] creates a fresh store. Add MIGRATIONS[2] etc. and bump SCHEMA_VERSION.
  */
@@ -127,6 +138,10 @@ export const MIGRATIONS: Record<number, (db: SqliteDatabase) => void> = {
     const write = db.prepare("INSERT INTO paper_terms(paper_rowid, data) VALUES (?, ?)");
     const rows = db.prepare("SELECT rowid, title, abstract FROM papers ORDER BY rowid").raw().all() as [number, string, string][];
     for (const [rowid, title, abstract] of rows) write.run(rowid, encodeTermData(paperTermData(title, abstract, idOf)));
+  },
+  3: (db) => {
+    db.exec(SCHEMA_V3);
+    db.prepare("INSERT INTO meta(key, value) VALUES ('store_id', ?) ON CONFLICT(key) DO NOTHING").run(JSON.stringify(randomUUID()));
   },
 };
 
