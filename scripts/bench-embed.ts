@@ -3,9 +3,9 @@
  * and then times single-title queries one at a time (query p50 / p99),
  * and reports abstracts/s, tokens/s and peak memory, ending with one JSON line for tooling.
  *
- *   npm run bench:embed -- [--n 2000] [--data PATH] [--batch 32] [--threads T] [--device auto|cpu|cuda] [--model M]
+ *   npm run bench:embed -- [--n 2000] [--data PATH] [--batch 32] [--threads T] [--device auto|cpu|cuda] [--precision auto|float32|int8] [--model M]
  *
- * --batch/--threads/--device/--model override EMBED_BATCH_SIZE/EMBED_THREADS/EMBED_DEVICE/EMBED_MODEL.
+ * --batch/--threads/--device/--precision/--model override EMBED_BATCH_SIZE/EMBED_THREADS/EMBED_DEVICE/EMBED_PRECISION/EMBED_MODEL.
  * Only the embedding loop is timed: reading the data, loading the model and one warm-up batch are not.
  */
 import { createReadStream, readFileSync } from "node:fs";
@@ -18,6 +18,7 @@ import { createGunzip } from "node:zlib";
 import { isKnownError } from "../src/cli.js";
 import { ConfigError, embedderSettings, loadConfig, type Config } from "../src/config.js";
 import { loadEmbedder } from "../src/embed/load.js";
+import { OnnxEmbedder } from "../src/embed/onnx-embedder.js";
 import { createLogger } from "../src/log.js";
 import { projectRoot } from "../src/paths.js";
 import { createProgress, formatDuration } from "../src/progress.js";
@@ -27,7 +28,7 @@ import { percentile } from "./percentile.js";
 const QUERY_SAMPLES = 300;
 
 const DEFAULT_DATA = path.resolve(projectRoot, "../shared/data/arxiv/papers-140k.jsonl.gz");
-const USAGE = `usage: npm run bench:embed -- [--n 2000] [--data PATH] [--batch B] [--threads T] [--device auto|cpu|cuda] [--model M]
+const USAGE = `usage: npm run bench:embed -- [--n 2000] [--data PATH] [--batch B] [--threads T] [--device auto|cpu|cuda] [--precision auto|float32|int8] [--model M]
   --data defaults to ${DEFAULT_DATA}`;
 
 class BenchError extends Error {
@@ -49,6 +50,7 @@ function parseCli(argv: string[]): Args {
       batch: { type: "string" },
       threads: { type: "string" },
       device: { type: "string" },
+      precision: { type: "string" },
       model: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -65,6 +67,7 @@ function parseCli(argv: string[]): Args {
   if (values.batch !== undefined) overrides.EMBED_BATCH_SIZE = values.batch;
   if (values.threads !== undefined) overrides.EMBED_THREADS = values.threads;
   if (values.device !== undefined) overrides.EMBED_DEVICE = values.device;
+  if (values.precision !== undefined) overrides.EMBED_PRECISION = values.precision;
   if (values.model !== undefined) overrides.EMBED_MODEL = values.model;
   return { n, data: values.data === undefined ? DEFAULT_DATA : path.resolve(values.data), overrides };
 }
@@ -183,6 +186,7 @@ async function main(): Promise<void> {
       model: embedder.modelId,
       dim: embedder.dim,
       device: embedder.device,
+      precision: embedder instanceof OnnxEmbedder ? embedder.precision : "float32",
       threads: config.embedThreads,
       batch_size: batchSize,
       n: texts.length,
@@ -204,7 +208,7 @@ async function main(): Promise<void> {
     };
     const rows: [string, string][] = [
       ["model", `${result.model} (dim ${result.dim}, max ${result.max_tokens} tokens)`],
-      ["device", result.device],
+      ["device", `${result.device}, ${result.precision}`],
       ["threads", String(result.threads)],
       ["batch size", String(result.batch_size)],
       ["abstracts", `${result.n} (${truncated} truncated)`],
@@ -228,7 +232,7 @@ function loadBenchConfig(overrides: Record<string, string>): Config {
     return loadConfig({ ...process.env, ...overrides });
   } catch (err) {
     if (err instanceof ConfigError) {
-      throw new BenchError(`${err.message} (--batch, --threads, --device and --model set EMBED_BATCH_SIZE, EMBED_THREADS, EMBED_DEVICE and EMBED_MODEL)`);
+      throw new BenchError(`${err.message} (--batch, --threads, --device, --precision and --model set EMBED_BATCH_SIZE, EMBED_THREADS, EMBED_DEVICE, EMBED_PRECISION and EMBED_MODEL)`);
     }
     throw err;
   }

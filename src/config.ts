@@ -15,6 +15,7 @@ import { modelsDir, projectRoot } from "./paths.js";
 import { DEFAULT_LIMITS } from "./papers/limits.js";
 import { categoryList, isArxivCategoryCode } from "./papers/checks.js";
 import { PaperhoundError } from "./errors.js";
+import { PRECISION_SETTINGS } from "./embed/precision.js";
 
 /** What `parse` gets besides the raw string: the whole environment and facts about the terminal. */
 export interface ParseContext {
@@ -102,6 +103,13 @@ export const SETTINGS = {
     allowed: `one of ${DEVICE_SETTINGS.join(", ")}`,
     default: () => "auto" as const,
     schema: oneOf(DEVICE_SETTINGS),
+  }),
+  embedPrecision: setting({
+    env: "EMBED_PRECISION",
+    description: "Which version of the model runs: auto is int8 on CPU for the built-in models (about twice as fast, cosine ≥ 0.99 to float32) and float32 otherwise",
+    allowed: `one of ${PRECISION_SETTINGS.join(", ")}`,
+    default: () => "auto" as const,
+    schema: oneOf(PRECISION_SETTINGS),
   }),
   embedThreads: setting({
     env: "EMBED_THREADS",
@@ -481,6 +489,7 @@ export function describeConfig(config: Config, sources: { env?: NodeJS.ProcessEn
 export function embedderSettings(config: Config): {
   model: string;
   device: Config["embedDevice"];
+  precision: Config["embedPrecision"];
   threads: number;
   batchSize?: number;
   allowRemote: boolean;
@@ -488,6 +497,7 @@ export function embedderSettings(config: Config): {
   return {
     model: config.embedModel,
     device: config.embedDevice,
+    precision: config.embedPrecision,
     threads: config.embedThreads,
     ...(config.embedBatchSize === "auto" ? {} : { batchSize: config.embedBatchSize }),
     allowRemote: config.embedAllowDownload,

@@ -10,6 +10,7 @@ describe("loadConfig", () => {
     expect(c).toEqual({
       embedModel: "paperhound-sci-1",
       embedDevice: "auto",
+      embedPrecision: "auto",
       embedThreads: os.availableParallelism(),
       embedBatchSize: "auto",
       embedAllowDownload: false,

@@ -37,6 +37,8 @@ export class DeviceError extends PaperhoundError {
 
 export interface CreateSessionOptions {
   device: DeviceSetting;
+  /** A file to run instead of `modelPath` when the session runs on the CPU (a model's int8 version). */
+  cpuModelPath?: string;
   /** intra-op threads; defaults to os.availableParallelism(). */
   threads?: number;
   logger?: Logger;
@@ -45,6 +47,8 @@ export interface CreateSessionOptions {
 export interface OpenSession {
   session: ort.InferenceSession;
   device: Device;
+  /** The file the session runs. */
+  modelPath: string;
 }
 
 /** Where onnxruntime-node keeps its native libraries for this platform. */
@@ -105,7 +109,7 @@ export async function createSession(modelPath: string, opts: CreateSessionOption
       try {
         const session = await ort.InferenceSession.create(modelPath, sessionOptions(threads, ["cuda"]));
         logger.info("inference session ready", { device: "cuda", requested: setting, model: modelPath });
-        return { session, device: "cuda" };
+        return { session, device: "cuda", modelPath };
       } catch (err) {
         reason = `onnxruntime could not start the CUDA execution provider: ${(err as Error).message}`;
       }
@@ -118,7 +122,8 @@ export async function createSession(modelPath: string, opts: CreateSessionOption
     logger.debug?.("CUDA unavailable, falling back to CPU", { device: "cpu", requested: setting, reason });
   }
 
-  const session = await ort.InferenceSession.create(modelPath, sessionOptions(threads, ["cpu"]));
-  logger.info("inference session ready", { device: "cpu", requested: setting, threads, model: modelPath });
-  return { session, device: "cpu" };
+  const cpuPath = opts.cpuModelPath ?? modelPath;
+  const session = await ort.InferenceSession.create(cpuPath, sessionOptions(threads, ["cpu"]));
+  logger.info("inference session ready", { device: "cpu", requested: setting, threads, model: cpuPath });
+  return { session, device: "cpu", modelPath: cpuPath };
 }

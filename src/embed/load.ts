@@ -17,6 +17,7 @@ import { modelsDir as defaultModelsDir } from "../paths.js";
 import { DEFAULT_MODEL_ID, ensureBuiltinModel, isBuiltinModel } from "./builtin-models.js";
 import { stderrJsonLogger, type Logger } from "./device.js";
 import { MODEL_FILE_CANDIDATES, OnnxEmbedder } from "./onnx-embedder.js";
+import type { PrecisionSetting } from "./precision.js";
 import type { DeviceSetting, Embedder } from "./types.js";
 import { replaceDirAtomic } from "../atomic-write.js";
 import { PaperhoundError } from "../errors.js";
@@ -39,6 +40,8 @@ export interface LoadEmbedderOptions {
   model: string;
   /** Default "auto". */
   device?: DeviceSetting;
+  /** Which ONNX file runs (precision.ts); default "auto". */
+  precision?: PrecisionSetting;
   threads?: number;
   batchSize?: number;
   /** Allow downloading a Hugging Face model that is not on disk (EMBED_ALLOW_DOWNLOAD=1). Default false. */
@@ -205,6 +208,7 @@ export async function loadEmbedder(opts: LoadEmbedderOptions): Promise<Embedder>
   return OnnxEmbedder.load(dir, {
     ...(id !== undefined ? { modelId: id } : {}),
     device: opts.device ?? "auto",
+    ...(opts.precision !== undefined ? { precision: opts.precision } : {}),
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
     ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
     ...(opts.logger ? { logger: opts.logger } : {}),

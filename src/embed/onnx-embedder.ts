@@ -29,6 +29,7 @@ import path from "node:path";
 import { UseLiteTokenizer } from "./use-tokenizer.js";
 import * as ort from "onnxruntime-node";
 import { createSession, stderrJsonLogger, type Logger } from "./device.js";
+import { INT8_MODEL_FILE, PRECISION_SETTINGS, type Precision, type PrecisionSetting } from "./precision.js";
 import { resolveModelSpec } from "./model-table.js";
 import type { Device, DeviceSetting, EmbedKind, EmbedResult, Embedder, ModelSpec } from "./types.js";
 import { PaperhoundError } from "../errors.js";
@@ -83,6 +84,8 @@ export interface OnnxEmbedderOptions {
   logger?: Logger;
   /** Tokenise long texts up to the hard character ceiling so `tokens` is exact below it. Default false. */
   exactTokenCounts?: boolean;
+  /** Which ONNX file runs (precision.ts); default "auto". */
+  precision?: PrecisionSetting;
 }
 
 /** The ONNX file of a model directory, or an error listing what was expected. */
@@ -152,8 +155,11 @@ export class OnnxEmbedder implements Embedder {
   readonly device: Device;
   readonly batchSize: number;
   readonly spec: Readonly<ModelSpec>;
-  /** The ONNX file in use. */
+  /** The model's float32 ONNX file (its checksum is the model's identity, whichever file runs). */
   readonly modelFile: string;
+  /** The ONNX file that runs, and at which precision. */
+  readonly runFile: string;
+  readonly precision: Precision;
   readonly checksum: string;
   readonly exactTokenCounts: boolean;
   private dimension: number;
@@ -168,7 +174,7 @@ export class OnnxEmbedder implements Embedder {
   private constructor(
     private readonly tokenizer: TextTokenizer,
     private readonly session: ort.InferenceSession,
-    init: { spec: ModelSpec; device: Device; batchSize: number; modelFile: string; checksum: string; dim: number; exactTokenCounts: boolean },
+    init: { spec: ModelSpec; device: Device; batchSize: number; modelFile: string; runFile: string; precision: Precision; checksum: string; dim: number; exactTokenCounts: boolean },
   ) {
     this.spec = Object.freeze({ ...init.spec });
     this.modelId = init.spec.id;
@@ -176,6 +182,8 @@ export class OnnxEmbedder implements Embedder {
     this.device = init.device;
     this.batchSize = init.batchSize;
     this.modelFile = init.modelFile;
+    this.runFile = init.runFile;
+    this.precision = init.precision;
     this.checksum = init.checksum;
     this.dimension = init.dim;
     this.exactTokenCounts = init.exactTokenCounts;
@@ -215,11 +223,21 @@ export class OnnxEmbedder implements Embedder {
     }
 
     const logger = opts.logger ?? stderrJsonLogger;
-    const { session, device } = await createSession(modelFile, {
+    const precision = opts.precision ?? "auto";
+    if (!(PRECISION_SETTINGS as readonly string[]).includes(precision)) throw new RangeError(`unknown precision "${String(precision)}": use ${PRECISION_SETTINGS.join(", ")}`);
+    const int8File = path.join(dir, INT8_MODEL_FILE);
+    const hasInt8 = existsSync(int8File);
+    if (precision === "int8" && !hasInt8) {
+      throw new Error(`model ${spec.id} has no int8 version (${int8File}); only the built-in models have one: set EMBED_PRECISION=auto or float32`);
+    }
+    // int8 runs wherever it was asked for; "auto" takes it only on the CPU.
+    const opened = await createSession(precision === "int8" ? int8File : modelFile, {
       device: opts.device ?? "auto",
+      ...(precision === "auto" && hasInt8 ? { cpuModelPath: int8File } : {}),
       ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
       logger,
     });
+    const { session, device } = opened;
     try {
       checkGraph(session, spec);
       const meta = session.outputMetadata.find((m) => m.name === spec.output);
@@ -230,6 +248,8 @@ export class OnnxEmbedder implements Embedder {
         device,
         batchSize,
         modelFile,
+        runFile: opened.modelPath,
+        precision: opened.modelPath === int8File ? "int8" : "float32",
         checksum: await sha256OfFile(modelFile),
         dim: typeof last === "number" && last > 0 ? last : 0,
         exactTokenCounts: opts.exactTokenCounts ?? false,
@@ -242,8 +262,9 @@ export class OnnxEmbedder implements Embedder {
       logger.info("embedder ready", {
         model: spec.id,
         dir,
-        file: path.relative(dir, modelFile),
+        file: path.relative(dir, opened.modelPath),
         device,
+        precision: opened.modelPath === int8File ? "int8" : "float32",
         dim: embedder.dimension,
         maxTokens: spec.maxTokens,
         pooling: spec.pooling,

@@ -9,10 +9,11 @@ import type { onnx as OnnxNs } from "onnx-proto";
 const require = createRequire(import.meta.url);
 const { onnx } = require("onnx-proto") as { onnx: typeof OnnxNs };
 
-export type ElemType = "float32" | "int64" | "int32" | "bool";
+export type ElemType = "float32" | "int64" | "int32" | "int8" | "bool";
 
 const ELEM: Record<ElemType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
+  int8: onnx.TensorProto.DataType.INT8,
   int32: onnx.TensorProto.DataType.INT32,
   int64: onnx.TensorProto.DataType.INT64,
   bool: onnx.TensorProto.DataType.BOOL,
@@ -29,6 +30,8 @@ export class OnnxGraphBuilder {
   private readonly inputs: OnnxNs.IValueInfoProto[] = [];
   private readonly outputs: OnnxNs.IValueInfoProto[] = [];
   private counter = 0;
+  /** Operator domains besides the standard one that nodes use (e.g. "com.microsoft" for onnxruntime's own). */
+  private readonly domains = new Set<string>();
 
   constructor(private readonly graphName: string) {}
 
@@ -63,6 +66,13 @@ export class OnnxGraphBuilder {
     return name;
   }
 
+  /** Adds an int8 weight (quantized values). */
+  int8Tensor(name: string, dims: number[], data: Int8Array): string {
+    if (data.length !== dims.reduce((a, b) => a * b, 1)) throw new Error(`tensor ${name}: ${data.length} values for shape [${dims.join(", ")}]`);
+    this.initializers.push({ name, dims, dataType: ELEM.int8, rawData: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)) });
+    return name;
+  }
+
   int64Tensor(name: string, dims: number[], data: number[]): string {
     const values = BigInt64Array.from(data.map((v) => BigInt(v)));
     this.initializers.push({ name, dims, dataType: ELEM.int64, rawData: new Uint8Array(values.buffer) });
@@ -80,10 +90,12 @@ export class OnnxGraphBuilder {
     return this.floatTensor(this.name(hint), Array.isArray(values) ? [arr.length] : [], arr);
   }
 
-  /** Appends a node and returns its output names (one per `outputs` count). */
-  op(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputs = 1, hint = opType): string[] {
+  /** Appends a node and returns its output names (one per `outputs` count); `domain`: an operator outside the standard set. */
+  op(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputs = 1, hint = opType, domain = ""): string[] {
     const outs = Array.from({ length: outputs }, () => this.name(hint));
+    if (domain) this.domains.add(domain);
     this.nodes.push({
+      ...(domain ? { domain } : {}),
       opType,
       input: inputs,
       output: outs,
@@ -111,7 +123,7 @@ export class OnnxGraphBuilder {
       producerName: opts.producer,
       producerVersion: "1",
       docString: opts.docString ?? "",
-      opsetImport: [{ domain: "", version: opts.opset ?? 17 }],
+      opsetImport: [{ domain: "", version: opts.opset ?? 17 }, ...[...this.domains].map((domain) => ({ domain, version: 1 }))],
       graph: {
         name: this.graphName,
         node: this.nodes,

@@ -4,14 +4,16 @@
  * and on a machine with two or more cores the search of one command overlaps the network and
  * rendering work of the others.
  *
- * Each worker opens the index read-only with its own embedder (as `PaperIndex.open` does in the main
- * thread), so each holds a copy of the vectors and the BM25 index in memory: one worker is the
- * default (SEARCH_THREADS), 0 runs searches on the calling thread. A request goes to the worker with
+ * Each worker opens the index read-only with its own embedder, so each holds a copy of the HNSW
+ * graph and the BM25 index in memory; the bot's main thread, whose searches run here, holds neither
+ * unless something there needs them (PaperIndex's deferVectorGraph; a digest builds BM25). One worker
+ * is the default (SEARCH_THREADS), 0 runs searches on the calling thread. A request goes to the worker with
  * the fewest requests in flight. A worker that dies fails the requests it held with an error and is
  * started again on the next request.
  */
 import type { Worker } from "node:worker_threads";
 import { startTsWorker } from "../ts-worker.js";
+import type { PrecisionSetting } from "../embed/precision.js";
 import type { LogFields, Logger, LogLevel } from "../log.js";
 import { PaperNotFoundError, SearchInputError, type PaperIndex, type QueryOptions, type RelatedResult } from "./paper-index.js";
 import type { SearchHit, StoredPaper } from "./types.js";
@@ -39,7 +41,7 @@ export function searchOnThisThread(index: PaperIndex): PaperSearch {
 /** What a search worker needs to open the index as the main thread would. */
 export interface SearchWorkerSetup {
   dir: string;
-  embedder: { model: string; device: "auto" | "cpu" | "cuda"; threads: number; batchSize?: number; allowRemote: boolean; modelsDir?: string };
+  embedder: { model: string; device: "auto" | "cpu" | "cuda"; precision?: PrecisionSetting; threads: number; batchSize?: number; allowRemote: boolean; modelsDir?: string };
 }
 
 export type SearchOp = "search" | "related" | "resolvePaper" | "refresh";

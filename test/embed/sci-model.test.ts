@@ -37,7 +37,7 @@ beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), "paperhound-sci-"));
   dir = path.join(tmp, "paperhound-sci-1");
   await buildBuiltinModel("paperhound-sci-1", dir);
-  embedder = await OnnxEmbedder.load(dir, { modelId: "paperhound-sci-1", device: "cpu", logger: quiet });
+  embedder = await OnnxEmbedder.load(dir, { modelId: "paperhound-sci-1", device: "cpu", precision: "float32", logger: quiet });
 }, 60_000);
 
 afterAll(async () => {
@@ -56,6 +56,25 @@ describe("paperhound-sci-1 built from the shipped weights", () => {
     expect(reference.model).toBe("paperhound-sci-1");
     expect(reference.texts.length).toBeGreaterThanOrEqual(15);
     reference.texts.forEach((text, i) => expect(embedder.tokenIds(text, "passage"), text).toEqual(reference.ids[i]));
+  });
+
+  it("its int8 version (what runs on CPU by default) stays within cosine 0.99 of the reference; int8 is refused for a model without one", async () => {
+    const int8 = await OnnxEmbedder.load(dir, { modelId: "paperhound-sci-1", device: "cpu", logger: quiet });
+    try {
+      expect(int8.precision).toBe("int8");
+      expect(int8.checksum).toBe(embedder.checksum);
+      const vectors = await int8.embed(reference.texts, "passage");
+      expect(Math.min(...vectors.map((v, i) => cosine(v, reference.embeddings[i]!)))).toBeGreaterThanOrEqual(0.99);
+    } finally {
+      await int8.dispose();
+    }
+    const plain = path.join(tmp, "float-only");
+    mkdirSync(path.join(plain, "onnx"), { recursive: true });
+    for (const f of ["config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx"]) copyFileSync(path.join(dir, f), path.join(plain, f));
+    await expect(OnnxEmbedder.load(plain, { modelId: "paperhound-sci-1", device: "cpu", precision: "int8", logger: quiet })).rejects.toThrow(/has no int8 version .*model_int8\.onnx/);
+    const auto = await OnnxEmbedder.load(plain, { modelId: "paperhound-sci-1", device: "cpu", logger: quiet });
+    expect(auto.precision).toBe("float32");
+    await auto.dispose();
   });
 
   it("reproduces the PyTorch reference embeddings (cosine ≥ 0.9999)", async () => {

@@ -149,7 +149,7 @@ describe("parity with the original TensorFlow.js model", () => {
 describe("the Embedder on the built directory", () => {
   it("embeds every parity text like the original, in one call with batching and length sorting", async () => {
     const quiet = { info: () => undefined, warn: () => undefined };
-    const embedder = await OnnxEmbedder.load(dir, { modelId: "use-lite", device: "cpu", batchSize: 5, logger: quiet });
+    const embedder = await OnnxEmbedder.load(dir, { modelId: "use-lite", device: "cpu", precision: "float32", batchSize: 5, logger: quiet });
     try {
       expect(embedder.dim).toBe(512);
       expect(embedder.maxTokens).toBe(128);
@@ -164,6 +164,29 @@ describe("the Embedder on the built directory", () => {
       expect(results[0]!.tokens).toBe(original.tokenizer.encode(PARITY_TEXTS[0]!).length);
     } finally {
       await embedder.dispose();
+    }
+  });
+});
+
+describe("the int8 version", () => {
+  it("runs by default on the CPU and stays within cosine 0.99 of the original on every parity text; same model checksum", async () => {
+    const quiet = { info: () => undefined, warn: () => undefined };
+    const int8 = await OnnxEmbedder.load(dir, { modelId: "use-lite", device: "cpu", logger: quiet });
+    const float32 = await OnnxEmbedder.load(dir, { modelId: "use-lite", device: "cpu", precision: "float32", logger: quiet });
+    try {
+      expect(int8.precision).toBe("int8");
+      expect(int8.runFile).toMatch(/model_int8\.onnx$/);
+      expect(float32.precision).toBe("float32");
+      expect(int8.checksum).toBe(float32.checksum);
+      const vectors = await int8.embed(PARITY_TEXTS, "passage");
+      const reference = await original.embed(PARITY_TEXTS.map((t) => t.trim()));
+      const cosines = vectors.map((v, i) => cosine(v, reference[i]!));
+      expect(Math.min(...cosines)).toBeGreaterThanOrEqual(0.99);
+      // Not the float32 model under another name: the weights are quantized.
+      expect(Math.min(...cosines)).toBeLessThan(0.99999);
+    } finally {
+      await int8.dispose();
+      await float32.dispose();
     }
   });
 });
