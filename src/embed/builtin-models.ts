@@ -307,13 +307,17 @@ export function buildOnnxGraph(weights: NetworkWeights, docString: string, opts:
   const x0 = g.op1("Add", [emb, g.op1("Add", [emb, timing])], {}, "x0");
 
   const dense = (x: string, kernel: Float32Array, inDim: number, outDim: number, biasData: Float32Array, hint: string) => {
-    const b = g.floatTensor(`${hint}.bias`, [outDim], biasData);
     if (opts.int8) {
       const q = quantizeColumns(kernel, inDim, outDim);
-      const inputs = [x, g.int8Tensor(`${hint}.weight_int8`, [inDim, outDim], q.values), g.floatTensor(`${hint}.weight_scale`, [outDim], q.scales), g.int8Tensor(`${hint}.weight_zero`, [outDim], new Int8Array(outDim)), b];
-      return g.op("DynamicQuantizeMatMul", inputs, {}, 1, hint, "com.microsoft")[0]!;
+      const weight = g.int8Tensor(`${hint}.weight_int8`, [inDim, outDim], q.values);
+      const scale = g.floatTensor(`${hint}.weight_scale`, [outDim], q.scales);
+      const zero = g.int8Tensor(`${hint}.weight_zero`, [outDim], new Int8Array(outDim));
+      const bias = g.floatTensor(`${hint}.bias`, [outDim], biasData);
+      return g.op("DynamicQuantizeMatMul", [x, weight, scale, zero, bias], {}, 1, hint, "com.microsoft")[0]!;
     }
+    // The float32 graph's bytes are the model's checksum (every index's fingerprint): keep them as they were.
     const w = g.floatTensor(`${hint}.weight`, [inDim, outDim], kernel);
+    const b = g.floatTensor(`${hint}.bias`, [outDim], biasData);
     return g.op1("Add", [g.op1("MatMul", [x, w]), b], {}, hint);
   };
   const layerNorm = (x: string, scale: Float32Array, shift: Float32Array, dim: number, hint: string) =>

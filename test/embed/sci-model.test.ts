@@ -46,8 +46,11 @@ afterAll(async () => {
 });
 
 describe("paperhound-sci-1 built from the shipped weights", () => {
-  it("is a complete, current build", () => {
+  it("is a complete, current build whose float32 file is byte for byte the one every index was built with", () => {
     expect(isBuiltinModelBuilt("paperhound-sci-1", dir)).toBe(true);
+    // Its sha256 is the model checksum in every index's fingerprint: a change (even the order of the
+    // initializers) makes every user's index ask for `reindex --yes`. Change it only with a new model id.
+    expect(embedder.checksum).toBe("870e9873acd22304feb2c07e68bbf56977858fc77a85ab7642571a6e59818dc9");
     expect(embedder.dim).toBe(512);
     expect(embedder.modelId).toBe("paperhound-sci-1");
   });

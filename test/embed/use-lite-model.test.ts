@@ -178,6 +178,8 @@ describe("the int8 version", () => {
       expect(int8.runFile).toMatch(/model_int8\.onnx$/);
       expect(float32.precision).toBe("float32");
       expect(int8.checksum).toBe(float32.checksum);
+      // The float32 file's sha256 is every use-lite index's model checksum: it must never change.
+      expect(float32.checksum).toBe("3c6315d0e8179c490332b98da11cd5c364d5bb95c765bdd11bc7595eb4fd3300");
       const vectors = await int8.embed(PARITY_TEXTS, "passage");
       const reference = await original.embed(PARITY_TEXTS.map((t) => t.trim()));
       const cosines = vectors.map((v, i) => cosine(v, reference[i]!));
