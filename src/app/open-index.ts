@@ -167,7 +167,7 @@ export function writerOpenOptions(ctx: AppContext, dir: string): { lockWaitMs: n
  * is not user-given (see the header comment); otherwise it is an error saying how to fill it.
  * `extra.add`: papers to store (and embed) before the index is opened for the query.
  */
-export async function openIndexForQuery(ctx: AppContext, opts: IndexOption, extra: { add?: readonly Paper[] } = {}): Promise<OpenIndex> {
+export async function openIndexForQuery(ctx: AppContext, opts: IndexOption, extra: { add?: readonly Paper[]; searchesElsewhere?: boolean } = {}): Promise<OpenIndex> {
   const loc = indexLocation(ctx, opts);
   const storeFile = storeFileOf(loc.dir);
   const add = extra.add ?? [];
@@ -199,7 +199,9 @@ export async function openIndexForQuery(ctx: AppContext, opts: IndexOption, extr
         writable.close();
       }
     }
-    const index = await PaperIndex.open({ dir: loc.dir, embedder, readonly: true, warm: true });
+    // Searches run on other threads (the bot's search threads): this copy serves digests, lookups and
+    // stored vectors, so its HNSW graph and BM25 index are made only if something here needs them.
+    const index = await PaperIndex.open({ dir: loc.dir, embedder, readonly: true, warm: !extra.searchesElsewhere, deferVectorGraph: extra.searchesElsewhere === true });
     const open = embedder;
     return {
       index,

@@ -18,8 +18,8 @@ export interface ChatRuntime {
 }
 
 export async function openChatRuntime(cli: AppContext, opts: IndexOption = {}): Promise<ChatRuntime> {
-  const open = await openIndexForQuery(cli, opts);
   const config = cli.config();
+  const open = await openIndexForQuery(cli, opts, { searchesElsewhere: config.searchThreads > 0 });
   const logger = commandLogger(cli);
   let threads: SearchThreads | undefined;
   if (config.searchThreads > 0) {

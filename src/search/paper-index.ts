@@ -121,6 +121,11 @@ export interface PaperIndexOptions {
    * otherwise the first BM25 query builds it (140k papers: see docs/benchmarks.md).
    */
   warm?: boolean;
+  /**
+   * Read-only opens whose searches run elsewhere (the bot's main thread beside its search threads):
+   * the HNSW graph is read only if a search here needs it (stored vectors come from the vector file).
+   */
+  deferVectorGraph?: boolean;
   /** Writable opens: how long to wait for another process writing this index; default 0 (fail at once). */
   lockWaitMs?: number;
   /** Writable opens: called when another writer holds the index and the wait starts. */
@@ -178,6 +183,7 @@ export class PaperIndex {
   readonly checkpointEvery: number;
   /** Opened for queries only: `refresh` follows what a writer (another process) commits. */
   readonly readonly: boolean;
+  private readonly deferVectorGraph: boolean;
   /** A refresh in progress (one at a time). */
   private refreshing: Promise<boolean> | undefined;
   /** The last write (add) in progress: the next one starts after it. */
@@ -205,6 +211,7 @@ export class PaperIndex {
     this.maxPassages = tuning.maxPassages;
     this.checkpointEvery = checkpointInterval(opts.checkpointEvery);
     this.readonly = opts.readonly ?? false;
+    this.deferVectorGraph = this.readonly && opts.deferVectorGraph === true;
   }
 
   /** Opens (or creates) the index in `dir`; refuses an index built by another model. */
@@ -234,7 +241,13 @@ export class PaperIndex {
         if (opts.warm) store.fullTextIndex();
       };
       const efSearch = tuningFor(fingerprint.modelId).efSearch;
-      const loaded = await VectorIndex.load(dir, { expectFingerprint: fingerprint, whileReading: warm, vectorsFromFile: opts.readonly === true, efSearch });
+      const loaded = await VectorIndex.load(dir, {
+        expectFingerprint: fingerprint,
+        whileReading: warm,
+        vectorsFromFile: opts.readonly === true,
+        deferGraph: opts.readonly === true && opts.deferVectorGraph === true,
+        efSearch,
+      });
       if (!loaded) {
         // Vectors are saved before the store records them: a store that records some without a
         // vector file lost it. Carrying on would search by keywords only and embed everything again.
@@ -296,7 +309,7 @@ export class PaperIndex {
         if (onDisk === undefined || onDisk === this.vectors.generation) return textChanged;
         let loaded: VectorIndex | undefined;
         try {
-          loaded = await VectorIndex.load(this.dir, { expectFingerprint: this.fingerprint, efSearch: this.vectors.efSearch, vectorsFromFile: true });
+          loaded = await VectorIndex.load(this.dir, { expectFingerprint: this.fingerprint, efSearch: this.vectors.efSearch, vectorsFromFile: true, deferGraph: this.deferVectorGraph });
         } catch (err) {
           if (err instanceof IndexCorruptError && (await VectorIndex.committedGeneration(this.dir)) !== onDisk) return textChanged;
           throw err;

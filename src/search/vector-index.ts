@@ -34,7 +34,7 @@
  * hnswlib's file layout (vectors/index-file.ts).
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync } from "node:fs";
 import { readFile, rename, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 import hnswlib from "hnswlib-node";
@@ -137,6 +137,13 @@ export interface LoadOptions {
    * keeps saving would keep a deleted generation's disk space.
    */
   vectorsFromFile?: boolean;
+  /**
+   * With vectorsFromFile: read the HNSW graph from the file only when the first search needs it
+   * (synchronously, then). For a process whose searches run elsewhere (the bot's main thread beside
+   * its search threads): stored vectors are read from the file, and the graph (~2.2 MB per 1,000
+   * papers) is not held twice.
+   */
+  deferGraph?: boolean;
 }
 
 export interface SearchOptions {
@@ -175,7 +182,10 @@ export class VectorIndex {
   readonly M: number;
   readonly efConstruction: number;
   readonly exactBelow: number;
-  private hnsw: Hnsw;
+  /** The HNSW graph; undefined until first needed when loaded with deferGraph (see graphSource). */
+  private hnswValue: Hnsw | undefined;
+  /** Where a deferred graph is read from: the loaded generation's file. */
+  private graphSource: string | undefined;
   private efSearchValue: number;
   private readonly live = new Set<number>();
   private readonly deleted = new Set<number>();
@@ -187,15 +197,36 @@ export class VectorIndex {
   /** Where each loaded vector sits in the loaded generation file (LoadOptions.vectorsFromFile). */
   private fileVectors: { fd: number; offsets: Map<number, number> } | undefined;
 
-  private constructor(opts: Required<Omit<VectorIndexOptions, "capacity">>, hnsw: Hnsw) {
+  private constructor(opts: Required<Omit<VectorIndexOptions, "capacity">>, hnsw: Hnsw | undefined) {
     this.dim = opts.dim;
     this.fingerprint = { ...opts.fingerprint };
     this.M = opts.M;
     this.efConstruction = opts.efConstruction;
     this.exactBelow = opts.exactBelow;
-    this.hnsw = hnsw;
+    this.hnswValue = hnsw;
     this.efSearchValue = opts.efSearch;
-    this.hnsw.setEf(opts.efSearch);
+    this.hnswValue?.setEf(opts.efSearch);
+  }
+
+  /** The graph, read now if it was deferred: through the open file (Linux), which a newer generation cannot have removed. */
+  private get hnsw(): Hnsw {
+    if (this.hnswValue) return this.hnswValue;
+    const hnsw = new HierarchicalNSW("cosine", this.dim);
+    const viaFd = this.fileVectors && process.platform === "linux" ? `/proc/self/fd/${this.fileVectors.fd}` : undefined;
+    try {
+      hnsw.readIndexSync(viaFd && existsSync(viaFd) ? viaFd : this.graphSource!, false);
+    } catch (err) {
+      throw new IndexCorruptError(this.graphSource ?? "the vector file", `hnswlib could not read it (${(err as Error).message})`);
+    }
+    if (hnsw.getMaxElements() < MIN_CAPACITY) hnsw.resizeIndex(MIN_CAPACITY);
+    hnsw.setEf(this.efSearchValue);
+    this.hnswValue = hnsw;
+    return hnsw;
+  }
+
+  /** Whether the HNSW graph is in memory (false while a deferred graph has not been needed). */
+  get graphLoaded(): boolean {
+    return this.hnswValue !== undefined;
   }
 
   static create(opts: VectorIndexOptions): VectorIndex {
@@ -231,7 +262,7 @@ export class VectorIndex {
   }
   set efSearch(ef: number) {
     this.efSearchValue = positiveInt(ef, "efSearch");
-    this.hnsw.setEf(this.efSearchValue);
+    this.hnswValue?.setEf(this.efSearchValue);
   }
 
   has(label: number): boolean {
@@ -525,19 +556,38 @@ export class VectorIndex {
       throw new IndexCorruptError(file, `it holds ${info.live.length} live and ${info.deleted.length} deleted vectors, ${pointerPath} records ${pointer.count} and ${pointer.deletedCount}`);
     }
 
-    const hnsw = new HierarchicalNSW("cosine", pointer.dim);
-    const reading = hnsw.readIndex(file, false).then(
-      () => undefined,
-      (err: unknown) => err as Error,
-    );
-    try {
-      opts.whileReading?.();
-    } catch (err) {
-      await reading; // never leave hnswlib writing into an index nobody holds
-      throw err;
+    // A deferred graph needs the file held open (vectorsFromFile), or it could vanish before it is read.
+    let fd: number | undefined;
+    if (opts.vectorsFromFile) {
+      try {
+        fd = openSync(file, "r");
+      } catch {
+        // Replaced by a newer generation meanwhile: vector() asks hnswlib.
+      }
     }
-    const readError = await reading;
-    if (readError) throw new IndexCorruptError(file, `hnswlib could not read it (${readError.message})`);
+    const defer = opts.deferGraph === true && fd !== undefined;
+    let hnsw: Hnsw | undefined;
+    if (defer) {
+      opts.whileReading?.();
+    } else {
+      hnsw = new HierarchicalNSW("cosine", pointer.dim);
+      const reading = hnsw.readIndex(file, false).then(
+        () => undefined,
+        (err: unknown) => err as Error,
+      );
+      try {
+        opts.whileReading?.();
+      } catch (err) {
+        await reading; // never leave hnswlib writing into an index nobody holds
+        if (fd !== undefined) closeSync(fd);
+        throw err;
+      }
+      const readError = await reading;
+      if (readError) {
+        if (fd !== undefined) closeSync(fd);
+        throw new IndexCorruptError(file, `hnswlib could not read it (${readError.message})`);
+      }
+    }
     const index = new VectorIndex(
       resolveOptions({
         dim: pointer.dim,
@@ -551,15 +601,12 @@ export class VectorIndex {
     );
     for (const l of info.live) index.live.add(l);
     for (const l of info.deleted) index.deleted.add(l);
-    if (opts.vectorsFromFile) {
-      try {
-        index.fileVectors = { fd: openSync(file, "r"), offsets: info.vectorOffsets };
-        fileCloser.register(index, index.fileVectors.fd, index);
-      } catch {
-        // Replaced by a newer generation meanwhile: vector() asks hnswlib.
-      }
+    if (fd !== undefined) {
+      index.fileVectors = { fd, offsets: info.vectorOffsets };
+      fileCloser.register(index, fd, index);
     }
-    if (hnsw.getMaxElements() < MIN_CAPACITY) hnsw.resizeIndex(MIN_CAPACITY); // an empty index loads with capacity 0
+    index.graphSource = file;
+    if (hnsw && hnsw.getMaxElements() < MIN_CAPACITY) hnsw.resizeIndex(MIN_CAPACITY); // an empty index loads with capacity 0
     index.generationValue = pointer.generation;
     return index;
   }

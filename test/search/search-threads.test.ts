@@ -3,7 +3,10 @@
  * answer exactly as the index does on the calling thread, errors included; a worker that dies fails
  * what it held and is replaced on the next request.
  */
+import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createContext } from "../../src/app/context.js";
+import { openChatRuntime } from "../../src/bot/runtime.js";
 import { runCommand } from "../../commands/run.js";
 import { PaperNotFoundError, SearchInputError } from "../../src/search/paper-index.js";
 import { SearchThreadError, SearchThreads } from "../../src/search/search-threads.js";
@@ -92,5 +95,40 @@ describe("search threads", () => {
     const bad = { dir: t.dir, embedder: { ...setup().embedder, model: "/nonexistent/model-dir" } };
     await expect(SearchThreads.start(bad, { count: 1, logger: quietLogger() })).rejects.toThrow(/nonexistent\/model-dir/);
     await expect(SearchThreads.start(setup(), { count: 0, logger: quietLogger() })).rejects.toThrow(/at least one thread/);
+  });
+});
+
+describe("the bot's own copy of the index beside its search threads", () => {
+  const runtimeWith = (searchThreads: string) => {
+    const sink = new PassThrough();
+    sink.resume();
+    const cli = createContext({ env: { PAPERHOUND_INDEX: t.dir, SEARCH_THREADS: searchThreads, EMBED_MODEL: "use-lite", EMBED_DEVICE: "cpu", LOG_LEVEL: "error" }, stdout: sink, stderr: sink });
+    return openChatRuntime(cli);
+  };
+
+  it("holds no HNSW graph and builds no BM25 index at start; stored vectors still come from the file", async () => {
+    const runtime = await runtimeWith("1");
+    try {
+      const vectors = runtime.ctx.index.vectorIndex;
+      expect(vectors.graphLoaded).toBe(false);
+      expect(runtime.ctx.index.store.fullTextLoad).toBeUndefined();
+      const hits = await runtime.ctx.search!.search("equivariant networks", { k: 3 });
+      expect(hits.length).toBeGreaterThan(0);
+      const v = runtime.ctx.index.paperVector(hits[0]!.paper.rowid)!;
+      expect(Math.hypot(...v)).toBeCloseTo(1, 4);
+      expect(vectors.graphLoaded).toBe(false);
+      // A search on this thread after all (not what the bot does): the graph is read then.
+      expect(summary(await runtime.ctx.index.search("equivariant networks", { k: 3 }))).toEqual(summary(hits));
+      expect(vectors.graphLoaded).toBe(true);
+    } finally {
+      await runtime.close();
+    }
+    const alone = await runtimeWith("0");
+    try {
+      expect(alone.ctx.index.vectorIndex.graphLoaded).toBe(true);
+      expect(alone.ctx.index.store.fullTextLoad).toBeDefined();
+    } finally {
+      await alone.close();
+    }
   });
 });

@@ -185,9 +185,9 @@ describe("VectorIndex", () => {
     // Count graph searches by wrapping the private hnswlib object (its methods are read-only).
     const spy = (ix: VectorIndex) => {
       let calls = 0;
-      const holder = ix as unknown as { hnsw: Record<string | symbol, unknown> };
-      const target = holder.hnsw;
-      holder.hnsw = new Proxy(target, {
+      const holder = ix as unknown as { hnswValue: Record<string | symbol, unknown> };
+      const target = holder.hnswValue;
+      holder.hnswValue = new Proxy(target, {
         get(t, prop) {
           const v = t[prop];
           if (typeof v !== "function") return v;
@@ -285,6 +285,36 @@ describe("VectorIndex persistence", () => {
     fromFile.close();
     expect(fromFile.vector(16)).toEqual(before);
     viaHnsw.close();
+  });
+
+  it("deferGraph: vectors come from the file without the graph; the first search reads it, even after a newer generation removed the file", async () => {
+    const dir = tmpDir();
+    const { index, rand } = build(2000, 24, 9, { exactBelow: 0 });
+    await index.save(dir);
+    const eager = (await VectorIndex.load(dir, { expectFingerprint: fp(24), vectorsFromFile: true, exactBelow: 0 }))!;
+    const deferred = (await VectorIndex.load(dir, { expectFingerprint: fp(24), vectorsFromFile: true, deferGraph: true, exactBelow: 0 }))!;
+    expect(eager.graphLoaded).toBe(true);
+    expect(deferred.graphLoaded).toBe(false);
+    expect(deferred.size).toBe(2000);
+    expect(deferred.vector(7)).toEqual(eager.vector(7));
+    expect(deferred.graphLoaded).toBe(false);
+    // The writer saves twice more: the generation the reader loaded is deleted from the directory.
+    index.add(5000, randomUnit(rand, 24));
+    await index.save(dir);
+    await index.save(dir);
+    expect(readdirSync(dir)).not.toContain("vectors-1.hnsw");
+    const q = randomUnit(rand, 24);
+    expect(deferred.search(q, 10)).toEqual(eager.search(q, 10));
+    expect(deferred.graphLoaded).toBe(true);
+    // Without the open file (closed), a deferred graph whose file is gone is a clear error, not a crash.
+    const gone = (await VectorIndex.load(dir, { expectFingerprint: fp(24), vectorsFromFile: true, deferGraph: true, exactBelow: 0 }))!;
+    gone.close();
+    index.add(5001, randomUnit(rand, 24));
+    await index.save(dir);
+    await index.save(dir);
+    expect(() => gone.search(q, 10)).toThrow(IndexCorruptError);
+    eager.close();
+    deferred.close();
   });
 
   it("round-trips: same labels, deletions, search results, generation; ef is restored after load", async () => {
