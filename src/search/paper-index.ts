@@ -4,6 +4,7 @@
  *
  * Indexing is incremental and crash-safe:
  *  1. papers are upserted in SQLite transactions (a changed title/abstract changes its content hash);
+ *     then the BM25 index is saved as `bm25.bin` when it lags the store (PaperStore.saveFullTextIndex);
  *  2. papers whose vectors are missing or stale are embedded as title-prefixed passages whose mean
  *     (one vector per paper) goes into the in-memory HNSW index under a fresh label, the old one removed;
  *  3. every checkpoint saves the vector index (atomic pointer swap), THEN commits the new label map
