@@ -277,7 +277,7 @@ export function buildTokenizerJson(vocab: [string, number | null][]): object {
  * Builds the ONNX graph: input_ids/attention_mask [batch, seq] int64 → sentence_embedding [batch, 512].
  * `int8`: every dense layer becomes onnxruntime's DynamicQuantizeMatMul (activations quantized per
  * batch, weights per column ahead of time): about twice as fast on CPU, cosine ≥ 0.99 to float32
- * (test/embed/int8-model.test.ts; docs/benchmarks.md, "Embedding speed").
+ * (test/embed/sci-model.test.ts and use-lite-model.test.ts; docs/benchmarks.md, "Embedding speed").
  */
 export function buildOnnxGraph(weights: NetworkWeights, docString: string, opts: { int8?: boolean } = {}): Uint8Array {
   const g = new OnnxGraphBuilder("use_lite");
@@ -452,7 +452,7 @@ export async function buildBuiltinModel(id: BuiltinModelId, outDir: string = bui
       clean_up_tokenization_spaces: false,
     };
     await fs.writeFile(path.join(tmp, "onnx", "model.onnx"), onnxBytes);
-    await fs.writeFile(path.join(tmp, "onnx", INT8_MODEL_FILE.slice("onnx/".length)), int8Bytes);
+    await fs.writeFile(path.join(tmp, INT8_MODEL_FILE), int8Bytes);
     await fs.writeFile(path.join(tmp, "tokenizer.json"), JSON.stringify(buildTokenizerJson(vocab)));
     await fs.writeFile(path.join(tmp, "tokenizer_config.json"), JSON.stringify(tokenizerConfig, null, 2));
     await fs.writeFile(path.join(tmp, "config.json"), JSON.stringify(config, null, 2));

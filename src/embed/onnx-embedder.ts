@@ -238,6 +238,7 @@ export class OnnxEmbedder implements Embedder {
       logger,
     });
     const { session, device } = opened;
+    const running: Precision = opened.modelPath === int8File ? "int8" : "float32";
     try {
       checkGraph(session, spec);
       const meta = session.outputMetadata.find((m) => m.name === spec.output);
@@ -249,7 +250,7 @@ export class OnnxEmbedder implements Embedder {
         batchSize,
         modelFile,
         runFile: opened.modelPath,
-        precision: opened.modelPath === int8File ? "int8" : "float32",
+        precision: running,
         checksum: await sha256OfFile(modelFile),
         dim: typeof last === "number" && last > 0 ? last : 0,
         exactTokenCounts: opts.exactTokenCounts ?? false,
@@ -264,7 +265,7 @@ export class OnnxEmbedder implements Embedder {
         dir,
         file: path.relative(dir, opened.modelPath),
         device,
-        precision: opened.modelPath === int8File ? "int8" : "float32",
+        precision: running,
         dim: embedder.dimension,
         maxTokens: spec.maxTokens,
         pooling: spec.pooling,

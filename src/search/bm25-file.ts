@@ -117,7 +117,12 @@ export function readBm25FileHeader(file: string): Bm25FileHeader | undefined {
   }
   try {
     const head = Buffer.alloc(PREFIX + MAX_HEADER);
-    const n = fs.readSync(fd, head, 0, head.length, 0);
+    let n: number;
+    try {
+      n = fs.readSync(fd, head, 0, head.length, 0);
+    } catch (err) {
+      throw new Bm25FileError(`${file} cannot be read: ${(err as Error).message}`); // a directory, an I/O error
+    }
     return parseHeader(head.subarray(0, n), file).header;
   } finally {
     fs.closeSync(fd);

@@ -110,16 +110,7 @@ export class Bm25Index {
 
   /** Whether the index holds the paper with this row id. */
   hasRowid(rowid: number): boolean {
-    let lo = 0;
-    let hi = this.rowidOfSlot.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const v = this.rowidOfSlot[mid]!;
-      if (v === rowid) return true;
-      if (v < rowid) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return false;
+    return binarySearch(this.rowidOfSlot, rowid) >= 0;
   }
 
   /** Postings in the index (one per paper and distinct term). */
@@ -455,7 +446,7 @@ function swap(s: number[], r: number[], i: number, j: number): void {
   [r[i], r[j]] = [r[j]!, r[i]!];
 }
 
-function binarySearch(sorted: readonly number[], value: number): number {
+function binarySearch(sorted: ArrayLike<number>, value: number): number {
   let lo = 0;
   let hi = sorted.length - 1;
   while (lo <= hi) {

@@ -791,23 +791,36 @@ export class PaperStore {
    */
   private savedFullText(): { index: Bm25Index; seq: number } | undefined {
     if (!this.bm25File) return undefined;
+    const lastSeq = this.termSeq();
     let saved: ReturnType<typeof readBm25File>;
     try {
+      // The header first: a file of another store or state is not read whole (730 MB at 1M papers).
+      if (!this.fileFitsStore(readBm25FileHeader(this.bm25File), lastSeq)) return undefined;
       saved = readBm25File(this.bm25File);
     } catch (err) {
       if (err instanceof Bm25FileError) return undefined;
       throw err;
     }
-    if (!saved) return undefined;
+    // Checked again: a writer may have replaced the file between the two reads.
+    if (!saved || !this.fileFitsStore(saved.header, lastSeq)) return undefined;
     const { header, index } = saved;
-    if (header.storeId !== this.storeId() || header.titleWeight !== this.weights.title || header.abstractWeight !== this.weights.abstract) return undefined;
-    if (header.seq > this.termSeq()) return undefined;
     // Papers are never deleted: the file's papers are those with seq ≤ its seq plus those changed since that it holds.
     const unchanged = this.stmt("SELECT count(*) FROM paper_terms WHERE seq <= ?").pluck().get(header.seq) as number;
     const changedSince = this.stmt("SELECT paper_rowid FROM paper_terms WHERE seq > ?").pluck().all(header.seq) as number[];
     const held = changedSince.filter((rowid) => index.hasRowid(rowid)).length;
     if (unchanged + held !== index.docCount) return undefined;
     return { index, seq: header.seq };
+  }
+
+  /** Whether a BM25 file's header names this store, its weights, and a seq the store has reached (`seq`: its last). */
+  private fileFitsStore(header: Bm25FileHeader | undefined, seq: number): header is Bm25FileHeader {
+    return (
+      header !== undefined &&
+      header.storeId === this.storeId() &&
+      header.seq <= seq &&
+      header.titleWeight === this.weights.title &&
+      header.abstractWeight === this.weights.abstract
+    );
   }
 
   /**
@@ -830,9 +843,8 @@ export class PaperStore {
       } catch (err) {
         if (!(err instanceof Bm25FileError)) throw err;
       }
-      const usable = onDisk && onDisk.storeId === storeId && onDisk.seq <= seq && onDisk.titleWeight === this.weights.title && onDisk.abstractWeight === this.weights.abstract;
-      if (usable) {
-        const unsaved = this.stmt("SELECT count(*) FROM paper_terms WHERE seq > ?").pluck().get(onDisk!.seq) as number;
+      if (onDisk && this.fileFitsStore(onDisk, seq)) {
+        const unsaved = this.stmt("SELECT count(*) FROM paper_terms WHERE seq > ?").pluck().get(onDisk.seq) as number;
         if (unsaved === 0) return undefined;
         if (!opts.force && unsaved < Math.max(BM25_SAVE_MIN, BM25_SAVE_SHARE * this.paperCountHint())) return undefined;
       }

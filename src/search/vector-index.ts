@@ -216,7 +216,7 @@ export class VectorIndex {
     try {
       hnsw.readIndexSync(viaFd && existsSync(viaFd) ? viaFd : this.graphSource!, false);
     } catch (err) {
-      throw new IndexCorruptError(this.graphSource ?? "the vector file", `hnswlib could not read it (${(err as Error).message})`);
+      throw graphUnreadable(this.graphSource ?? "the vector file", err as Error);
     }
     if (hnsw.getMaxElements() < MIN_CAPACITY) hnsw.resizeIndex(MIN_CAPACITY);
     hnsw.setEf(this.efSearchValue);
@@ -585,7 +585,7 @@ export class VectorIndex {
       const readError = await reading;
       if (readError) {
         if (fd !== undefined) closeSync(fd);
-        throw new IndexCorruptError(file, `hnswlib could not read it (${readError.message})`);
+        throw graphUnreadable(file, readError);
       }
     }
     const index = new VectorIndex(
@@ -633,6 +633,10 @@ function positiveInt(x: number, what: string): number {
 function nonNegativeInt(x: number, what: string): number {
   if (!Number.isSafeInteger(x) || x < 0) throw new VectorIndexError(`${what} must be a non-negative integer, got ${x}`);
   return x;
+}
+
+function graphUnreadable(file: string, err: Error): IndexCorruptError {
+  return new IndexCorruptError(file, `hnswlib could not read it (${err.message})`);
 }
 
 function checkLabel(label: number): void {

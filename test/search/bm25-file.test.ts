@@ -105,6 +105,10 @@ describe("the BM25 file", () => {
       fs.writeFileSync(file, bytes);
       expect(() => readBm25File(file), what).toThrow(Bm25FileError);
     }
+    const folder = path.join(dir, "a-folder.bin");
+    fs.mkdirSync(folder);
+    expect(() => readBm25FileHeader(folder)).toThrow(Bm25FileError);
+    expect(() => readBm25File(folder)).toThrow(Bm25FileError);
   });
 });
 
