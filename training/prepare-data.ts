@@ -4,6 +4,7 @@
  *   npm run train:prepare -- [--papers ../shared/data/arxiv/papers-140k.jsonl.gz] [--out training/data] [--seed 1]
  * Writes into --out:
  *   pairs-train.bin   int16 records (see RECORD_INTS in pairs.ts): training pairs of 98% of the papers
+ *   papers-train.bin  the same papers as tokenised pieces (see encodePaper), for pairs drawn afresh each pass
  *   dev-ict.bin       one inverse-cloze pair per dev paper (2%, never trained on), for quick checks
  *   arxiv-dev-ict/    BEIR layout: a sentence of a dev abstract → its paper (the sentence removed)
  *   arxiv-dev-related/ BEIR layout: a dev paper → the dev papers sharing a (rare) author, via /related
@@ -26,6 +27,7 @@ import {
   PaperCleaner,
   RECORD_INTS,
   encodeRecord,
+  encodePaper,
   firstPassage,
   ictSplit,
   isDevPaper,
@@ -93,6 +95,7 @@ async function main(): Promise<void> {
   const cleaner = new PaperCleaner(tokenizer);
 
   const train = new RecordWriter();
+  const papers: Int16Array[] = [];
   const dev: CleanPaper[] = [];
   let lines = 0;
   let badJson = 0;
@@ -118,9 +121,13 @@ async function main(): Promise<void> {
       continue;
     }
     for (const pair of pairsOf(paper, seed, count)) train.add(pair.kind, tokenizer.encode(pair.query), tokenizer.encode(pair.doc));
+    papers.push(encodePaper(paper, tokenizer));
   }
   progress.finish();
   train.write(path.join(out, "pairs-train.bin"));
+  const paperValues = new Int16Array(papers.reduce((n, p) => n + p.length, 0));
+  papers.reduce((at, p) => (paperValues.set(p, at), at + p.length), 0);
+  writeFileAtomic(path.join(out, "papers-train.bin"), Buffer.from(paperValues.buffer, paperValues.byteOffset, paperValues.byteLength));
 
   // Dev: one ICT query per paper; the corpus holds each paper without its query sentence.
   const devIct = new RecordWriter();
@@ -175,7 +182,7 @@ async function main(): Promise<void> {
     kept: cleaner.accepted,
     skipped: Object.fromEntries(cleaner.skipped),
     abstractsCut: cleaner.cut,
-    train: { pairs: train.count, kinds: train.kinds },
+    train: { pairs: train.count, kinds: train.kinds, papers: papers.length, paperValues: paperValues.length },
     dev: { papers: dev.length, ictQueries: ictQueries.length, relatedQueries: relQueries.length, relatedQrels: relQrels.length },
     recordInts: RECORD_INTS,
   };

