@@ -45,11 +45,11 @@ import { projectRoot } from "../src/paths.js";
 import { createProgress, formatDuration } from "../src/progress.js";
 import { PaperIndex, STORE_FILE } from "../src/search/paper-index.js";
 import { seededRandom } from "../src/random.js";
+import { BUILD_FILE, type BuildFigures, type Split } from "./bench-build-file.js";
 import { percentile } from "./percentile.js";
 
 const DEFAULT_DATA = path.resolve(projectRoot, "../shared/data/arxiv/papers-140k.jsonl.gz");
 const HELD_OUT = 500;
-const BUILD_FILE = "bench-build.json";
 const WARMUP = 20;
 const USAGE = `usage: npm run bench:search -- [--data PATH] [--limit N] [--queries 1000] [--index DIR] [--keep] [--seed S] [--ef N]
   --data defaults to ${DEFAULT_DATA}`;
@@ -115,12 +115,6 @@ function parseCli(argv: string[]): Args {
 // ---------------------------------------------------------------------------------------------
 // Which papers are indexed and which are held out (the build child and the query phase agree)
 
-interface Split {
-  /** Index papers with ordinal < limit (when set); hold out the next HELD_OUT. */
-  limit?: number;
-  /** Without a limit: hold out every `stride`-th paper (ordinal % stride === stride - 1), HELD_OUT at most. */
-  stride?: number;
-}
 
 async function countLines(file: string): Promise<number> {
   const raw = createReadStream(file);
@@ -171,21 +165,6 @@ async function* splitPapers(file: string, split: Split): AsyncGenerator<{ paper:
 // ---------------------------------------------------------------------------------------------
 // Build (child process)
 
-interface BuildFigures {
-  data: string;
-  split: Split;
-  papers: number;
-  added: number;
-  embedded: number;
-  passages: number;
-  build_store_s: number;
-  build_embed_s: number;
-  build_split_s: number;
-  build_index_s: number;
-  build_total_s: number;
-  papers_per_s: number;
-  built_at: string;
-}
 
 /** The embedder with the time spent inside it counted (same identity: the index accepts it). */
 function timedEmbedder(base: Embedder): { embedder: Embedder; embedMs: () => number; countMs: () => number } {
