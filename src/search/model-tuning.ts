@@ -14,7 +14,7 @@ export interface ModelTuning {
   digestMinDense: number;
   /** Similarity to a channel's library (mean of the nearest saved papers) that lets a paper into its digest. */
   digestMinLibrary: number;
-  /** HNSW search breadth: the smallest measured to reach recall@10 ≥ 0.98 at 140k papers (M 16, efConstruction 200). */
+  /** HNSW search breadth: the smallest measured to reach recall@10 ≥ 0.98 at 140k papers (M 16, efConstruction 200); wider on larger indexes (efSearchFor). */
   efSearch: number;
   /** Passages of a paper embedded for its vector, at most (paper-passages.ts): indexing time is proportional. */
   maxPassages: number;
@@ -58,4 +58,20 @@ const TUNING: Readonly<Record<string, ModelTuning>> = Object.freeze({
 
 export function tuningFor(modelId: string): ModelTuning {
   return TUNING[modelId] ?? USE_LITE;
+}
+
+/** Index size at which each model's `efSearch` was measured. */
+export const EF_MEASURED_AT = 140_000;
+/**
+ * How efSearch grows past EF_MEASURED_AT: a larger graph needs a wider search for the same recall.
+ * bench:scale, sci-1, recall@10: 500k papers ef 300 / 450 / 600 → 0.970 / 0.980 / 0.987; 1M
+ * papers ef 600 / 900 / 1200 → 0.973 / 0.981 / 0.985. ef · (n / 140k)^0.56 reaches 1M's 900 (and
+ * gives 500k 620, more than it needs); HNSW costs 2–4 ms a query at these breadths.
+ */
+export const EF_GROWTH = 0.56;
+
+/** The HNSW search breadth for an index of `vectors` vectors: the model's, widened past the size it was measured at. */
+export function efSearchFor(tuning: Pick<ModelTuning, "efSearch">, vectors: number): number {
+  if (!(vectors > EF_MEASURED_AT)) return tuning.efSearch;
+  return Math.ceil((tuning.efSearch * (vectors / EF_MEASURED_AT) ** EF_GROWTH) / 10) * 10;
 }

@@ -32,7 +32,7 @@ import { hasFilters } from "./store/filters.js";
 import { IndexCorruptError, ModelMismatchError, POINTER_FILE, VectorIndex } from "./vector-index.js";
 import { fuseScores } from "./fusion.js";
 import { BM25_FILE } from "./bm25-file.js";
-import { tuningFor } from "./model-tuning.js";
+import { efSearchFor, tuningFor } from "./model-tuning.js";
 import { WriterLock, type LockHolder } from "./writer-lock.js";
 import type { ModelFingerprint, SearchFilters, SearchHit, StoredPaper, UpsertOutcome } from "./types.js";
 import { PaperhoundError } from "../errors.js";
@@ -241,7 +241,7 @@ export class PaperIndex {
       const warm = () => {
         if (opts.warm) store.fullTextIndex();
       };
-      const efSearch = tuningFor(fingerprint.modelId).efSearch;
+      const efSearch = efSearchFor(tuningFor(fingerprint.modelId), store.vectorLabelCount());
       const loaded = await VectorIndex.load(dir, {
         expectFingerprint: fingerprint,
         whileReading: warm,
@@ -310,7 +310,8 @@ export class PaperIndex {
         if (onDisk === undefined || onDisk === this.vectors.generation) return textChanged;
         let loaded: VectorIndex | undefined;
         try {
-          loaded = await VectorIndex.load(this.dir, { expectFingerprint: this.fingerprint, efSearch: this.vectors.efSearch, vectorsFromFile: true, deferGraph: this.deferVectorGraph });
+          const efSearch = efSearchFor(tuningFor(this.fingerprint.modelId), this.store.vectorLabelCount());
+          loaded = await VectorIndex.load(this.dir, { expectFingerprint: this.fingerprint, efSearch, vectorsFromFile: true, deferGraph: this.deferVectorGraph });
         } catch (err) {
           if (err instanceof IndexCorruptError && (await VectorIndex.committedGeneration(this.dir)) !== onDisk) return textChanged;
           throw err;
