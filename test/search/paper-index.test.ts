@@ -12,6 +12,7 @@ import type { Embedder } from "../../src/embed/types.js";
 import { paperFromRecord } from "../../src/papers/sources/paper-record.js";
 import type { Paper } from "../../src/papers/types.js";
 import {
+  checkpointDue,
   checkpointInterval,
   CHECKPOINT_EVERY,
   fingerprintOf,
@@ -506,6 +507,14 @@ describe("PaperIndex updates", () => {
       expect(() => checkpointInterval(undefined, { PAPERHOUND_CHECKPOINT_EVERY: bad })).toThrow(/PAPERHOUND_CHECKPOINT_EVERY/);
     }
     expect(() => checkpointInterval(0, {})).toThrow(RangeError);
+  });
+
+  it("a default checkpoint interval widens to 5% of a large index; a set one never does", () => {
+    expect(checkpointDue(CHECKPOINT_EVERY, false, 0)).toBe(CHECKPOINT_EVERY);
+    expect(checkpointDue(CHECKPOINT_EVERY, false, 80_000)).toBe(CHECKPOINT_EVERY);
+    expect(checkpointDue(CHECKPOINT_EVERY, false, 1_000_000)).toBe(50_000);
+    expect(checkpointDue(CHECKPOINT_EVERY, true, 1_000_000)).toBe(CHECKPOINT_EVERY);
+    expect(checkpointDue(2, true, 1_000_000)).toBe(2);
   });
 });
 
