@@ -154,13 +154,24 @@ export function checkpointDue(interval: number, fixed: boolean, vectors: number)
 
 /** The checkpoint interval from the option, else the environment, else the default. */
 export function checkpointInterval(option?: number, env: NodeJS.ProcessEnv = process.env): number {
-  const raw = option ?? (env.PAPERHOUND_CHECKPOINT_EVERY?.trim() ? Number(env.PAPERHOUND_CHECKPOINT_EVERY) : CHECKPOINT_EVERY);
+  return checkpointSetting(option, env).every;
+}
+
+/** The checkpoint interval, and whether it was set (option or environment) rather than defaulted. */
+function checkpointSetting(option: number | undefined, env: NodeJS.ProcessEnv = process.env): { every: number; fixed: boolean } {
+  const fromEnv = Boolean(env.PAPERHOUND_CHECKPOINT_EVERY?.trim());
+  const raw = option ?? (fromEnv ? Number(env.PAPERHOUND_CHECKPOINT_EVERY) : CHECKPOINT_EVERY);
   if (!Number.isSafeInteger(raw) || raw < 1) {
     throw new RangeError(
       `the checkpoint interval must be a positive whole number of papers, got ${option !== undefined ? String(option) : `PAPERHOUND_CHECKPOINT_EVERY=${env.PAPERHOUND_CHECKPOINT_EVERY}`}`,
     );
   }
-  return raw;
+  return { every: raw, fixed: option !== undefined || fromEnv };
+}
+
+/** The HNSW search breadth for this model at this many stored vectors (model-tuning.ts). */
+function efSearchOf(fingerprint: ModelFingerprint, store: PaperStore): number {
+  return efSearchFor(tuningFor(fingerprint.modelId), store.vectorLabelCount());
 }
 
 /**
@@ -226,8 +237,7 @@ export class PaperIndex {
     this.denseWeight = opts.denseWeight ?? tuning.denseWeight;
     this.denseFillTop = tuning.denseFillTop;
     this.maxPassages = tuning.maxPassages;
-    this.checkpointEvery = checkpointInterval(opts.checkpointEvery);
-    this.checkpointFixed = opts.checkpointEvery !== undefined || Boolean(process.env.PAPERHOUND_CHECKPOINT_EVERY?.trim());
+    ({ every: this.checkpointEvery, fixed: this.checkpointFixed } = checkpointSetting(opts.checkpointEvery));
     this.readonly = opts.readonly ?? false;
     this.deferVectorGraph = this.readonly && opts.deferVectorGraph === true;
   }
@@ -258,7 +268,7 @@ export class PaperIndex {
       const warm = () => {
         if (opts.warm) store.fullTextIndex();
       };
-      const efSearch = efSearchFor(tuningFor(fingerprint.modelId), store.vectorLabelCount());
+      const efSearch = efSearchOf(fingerprint, store);
       const loaded = await VectorIndex.load(dir, {
         expectFingerprint: fingerprint,
         whileReading: warm,
@@ -327,8 +337,7 @@ export class PaperIndex {
         if (onDisk === undefined || onDisk === this.vectors.generation) return textChanged;
         let loaded: VectorIndex | undefined;
         try {
-          const efSearch = efSearchFor(tuningFor(this.fingerprint.modelId), this.store.vectorLabelCount());
-          loaded = await VectorIndex.load(this.dir, { expectFingerprint: this.fingerprint, efSearch, vectorsFromFile: true, deferGraph: this.deferVectorGraph });
+          loaded = await VectorIndex.load(this.dir, { expectFingerprint: this.fingerprint, efSearch: efSearchOf(this.fingerprint, this.store), vectorsFromFile: true, deferGraph: this.deferVectorGraph });
         } catch (err) {
           if (err instanceof IndexCorruptError && (await VectorIndex.committedGeneration(this.dir)) !== onDisk) return textChanged;
           throw err;
