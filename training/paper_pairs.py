@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from model import pad_batch
+
 Q_MAX, D_MAX = 48, 128
 
 
@@ -95,38 +97,44 @@ class PaperPieces:
         return self._ids(int(self.sentence_starts[pick]), int(self.sentence_lens[pick]))[:Q_MAX], doc, paper
 
 
-def pad(seqs: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-    t = max(1, max(len(s) for s in seqs))
-    ids = np.zeros((len(seqs), t), dtype=np.int64)
-    mask = np.zeros((len(seqs), t), dtype=np.int64)
-    for i, s in enumerate(seqs):
-        ids[i, : len(s)] = s
-        mask[i, : len(s)] = 1
-    return torch.from_numpy(ids), torch.from_numpy(mask)
+class StepBatches(torch.utils.data.IterableDataset):
+    """Batches for steps [start, end) over `size` items: pass e visits them in a permutation seeded
+    by (seed, e), so a batch depends only on (seed, step) and resuming needs only the step. With
+    several DataLoader workers, worker w makes the steps start + w, start + w + W, ... and the
+    loader's round-robin hands them out in step order."""
 
-
-class PaperBatches(torch.utils.data.IterableDataset):
-    """Batches for steps [start, end); with several DataLoader workers, worker w makes the steps
-    start + w, start + w + W, ... and the loader's round-robin hands them out in step order."""
-
-    def __init__(self, pieces: PaperPieces, batch: int, seed: int, start: int, end: int) -> None:
-        self.pieces, self.batch, self.seed, self.start, self.end = pieces, batch, seed, start, end
+    def __init__(self, size: int, batch: int, seed: int, start: int, end: int) -> None:
+        self.size, self.batch, self.seed, self.start, self.end = size, batch, seed, start, end
         self._order: tuple[int, np.ndarray] | None = None
 
-    def batch_at(self, step: int) -> tuple[torch.Tensor, ...]:
-        per_pass = len(self.pieces.slots) // self.batch
-        epoch, at = divmod(step, per_pass)
+    def items_at(self, step: int) -> tuple[np.ndarray, int, int]:
+        """The items of the step's batch, its pass and its place in the pass."""
+        epoch, at = divmod(step, self.size // self.batch)
         if self._order is None or self._order[0] != epoch:
-            self._order = (epoch, np.random.default_rng([self.seed, epoch]).permutation(len(self.pieces.slots)))
-        order = self._order[1]
-        rng = np.random.default_rng([self.seed, epoch, at])
-        pairs = [self.pieces.pair(int(s), rng) for s in self.pieces.slots[order[at * self.batch : (at + 1) * self.batch]]]
-        q, qm = pad([p[0] for p in pairs])
-        d, dm = pad([p[1] for p in pairs])
-        return q, qm, d, dm, torch.tensor([p[2] for p in pairs])
+            self._order = (epoch, np.random.default_rng([self.seed, epoch]).permutation(self.size))
+        return self._order[1][at * self.batch : (at + 1) * self.batch], epoch, at
+
+    def batch_at(self, step: int) -> tuple[torch.Tensor, ...]:
+        raise NotImplementedError
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
         first, stride = (0, 1) if info is None else (info.id, info.num_workers)
         for step in range(self.start + first, self.end, stride):
             yield self.batch_at(step)
+
+
+class PaperBatches(StepBatches):
+    """Query and document ids and masks, and the paper of each pair, drawn from the papers."""
+
+    def __init__(self, pieces: PaperPieces, batch: int, seed: int, start: int, end: int) -> None:
+        super().__init__(len(pieces.slots), batch, seed, start, end)
+        self.pieces = pieces
+
+    def batch_at(self, step: int) -> tuple[torch.Tensor, ...]:
+        items, epoch, at = self.items_at(step)
+        rng = np.random.default_rng([self.seed, epoch, at])
+        pairs = [self.pieces.pair(int(s), rng) for s in self.pieces.slots[items]]
+        q, qm = pad_batch([p[0] for p in pairs])
+        d, dm = pad_batch([p[1] for p in pairs])
+        return q, qm, d, dm, torch.tensor([p[2] for p in pairs])

