@@ -23,15 +23,12 @@
  * indexed ones), run in a fresh process. The last line of output is one JSON object.
  */
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { embedderSettings, loadConfig } from "../src/config.js";
-import { loadEmbedder } from "../src/embed/load.js";
 import type { EmbedResult, Embedder } from "../src/embed/types.js";
-import { createLogger } from "../src/log.js";
 import { readPaperFile } from "../src/papers/sources/jsonl.js";
 import type { Paper } from "../src/papers/types.js";
 import { projectRoot } from "../src/paths.js";
@@ -39,14 +36,12 @@ import { createProgress, formatDuration } from "../src/progress.js";
 import { seededRandom } from "../src/random.js";
 import { PaperIndex } from "../src/search/paper-index.js";
 import { BUILD_FILE, type BuildFigures } from "./bench-build-file.js";
+import { BenchError, indexBytes, loadBenchEmbedder, positiveInt, round, runBench } from "./bench-cli.js";
 
 const DEFAULT_DATA = path.resolve(projectRoot, "../shared/data/arxiv/papers-140k.jsonl.gz");
 const REAL_DEFAULT = 140_000;
 const USAGE = `usage: npm run bench:scale -- --papers N --source DIR --index DIR [--data PATH] [--noise 0.02] [--queries 1000] [--real 140000] [--no-bot] [--checkpoint-every 100000]`;
 
-class BenchError extends Error {
-  override readonly name = "BenchError";
-}
 
 interface Args {
   papers: number;
@@ -85,10 +80,8 @@ function parseCli(argv: string[]): Args {
     process.exit(0);
   }
   const int = (raw: string | undefined, flag: string, fallback?: number): number => {
-    if (raw === undefined && fallback !== undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isSafeInteger(n) || n < 1) throw new BenchError(`${flag} must be a positive integer, got ${JSON.stringify(raw)}`);
-    return n;
+    if (raw === undefined && fallback === undefined) throw new BenchError(`${flag} is required\n${USAGE}`);
+    return positiveInt(raw, flag, fallback)!;
   };
   if (!values.source) throw new BenchError(`--source DIR is required: a bench:search index of the real papers\n${USAGE}`);
   if (!values.index) throw new BenchError(`--index DIR is required: where the scaled index is built\n${USAGE}`);
@@ -195,8 +188,7 @@ class ReplayEmbedder implements Embedder {
 /** The source index's paper vectors by title (the first paper of a title wins), and its model's identity. */
 async function sourceVectors(dir: string): Promise<{ byTitle: Map<string, Float32Array>; embedder: Pick<Embedder, "modelId" | "dim" | "checksum" | "maxTokens">; papersPerS: number }> {
   const build = JSON.parse(readFileSync(path.join(dir, BUILD_FILE), "utf8")) as { embedded: number; build_embed_s: number; build_split_s: number };
-  const config = loadConfig();
-  const real = await loadEmbedder({ ...embedderSettings(config), logger: createLogger({ level: "warn", format: config.logFormat }) });
+  const real = await loadBenchEmbedder();
   const identity = { modelId: real.modelId, dim: real.dim, checksum: real.checksum, maxTokens: real.maxTokens };
   const byTitle = new Map<string, Float32Array>();
   const index = await PaperIndex.open({ dir, embedder: real, readonly: true });
@@ -333,17 +325,7 @@ async function botRss(dir: string, searchThreads: number): Promise<{ rss_mb: num
   }
 }
 
-function dirBytes(dir: string): number {
-  return readdirSync(dir).reduce((sum, name) => {
-    const st = statSync(path.join(dir, name));
-    return sum + (st.isFile() && name !== BUILD_FILE ? st.size : 0);
-  }, 0);
-}
 
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-}
 
 async function main(): Promise<void> {
   const args = parseCli(process.argv.slice(2));
@@ -373,7 +355,7 @@ async function main(): Promise<void> {
     papers,
     synthetic: Math.max(0, papers - args.real),
     noise: args.noise,
-    disk_mb: round(dirBytes(args.index) / 2 ** 20, 0),
+    disk_mb: round(indexBytes(args.index) / 2 ** 20, 0),
     build_store_s: build.build_store_s,
     build_index_s: build.build_index_s,
     build_measured_s: build.build_total_s,
@@ -413,14 +395,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-main().catch((err: unknown) => {
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) {
-    process.stderr.write(`bench-scale: ${(err as Error).message}\n${USAGE}\n`);
-    process.exitCode = 2;
-    return;
-  }
-  const known = err instanceof BenchError;
-  process.stderr.write(`bench-scale: ${known ? (err as Error).message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exitCode = 1;
-});
+runBench("bench-scale", USAGE, main);

@@ -27,7 +27,7 @@
  * The last line of output is one JSON object with every figure.
  */
 import { spawn } from "node:child_process";
-import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -35,10 +35,7 @@ import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { createGunzip } from "node:zlib";
-import { ConfigError, embedderSettings, loadConfig } from "../src/config.js";
-import { loadEmbedder } from "../src/embed/load.js";
 import type { Embedder } from "../src/embed/types.js";
-import { createLogger } from "../src/log.js";
 import { readPaperFile } from "../src/papers/sources/jsonl.js";
 import type { Paper } from "../src/papers/types.js";
 import { projectRoot } from "../src/paths.js";
@@ -46,6 +43,7 @@ import { createProgress, formatDuration } from "../src/progress.js";
 import { PaperIndex, STORE_FILE } from "../src/search/paper-index.js";
 import { seededRandom } from "../src/random.js";
 import { BUILD_FILE, type BuildFigures, type Split } from "./bench-build-file.js";
+import { BenchError, indexBytes, loadBenchEmbedder, positiveInt, round, runBench } from "./bench-cli.js";
 import { percentile } from "./percentile.js";
 
 const DEFAULT_DATA = path.resolve(projectRoot, "../shared/data/arxiv/papers-140k.jsonl.gz");
@@ -54,9 +52,6 @@ const WARMUP = 20;
 const USAGE = `usage: npm run bench:search -- [--data PATH] [--limit N] [--queries 1000] [--index DIR] [--keep] [--seed S] [--ef N]
   --data defaults to ${DEFAULT_DATA}`;
 
-class BenchError extends Error {
-  override readonly name = "BenchError";
-}
 
 interface Args {
   data: string;
@@ -70,12 +65,6 @@ interface Args {
   buildOnly: boolean;
 }
 
-function positiveInt(raw: string | undefined, flag: string, fallback?: number): number | undefined {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1) throw new BenchError(`${flag} must be a positive integer, got ${JSON.stringify(raw)}`);
-  return n;
-}
 
 function parseCli(argv: string[]): Args {
   const { values } = parseArgs({
@@ -206,20 +195,6 @@ function timedEmbedder(base: Embedder): { embedder: Embedder; embedMs: () => num
   return { embedder, embedMs: () => embedMs, countMs: () => countMs };
 }
 
-async function loadBenchEmbedder(): Promise<Embedder> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) throw new BenchError(err.message);
-    throw err;
-  }
-  const logger = createLogger({ level: "warn", format: config.logFormat });
-  return loadEmbedder({
-    ...embedderSettings(config),
-    logger,
-  });
-}
 
 async function build(args: Args, dir: string): Promise<void> {
   const split = await splitFor(args);
@@ -314,22 +289,9 @@ function summary(ms: number[]): { p50: number; p95: number; p99: number; mean: n
   return { p50: percentile(ms, 50), p95: percentile(ms, 95), p99: percentile(ms, 99), mean: ms.reduce((a, b) => a + b, 0) / (ms.length || 1) };
 }
 
-function dirBytes(dir: string): number {
-  let total = 0;
-  for (const name of readdirSync(dir)) {
-    if (name === BUILD_FILE) continue;
-    const st = statSync(path.join(dir, name));
-    if (st.isFile()) total += st.size;
-  }
-  return total;
-}
 
 const mb = (bytes: number) => bytes / (1024 * 1024);
 
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-}
 
 /** True when `dir` holds a finished bench build of this data and split (so the build can be skipped). */
 function reusableBuild(dir: string, args: Args, split: Split): BuildFigures | undefined {
@@ -448,7 +410,7 @@ async function main(): Promise<void> {
       const titleS = summary(titleMs);
       const phraseS = summary(phraseMs);
       const rel = summary(relatedMs);
-      const indexBytes = dirBytes(dir);
+      const onDisk = indexBytes(dir);
       const result = {
         papers: stats.papers,
         passages: stats.passages,
@@ -477,7 +439,7 @@ async function main(): Promise<void> {
         rss_mb: round(mb(rssLoaded), 0),
         rss_model_mb: round(mb(rssModel), 0),
         index_rss_mb: round(mb(rssLoaded - rssModel), 0),
-        index_mb: round(mb(indexBytes), 1),
+        index_mb: round(mb(onDisk), 1),
         build_reused: reused,
         build_store_s: buildFigures.build_store_s,
         build_embed_s: buildFigures.build_embed_s,
@@ -516,14 +478,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) {
-    process.stderr.write(`bench-search: ${(err as Error).message}\n${USAGE}\n`);
-    process.exitCode = 2;
-    return;
-  }
-  const known = err instanceof Error && err.name !== "Error" && err.name !== "TypeError" && err.name !== "RangeError";
-  process.stderr.write(`bench-search: ${known ? (err as Error).message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exitCode = 1;
-});
+runBench("bench-search", USAGE, main);
