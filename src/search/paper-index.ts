@@ -170,6 +170,15 @@ function checkpointSetting(option: number | undefined, env: NodeJS.ProcessEnv = 
 }
 
 /** The HNSW search breadth for this model at this many stored vectors (model-tuning.ts). */
+/**
+ * A refresh adds the indexer's new papers to the loaded graph (VectorIndex.advanceInPlace) when they
+ * are at most this many or this share of the index, and loads the new vector file whole beyond: at a
+ * million papers an insert costs ~5 ms of the search thread, a whole load ~5 s and, while it runs, a
+ * second copy of the vectors (+2.5 GB).
+ */
+const ADVANCE_MIN_PAPERS = 2_000;
+const ADVANCE_SHARE = 0.05;
+
 function efSearchOf(fingerprint: ModelFingerprint, store: PaperStore): number {
   return efSearchFor(tuningFor(fingerprint.modelId), store.vectorLabelCount());
 }
@@ -321,7 +330,9 @@ export class PaperIndex {
 
   /**
    * A read-only index (a bot) picks up the vectors another process (the indexer) committed since
-   * it was opened: when the vector file's generation on disk differs from the loaded one, the new
+   * it was opened: when the vector file's generation on disk differs from the loaded one, the
+   * loaded graph takes the new generation's added and deleted papers (VectorIndex.advanceInPlace),
+   * or, where that cannot be (another lineage, too many papers, no spare capacity), the new
    * generation is loaded (hnswlib reads it on a worker thread) and replaces the old one; searches
    * meanwhile use the old one. The store's caches (BM25, labels) move to the committed data too
    * (`PaperStore.catchUp`). Returns whether anything changed. A generation that disappears while
@@ -336,8 +347,11 @@ export class PaperIndex {
         const onDisk = await VectorIndex.committedGeneration(this.dir);
         if (onDisk === undefined || onDisk === this.vectors.generation) return textChanged;
         let loaded: VectorIndex | undefined;
+        const loadOptions = { expectFingerprint: this.fingerprint, efSearch: efSearchOf(this.fingerprint, this.store), vectorsFromFile: true, deferGraph: this.deferVectorGraph };
         try {
-          loaded = await VectorIndex.load(this.dir, { expectFingerprint: this.fingerprint, efSearch: efSearchOf(this.fingerprint, this.store), vectorsFromFile: true, deferGraph: this.deferVectorGraph });
+          const maxAdded = Math.max(ADVANCE_MIN_PAPERS, Math.ceil(this.vectors.size * ADVANCE_SHARE));
+          if (await this.vectors.advanceInPlace(this.dir, { ...loadOptions, maxAdded })) return true;
+          loaded = await VectorIndex.load(this.dir, loadOptions);
         } catch (err) {
           if (err instanceof IndexCorruptError && (await VectorIndex.committedGeneration(this.dir)) !== onDisk) return textChanged;
           throw err;

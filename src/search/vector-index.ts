@@ -50,6 +50,7 @@ import {
   INDEX_FORMAT_VERSION,
   inspectIndexFile,
   MAX_LABEL,
+  type IndexFileInfo,
   parsePointer,
   POINTER_FILE,
   removeFiles,
@@ -193,6 +194,8 @@ export class VectorIndex {
   /** The exact store was built by a forced exact search above the threshold: keep it. */
   private exactPinned = false;
   private generationValue = 0;
+  /** See IndexPointer.lineage: a new one whenever a label already held gets a vector again. */
+  private lineageValue = newLineage();
   private saving = false;
   /** Where each loaded vector sits in the loaded generation file (LoadOptions.vectorsFromFile). */
   private fileVectors: { fd: number; offsets: Map<number, number> } | undefined;
@@ -301,7 +304,9 @@ export class VectorIndex {
     if (isNew && this.hnsw.getCurrentCount() >= this.hnsw.getMaxElements()) {
       this.hnsw.resizeIndex(Math.max(MIN_CAPACITY, this.hnsw.getMaxElements() * 2));
     }
-    // An existing label (live or deleted) is updated in place and un-deleted by hnswlib.
+    // An existing label (live or deleted) is updated in place and un-deleted by hnswlib; a reader
+    // following this index by labels (advanceInPlace) could then hold a stale vector for it.
+    if (!isNew) this.lineageValue = newLineage();
     this.hnsw.addPoint(Array.from(unit), label);
     this.fileVectors?.offsets.delete(label); // the file holds its old vector
     this.deleted.delete(label);
@@ -480,6 +485,7 @@ export class VectorIndex {
         count: this.live.size,
         deletedCount: this.deleted.size,
         savedAt: new Date().toISOString(),
+        lineage: this.lineageValue,
       };
       temps.push(tmpPointer);
       await writeFileSynced(tmpPointer, `${JSON.stringify(pointer, null, 2)}\n`, { exclusive: true });
@@ -530,31 +536,9 @@ export class VectorIndex {
    * not match its recorded sha256. Reads the whole file once to check it (sha256 + structure).
    */
   static async load(dir: string, opts: LoadOptions): Promise<VectorIndex | undefined> {
-    const pointerPath = path.join(dir, POINTER_FILE);
-    let text: string;
-    try {
-      text = await readFile(pointerPath, "utf8");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ENOTDIR") return undefined;
-      throw err;
-    }
-    const pointer = parsePointer(text, pointerPath);
-    if (!sameModel(pointer.fingerprint, opts.expectFingerprint)) throw new ModelMismatchError(opts.expectFingerprint, pointer.fingerprint, dir);
-
-    const file = path.join(dir, pointer.file);
-    let size: number;
-    try {
-      size = (await stat(file)).size;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new IndexCorruptError(file, `it is missing (named by ${pointerPath})`);
-      throw err;
-    }
-    if (size !== pointer.bytes) throw new IndexCorruptError(file, `it has ${size} bytes, ${pointerPath} records ${pointer.bytes} (truncated or overwritten)`);
-    const info = await inspectIndexFile(file, pointer.dim, pointer.M);
-    if (info.sha256 !== pointer.sha256) throw new IndexCorruptError(file, `its sha256 ${info.sha256} differs from ${pointer.sha256} recorded in ${pointerPath}`);
-    if (info.live.length !== pointer.count || info.deleted.length !== pointer.deletedCount) {
-      throw new IndexCorruptError(file, `it holds ${info.live.length} live and ${info.deleted.length} deleted vectors, ${pointerPath} records ${pointer.count} and ${pointer.deletedCount}`);
-    }
+    const pointer = await readPointer(dir, opts.expectFingerprint);
+    if (!pointer) return undefined;
+    const { file, info } = await verifiedGeneration(dir, pointer);
 
     // A deferred graph needs the file held open (vectorsFromFile), or it could vanish before it is read.
     let fd: number | undefined;
@@ -608,8 +592,114 @@ export class VectorIndex {
     index.graphSource = file;
     if (hnsw && hnsw.getMaxElements() < MIN_CAPACITY) hnsw.resizeIndex(MIN_CAPACITY); // an empty index loads with capacity 0
     index.generationValue = pointer.generation;
+    if (pointer.lineage) index.lineageValue = pointer.lineage;
     return index;
   }
+
+  /**
+   * For an index loaded to answer queries (vectorsFromFile, graph in memory): moves it to the
+   * generation `dir` holds now by adding the labels that generation added and deleting the ones it
+   * deleted, instead of loading the whole file beside this one (which doubles the vectors' memory,
+   * 2.2 GB at a million papers, while it loads). Only when the new generation is of this index's
+   * lineage (so every label both hold has the same vector), none of its new labels is one this index
+   * holds deleted, they fit the graph's spare capacity (growing it would copy the graph, the same
+   * doubling) and they are at most `maxAdded`. Returns false, having changed nothing, when any of
+   * that fails or there is no newer generation: the caller loads the whole file then. The inserts
+   * run in batches with the event loop let through between them, so searches go on meanwhile
+   * (those that run in between see some of the new papers, none of the deleted). Errors as `load`.
+   */
+  async advanceInPlace(dir: string, opts: LoadOptions & { maxAdded: number }): Promise<boolean> {
+    if (!this.hnswValue || !this.fileVectors || this.saving) return false;
+    const pointer = await readPointer(dir, opts.expectFingerprint);
+    if (!pointer || pointer.lineage !== this.lineageValue || pointer.generation <= this.generationValue) return false;
+    if (pointer.dim !== this.dim || pointer.M !== this.M) return false;
+    const file = path.join(dir, pointer.file);
+    // Held open before it is checked: a newer save may delete the file, never change it.
+    let fd: number;
+    try {
+      fd = openSync(file, "r");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new IndexCorruptError(file, `it is missing (named by ${path.join(dir, POINTER_FILE)})`);
+      throw err;
+    }
+    let adopted = false;
+    try {
+      const { info } = await verifiedGeneration(dir, pointer);
+      const added = info.live.filter((label) => !this.live.has(label));
+      const hnsw = this.hnswValue;
+      if (added.some((label) => this.deleted.has(label))) return false;
+      if (added.length > opts.maxAdded || hnsw.getCurrentCount() + added.length > hnsw.getMaxElements()) return false;
+      const gone: number[] = [];
+      for (const label of this.live) if (!info.vectorOffsets.has(label)) gone.push(label);
+      // Deleted papers leave the results first; then the new ones come in, a batch at a time.
+      for (const label of gone) this.remove(label);
+      const vector = new Float32Array(this.dim);
+      let turnStart = performance.now();
+      for (const label of added) {
+        const at = info.vectorOffsets.get(label)!;
+        if (readSync(fd, vector, 0, vector.byteLength, at) !== vector.byteLength) throw new IndexCorruptError(file, `it ended inside the vector of label ${label}`);
+        this.add(label, vector);
+        if (performance.now() - turnStart >= ADVANCE_TURN_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          turnStart = performance.now();
+        }
+      }
+      // Stored vectors are read from the new file from now on; the old one is let go.
+      this.close();
+      this.fileVectors = { fd, offsets: info.vectorOffsets };
+      fileCloser.register(this, fd, this);
+      adopted = true;
+      this.graphSource = file;
+      this.generationValue = pointer.generation;
+      this.lineageValue = pointer.lineage!;
+      if (opts.efSearch !== undefined) this.efSearch = opts.efSearch;
+      return true;
+    } finally {
+      if (!adopted) closeSync(fd);
+    }
+  }
+}
+
+/** How long inserts may hold the thread before queued searches run, while an index advances in place. */
+const ADVANCE_TURN_MS = 20;
+
+/** The pointer of `dir` (undefined: no committed index), checked, and of the model expected. */
+async function readPointer(dir: string, expectFingerprint: ModelFingerprint): Promise<IndexPointer | undefined> {
+  const pointerPath = path.join(dir, POINTER_FILE);
+  let text: string;
+  try {
+    text = await readFile(pointerPath, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ENOTDIR") return undefined;
+    throw err;
+  }
+  const pointer = parsePointer(text, pointerPath);
+  if (!sameModel(pointer.fingerprint, expectFingerprint)) throw new ModelMismatchError(expectFingerprint, pointer.fingerprint, dir);
+  return pointer;
+}
+
+/** The generation file a pointer names, checked against it: size, structure, sha256, counts (one read of the file). */
+async function verifiedGeneration(dir: string, pointer: IndexPointer): Promise<{ file: string; info: IndexFileInfo }> {
+  const pointerPath = path.join(dir, POINTER_FILE);
+  const file = path.join(dir, pointer.file);
+  let size: number;
+  try {
+    size = (await stat(file)).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new IndexCorruptError(file, `it is missing (named by ${pointerPath})`);
+    throw err;
+  }
+  if (size !== pointer.bytes) throw new IndexCorruptError(file, `it has ${size} bytes, ${pointerPath} records ${pointer.bytes} (truncated or overwritten)`);
+  const info = await inspectIndexFile(file, pointer.dim, pointer.M);
+  if (info.sha256 !== pointer.sha256) throw new IndexCorruptError(file, `its sha256 ${info.sha256} differs from ${pointer.sha256} recorded in ${pointerPath}`);
+  if (info.live.length !== pointer.count || info.deleted.length !== pointer.deletedCount) {
+    throw new IndexCorruptError(file, `it holds ${info.live.length} live and ${info.deleted.length} deleted vectors, ${pointerPath} records ${pointer.count} and ${pointer.deletedCount}`);
+  }
+  return { file, info };
+}
+
+function newLineage(): string {
+  return randomBytes(8).toString("hex");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -65,7 +65,10 @@ describe("refreshing a read-only index", () => {
     // committing page after page does not make every search rebuild it.
     expect(ids(await t.index.search("glacier calving fronts", { k: 3, mode: "bm25" }))).not.toContain("2611.01234");
 
+    const loadedVectors = t.index.vectorIndex;
     expect(await t.index.refresh()).toBe(true);
+    // The new paper was added to the graph already loaded (not a second copy read beside it).
+    expect(t.index.vectorIndex).toBe(loadedVectors);
     expect(ids(await t.index.search("glacier calving fronts", { k: 3, mode: "bm25" }))[0]).toBe("2611.01234");
     expect(t.index.vectorIndex.generation).toBeGreaterThan(generation);
     expect(ids(await t.index.search(QUERY, { k: 3, mode: "dense" }))[0]).toBe("2611.01234");

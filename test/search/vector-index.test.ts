@@ -511,3 +511,126 @@ describe("VectorIndex persistence", () => {
     });
   });
 });
+
+describe("VectorIndex.advanceInPlace (a reader follows the writer's new generations without loading them whole)", () => {
+  const loadOpts = { expectFingerprint: fp(24), vectorsFromFile: true, exactBelow: 0 } as const;
+  const graphOf = (index: VectorIndex): unknown => (index as unknown as { hnswValue: unknown }).hnswValue;
+  const sortedLabels = (index: VectorIndex): number[] => [...index.labels()].sort((a, b) => a - b);
+
+  /** A writer with 1,500 vectors (graph capacity 2,048) saved, and a reader of that generation. */
+  async function writerAndReader() {
+    const dir = tmpDir();
+    const { index: writer, rand } = build(1500, 24, 31, { exactBelow: 0 });
+    await writer.save(dir);
+    const reader = (await VectorIndex.load(dir, loadOpts))!;
+    return { dir, writer, reader, rand };
+  }
+
+  it("takes the added and deleted labels into the graph it holds: the same labels, vectors and nearest neighbours as loading the new file", async () => {
+    const { dir, writer, reader, rand } = await writerAndReader();
+    const graph = graphOf(reader);
+    const added = Array.from({ length: 40 }, (_, i) => 10_000 + i);
+    for (const label of added) writer.add(label, randomUnit(rand, 24));
+    for (const label of [1, 4, 301, 4000]) writer.remove(label);
+    await writer.save(dir);
+    // A second save of the same lineage: the reader skips a generation.
+    writer.add(20_000, randomUnit(rand, 24));
+    await writer.save(dir);
+
+    expect(await reader.advanceInPlace(dir, { ...loadOpts, maxAdded: 100, efSearch: 321 })).toBe(true);
+    const fresh = (await VectorIndex.load(dir, loadOpts))!;
+    expect(graphOf(reader)).toBe(graph); // the graph it had, not a second one read beside it
+    expect(reader.generation).toBe(writer.generation);
+    expect(reader.efSearch).toBe(321);
+    expect(sortedLabels(reader)).toEqual(sortedLabels(fresh));
+    expect(reader.size).toBe(1500 + 41 - 4);
+    for (const label of [...added, 20_000, 7, 2998]) expect(reader.vector(label)).toEqual(fresh.vector(label));
+    for (const label of [1, 4, 301]) expect(reader.vector(label)).toBeUndefined();
+    for (let i = 0; i < 20; i++) {
+      const q = randomUnit(rand, 24);
+      expect(labelsOf(reader.search(q, 10, { exact: true }))).toEqual(labelsOf(fresh.search(q, 10, { exact: true })));
+    }
+    // By the graph: an added vector is its own nearest neighbour; deleted ones never come back.
+    for (const label of [...added, 20_000]) expect(reader.search(fresh.vector(label)!, 1, { exact: false })[0]!.label).toBe(label);
+    expect(reader.search(writer.vector(7)!, 50, { exact: false }).map((h) => h.label)).not.toContain(4);
+    // Nothing newer: nothing to do.
+    expect(await reader.advanceInPlace(dir, { ...loadOpts, maxAdded: 100 })).toBe(false);
+    // The writer restarts (loads the newest generation) and adds more: still the same lineage.
+    const restarted = (await VectorIndex.load(dir, { expectFingerprint: fp(24), exactBelow: 0 }))!;
+    restarted.add(30_000, randomUnit(rand, 24));
+    await restarted.save(dir);
+    expect(await reader.advanceInPlace(dir, { ...loadOpts, maxAdded: 100 })).toBe(true);
+    expect(reader.has(30_000)).toBe(true);
+    reader.close();
+    fresh.close();
+  });
+
+  it("declines, changing nothing, where the labels cannot be trusted or the new papers do not fit; a whole load then works", async () => {
+    const cases: [string, (s: Awaited<ReturnType<typeof writerAndReader>>) => Promise<void>, number?][] = [
+      ["a vector given to a label the reader holds", async ({ dir, writer, rand }) => {
+        writer.add(7, randomUnit(rand, 24));
+        await writer.save(dir);
+      }],
+      ["another index saved into the directory", async ({ dir, rand }) => {
+        const other = build(1500, 24, 32, { exactBelow: 0 }).index;
+        other.add(9_999, randomUnit(rand, 24));
+        await other.save(dir);
+      }],
+      ["a pointer from before lineages", async ({ dir, writer, rand }) => {
+        writer.add(10_000, randomUnit(rand, 24));
+        await writer.save(dir);
+        const pointerPath = path.join(dir, POINTER_FILE);
+        const { lineage: _dropped, ...old } = JSON.parse(readFileSync(pointerPath, "utf8")) as IndexPointer;
+        writeFileSync(pointerPath, JSON.stringify(old));
+      }],
+      ["more new papers than asked to take", async ({ dir, writer, rand }) => {
+        for (let i = 0; i < 11; i++) writer.add(10_000 + i, randomUnit(rand, 24));
+        await writer.save(dir);
+      }, 10],
+      ["more new papers than the graph has room for (growing it would copy it)", async ({ dir, writer, rand }) => {
+        for (let i = 0; i < 549; i++) writer.add(10_000 + i, randomUnit(rand, 24));
+        await writer.save(dir);
+      }],
+    ];
+    for (const [what, change, maxAdded] of cases) {
+      const setup = await writerAndReader();
+      const { dir, reader } = setup;
+      const before = { generation: reader.generation, labels: sortedLabels(reader), graph: graphOf(reader), vector7: reader.vector(7) };
+      await change(setup);
+      expect(await reader.advanceInPlace(dir, { ...loadOpts, maxAdded: maxAdded ?? 10_000 }), what).toBe(false);
+      expect({ generation: reader.generation, labels: sortedLabels(reader), graph: graphOf(reader), vector7: reader.vector(7) }, what).toEqual(before);
+      const whole = (await VectorIndex.load(dir, loadOpts))!;
+      expect(whole.generation, what).toBeGreaterThan(before.generation);
+      whole.close();
+      reader.close();
+    }
+  });
+
+  it("a deferred graph not yet read is not advanced (a whole load reads no graph either)", async () => {
+    const { dir, writer, rand } = await writerAndReader();
+    const deferred = (await VectorIndex.load(dir, { ...loadOpts, deferGraph: true }))!;
+    writer.add(10_000, randomUnit(rand, 24));
+    await writer.save(dir);
+    expect(await deferred.advanceInPlace(dir, { ...loadOpts, maxAdded: 100 })).toBe(false);
+    expect(deferred.graphLoaded).toBe(false);
+    deferred.close();
+  });
+
+  it("a damaged new generation is reported by name and the reader keeps answering from what it holds", async () => {
+    const { dir, writer, reader, rand } = await writerAndReader();
+    writer.add(10_000, randomUnit(rand, 24));
+    writer.remove(1);
+    await writer.save(dir);
+    const file = path.join(dir, `vectors-${writer.generation}.hnsw`);
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 5]! ^= 0xff;
+    writeFileSync(file, bytes);
+    await expect(reader.advanceInPlace(dir, { ...loadOpts, maxAdded: 100 })).rejects.toThrow(IndexCorruptError);
+    await expect(reader.advanceInPlace(dir, { ...loadOpts, maxAdded: 100 })).rejects.toThrow(file);
+    expect(reader.generation).toBe(1);
+    expect(reader.has(1)).toBe(true);
+    expect(reader.has(10_000)).toBe(false);
+    expect(reader.search(writer.vector(7)!, 1)[0]!.label).toBe(7);
+    reader.close();
+  });
+});

@@ -47,6 +47,14 @@ export interface IndexPointer {
   /** Deleted (marked) vectors still occupying slots in the file. */
   deletedCount: number;
   savedAt: string;
+  /**
+   * Names the line of saves this generation descends from: every save of one in-memory index (built
+   * here, or loaded and added to) carries the same lineage, and within a lineage a label, once saved,
+   * keeps its vector (it can only be deleted). So a reader holding an older generation of the same
+   * lineage can add the new labels and delete the gone ones instead of loading the whole file.
+   * Absent in files saved before it existed (a reader then loads the whole file).
+   */
+  lineage?: string;
 }
 
 export const GENERATION_RE = /^vectors-(\d+)\.hnsw$/;
@@ -115,6 +123,7 @@ export function parsePointer(text: string, file: string): IndexPointer {
   if (f.dim !== p.dim) return bad(`fingerprint dim ${f.dim} differs from index dim ${p.dim}`);
   if (!isUint(p.M) || p.M < 2 || !isUint(p.efConstruction) || p.efConstruction < 1) return bad("bad M or efConstruction");
   if (!isUint(p.count) || !isUint(p.deletedCount)) return bad("bad counts");
+  if (p.lineage !== undefined && (typeof p.lineage !== "string" || !/^[0-9a-f]{16,64}$/.test(p.lineage))) return bad("bad lineage");
   return p as IndexPointer;
 }
 
