@@ -1,8 +1,12 @@
 /**
  * BM25 over title and abstract, in memory: postings (term → papers) built from the per-paper term
  * data the store keeps (text-analysis.ts), scored term by term into an accumulator. An index is
- * also brought up to date with changed papers by a merge (`withChanges`, linear in the postings,
- * no term data decoded but the changed papers'), and saved to and read from a file (bm25-file.ts).
+ * also brought up to date with changed papers (`withChanges`, no term data decoded but the changed
+ * papers'), and saved to and read from a file (bm25-file.ts). Papers added after all others (an
+ * indexer's usual commit) go into a small second block of postings, the tail, searched with the
+ * main one: the main postings (0.7 GB at a million papers) are shared with the index before, not
+ * copied, so a bot's refresh does not hold them twice. The tail is folded in once it grows to
+ * 1/TAIL_FOLD of the main postings; a replaced paper folds it too and merges (linear in the postings).
  *
  * Why not SQLite FTS5's bm25(): it scores every paper matching any query term and counts each term's
  * papers by walking its whole posting list, per query, through a callback per row. At 140k arXiv
@@ -57,6 +61,17 @@ export interface Bm25Parts {
 }
 
 const IDF_FLOOR = 1e-6;
+/** The tail is folded into the main postings once it holds more than 1/TAIL_FOLD as many. */
+const TAIL_FOLD = 8;
+
+/** Postings of term t are [start[t], start[t + 1]) of slot and tf, in ascending slot order. */
+interface PostingBlock {
+  start: Int32Array;
+  slot: Int32Array;
+  tf: Float32Array;
+}
+
+const NO_POSTINGS: PostingBlock = { start: new Int32Array(1), slot: new Int32Array(0), tf: new Float32Array(0) };
 
 export class Bm25Index {
   readonly docCount: number;
@@ -65,11 +80,10 @@ export class Bm25Index {
   private readonly docLength: Int32Array;
   /** k1 · (1 − b + b · length / avgLength) per paper: the length part of BM25's denominator. */
   private readonly lengthNorm: Float32Array;
-  /** Postings of term t are [termStart[t], termStart[t + 1]). */
-  private readonly termStart: Int32Array;
-  private readonly postingSlot: Int32Array;
-  /** Column-weighted term frequency of each posting. */
-  private readonly postingTf: Float32Array;
+  /** The main postings (column-weighted term frequency in tf); replaced by one block when the tail is folded into it. */
+  private main: PostingBlock;
+  /** Postings of papers added after all of main's, at slots after main's (empty: NO_POSTINGS). */
+  private tail: PostingBlock;
   /** Scratch: per-paper score of the query being run (kept zeroed between queries). */
   private readonly acc: Float64Array;
   private readonly touched: Int32Array;
@@ -79,16 +93,15 @@ export class Bm25Index {
   private readonly wTitle: number;
   private readonly wAbstract: number;
 
-  constructor(parts: Bm25Parts) {
+  constructor(parts: Bm25Parts, tail: PostingBlock = NO_POSTINGS) {
     this.k1 = parts.k1;
     this.b = parts.b;
     this.wTitle = parts.wTitle;
     this.wAbstract = parts.wAbstract;
     this.rowidOfSlot = parts.rowidOfSlot;
     this.docLength = parts.docLength;
-    this.termStart = parts.termStart;
-    this.postingSlot = parts.postingSlot;
-    this.postingTf = parts.postingTf;
+    this.main = { start: parts.termStart, slot: parts.postingSlot, tf: parts.postingTf };
+    this.tail = tail;
     const n = parts.rowidOfSlot.length;
     this.docCount = n;
     let total = 0;
@@ -102,10 +115,17 @@ export class Bm25Index {
     this.touched = new Int32Array(n);
   }
 
-  /** The arrays the index is made of (shared, not copied: do not modify them). */
+  /**
+   * The arrays the index is made of (shared, not copied: do not modify them). A tail is folded into
+   * the main postings first (the index keeps the folded block: saving does not leave two copies).
+   */
   parts(): Bm25Parts {
-    const { k1, b, wTitle, wAbstract, rowidOfSlot, docLength, termStart, postingSlot, postingTf } = this;
-    return { k1, b, wTitle, wAbstract, rowidOfSlot, docLength, termStart, postingSlot, postingTf };
+    if (this.tail !== NO_POSTINGS) {
+      this.main = appendPostings(this.main, this.tail);
+      this.tail = NO_POSTINGS;
+    }
+    const { k1, b, wTitle, wAbstract, rowidOfSlot, docLength } = this;
+    return { k1, b, wTitle, wAbstract, rowidOfSlot, docLength, termStart: this.main.start, postingSlot: this.main.slot, postingTf: this.main.tf };
   }
 
   /** Whether the index holds the paper with this row id. */
@@ -115,7 +135,12 @@ export class Bm25Index {
 
   /** Postings in the index (one per paper and distinct term). */
   get postingCount(): number {
-    return this.postingSlot.length;
+    return this.main.slot.length + this.tail.slot.length;
+  }
+
+  /** Of those, postings in the tail (papers added since the main postings were made; see the file comment). */
+  get tailPostingCount(): number {
+    return this.tail.slot.length;
   }
 
   /**
@@ -165,9 +190,10 @@ export class Bm25Index {
 
   /**
    * This index with `changed` papers added or, where their row id is already here, replaced: the
-   * same index `build` would make from all papers' current term data (same slots, posting order and
-   * scores), made by one pass over the postings instead of decoding every paper. Papers are never
-   * deleted from a store, so there is no removal.
+   * same index `build` would make from all papers' current term data (same slots, scores, and
+   * posting order once folded), made without decoding any paper but the changed ones. Papers only
+   * added after every one here share this index's main postings and go into its tail; otherwise one
+   * pass over the postings merges them. Papers are never deleted from a store, so there is no removal.
    */
   withChanges(changed: Iterable<Bm25Document>): Bm25Index {
     // The changed papers, by row id (the last of two with one row id wins), decoded once.
@@ -175,11 +201,15 @@ export class Bm25Index {
     for (const doc of changed) byRowid.set(doc.rowid, doc.data);
     if (byRowid.size === 0) return this;
     const changedRowids = Int32Array.from(byRowid.keys()).sort();
+    // Papers only added after every old one (an indexer's usual commit): old postings keep their slots.
+    const nOld = this.rowidOfSlot.length;
+    const appendOnly = nOld === 0 || changedRowids[0]! > this.rowidOfSlot[nOld - 1]!;
+    if (!appendOnly && this.tail !== NO_POSTINGS) return new Bm25Index(this.parts()).withChanges([...byRowid].map(([rowid, data]) => ({ rowid, data })));
     const scratch = new TermDataScratch();
     const changedIds: Int32Array[] = [];
     const changedTf: Float32Array[] = [];
     const changedLength = new Int32Array(changedRowids.length);
-    let maxId = this.termStart.length - 2;
+    let maxId = Math.max(this.main.start.length, this.tail.start.length) - 2;
     for (let j = 0; j < changedRowids.length; j++) {
       decodeTermDataInto(byRowid.get(changedRowids[j]!)!, scratch);
       const { ids, tfTitle, tfAbstract, count } = scratch;
@@ -193,7 +223,6 @@ export class Bm25Index {
 
     // New slots: the old row ids and the changed ones, merged in ascending order.
     const oldRowids = this.rowidOfSlot;
-    const nOld = oldRowids.length;
     const oldToNew = new Int32Array(nOld);
     const changedSlot = new Int32Array(changedRowids.length);
     const rowidOfSlot = new Int32Array(nOld + changedRowids.length);
@@ -219,8 +248,6 @@ export class Bm25Index {
     }
     // Fewer slots than allocated when changed papers replaced old ones.
     const slots = { rowidOfSlot: n < rowidOfSlot.length ? rowidOfSlot.slice(0, n) : rowidOfSlot, docLength: n < docLength.length ? docLength.slice(0, n) : docLength };
-    // Papers only added after every old one (an indexer's usual commit): old postings keep their slots.
-    const appendOnly = replaced === 0 && (nOld === 0 || changedRowids[0]! > oldRowids[nOld - 1]!);
 
     // The changed papers' postings per term, in ascending slot order.
     const termCount = maxId + 1;
@@ -240,67 +267,52 @@ export class Bm25Index {
       }
     }
 
-    // Postings per term: the old ones that stay (at their new slots) merged with the changed ones.
-    const oldStart = this.termStart;
+    const delta: PostingBlock = { start: deltaStart, slot: deltaSlot, tf: deltaTf };
+    const params = { k1: this.k1, b: this.b, wTitle: this.wTitle, wAbstract: this.wAbstract, ...slots };
+    if (appendOnly) {
+      const tail = appendPostings(this.tail, delta);
+      if (tail.slot.length * TAIL_FOLD <= this.main.slot.length) return new Bm25Index({ ...params, termStart: this.main.start, postingSlot: this.main.slot, postingTf: this.main.tf }, tail);
+      const main = appendPostings(this.main, tail);
+      return new Bm25Index({ ...params, termStart: main.start, postingSlot: main.slot, postingTf: main.tf });
+    }
+
+    // Postings per term: the old ones that stay (at their new slots) merged with the changed ones (no tail here).
+    const { start: oldStart, slot: oldSlot, tf: oldTf } = this.main;
     const oldTerms = oldStart.length - 1;
     const termStart = new Int32Array(termCount + 1);
     for (let t = 0; t < termCount; t++) {
       let kept = 0;
       if (t < oldTerms) {
         if (replaced === 0) kept = oldStart[t + 1]! - oldStart[t]!;
-        else for (let p = oldStart[t]!; p < oldStart[t + 1]!; p++) if (oldToNew[this.postingSlot[p]!]! >= 0) kept++;
+        else for (let p = oldStart[t]!; p < oldStart[t + 1]!; p++) if (oldToNew[oldSlot[p]!]! >= 0) kept++;
       }
       termStart[t + 1] = termStart[t]! + kept + deltaStart[t + 1]! - deltaStart[t]!;
     }
     const postingSlot = new Int32Array(termStart[termCount]!);
     const postingTf = new Float32Array(termStart[termCount]!);
-    if (appendOnly) {
-      // Each term's new postings go after its old ones: copy the old postings in runs between the
-      // terms that got new ones (a copy per term costs more than the copying at 10^6 terms).
-      let oldPos = 0;
-      let at = 0;
-      const oldTotal = this.postingSlot.length;
-      const copyOld = (end: number) => {
-        postingSlot.set(this.postingSlot.subarray(oldPos, end), at);
-        postingTf.set(this.postingTf.subarray(oldPos, end), at);
-        at += end - oldPos;
-        oldPos = end;
-      };
-      for (let t = 0; t < termCount; t++) {
-        const d = deltaStart[t]!;
-        const dEnd = deltaStart[t + 1]!;
-        if (d === dEnd) continue;
-        copyOld(t < oldTerms ? oldStart[t + 1]! : oldTotal);
-        postingSlot.set(deltaSlot.subarray(d, dEnd), at);
-        postingTf.set(deltaTf.subarray(d, dEnd), at);
-        at += dEnd - d;
-      }
-      copyOld(oldTotal);
-    } else {
-      for (let t = 0; t < termCount; t++) {
-        let at = termStart[t]!;
-        let p = t < oldTerms ? oldStart[t]! : 0;
-        const pEnd = t < oldTerms ? oldStart[t + 1]! : 0;
-        let d = deltaStart[t]!;
-        const dEnd = deltaStart[t + 1]!;
-        while (p < pEnd || d < dEnd) {
-          const oldSlot = p < pEnd ? oldToNew[this.postingSlot[p]!]! : Infinity;
-          if (oldSlot === -1) {
-            p++;
-            continue;
-          }
-          const newSlot = d < dEnd ? deltaSlot[d]! : Infinity;
-          if (oldSlot < newSlot) {
-            postingSlot[at] = oldSlot;
-            postingTf[at++] = this.postingTf[p++]!;
-          } else {
-            postingSlot[at] = newSlot;
-            postingTf[at++] = deltaTf[d++]!;
-          }
+    for (let t = 0; t < termCount; t++) {
+      let at = termStart[t]!;
+      let p = t < oldTerms ? oldStart[t]! : 0;
+      const pEnd = t < oldTerms ? oldStart[t + 1]! : 0;
+      let d = deltaStart[t]!;
+      const dEnd = deltaStart[t + 1]!;
+      while (p < pEnd || d < dEnd) {
+        const oldSlotHere = p < pEnd ? oldToNew[oldSlot[p]!]! : Infinity;
+        if (oldSlotHere === -1) {
+          p++;
+          continue;
+        }
+        const newSlot = d < dEnd ? deltaSlot[d]! : Infinity;
+        if (oldSlotHere < newSlot) {
+          postingSlot[at] = oldSlotHere;
+          postingTf[at++] = oldTf[p++]!;
+        } else {
+          postingSlot[at] = newSlot;
+          postingTf[at++] = deltaTf[d++]!;
         }
       }
     }
-    return new Bm25Index({ k1: this.k1, b: this.b, wTitle: this.wTitle, wAbstract: this.wAbstract, ...slots, termStart, postingSlot, postingTf });
+    return new Bm25Index({ ...params, termStart, postingSlot, postingTf });
   }
 
   /**
@@ -338,14 +350,29 @@ export class Bm25Index {
 
   /** Papers containing the term. */
   documentFrequency(termId: number): number {
-    if (!(termId >= 0 && termId + 1 < this.termStart.length)) return 0;
-    return this.termStart[termId + 1]! - this.termStart[termId]!;
+    return postingsOf(this.main, termId) + postingsOf(this.tail, termId);
   }
 
   idf(termId: number): number {
     const n = this.documentFrequency(termId);
     if (n === 0) return 0;
     return Math.max(IDF_FLOOR, Math.log((this.docCount - n + 0.5) / (n + 0.5)));
+  }
+
+  /** Adds one term's BM25 part for the papers of its postings in `block`; returns the touched count. */
+  private accumulate(block: PostingBlock, t: number, w: number, nTouched: number): number {
+    if (!(t >= 0 && t + 1 < block.start.length)) return nTouched;
+    const { acc, touched, lengthNorm } = this;
+    const { slot: postingSlot, tf: postingTf } = block;
+    const end = block.start[t + 1]!;
+    for (let i = block.start[t]!; i < end; i++) {
+      const slot = postingSlot[i]!;
+      const tf = postingTf[i]!;
+      if (tf === 0) continue; // only in a column weighted 0
+      if (acc[slot] === 0) touched[nTouched++] = slot;
+      acc[slot]! += (w * tf) / (tf + lengthNorm[slot]!);
+    }
+    return nTouched;
   }
 
   /**
@@ -355,21 +382,15 @@ export class Bm25Index {
   search(terms: readonly QueryTerm[], k: number, accept?: (rowid: number) => boolean): Bm25Hit[] {
     const limit = Math.floor(k);
     if (!(limit > 0) || this.docCount === 0) return [];
-    const { acc, touched, postingSlot, postingTf, lengthNorm } = this;
+    const { acc, touched } = this;
     const k1plus1 = this.k1 + 1;
     let nTouched = 0;
     for (const term of terms) {
       const idf = this.idf(term.id);
       if (idf === 0) continue;
       const w = idf * (term.weight ?? 1) * k1plus1;
-      const end = this.termStart[term.id + 1]!;
-      for (let i = this.termStart[term.id]!; i < end; i++) {
-        const slot = postingSlot[i]!;
-        const tf = postingTf[i]!;
-        if (tf === 0) continue; // only in a column weighted 0
-        if (acc[slot] === 0) touched[nTouched++] = slot;
-        acc[slot]! += (w * tf) / (tf + lengthNorm[slot]!);
-      }
+      nTouched = this.accumulate(this.main, term.id, w, nTouched);
+      if (this.tail !== NO_POSTINGS) nTouched = this.accumulate(this.tail, term.id, w, nTouched);
     }
     const heap = new TopK(limit);
     for (let i = 0; i < nTouched; i++) {
@@ -381,6 +402,45 @@ export class Bm25Index {
     }
     return heap.sorted();
   }
+}
+
+/** Papers with postings for term t in the block. */
+function postingsOf(block: PostingBlock, t: number): number {
+  return t >= 0 && t + 1 < block.start.length ? block.start[t + 1]! - block.start[t]! : 0;
+}
+
+/**
+ * Each term's postings of `a`, then of `b` (whose papers all sit at later slots), as one block:
+ * `a` copied in runs between the terms `b` has postings for (a copy per term costs more than the
+ * copying itself at 10^6 terms).
+ */
+function appendPostings(a: PostingBlock, b: PostingBlock): PostingBlock {
+  const aTerms = a.start.length - 1;
+  const bTerms = b.start.length - 1;
+  const termCount = Math.max(aTerms, bTerms);
+  const start = new Int32Array(termCount + 1);
+  for (let t = 0; t < termCount; t++) start[t + 1] = start[t]! + postingsOf(a, t) + postingsOf(b, t);
+  const slot = new Int32Array(start[termCount]!);
+  const tf = new Float32Array(start[termCount]!);
+  let aPos = 0;
+  let at = 0;
+  const copyA = (end: number) => {
+    slot.set(a.slot.subarray(aPos, end), at);
+    tf.set(a.tf.subarray(aPos, end), at);
+    at += end - aPos;
+    aPos = end;
+  };
+  for (let t = 0; t < bTerms; t++) {
+    const from = b.start[t]!;
+    const to = b.start[t + 1]!;
+    if (from === to) continue;
+    copyA(t < aTerms ? a.start[t + 1]! : a.slot.length);
+    slot.set(b.slot.subarray(from, to), at);
+    tf.set(b.tf.subarray(from, to), at);
+    at += to - from;
+  }
+  copyA(a.slot.length);
+  return { start, slot, tf };
 }
 
 /** The k best (score desc, rowid asc) of a stream, in a binary min-heap of the current worst at the top. */

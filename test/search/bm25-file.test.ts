@@ -61,6 +61,43 @@ describe("Bm25Index.withChanges", () => {
     });
   }
 
+  it("papers added after every old one share the old postings and sit in a tail searched beside them, until it is folded", () => {
+    const old = corpus(1, range(1, 400));
+    const base = Bm25Index.build(docs(old));
+    const first = corpus(2, range(400, 410));
+    // A paper with a word no old paper has (its term id is beyond the old postings').
+    const rare = new Map([[410, encodeTermData(paperTermData("quokka census", "", (t) => (t === "quokka" ? 500 : 501)))]]);
+    const second = corpus(3, range(411, 420));
+    const twice = base.withChanges(docs(first)).withChanges(docs(new Map([...rare, ...second])));
+    const mainPostings = (index: Bm25Index) => (index as unknown as { main: { slot: Int32Array } }).main.slot;
+    expect(mainPostings(twice)).toBe(mainPostings(base));
+    expect(twice.tailPostingCount).toBeGreaterThan(0);
+    const final = new Map([...old, ...first, ...rare, ...second]);
+    const built = Bm25Index.build(docs(final));
+    expect(twice.postingCount).toBe(built.postingCount);
+    for (const q of [[1, 2], [5], [3, 9, 14, 20], [500], [500, 501, 4]]) {
+      const terms = q.map((id) => ({ id }));
+      expect(twice.search(terms, 15)).toEqual(built.search(terms, 15));
+      for (const id of q) expect(twice.idf(id)).toBe(built.idf(id));
+    }
+    expect(twice.search([{ id: 500 }], 5).map((h) => h.rowid)).toEqual([410]);
+    // A replaced paper: the tail is folded and the postings merged.
+    const replacedDocs = corpus(4, [5, 415]);
+    const replaced = twice.withChanges(docs(replacedDocs));
+    expect(replaced.tailPostingCount).toBe(0);
+    expect(plain(replaced.parts())).toEqual(plain(Bm25Index.build(docs(new Map([...final, ...replacedDocs]))).parts()));
+    // A tail over 1/8 of the main postings is folded in.
+    const many = corpus(5, range(400, 480));
+    const folded = base.withChanges(docs(many));
+    expect(folded.tailPostingCount).toBe(0);
+    expect(mainPostings(folded)).not.toBe(mainPostings(base));
+    expect(plain(folded.parts())).toEqual(plain(Bm25Index.build(docs(new Map([...old, ...many]))).parts()));
+    // parts() (what is saved) folds the tail and the index keeps the folded postings.
+    expect(plain(twice.parts())).toEqual(plain(built.parts()));
+    expect(twice.tailPostingCount).toBe(0);
+    expect(twice.search([{ id: 500 }], 5).map((h) => h.rowid)).toEqual([410]);
+  });
+
   it("nothing changed → the same index", () => {
     const index = Bm25Index.build(docs(corpus(1, range(1, 20))));
     expect(index.withChanges([])).toBe(index);
