@@ -707,16 +707,18 @@ export class PaperStore {
 
   /**
    * The terms that best describe a stored paper for finding similar ones ("more like this"): its
-   * `max` terms of highest weighted tf × idf, rare terms first.
+   * `max` terms of highest weighted tf × idf, rare terms first, leaving out terms in more than
+   * `maxDocShare` of all papers (as Lucene's MoreLikeThis does).
    */
-  describingTerms(rowid: number, max: number): QueryTerm[] {
+  describingTerms(rowid: number, max: number, maxDocShare = 1): QueryTerm[] {
     const data = this.termDataOf(rowid);
     if (!data) return [];
     const index = this.fullTextIndex();
     const w = this.weights;
+    const maxDocs = maxDocShare * index.docCount;
     return data.ids
       .map((id, i) => ({ id, score: (w.title * data.tfTitle[i]! + w.abstract * data.tfAbstract[i]!) * index.idf(id) }))
-      .filter((t) => t.score > 0)
+      .filter((t) => t.score > 0 && index.documentFrequency(t.id) <= maxDocs)
       .sort((a, b) => b.score - a.score || a.id - b.id)
       .slice(0, Math.max(0, Math.floor(max)))
       .map((t) => ({ id: t.id }));

@@ -493,6 +493,30 @@ describe("bm25Search", () => {
   });
 });
 
+describe("describingTerms", () => {
+  it("gives a paper's words of highest tf × idf, leaving out words in more than the share of papers asked", () => {
+    const s = mem();
+    const common = "learning";
+    s.upsertMany(
+      Array.from({ length: 10 }, (_, i) =>
+        paper(`c${i}`, { title: i < 6 ? `${common} about topic${i}` : `study of topic${i}`, abstract: i === 0 ? `${common} ${common} ${common} with glaciers.` : "Plain text." }),
+      ),
+    );
+    const words = (terms: { id: number }[]) => {
+      const ids = s.termIdsOf(queryTerms(`${common} glaciers topic0`, 10));
+      return [...ids].filter(([, id]) => terms.some((t) => t.id === id)).map(([w]) => w).sort();
+    };
+    const rowid = s.get("c0")!.rowid;
+    const all = s.describingTerms(rowid, 25);
+    expect(words(all)).toEqual(queryTerms(`${common} glaciers topic0`, 10).sort());
+    // "learning" is in 6 of 10 papers: kept up to a share of 0.6, left out below it.
+    expect(words(s.describingTerms(rowid, 25, 0.6))).toContain(queryTerms(common, 1)[0]);
+    expect(words(s.describingTerms(rowid, 25, 0.5))).not.toContain(queryTerms(common, 1)[0]);
+    expect(s.describingTerms(rowid, 25, 0.5)).toHaveLength(all.length - 1);
+    expect(s.describingTerms(rowid, 1)).toHaveLength(1);
+  });
+});
+
 describe("filters", () => {
   it("dates (inclusive, partial dates allowed), categories exact and by archive, author", () => {
     const { s, rowid } = corpusStore();
