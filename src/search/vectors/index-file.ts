@@ -152,42 +152,11 @@ export const fileCloser = new FinalizationRegistry<number>((fd) => {
  * values before checking them (a flipped byte there would make hnswlib allocate or read wildly).
  */
 export async function inspectIndexFile(file: string, dim: number, M: number): Promise<IndexFileInfo> {
-  const corrupt = (reason: string): never => {
-    throw new IndexCorruptError(file, reason);
-  };
-  let fh: FileHandle;
-  try {
-    fh = await open(file, "r");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return corrupt("it is missing");
-    throw err;
-  }
+  const corrupt = corrupter(file);
+  const fh = await openIndexFile(file, corrupt);
   try {
     const r = new HashingReader(fh);
-    const h = await r.take(HEADER_BYTES, corrupt);
-    const u64 = (off: number): number => {
-      const v = h.readBigUInt64LE(off);
-      return v > BigInt(Number.MAX_SAFE_INTEGER) ? corrupt(`header field at byte ${off} is out of range`) : Number(v);
-    };
-    const offsetLevel0 = u64(0);
-    const maxElements = u64(8);
-    const count = u64(16);
-    const sizePerElement = u64(24);
-    const labelOffset = u64(32);
-    const offsetData = u64(40);
-    const maxLevel = h.readInt32LE(48);
-    const enterPoint = h.readUInt32LE(52);
-    const maxM = u64(56);
-    const maxM0 = u64(64);
-    const fileM = u64(72);
-    const efc = u64(88);
-    const linksLevel0 = maxM0 * 4 + 4;
-    if (offsetLevel0 !== 0 || fileM !== M || maxM !== M || maxM0 !== 2 * M) corrupt(`header says M=${fileM}, maxM=${maxM}, maxM0=${maxM0}; expected M=${M}`);
-    if (offsetData !== linksLevel0 || labelOffset !== linksLevel0 + dim * 4 || sizePerElement !== labelOffset + 8) {
-      corrupt(`header element layout does not match dim ${dim}`);
-    }
-    if (count > maxElements || count > MAX_LABEL || efc < 1) corrupt("header counts are inconsistent");
-    if (count > 0 && (enterPoint >= count || maxLevel < 0 || maxLevel > 64)) corrupt("header entry point is invalid");
+    const { count, sizePerElement, labelOffset, offsetData, maxLevel, maxM, maxM0 } = parseHeader(await r.take(HEADER_BYTES, corrupt), dim, M, corrupt);
     const live: number[] = [];
     const deleted: number[] = [];
     const vectorOffsets = new Map<number, number>();
@@ -217,6 +186,67 @@ export async function inspectIndexFile(file: string, dim: number, M: number): Pr
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * Checks an hnswlib index file's header only (the first 96 bytes): what hnswlib sizes its memory by.
+ * Enough to hand the file to hnswlib (which checks its link lists against the file size itself
+ * before allocating them) while `inspectIndexFile` checks the rest.
+ */
+export async function checkIndexHeader(file: string, dim: number, M: number): Promise<void> {
+  const corrupt = corrupter(file);
+  const fh = await openIndexFile(file, corrupt);
+  try {
+    const h = Buffer.alloc(HEADER_BYTES);
+    const { bytesRead } = await fh.read(h, 0, HEADER_BYTES, 0);
+    if (bytesRead < HEADER_BYTES) corrupt("it ends inside the header");
+    parseHeader(h, dim, M, corrupt);
+  } finally {
+    await fh.close();
+  }
+}
+
+function corrupter(file: string): (reason: string) => never {
+  return (reason) => {
+    throw new IndexCorruptError(file, reason);
+  };
+}
+
+async function openIndexFile(file: string, corrupt: (reason: string) => never): Promise<FileHandle> {
+  try {
+    return await open(file, "r");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return corrupt("it is missing");
+    throw err;
+  }
+}
+
+/** The header's fields, each checked against dim and M and the others. */
+function parseHeader(h: Buffer, dim: number, M: number, corrupt: (reason: string) => never) {
+  const u64 = (off: number): number => {
+    const v = h.readBigUInt64LE(off);
+    return v > BigInt(Number.MAX_SAFE_INTEGER) ? corrupt(`header field at byte ${off} is out of range`) : Number(v);
+  };
+  const offsetLevel0 = u64(0);
+  const maxElements = u64(8);
+  const count = u64(16);
+  const sizePerElement = u64(24);
+  const labelOffset = u64(32);
+  const offsetData = u64(40);
+  const maxLevel = h.readInt32LE(48);
+  const enterPoint = h.readUInt32LE(52);
+  const maxM = u64(56);
+  const maxM0 = u64(64);
+  const fileM = u64(72);
+  const efc = u64(88);
+  const linksLevel0 = maxM0 * 4 + 4;
+  if (offsetLevel0 !== 0 || fileM !== M || maxM !== M || maxM0 !== 2 * M) corrupt(`header says M=${fileM}, maxM=${maxM}, maxM0=${maxM0}; expected M=${M}`);
+  if (offsetData !== linksLevel0 || labelOffset !== linksLevel0 + dim * 4 || sizePerElement !== labelOffset + 8) {
+    corrupt(`header element layout does not match dim ${dim}`);
+  }
+  if (count > maxElements || count > MAX_LABEL || efc < 1) corrupt("header counts are inconsistent");
+  if (count > 0 && (enterPoint >= count || maxLevel < 0 || maxLevel > 64)) corrupt("header entry point is invalid");
+  return { count, sizePerElement, labelOffset, offsetData, maxLevel, maxM, maxM0 };
 }
 
 /** hnswlib's header: 6 size_t, int maxlevel, uint32 entry point, 3 size_t, double mult, size_t efC. */
