@@ -608,7 +608,9 @@ export class VectorIndex {
    * doubling) and they are at most `maxAdded`. Returns false, having changed nothing, when any of
    * that fails or there is no newer generation: the caller loads the whole file then. The inserts
    * run in batches with the event loop let through between them, so searches go on meanwhile
-   * (those that run in between see some of the new papers, none of the deleted). Errors as `load`.
+   * (those that run in between see some of the new papers, none of the deleted). Errors as `load`;
+   * one midway (a read of the new file failing) leaves the papers added so far, and the next call
+   * adds the rest.
    */
   async advanceInPlace(dir: string, opts: LoadOptions & { maxAdded: number }): Promise<boolean> {
     if (!this.hnswValue || !this.fileVectors || this.saving) return false;
