@@ -125,10 +125,7 @@ export class Bm25Index {
    * the main postings first (the index keeps the folded block: saving does not leave two copies).
    */
   parts(): Bm25Parts {
-    if (this.tail !== NO_POSTINGS) {
-      this.main = appendPostings(this.main, this.tail);
-      this.tail = NO_POSTINGS;
-    }
+    this.foldTail();
     const { k1, b, wTitle, wAbstract, rowidOfSlot, docLength } = this;
     return { k1, b, wTitle, wAbstract, rowidOfSlot, docLength, termStart: this.main.start, postingSlot: this.main.slot, postingTf: this.main.tf };
   }
@@ -141,6 +138,13 @@ export class Bm25Index {
   /** Postings in the index (one per paper and distinct term). */
   get postingCount(): number {
     return this.main.slot.length + this.tail.slot.length;
+  }
+
+  /** Makes the tail part of the main postings (same index, one block). */
+  private foldTail(): void {
+    if (this.tail === NO_POSTINGS) return;
+    this.main = appendPostings(this.main, this.tail);
+    this.tail = NO_POSTINGS;
   }
 
   /** Of those, postings in the tail (papers added since the main postings were made; see the file comment). */
@@ -209,7 +213,8 @@ export class Bm25Index {
     // Papers only added after every old one (an indexer's usual commit): old postings keep their slots.
     const nOld = this.rowidOfSlot.length;
     const appendOnly = nOld === 0 || changedRowids[0]! > this.rowidOfSlot[nOld - 1]!;
-    if (!appendOnly && this.tail !== NO_POSTINGS) return new Bm25Index(this.parts()).withChanges([...byRowid].map(([rowid, data]) => ({ rowid, data })));
+    // A merge walks one block of postings.
+    if (!appendOnly) this.foldTail();
     const scratch = new TermDataScratch();
     const changedIds: Int32Array[] = [];
     const changedTf: Float32Array[] = [];
@@ -281,7 +286,7 @@ export class Bm25Index {
       return new Bm25Index({ ...params, termStart: main.start, postingSlot: main.slot, postingTf: main.tf });
     }
 
-    // Postings per term: the old ones that stay (at their new slots) merged with the changed ones (no tail here).
+    // Postings per term: the old ones that stay (at their new slots) merged with the changed ones (the tail was folded).
     const { start: oldStart, slot: oldSlot, tf: oldTf } = this.main;
     const oldTerms = oldStart.length - 1;
     const termStart = new Int32Array(termCount + 1);

@@ -182,7 +182,6 @@ function checkpointSetting(option: number | undefined, env: NodeJS.ProcessEnv = 
   return { every: raw, fixed: option !== undefined || fromEnv };
 }
 
-/** The HNSW search breadth for this model at this many stored vectors (model-tuning.ts). */
 /**
  * A refresh adds the indexer's new papers to the loaded graph (VectorIndex.advanceInPlace) when they
  * are at most this many or this share of the index, and loads the new vector file whole beyond: at a
@@ -192,6 +191,7 @@ function checkpointSetting(option: number | undefined, env: NodeJS.ProcessEnv = 
 const ADVANCE_MIN_PAPERS = 2_000;
 const ADVANCE_SHARE = 0.05;
 
+/** The HNSW search breadth for this model at this many stored vectors (model-tuning.ts). */
 function efSearchOf(fingerprint: ModelFingerprint, store: PaperStore): number {
   return efSearchFor(tuningFor(fingerprint.modelId), store.vectorLabelCount());
 }

@@ -617,18 +617,18 @@ export class VectorIndex {
     const pointer = await readPointer(dir, opts.expectFingerprint);
     if (!pointer || pointer.lineage !== this.lineageValue || pointer.generation <= this.generationValue) return false;
     if (pointer.dim !== this.dim || pointer.M !== this.M) return false;
-    const file = path.join(dir, pointer.file);
-    // Held open before it is checked: a newer save may delete the file, never change it.
+    const file = await sizedGenerationFile(dir, pointer);
+    // Held open before its contents are checked: a newer save may delete the file, never change it.
     let fd: number;
     try {
       fd = openSync(file, "r");
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new IndexCorruptError(file, `it is missing (named by ${path.join(dir, POINTER_FILE)})`);
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw generationMissing(dir, file);
       throw err;
     }
     let adopted = false;
     try {
-      const { info } = await verifiedGeneration(dir, pointer);
+      const info = await verifiedContents(dir, pointer, file);
       const added = info.live.filter((label) => !this.live.has(label));
       const hnsw = this.hnswValue;
       if (added.some((label) => this.deleted.has(label))) return false;
@@ -682,12 +682,6 @@ async function readPointer(dir: string, expectFingerprint: ModelFingerprint): Pr
   return pointer;
 }
 
-/** The generation file a pointer names, checked against it: size, structure, sha256, counts (one read of the file). */
-async function verifiedGeneration(dir: string, pointer: IndexPointer): Promise<{ file: string; info: IndexFileInfo }> {
-  const file = await sizedGenerationFile(dir, pointer);
-  return { file, info: await verifiedContents(dir, pointer, file) };
-}
-
 /** The path of the generation file a pointer names, when it exists with the size the pointer records. */
 async function sizedGenerationFile(dir: string, pointer: IndexPointer): Promise<string> {
   const pointerPath = path.join(dir, POINTER_FILE);
@@ -696,11 +690,15 @@ async function sizedGenerationFile(dir: string, pointer: IndexPointer): Promise<
   try {
     size = (await stat(file)).size;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new IndexCorruptError(file, `it is missing (named by ${pointerPath})`);
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw generationMissing(dir, file);
     throw err;
   }
   if (size !== pointer.bytes) throw new IndexCorruptError(file, `it has ${size} bytes, ${pointerPath} records ${pointer.bytes} (truncated or overwritten)`);
   return file;
+}
+
+function generationMissing(dir: string, file: string): IndexCorruptError {
+  return new IndexCorruptError(file, `it is missing (named by ${path.join(dir, POINTER_FILE)})`);
 }
 
 /** The walk of a generation file (inspectIndexFile), checked against the pointer's sha256 and counts. */
