@@ -448,6 +448,11 @@ describe("VectorIndex persistence", () => {
       const pointerText = readFileSync(pointerPath, "utf8");
       writeFileSync(pointerPath, pointerText.slice(0, 40));
       await expectCorrupt(dir, pointerPath, /JSON/);
+      // The lineage a reader follows generations by: a value that is not ours is refused by name.
+      for (const lineage of [42, "not-hex", ""]) {
+        writeFileSync(pointerPath, JSON.stringify({ ...(JSON.parse(pointerText) as IndexPointer), lineage }));
+        await expectCorrupt(dir, pointerPath, /bad lineage/);
+      }
       writeFileSync(pointerPath, pointerText);
       rmSync(file);
       const err = await VectorIndex.load(dir, { expectFingerprint: fp(16) }).catch((e: unknown) => e);
