@@ -30,10 +30,10 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { createGunzip } from "node:zlib";
-import hnswlib from "hnswlib-node";
+import { hnswlib } from "../src/search/vectors/hnswlib.js";
 import { seededRandom as rng } from "../src/random.js";
 
-const { HierarchicalNSW, BruteforceSearch } = hnswlib;
+const { HierarchicalNSW, BruteforceSearch } = hnswlib.addon;
 
 const { values } = parseArgs({
   options: {

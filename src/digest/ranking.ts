@@ -19,9 +19,9 @@ import { queryTerms, type TermData } from "../search/text-analysis.js";
 import type { DigestItem, DigestSource, Subscription } from "./digest-store.js";
 import { isArxivId } from "../papers/arxiv-id.js";
 import { tuningFor } from "../search/model-tuning.js";
-import hnswlib from "hnswlib-node";
+import { hnswlib } from "../search/vectors/hnswlib.js";
 
-const { BruteforceSearch } = hnswlib;
+const { BruteforceSearch } = hnswlib.addon;
 
 export interface RankingWeights {
   topic: number;

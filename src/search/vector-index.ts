@@ -37,7 +37,6 @@ import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, openSync, readSync } from "node:fs";
 import { readFile, rename, stat, unlink } from "node:fs/promises";
 import path from "node:path";
-import hnswlib from "hnswlib-node";
 import type { ModelFingerprint } from "./types.js";
 import { fsyncDir, fsyncFile, writeFileSynced } from "../atomic-write.js";
 import { faultPoint } from "../fault-points.js";
@@ -58,13 +57,14 @@ import {
   scanDir,
   type IndexPointer,
 } from "./vectors/index-file.js";
+import { hnswlib } from "./vectors/hnswlib.js";
 import { PaperhoundError } from "../errors.js";
 import { makeDir } from "../make-dir.js";
 
 export { IndexCorruptError, INDEX_FORMAT_VERSION, POINTER_FILE, type IndexPointer } from "./vectors/index-file.js";
 export type { VectorHit } from "./vectors/exact-search.js";
 
-const { HierarchicalNSW } = hnswlib;
+const { HierarchicalNSW } = hnswlib.addon;
 type Hnsw = InstanceType<typeof HierarchicalNSW>;
 
 /** Measurements behind these defaults: docs/vector-index-measurements.md. */

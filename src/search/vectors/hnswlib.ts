@@ -1,0 +1,111 @@
+/**
+ * hnswlib-node, as the search core uses it: the x86-64-v3 build that postinstall makes
+ * (scripts/build-vector-addon.ts; AVX2 and FMA distance functions) on a CPU that has those
+ * features, otherwise the stock build npm made (SSE). Same source, same file layout, same results
+ * up to float rounding. Chosen once per thread, at first import. PAPERHOUND_VECTOR_SIMD=off keeps
+ * the stock build (to compare, or to rule the build out).
+ *
+ * The CPU is checked before the build is loaded: running an AVX2 instruction on a CPU without it
+ * kills the process, which no try/catch can stop (a Docker image built on one machine may run on
+ * an older one).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import stock from "hnswlib-node";
+
+export type HnswlibAddon = typeof stock;
+
+/** The -march the second build is made for. */
+export const SIMD_BUILD = "x86-64-v3";
+/** Where in hnswlib-node's directory it is written. */
+export const SIMD_BUILD_DIR = path.join("build", SIMD_BUILD);
+
+/** build.json beside the second build's addon.node. */
+export interface SimdBuildInfo {
+  /** The hnswlib-node version whose source was compiled: another installed version means it is stale. */
+  hnswlibNode: string;
+  march: string;
+  cxxflags: string;
+}
+
+/** Linux's /proc/cpuinfo names of x86-64-v3's features (lzcnt is reported as abm). */
+const X86_64_V3_FLAGS = ["avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"] as const;
+
+/** The x86-64-v3 features /proc/cpuinfo's first "flags" line lacks; undefined when it has no such line. */
+export function missingX86_64V3(cpuinfo: string): string[] | undefined {
+  const line = /^flags\s*:(.*)$/m.exec(cpuinfo);
+  if (!line) return undefined;
+  const has = new Set(line[1]!.trim().split(/\s+/));
+  return X86_64_V3_FLAGS.filter((f) => !has.has(f));
+}
+
+export function simdBuildInfo(dir: string): SimdBuildInfo | undefined {
+  try {
+    const info = JSON.parse(readFileSync(path.join(dir, "build.json"), "utf8")) as Partial<SimdBuildInfo>;
+    return typeof info.hnswlibNode === "string" && typeof info.march === "string" ? (info as SimdBuildInfo) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface HnswlibChoice {
+  addon: HnswlibAddon;
+  /** "x86-64-v3", or "stock". */
+  build: string;
+  /** Why the stock build is used (absent when the x86-64-v3 one is). */
+  reason?: string;
+}
+
+export interface ChooseOptions {
+  /** PAPERHOUND_VECTOR_SIMD: "off" keeps the stock build. */
+  setting?: string;
+  platform?: string;
+  arch?: string;
+  /** /proc/cpuinfo's text; read when not given. */
+  cpuinfo?: string;
+  /** hnswlib-node's directory; resolved when not given. */
+  packageDir?: string;
+}
+
+const requireHere = createRequire(import.meta.url);
+
+export function chooseHnswlib(opts: ChooseOptions = {}): HnswlibChoice {
+  const stockBecause = (reason: string): HnswlibChoice => ({ addon: stock, build: "stock", reason });
+  const setting = (opts.setting ?? "").trim().toLowerCase();
+  if (setting === "off") return stockBecause("PAPERHOUND_VECTOR_SIMD=off");
+  if (setting !== "" && setting !== "auto") return stockBecause(`PAPERHOUND_VECTOR_SIMD=${opts.setting} is neither "auto" nor "off"`);
+  const platform = opts.platform ?? process.platform;
+  const arch = opts.arch ?? process.arch;
+  if (platform !== "linux" || arch !== "x64") return stockBecause(`the ${SIMD_BUILD} build is made on Linux x86-64 only`);
+  let cpuinfo = opts.cpuinfo;
+  if (cpuinfo === undefined) {
+    try {
+      cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
+    } catch {
+      return stockBecause("/proc/cpuinfo cannot be read to check the CPU");
+    }
+  }
+  const missing = missingX86_64V3(cpuinfo);
+  if (missing === undefined) return stockBecause("/proc/cpuinfo lists no CPU features");
+  if (missing.length > 0) return stockBecause(`this CPU lacks ${missing.join(", ")}`);
+  const packageDir = opts.packageDir ?? path.dirname(requireHere.resolve("hnswlib-node/package.json"));
+  const dir = path.join(packageDir, SIMD_BUILD_DIR);
+  const file = path.join(dir, "addon.node");
+  if (!existsSync(file)) return stockBecause(`${file} is missing (npm install builds it; npm run build:vector-addon makes it now)`);
+  const version = (JSON.parse(readFileSync(path.join(packageDir, "package.json"), "utf8")) as { version: string }).version;
+  const info = simdBuildInfo(dir);
+  if (info?.hnswlibNode !== version) {
+    return stockBecause(`${file} was built from hnswlib-node ${info?.hnswlibNode ?? "(unknown)"}, not the installed ${version}: run npm run build:vector-addon`);
+  }
+  try {
+    const addon = requireHere(file) as HnswlibAddon;
+    if (typeof addon.HierarchicalNSW !== "function" || typeof addon.BruteforceSearch !== "function") return stockBecause(`${file} is not hnswlib-node's addon`);
+    return { addon, build: SIMD_BUILD };
+  } catch (err) {
+    return stockBecause(`${file} does not load: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** The build this thread uses. */
+export const hnswlib: HnswlibChoice = chooseHnswlib({ setting: process.env.PAPERHOUND_VECTOR_SIMD });
