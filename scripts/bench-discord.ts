@@ -11,6 +11,7 @@
  * in a worker thread (Discord is another machine; on 2 cores they still compete with the bot for
  * CPU). Prints a table, then one JSON line.
  */
+import { hnswlib } from "../src/search/vectors/hnswlib.js";
 import os from "node:os";
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { DiscordBot } from "../src/chat/discord/bot.js";
@@ -121,6 +122,7 @@ async function main(): Promise<void> {
     ["papers in index", String(papers)],
     ["index load", `${(loadMs / 1000).toFixed(1)} s`],
     ["search threads (SEARCH_THREADS)", searchThreads === 0 ? "0 (searches on the main thread)" : String(searchThreads)],
+    ["vector search (VECTOR_SIMD)", `hnswlib-node ${hnswlib.build} build`],
     ["interactions", `${interactionMs.length} of ${N} (${C} in flight, ${Math.round(RELATED * 100)}% /related)`],
     ["interaction → final edit p50 / p95 / p99 / max", `${f(percentile(interactionMs, 50))} / ${f(percentile(interactionMs, 95))} / ${f(percentile(interactionMs, 99))} / ${f(percentile(interactionMs, 100))} ms`],
     ["interaction → deferral p50 / p99 / max", `${f(percentile(deferMs, 50))} / ${f(percentile(deferMs, 99))} / ${f(percentile(deferMs, 100))} ms`],
@@ -153,6 +155,7 @@ async function main(): Promise<void> {
       cpus: os.cpus().length,
       cpu: os.cpus()[0]?.model,
       node: process.version,
+      vector_search_build: hnswlib.build,
     })}\n`,
   );
 }

@@ -26,6 +26,7 @@
  * bench-build.json and reported again when the index is reused.
  * The last line of output is one JSON object with every figure.
  */
+import { hnswlib } from "../src/search/vectors/hnswlib.js";
 import { spawn } from "node:child_process";
 import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
@@ -450,6 +451,7 @@ async function main(): Promise<void> {
         cpu: os.cpus()[0]?.model ?? "unknown",
         cpus: os.availableParallelism(),
         node: process.version,
+        vector_search_build: hnswlib.build,
         date: new Date().toISOString(),
       };
       const ms = (x: number) => `${x.toFixed(1)} ms`;
@@ -464,7 +466,7 @@ async function main(): Promise<void> {
         ["search", `p50 ${ms(search.p50)}  p95 ${ms(search.p95)}  p99 ${ms(search.p99)}  (${result.queries} queries; titles p50 ${ms(titleS.p50)}, phrases p50 ${ms(phraseS.p50)})`],
         ["related", `p50 ${ms(rel.p50)}  p95 ${ms(rel.p95)}  p99 ${ms(rel.p99)}  (${result.related_queries} queries)`],
         ["recall@10", `${result.recall_at_10} HNSW vs exact (ef ${result.ef_search}; ${result.hnsw_ms_per_query} vs ${result.exact_ms_per_query} ms per query)`],
-        ["machine", `${result.cpu}, ${result.cpus} CPUs, node ${result.node}`],
+        ["machine", `${result.cpu}, ${result.cpus} CPUs, node ${result.node}, hnswlib-node ${result.vector_search_build} build`],
       ];
       for (const [k, v] of rows) process.stdout.write(`${k.padEnd(13)} ${v}\n`);
       if (ownsDir && args.keep) process.stdout.write(`index kept in ${dir} (reuse it with --index ${dir})\n`);

@@ -141,6 +141,14 @@ export const SETTINGS = {
     default: () => 1,
     schema: intIn(0, 16),
   }),
+  vectorSimd: setting({
+    env: "VECTOR_SIMD",
+    // Read by the search core when it loads hnswlib (src/search/vectors/hnswlib.ts); checked here so a bad value stops the start.
+    description: "auto runs vector search on the AVX2 build of hnswlib that npm install makes, where the CPU has AVX2 and FMA; off keeps the stock build",
+    allowed: "one of auto, off",
+    default: () => "auto" as const,
+    schema: oneOf(["auto", "off"] as const),
+  }),
   indexRefreshSeconds: setting({
     env: "INDEX_REFRESH_SECONDS",
     description: "How often the bot looks for papers the indexer added (a pointer file read; new vectors load in the background); 0 never",

@@ -334,6 +334,17 @@ describe("paperhound stats", () => {
     expect(s).toMatchObject({ papers: 12, vectors: s.passages, pending: 0, model: "paperhound-sci-1", dim: 512, index_dir: base });
     expect(s.checksum).toMatch(/^[0-9a-f]{64}$/);
     expect(s.bytes_on_disk).toBeGreaterThan(10_000);
+    expect(["x86-64-v3", "stock"]).toContain(s.vector_search_build);
+    expect(s.vector_search_build === "stock").toBe(typeof s.vector_search_build_reason === "string");
+  });
+
+  it("says which build of hnswlib searches the vectors, and why the stock one when VECTOR_SIMD=off", async () => {
+    const off = await run(["stats", "--index", base], { VECTOR_SIMD: "off" });
+    expect(off.code).toBe(0);
+    expect(off.stdout).toMatch(/^vector search +hnswlib-node, stock build \(VECTOR_SIMD=off\)$/m);
+    const bad = await run(["stats", "--index", base], { VECTOR_SIMD: "fast" });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/VECTOR_SIMD/);
   });
 });
 

@@ -15,6 +15,7 @@ describe("loadConfig", () => {
       embedBatchSize: "auto",
       embedAllowDownload: false,
       searchThreads: 1,
+      vectorSimd: "auto",
       indexRefreshSeconds: 60,
       indexLockWaitSeconds: 600,
       digestIngest: true,

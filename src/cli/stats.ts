@@ -2,6 +2,7 @@
 import type { RegisterCommand } from "./context.js";
 import { openIndexForQuery, type IndexOption } from "../app/open-index.js";
 import { addIndexOption, bytesOnDisk } from "./search-common.js";
+import { hnswlib } from "../search/vectors/hnswlib.js";
 
 export const registerStats: RegisterCommand = (program, ctx) => {
   const cmd = program
@@ -27,6 +28,8 @@ export const registerStats: RegisterCommand = (program, ctx) => {
         generation: s.generation,
         schema_version: s.schemaVersion,
         top_categories: s.topCategories,
+        vector_search_build: hnswlib.build,
+        ...(hnswlib.reason ? { vector_search_build_reason: hnswlib.reason } : {}),
       };
       if (opts.json) {
         ctx.stdout.write(`${JSON.stringify(stats)}\n`);
@@ -39,6 +42,7 @@ export const registerStats: RegisterCommand = (program, ctx) => {
         ["vectors", `${stats.vectors}${stats.deleted_vectors > 0 ? ` (+${stats.deleted_vectors} deleted, reclaimed by reindex)` : ""}`],
         ["model", `${stats.model} (dim ${stats.dim}, checksum ${stats.checksum.slice(0, 12)})`],
         ["on disk", formatBytes(stats.bytes_on_disk)],
+        ["vector search", hnswlib.reason ? `hnswlib-node, stock build (${hnswlib.reason})` : `hnswlib-node, ${hnswlib.build} build (AVX2, FMA)`],
       ];
       if (stats.top_categories.length > 0) {
         rows.push(["categories", stats.top_categories.map((c) => `${c.category} ${c.count}`).join(", ")]);

@@ -38,8 +38,8 @@ describe("which hnswlib build runs", () => {
   it("keeps the stock build, saying why, when the setting, the platform, the CPU or the second build rule it out", () => {
     const ok = { ...linux, cpuinfo: cpuinfo(V3_FLAGS) };
     const cases: [ReturnType<typeof chooseHnswlib>, RegExp][] = [
-      [chooseHnswlib({ ...ok, setting: "off" }), /PAPERHOUND_VECTOR_SIMD=off/],
-      [chooseHnswlib({ ...ok, setting: "fast" }), /PAPERHOUND_VECTOR_SIMD=fast is neither "auto" nor "off"/],
+      [chooseHnswlib({ ...ok, setting: "off" }), /VECTOR_SIMD=off/],
+      [chooseHnswlib({ ...ok, setting: "fast" }), /VECTOR_SIMD=fast is neither "auto" nor "off"/],
       [chooseHnswlib({ ...ok, platform: "darwin" }), /Linux x86-64 only/],
       [chooseHnswlib({ ...ok, arch: "arm64" }), /Linux x86-64 only/],
       [chooseHnswlib({ ...linux, cpuinfo: cpuinfo("fpu sse sse2 avx") }), /this CPU lacks avx2, bmi1/],
@@ -57,7 +57,7 @@ describe("which hnswlib build runs", () => {
 
   it("uses the x86-64-v3 build that npm install made on a CPU that has the features", () => {
     const own = process.platform === "linux" && process.arch === "x64" ? missingX86_64V3(readFileSync("/proc/cpuinfo", "utf8")) : undefined;
-    if (own === undefined || own.length > 0 || process.env.PAPERHOUND_VECTOR_SIMD) {
+    if (own === undefined || own.length > 0 || process.env.VECTOR_SIMD) {
       // Another machine: whatever it chose, it says why it is not the second build.
       expect(hnswlib.build === SIMD_BUILD || hnswlib.reason !== undefined).toBe(true);
       return;

@@ -2,7 +2,7 @@
  * hnswlib-node, as the search core uses it: the x86-64-v3 build that postinstall makes
  * (scripts/build-vector-addon.ts; AVX2 and FMA distance functions) on a CPU that has those
  * features, otherwise the stock build npm made (SSE). Same source, same file layout, same results
- * up to float rounding. Chosen once per thread, at first import. PAPERHOUND_VECTOR_SIMD=off keeps
+ * up to float rounding. Chosen once per thread, at first import. VECTOR_SIMD=off keeps
  * the stock build (to compare, or to rule the build out).
  *
  * The CPU is checked before the build is loaded: running an AVX2 instruction on a CPU without it
@@ -58,7 +58,7 @@ export interface HnswlibChoice {
 }
 
 export interface ChooseOptions {
-  /** PAPERHOUND_VECTOR_SIMD: "off" keeps the stock build. */
+  /** VECTOR_SIMD: "off" keeps the stock build. */
   setting?: string;
   platform?: string;
   arch?: string;
@@ -73,8 +73,8 @@ const requireHere = createRequire(import.meta.url);
 export function chooseHnswlib(opts: ChooseOptions = {}): HnswlibChoice {
   const stockBecause = (reason: string): HnswlibChoice => ({ addon: stock, build: "stock", reason });
   const setting = (opts.setting ?? "").trim().toLowerCase();
-  if (setting === "off") return stockBecause("PAPERHOUND_VECTOR_SIMD=off");
-  if (setting !== "" && setting !== "auto") return stockBecause(`PAPERHOUND_VECTOR_SIMD=${opts.setting} is neither "auto" nor "off"`);
+  if (setting === "off") return stockBecause("VECTOR_SIMD=off");
+  if (setting !== "" && setting !== "auto") return stockBecause(`VECTOR_SIMD=${opts.setting} is neither "auto" nor "off"`);
   const platform = opts.platform ?? process.platform;
   const arch = opts.arch ?? process.arch;
   if (platform !== "linux" || arch !== "x64") return stockBecause(`the ${SIMD_BUILD} build is made on Linux x86-64 only`);
@@ -108,4 +108,4 @@ export function chooseHnswlib(opts: ChooseOptions = {}): HnswlibChoice {
 }
 
 /** The build this thread uses. */
-export const hnswlib: HnswlibChoice = chooseHnswlib({ setting: process.env.PAPERHOUND_VECTOR_SIMD });
+export const hnswlib: HnswlibChoice = chooseHnswlib({ setting: process.env.VECTOR_SIMD });
