@@ -21,7 +21,7 @@ import type { Paper } from "../papers/types.js";
 import { PaperIndex, STORE_FILE } from "../search/paper-index.js";
 import { checkStoreNotEmptied } from "../search/index-dir.js";
 import { PaperStore, StoreCorruptError, StoreSchemaError } from "../search/paper-store.js";
-import { IndexCorruptError, ModelMismatchError } from "../search/vector-index.js";
+import { IndexCorruptError, ModelMismatchError, savedFingerprint } from "../search/vector-index.js";
 import { writerInProgress, type LockHolder } from "../search/writer-lock.js";
 import { InputError, type AppContext } from "./context.js";
 import { PaperhoundError } from "../errors.js";
@@ -108,6 +108,18 @@ export async function openEmbedder(ctx: AppContext): Promise<Embedder> {
   });
 }
 
+type ModelIdentity = Awaited<ReturnType<typeof import("../embed/load.js").modelIdentity>>;
+
+/** `make`'s embedder for the configured model when the index's saved vectors were made with it; else undefined. */
+async function identityEmbedder(ctx: AppContext, dir: string, make: (identity: ModelIdentity & { dim: number }) => Embedder): Promise<Embedder | undefined> {
+  const saved = await savedFingerprint(dir);
+  if (!saved) return undefined;
+  const config = ctx.config();
+  const { modelIdentity } = await import("../embed/load.js");
+  const model = await modelIdentity({ ...embedderSettings(config), logger: commandLogger(ctx) });
+  return model.modelId === saved.modelId && model.checksum === saved.checksum ? make({ ...model, dim: saved.dim }) : undefined;
+}
+
 /** The search core's errors about unusable files, worded for this index: the commands they suggest carry its --index (src/index-errors.ts). */
 export function explainIndexError(err: unknown, loc: IndexLocation): unknown {
   const place = { dir: loc.dir, indexArg: loc.indexArg };
@@ -166,8 +178,16 @@ export function writerOpenOptions(ctx: AppContext, dir: string): { lockWaitMs: n
  * next to it), with the configured embedder. An empty index gets the sample corpus first when it
  * is not user-given (see the header comment); otherwise it is an error saying how to fill it.
  * `extra.add`: papers to store (and embed) before the index is opened for the query.
+ * `extra.modelElsewhere`: the model runs on other threads (a bot's search threads); an index that
+ * has saved vectors is opened with the embedder this makes from the configured model's identity,
+ * read from its files, so this thread loads no inference session. When that identity is not the
+ * index's, the model is loaded here after all, so the mismatch is reported as it always is.
  */
-export async function openIndexForQuery(ctx: AppContext, opts: IndexOption, extra: { add?: readonly Paper[]; searchesElsewhere?: boolean } = {}): Promise<OpenIndex> {
+export async function openIndexForQuery(
+  ctx: AppContext,
+  opts: IndexOption,
+  extra: { add?: readonly Paper[]; searchesElsewhere?: boolean; modelElsewhere?: (identity: ModelIdentity & { dim: number }) => Embedder } = {},
+): Promise<OpenIndex> {
   const loc = indexLocation(ctx, opts);
   const storeFile = storeFileOf(loc.dir);
   const add = extra.add ?? [];
@@ -179,7 +199,8 @@ export async function openIndexForQuery(ctx: AppContext, opts: IndexOption, extr
         `the index in ${loc.dir} is empty: add papers with \`paperhound index <file...>${loc.indexArg}\` (JSON, JSON Lines or a listing page)`,
       );
     }
-    embedder = await openEmbedder(ctx);
+    if (extra.modelElsewhere && !empty && add.length === 0) embedder = await identityEmbedder(ctx, loc.dir, extra.modelElsewhere);
+    embedder ??= await openEmbedder(ctx);
     if (empty) {
       const papers = await loadSampleCorpus();
       ctx.stderr.write(`index is empty: indexing the built-in sample corpus (${papers.length} papers) first\n`);

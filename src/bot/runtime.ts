@@ -8,7 +8,7 @@ import type { CommandContext } from "../../commands/types.js";
 import { commandLogger, openIndexForQuery, type IndexOption } from "../app/open-index.js";
 import { createContext, type AppContext } from "../app/context.js";
 import { embedderSettings } from "../config.js";
-import { SearchThreads } from "../search/search-threads.js";
+import { SearchThreads, ThreadEmbedder } from "../search/search-threads.js";
 
 export interface ChatRuntime {
   ctx: CommandContext;
@@ -19,9 +19,14 @@ export interface ChatRuntime {
 
 export async function openChatRuntime(cli: AppContext, opts: IndexOption = {}): Promise<ChatRuntime> {
   const config = cli.config();
-  const open = await openIndexForQuery(cli, opts, { searchesElsewhere: config.searchThreads > 0 });
-  const logger = commandLogger(cli);
   let threads: SearchThreads | undefined;
+  // With search threads, the model is theirs: this thread embeds (a digest's topics) through them.
+  const open = await openIndexForQuery(
+    cli,
+    opts,
+    config.searchThreads > 0 ? { searchesElsewhere: true, modelElsewhere: (identity) => new ThreadEmbedder(identity, () => threads) } : {},
+  );
+  const logger = commandLogger(cli);
   if (config.searchThreads > 0) {
     try {
       threads = await SearchThreads.start(

@@ -1,6 +1,6 @@
 /** Public surface of the embedding engine. Callers outside src/embed/ import from here. */
 export type { Device, DeviceSetting, EmbedKind, EmbedResult, Embedder, ModelSpec, Pooling } from "./types.js";
-export { loadEmbedder, resolveModelDir, downloadHubModel, isHubId, missingModelFiles, ModelNotFoundError, DEFAULT_MODEL, MODEL_FILES } from "./load.js";
+export { loadEmbedder, modelIdentity, resolveModelDir, downloadHubModel, isHubId, missingModelFiles, ModelNotFoundError, DEFAULT_MODEL, MODEL_FILES } from "./load.js";
 export type { LoadEmbedderOptions } from "./load.js";
 export {
   OnnxEmbedder,

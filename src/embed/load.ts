@@ -15,13 +15,20 @@ import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { modelsDir as defaultModelsDir } from "../paths.js";
 import { DEFAULT_MODEL_ID, ensureBuiltinModel, isBuiltinModel } from "./builtin-models.js";
-import { stderrJsonLogger, type Logger } from "./device.js";
-import { MODEL_FILE_CANDIDATES, OnnxEmbedder } from "./onnx-embedder.js";
+import type { Logger } from "./device.js";
+import { findModelFile, MODEL_FILE_CANDIDATES } from "./model-files.js";
+import { resolveModelSpec } from "./model-table.js";
+import { sha256OfFile } from "../file-hash.js";
 import type { PrecisionSetting } from "./precision.js";
 import type { DeviceSetting, Embedder } from "./types.js";
 import { replaceDirAtomic } from "../atomic-write.js";
 import { PaperhoundError } from "../errors.js";
 import { makeDir } from "../make-dir.js";
+
+/** JSON lines on stderr (device.js's logger), imported only when no logger is given. */
+async function defaultLogger(): Promise<Logger> {
+  return (await import("./device.js")).stderrJsonLogger;
+}
 
 /** transformers.js's settings, imported on demand: the import costs ~1.7 s and the built-in models never need it. */
 async function transformersEnv(): Promise<typeof import("@huggingface/transformers").env> {
@@ -101,7 +108,7 @@ export async function resolveModelDir(opts: LoadEmbedderOptions): Promise<{ dir:
   const model = opts.model.trim();
   if (model.length === 0) throw new ModelNotFoundError(`EMBED_MODEL is empty: use "${DEFAULT_MODEL}" or "use-lite" (built in), a model directory, or a Hugging Face id`);
   const root = path.resolve(opts.modelsDir ?? defaultModelsDir());
-  const logger = opts.logger ?? stderrJsonLogger;
+  const logger = opts.logger ?? (await defaultLogger());
 
   if (isBuiltinModel(model)) {
     return { dir: await ensureBuiltinModel(model, path.join(root, model)), id: model };
@@ -149,7 +156,7 @@ export async function resolveModelDir(opts: LoadEmbedderOptions): Promise<{ dir:
  * onnx/model_quantized.onnx is fetched instead. config.json is optional.
  */
 export async function downloadHubModel(id: string, dest: string, opts: { remoteHost: string; logger?: Logger }): Promise<string> {
-  const logger = opts.logger ?? stderrJsonLogger;
+  const logger = opts.logger ?? (await defaultLogger());
   const base = opts.remoteHost.replace(/\/+$/, "");
   const template = (await transformersEnv()).remotePathTemplate ?? "{model}/resolve/{revision}/";
   const prefix = `${base}/${template.replaceAll("{model}", id).replaceAll("{revision}", "main").replace(/^\/+/, "")}`;
@@ -205,6 +212,8 @@ export async function loadEmbedder(opts: LoadEmbedderOptions): Promise<Embedder>
   }
   const { dir, id } = await resolveModelDir(opts);
   // The spec comes from the table (by id, else by directory name) or the unknown-model defaults.
+  // Imported here, not above: modelIdentity's callers need no onnxruntime.
+  const { OnnxEmbedder } = await import("./onnx-embedder.js");
   return OnnxEmbedder.load(dir, {
     ...(id !== undefined ? { modelId: id } : {}),
     device: opts.device ?? "auto",
@@ -214,4 +223,15 @@ export async function loadEmbedder(opts: LoadEmbedderOptions): Promise<Embedder>
     ...(opts.logger ? { logger: opts.logger } : {}),
     ...(opts.exactTokenCounts !== undefined ? { exactTokenCounts: opts.exactTokenCounts } : {}),
   });
+}
+
+/**
+ * The configured model's id, weights checksum and input limit, as `loadEmbedder` would report them,
+ * read from its files without starting an inference session or loading its tokenizer: for a thread
+ * that checks an index against the model but leaves embedding to others (a bot's main thread).
+ */
+export async function modelIdentity(opts: LoadEmbedderOptions): Promise<{ modelId: string; checksum: string; maxTokens: number }> {
+  const { dir, id } = await resolveModelDir(opts);
+  const spec = await resolveModelSpec(dir, id);
+  return { modelId: spec.id, checksum: await sha256OfFile(findModelFile(dir)), maxTokens: spec.maxTokens };
 }

@@ -34,6 +34,8 @@ import { resolveModelSpec } from "./model-table.js";
 import type { Device, DeviceSetting, EmbedKind, EmbedResult, Embedder, ModelSpec } from "./types.js";
 import { PaperhoundError } from "../errors.js";
 import { sha256OfFile } from "../file-hash.js";
+import { findModelFile } from "./model-files.js";
+export { findModelFile, MODEL_FILE_CANDIDATES } from "./model-files.js";
 
 /** Texts per inference batch when none is given: measured fastest on CPU; GPUs want large batches. */
 export const DEFAULT_BATCH_SIZE: Record<Device, number> = { cpu: 16, cuda: 128 };
@@ -43,8 +45,6 @@ export const CHARS_PER_TOKEN_BUDGET = 16;
 /** First, cheap cut: characters per allowed token (English averages ~4 with our tokenizers). */
 export const FAST_CHARS_PER_TOKEN = 6;
 
-/** ONNX files we accept, in order of preference, relative to the model directory. */
-export const MODEL_FILE_CANDIDATES = ["onnx/model.onnx", "onnx/model_quantized.onnx"] as const;
 
 /** A caller passed something that cannot be embedded. `index` is the offending text's position. */
 export class EmbedInputError extends PaperhoundError {
@@ -86,15 +86,6 @@ export interface OnnxEmbedderOptions {
   exactTokenCounts?: boolean;
   /** Which ONNX file runs (precision.ts); default "auto". */
   precision?: PrecisionSetting;
-}
-
-/** The ONNX file of a model directory, or an error listing what was expected. */
-export function findModelFile(modelDir: string): string {
-  for (const rel of MODEL_FILE_CANDIDATES) {
-    const file = path.join(modelDir, rel);
-    if (existsSync(file)) return file;
-  }
-  throw new Error(`no ONNX model in ${modelDir}: expected ${MODEL_FILE_CANDIDATES.join(" or ")}`);
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;

@@ -14,6 +14,7 @@
 import type { Worker } from "node:worker_threads";
 import { startTsWorker } from "../ts-worker.js";
 import type { PrecisionSetting } from "../embed/precision.js";
+import type { Device, EmbedKind, EmbedResult, Embedder } from "../embed/types.js";
 import type { LogFields, Logger, LogLevel } from "../log.js";
 import { PaperNotFoundError, SearchInputError, type PaperIndex, type QueryOptions, type RelatedResult } from "./paper-index.js";
 import type { SearchHit, StoredPaper } from "./types.js";
@@ -44,7 +45,7 @@ export interface SearchWorkerSetup {
   embedder: { model: string; device: "auto" | "cpu" | "cuda"; precision?: PrecisionSetting; threads: number; batchSize?: number; allowRemote: boolean; modelsDir?: string };
 }
 
-export type SearchOp = "search" | "related" | "resolvePaper" | "refresh";
+export type SearchOp = "search" | "related" | "resolvePaper" | "refresh" | "embed";
 
 /** Main → worker. */
 export interface SearchRequest {
@@ -52,6 +53,9 @@ export interface SearchRequest {
   op: SearchOp;
   ref: string;
   opts?: QueryOptions;
+  /** "embed": the texts and their kind. */
+  texts?: string[];
+  kind?: EmbedKind;
 }
 
 /** An error as it crosses the thread boundary: the search core's own errors keep their class. */
@@ -64,7 +68,7 @@ export interface WireError {
 
 /** Worker → main. */
 export type SearchWorkerMessage =
-  | { type: "ready" }
+  | { type: "ready"; embedder: { device: Device; batchSize: number } }
   | { type: "failed"; error: WireError }
   | { type: "result"; id: number; value: unknown }
   | { type: "error"; id: number; error: WireError }
@@ -107,6 +111,8 @@ interface Pending {
 /** One worker thread holding an opened index. */
 class SearchWorker {
   readonly pending = new Map<number, Pending>();
+  /** Where the worker's model runs, from its "ready". */
+  embedder: { device: Device; batchSize: number } = { device: "cpu", batchSize: 1 };
   private constructor(readonly worker: Worker) {}
 
   static start(setup: SearchWorkerSetup, logger: Logger, onExit: (w: SearchWorker, err: Error) => void): Promise<SearchWorker> {
@@ -118,6 +124,7 @@ class SearchWorker {
         switch (m.type) {
           case "ready":
             started = true;
+            self.embedder = m.embedder;
             resolve(self);
             return;
           case "failed":
@@ -212,6 +219,16 @@ export class SearchThreads implements PaperSearch {
     return this.send("resolvePaper", ref) as Promise<StoredPaper>;
   }
 
+  /** Texts embedded by a worker's model (the main thread of a bot holds none: ThreadEmbedder). */
+  embedDetailed(texts: readonly string[], kind: EmbedKind): Promise<EmbedResult[]> {
+    return this.send("embed", "", undefined, { texts: [...texts], kind }) as Promise<EmbedResult[]>;
+  }
+
+  /** Where the workers' model runs and its batch size (as the first running worker said when it started). */
+  get embedderInfo(): { device: Device; batchSize: number } | undefined {
+    return this.workers.find((w) => w !== undefined)?.embedder;
+  }
+
   /**
    * Every running worker picks up what the indexer committed (`PaperIndex.refresh`, then its BM25
    * index is rebuilt before the next search needs it); resolves to whether any changed. A worker
@@ -232,10 +249,10 @@ export class SearchThreads implements PaperSearch {
     this.workers.fill(undefined);
   }
 
-  private async send(op: SearchOp, ref: string, opts?: QueryOptions): Promise<unknown> {
+  private async send(op: SearchOp, ref: string, opts?: QueryOptions, embed?: { texts: string[]; kind: EmbedKind }): Promise<unknown> {
     if (this.stopped) throw new SearchThreadError(STOPPED);
     const worker = await this.worker(this.leastBusySlot());
-    const req: SearchRequest = { id: this.nextId++, op, ref };
+    const req: SearchRequest = { id: this.nextId++, op, ref, ...embed };
     if (opts !== undefined) req.opts = opts;
     return worker.request(req);
   }
@@ -279,5 +296,56 @@ export class SearchThreads implements PaperSearch {
     );
     this.starting[slot] = started;
     return started;
+  }
+}
+
+/**
+ * The model of a bot's main thread when searches run on worker threads: the index there is opened
+ * with the identity of the configured model (read from its files: `modelIdentity`), and what it
+ * embeds (a digest's topics) is embedded by a search thread's model. The main thread then holds no
+ * inference session and tokenizer of its own (about 40 MB at 140k papers, measured: docs/benchmarks.md).
+ */
+export class ThreadEmbedder implements Embedder {
+  readonly modelId: string;
+  readonly dim: number;
+  readonly checksum: string;
+  readonly maxTokens: number;
+
+  /** `threads`: the search threads, once started (they start after the main thread's index opens). */
+  constructor(
+    identity: { modelId: string; dim: number; checksum: string; maxTokens: number },
+    private readonly threads: () => SearchThreads | undefined,
+  ) {
+    this.modelId = identity.modelId;
+    this.dim = identity.dim;
+    this.checksum = identity.checksum;
+    this.maxTokens = identity.maxTokens;
+  }
+
+  get device(): Device {
+    return this.threads()?.embedderInfo?.device ?? "cpu";
+  }
+
+  get batchSize(): number {
+    return this.threads()?.embedderInfo?.batchSize ?? 1;
+  }
+
+  async embed(texts: readonly string[], kind: EmbedKind): Promise<Float32Array[]> {
+    return (await this.embedDetailed(texts, kind)).map((r) => r.vector);
+  }
+
+  embedDetailed(texts: readonly string[], kind: EmbedKind): Promise<EmbedResult[]> {
+    const threads = this.threads();
+    if (!threads) return Promise.reject(new SearchThreadError("the search threads, which hold the model, are not running"));
+    return threads.embedDetailed(texts, kind);
+  }
+
+  /** Token counts are for splitting papers into passages, which only a writer or a search thread does. */
+  countTokens(): number {
+    throw new Error(`ThreadEmbedder counts no tokens: the model ${this.modelId} is held by the search threads`);
+  }
+
+  async dispose(): Promise<void> {
+    // The search threads own the model and release it when they stop.
   }
 }

@@ -669,6 +669,13 @@ const ADVANCE_TURN_MS = 20;
 
 /** The pointer of `dir` (undefined: no committed index), checked, and of the model expected. */
 async function readPointer(dir: string, expectFingerprint: ModelFingerprint): Promise<IndexPointer | undefined> {
+  const pointer = await readPointerFile(dir);
+  if (pointer && !sameModel(pointer.fingerprint, expectFingerprint)) throw new ModelMismatchError(expectFingerprint, pointer.fingerprint, dir);
+  return pointer;
+}
+
+/** The directory's pointer file, parsed; undefined when there is none. */
+async function readPointerFile(dir: string): Promise<IndexPointer | undefined> {
   const pointerPath = path.join(dir, POINTER_FILE);
   let text: string;
   try {
@@ -677,9 +684,12 @@ async function readPointer(dir: string, expectFingerprint: ModelFingerprint): Pr
     if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ENOTDIR") return undefined;
     throw err;
   }
-  const pointer = parsePointer(text, pointerPath);
-  if (!sameModel(pointer.fingerprint, expectFingerprint)) throw new ModelMismatchError(expectFingerprint, pointer.fingerprint, dir);
-  return pointer;
+  return parsePointer(text, pointerPath);
+}
+
+/** The model the directory's saved vectors were made with; undefined when none are saved. */
+export async function savedFingerprint(dir: string): Promise<ModelFingerprint | undefined> {
+  return (await readPointerFile(dir))?.fingerprint;
 }
 
 /** The path of the generation file a pointer names, when it exists with the size the pointer records. */

@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { isHubId, loadEmbedder, ModelNotFoundError } from "../../src/embed/load.js";
+import { isHubId, loadEmbedder, modelIdentity, ModelNotFoundError } from "../../src/embed/load.js";
 import { lookupModelSpec, maxTokensFromConfig, resolveModelSpec } from "../../src/embed/model-table.js";
 import type { Embedder } from "../../src/embed/types.js";
 import { idsFor, l2, meanOf, recordingLogger, tempDir, writeTinyModel } from "./tiny-model.js";
@@ -99,6 +99,16 @@ describe("loadEmbedder", () => {
     expect(isHubId("/abs/dir")).toBe(false);
     expect(isHubId("a/b/c")).toBe(false);
     expect(isHubId("../x")).toBe(false);
+  });
+
+  it("reads a model's identity (id, weights checksum, input limit) as loading it reports, without loading it", async () => {
+    for (const model of [localDir, "use-lite", "paperhound-sci-1"]) {
+      const identity = await modelIdentity({ model, logger: quiet, modelsDir: models });
+      await withEmbedder(loadEmbedder({ model, device: "cpu", threads: 1, logger: quiet, modelsDir: models }), async (e) => {
+        expect(identity).toEqual({ modelId: e.modelId, checksum: e.checksum, maxTokens: e.maxTokens });
+      });
+    }
+    await expect(modelIdentity({ model: path.join(tmp.dir, "no-such-model"), logger: quiet, modelsDir: models })).rejects.toThrow(ModelNotFoundError);
   });
 
   it("loads a local directory, absolute or relative", async () => {

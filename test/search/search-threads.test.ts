@@ -9,7 +9,7 @@ import { createContext } from "../../src/app/context.js";
 import { openChatRuntime } from "../../src/bot/runtime.js";
 import { runCommand } from "../../commands/run.js";
 import { PaperNotFoundError, SearchInputError } from "../../src/search/paper-index.js";
-import { SearchThreadError, SearchThreads } from "../../src/search/search-threads.js";
+import { SearchThreadError, SearchThreads, ThreadEmbedder } from "../../src/search/search-threads.js";
 import type { SearchHit } from "../../src/search/types.js";
 import { buildTestIndex, quietLogger, type TestIndex } from "../commands/test-index.js";
 
@@ -130,5 +130,50 @@ describe("the bot's own copy of the index beside its search threads", () => {
     } finally {
       await alone.close();
     }
+  });
+
+  it("holds no model of its own: what it embeds (a digest's topics) a search thread embeds, to the same vectors", async () => {
+    const runtime = await runtimeWith("1");
+    const embedder = runtime.ctx.index.embedder;
+    try {
+      expect(embedder).toBeInstanceOf(ThreadEmbedder);
+      const own = t.embedder;
+      expect([embedder.modelId, embedder.dim, embedder.checksum, embedder.maxTokens, embedder.device]).toEqual([own.modelId, own.dim, own.checksum, own.maxTokens, own.device]);
+      const texts = ["graph neural networks for molecules", "sparse attention"];
+      const [there, here] = await Promise.all([embedder.embedDetailed(texts, "query"), own.embedDetailed(texts, "query")]);
+      expect(there.map((r) => [r.tokens, r.truncated])).toEqual(here.map((r) => [r.tokens, r.truncated]));
+      there.forEach((r, i) => expect(Array.from(r.vector)).toEqual(Array.from(here[i]!.vector)));
+      expect(await embedder.embed(texts, "passage")).toEqual(await own.embed(texts, "passage"));
+      expect(() => embedder.countTokens("a title")).toThrow(/held by the search threads/);
+    } finally {
+      await runtime.close();
+    }
+    await expect(embedder.embed(["after close"], "query")).rejects.toThrow(SearchThreadError);
+    // Without search threads the bot's thread runs the model itself.
+    const alone = await runtimeWith("0");
+    try {
+      expect(alone.ctx.index.embedder).not.toBeInstanceOf(ThreadEmbedder);
+    } finally {
+      await alone.close();
+    }
+  });
+
+  it("reports a model that is not the index's as it does without search threads", async () => {
+    const open = async (searchThreads: string) => {
+      const sink = new PassThrough();
+      sink.resume();
+      const cli = createContext({ env: { PAPERHOUND_INDEX: t.dir, SEARCH_THREADS: searchThreads, EMBED_MODEL: "paperhound-sci-1", EMBED_DEVICE: "cpu", LOG_LEVEL: "error" }, stdout: sink, stderr: sink });
+      return openChatRuntime(cli).then(
+        async (r) => {
+          await r.close();
+          return "opened";
+        },
+        (err: unknown) => (err as Error).message,
+      );
+    };
+    const [withThreads, without] = [await open("1"), await open("0")];
+    expect(withThreads).toMatch(/use-lite/);
+    expect(withThreads).toMatch(/paperhound-sci-1/);
+    expect(withThreads).toBe(without);
   });
 });
