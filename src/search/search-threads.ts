@@ -6,7 +6,8 @@
  *
  * Each worker opens the index read-only with its own embedder, so each holds a copy of the HNSW
  * graph and the BM25 index in memory; the bot's main thread, whose searches run here, holds neither
- * unless something there needs them (PaperIndex's deferVectorGraph; a digest builds BM25). One worker
+ * unless something there needs them (PaperIndex's deferVectorGraph; a digest builds BM25), and no
+ * model: what it embeds goes to a worker (ThreadEmbedder, below). One worker
  * is the default (SEARCH_THREADS), 0 runs searches on the calling thread. A request goes to the worker with
  * the fewest requests in flight. A worker that dies fails the requests it held with an error and is
  * started again on the next request.
