@@ -9,6 +9,7 @@ import { commandLogger, openIndexForQuery, type IndexOption } from "../app/open-
 import { createContext, type AppContext } from "../app/context.js";
 import { embedderSettings } from "../config.js";
 import { SearchThreads, ThreadEmbedder } from "../search/search-threads.js";
+import { hnswlib } from "../search/vectors/hnswlib.js";
 
 export interface ChatRuntime {
   ctx: CommandContext;
@@ -27,6 +28,8 @@ export async function openChatRuntime(cli: AppContext, opts: IndexOption = {}): 
     config.searchThreads > 0 ? { searchesElsewhere: true, modelElsewhere: (identity) => new ThreadEmbedder(identity, () => threads) } : {},
   );
   const logger = commandLogger(cli);
+  // Like the embedder's device: which hnswlib build searches, and why not the AVX2 one when not.
+  logger.info("vector search", { hnswlib: hnswlib.build, ...(hnswlib.reason ? { reason: hnswlib.reason } : {}) });
   if (config.searchThreads > 0) {
     try {
       threads = await SearchThreads.start(

@@ -11,6 +11,7 @@ import { runCommand } from "../../commands/run.js";
 import { PaperNotFoundError, SearchInputError } from "../../src/search/paper-index.js";
 import { SearchThreadError, SearchThreads, ThreadEmbedder } from "../../src/search/search-threads.js";
 import type { SearchHit } from "../../src/search/types.js";
+import { hnswlib } from "../../src/search/vectors/hnswlib.js";
 import { buildTestIndex, quietLogger, type TestIndex } from "../commands/test-index.js";
 
 let t: TestIndex;
@@ -156,6 +157,20 @@ describe("the bot's own copy of the index beside its search threads", () => {
     } finally {
       await alone.close();
     }
+  });
+
+  it("logs which hnswlib build searches, and why when it is the stock one", async () => {
+    let out = "";
+    const sink = new PassThrough();
+    sink.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    const env = { PAPERHOUND_INDEX: t.dir, SEARCH_THREADS: "0", EMBED_MODEL: "use-lite", EMBED_DEVICE: "cpu", LOG_LEVEL: "info", LOG_FORMAT: "json" };
+    const runtime = await openChatRuntime(createContext({ env, stdout: sink, stderr: sink }));
+    await runtime.close();
+    const line = out.split("\n").find((l) => l.includes('"vector search"'));
+    expect(line).toBeDefined();
+    const fields = JSON.parse(line!) as { hnswlib?: string; reason?: string };
+    expect(fields.hnswlib).toBe(hnswlib.build);
+    expect(fields.reason).toBe(hnswlib.reason);
   });
 
   it("reports a model that is not the index's as it does without search threads", async () => {
