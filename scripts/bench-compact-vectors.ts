@@ -25,6 +25,7 @@ import { meanMetrics, scoreQuery } from "../src/eval/metrics.js";
 import { projectRoot } from "../src/paths.js";
 import { seededRandom } from "../src/random.js";
 import { PaperIndex } from "../src/search/paper-index.js";
+import { ExactStore } from "../src/search/vectors/exact-search.js";
 import type { Embedder } from "../src/embed/types.js";
 import { BenchError, loadBenchEmbedder, positiveInt, round, runBench } from "./bench-cli.js";
 import { pickPaperRefs, titleSpan } from "./chat-load.js";
@@ -69,41 +70,27 @@ function toHalf(m: Matrix): Float32Array {
   return m.data.map(roundToHalf);
 }
 
-/** int8 codes with one scale per dimension (its largest magnitude / 127); returned as the values they stand for. */
-function toInt8(m: Matrix): { values: Float32Array; codes: Int8Array } {
+/** Each value as its int8 code (one scale per dimension: its largest magnitude / 127) stands for it. */
+function toInt8(m: Matrix): Float32Array {
   const scale = new Float32Array(m.dim);
   for (let r = 0; r < m.rows; r++) for (let d = 0; d < m.dim; d++) scale[d] = Math.max(scale[d]!, Math.abs(m.data[r * m.dim + d]!));
   for (let d = 0; d < m.dim; d++) scale[d] = scale[d]! / 127 || 1;
-  const codes = new Int8Array(m.data.length);
-  const values = new Float32Array(m.data.length);
-  for (let i = 0; i < m.data.length; i++) {
+  return m.data.map((x, i) => {
     const d = i % m.dim;
-    const q = Math.max(-127, Math.min(127, Math.round(m.data[i]! / scale[d]!)));
-    codes[i] = q;
-    values[i] = q * scale[d]!;
-  }
-  return { values, codes };
+    return Math.max(-127, Math.min(127, Math.round(x / scale[d]!))) * scale[d]!;
+  });
 }
 
-/** Row indexes of the `k` best inner products with `q` over `data`, best first (`skip`: a row left out). */
-function topRows(data: Float32Array, dim: number, rows: number, q: Float32Array, k: number, skip = -1): number[] {
-  const best: { row: number; score: number }[] = [];
-  let floor = -Infinity;
-  for (let r = 0; r < rows; r++) {
-    if (r === skip) continue;
-    let s = 0;
-    const base = r * dim;
-    for (let d = 0; d < dim; d++) s += data[base + d]! * q[d]!;
-    if (best.length < k || s > floor) {
-      best.push({ row: r, score: s });
-      if (best.length > k) {
-        best.sort((a, b) => b.score - a.score);
-        best.length = k;
-      }
-      floor = best.length < k ? -Infinity : Math.min(...best.map((b) => b.score));
-    }
-  }
-  return best.sort((a, b) => b.score - a.score).map((b) => b.row);
+/** The rows of `data` in the search core's exact scan, labelled by row index. */
+function exactStore(data: Float32Array, dim: number, rows: number): ExactStore {
+  const store = new ExactStore(dim, rows);
+  for (let r = 0; r < rows; r++) store.set(r, data.subarray(r * dim, (r + 1) * dim));
+  return store;
+}
+
+/** Row indexes of the `k` best inner products with `q`, best first (`skip`: a row left out). */
+function topRows(store: ExactStore, q: Float32Array, k: number, skip = -1): number[] {
+  return store.search(q, k, skip < 0 ? undefined : (row) => row !== skip).map((h) => h.label);
 }
 
 /** `candidates` re-ranked by their float32 vectors; the best `k`. */
@@ -119,18 +106,24 @@ function rescore(m: Matrix, q: Float32Array, candidates: number[], k: number): n
     .map((x) => x.row);
 }
 
+/** Each variant's vectors (as the values they stand for), ready for exact scans. */
 interface Variants {
-  float16: Float32Array;
-  int8: Float32Array;
+  float32: ExactStore;
+  float16: ExactStore;
+  int8: ExactStore;
+}
+
+function variantsOf(m: Matrix): Variants {
+  return { float32: exactStore(m.data, m.dim, m.rows), float16: exactStore(toHalf(m), m.dim, m.rows), int8: exactStore(toInt8(m), m.dim, m.rows) };
 }
 
 /** Rankings of one query under each variant: float32, float16, int8, int8 + rescoring. */
 function rankings(m: Matrix, v: Variants, q: Float32Array, k: number, rescoreTop: number, skip = -1): Record<string, number[]> {
   return {
-    float32: topRows(m.data, m.dim, m.rows, q, k, skip),
-    float16: topRows(v.float16, m.dim, m.rows, q, k, skip),
-    int8: topRows(v.int8, m.dim, m.rows, q, k, skip),
-    int8_rescored: rescore(m, q, topRows(v.int8, m.dim, m.rows, q, Math.max(k, rescoreTop), skip), k),
+    float32: topRows(v.float32, q, k, skip),
+    float16: topRows(v.float16, q, k, skip),
+    int8: topRows(v.int8, q, k, skip),
+    int8_rescored: rescore(m, q, topRows(v.int8, q, Math.max(k, rescoreTop), skip), k),
   };
 }
 
@@ -138,7 +131,7 @@ async function recallOnIndex(dir: string, embedder: Embedder, queries: number, r
   const index = await PaperIndex.open({ dir, embedder, readonly: true });
   try {
     const m = readVectors(index);
-    const v: Variants = { float16: toHalf(m), int8: toInt8(m).values };
+    const v = variantsOf(m);
     const rand = seededRandom(20261205);
     const refs = pickPaperRefs(index.store, queries, rand);
     const texts = refs.map((r) => titleSpan(r.title, rand));
@@ -174,7 +167,7 @@ async function sciFact(dir: string, dataset: string, embedder: Embedder) {
   const index = await PaperIndex.open({ dir, embedder, readonly: true });
   try {
     const m = readVectors(index);
-    const v: Variants = { float16: toHalf(m), int8: toInt8(m).values };
+    const v = variantsOf(m);
     const idOf = new Map<number, string>();
     for (const rowid of m.rowids) idOf.set(rowid, index.store.getByRowid(rowid)!.id.replace(/^beir:/, ""));
     const qvecs = await embedder.embed(ds.queries.map((q) => q.text), "query");
