@@ -13,10 +13,9 @@
  * without a compiler, or on another architecture, it says why and the stock build is used.
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { cpSync, existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { SIMD_BUILD, SIMD_BUILD_DIR, simdBuildInfo, type SimdBuildInfo } from "../src/search/vectors/hnswlib.js";
+import { hnswlibPackageDir, packageVersion, SIMD_BUILD, SIMD_BUILD_DIR, simdBuildInfo, type SimdBuildInfo } from "../src/search/vectors/hnswlib.js";
 
 function say(message: string): void {
   process.stdout.write(`paperhound: ${message}\n`);
@@ -46,8 +45,8 @@ function main(): number {
     say(`vector search uses hnswlib-node's stock build (the ${SIMD_BUILD} build is made on Linux x86-64 only)`);
     return 0;
   }
-  const pkgDir = path.dirname(createRequire(import.meta.url).resolve("hnswlib-node/package.json"));
-  const version = (JSON.parse(readFileSync(path.join(pkgDir, "package.json"), "utf8")) as { version: string }).version;
+  const pkgDir = hnswlibPackageDir();
+  const version = packageVersion(pkgDir);
   const target = path.join(pkgDir, SIMD_BUILD_DIR);
   if (!force && simdBuildInfo(target)?.hnswlibNode === version) return 0;
   const gyp = nodeGypScript();

@@ -70,6 +70,16 @@ export interface ChooseOptions {
 
 const requireHere = createRequire(import.meta.url);
 
+/** hnswlib-node's installed directory. */
+export function hnswlibPackageDir(): string {
+  return path.dirname(requireHere.resolve("hnswlib-node/package.json"));
+}
+
+/** The version in a package directory's package.json. */
+export function packageVersion(dir: string): string {
+  return (JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as { version: string }).version;
+}
+
 export function chooseHnswlib(opts: ChooseOptions = {}): HnswlibChoice {
   const stockBecause = (reason: string): HnswlibChoice => ({ addon: stock, build: "stock", reason });
   const setting = (opts.setting ?? "").trim().toLowerCase();
@@ -89,11 +99,11 @@ export function chooseHnswlib(opts: ChooseOptions = {}): HnswlibChoice {
   const missing = missingX86_64V3(cpuinfo);
   if (missing === undefined) return stockBecause("/proc/cpuinfo lists no CPU features");
   if (missing.length > 0) return stockBecause(`this CPU lacks ${missing.join(", ")}`);
-  const packageDir = opts.packageDir ?? path.dirname(requireHere.resolve("hnswlib-node/package.json"));
+  const packageDir = opts.packageDir ?? hnswlibPackageDir();
   const dir = path.join(packageDir, SIMD_BUILD_DIR);
   const file = path.join(dir, "addon.node");
   if (!existsSync(file)) return stockBecause(`${file} is missing (npm install builds it; npm run build:vector-addon makes it now)`);
-  const version = (JSON.parse(readFileSync(path.join(packageDir, "package.json"), "utf8")) as { version: string }).version;
+  const version = packageVersion(packageDir);
   const info = simdBuildInfo(dir);
   if (info?.hnswlibNode !== version) {
     return stockBecause(`${file} was built from hnswlib-node ${info?.hnswlibNode ?? "(unknown)"}, not the installed ${version}: run npm run build:vector-addon`);
