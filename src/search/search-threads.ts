@@ -112,8 +112,8 @@ interface Pending {
 /** One worker thread holding an opened index. */
 class SearchWorker {
   readonly pending = new Map<number, Pending>();
-  /** Where the worker's model runs, from its "ready". */
-  embedder: { device: Device; batchSize: number } = { device: "cpu", batchSize: 1 };
+  /** Where the worker's model runs, from its "ready" (a worker is only kept once it said it). */
+  embedder?: { device: Device; batchSize: number };
   private constructor(readonly worker: Worker) {}
 
   static start(setup: SearchWorkerSetup, logger: Logger, onExit: (w: SearchWorker, err: Error) => void): Promise<SearchWorker> {

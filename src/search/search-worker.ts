@@ -55,7 +55,7 @@ async function answer(index: PaperIndex, req: SearchRequest): Promise<void> {
     if (req.op === "search") value = await index.search(req.ref, req.opts);
     else if (req.op === "related") value = await index.related(req.ref, req.opts);
     else if (req.op === "resolvePaper") value = index.resolvePaper(req.ref);
-    else if (req.op === "embed") value = await index.embedder.embedDetailed(req.texts ?? [], req.kind ?? "query");
+    else if (req.op === "embed") value = await index.embedder.embedDetailed(req.texts ?? [], req.kind!); // SearchThreads.embedDetailed sends both
     else {
       value = await index.refresh();
       // The new papers' BM25 index is built now rather than by the next user's search.
