@@ -8,9 +8,9 @@
  * graph and the BM25 index in memory; the bot's main thread, whose searches run here, holds neither
  * unless something there needs them (PaperIndex's deferVectorGraph; a digest builds BM25), and no
  * model: what it embeds goes to a worker (ThreadEmbedder, below). One worker
- * is the default (SEARCH_THREADS), 0 runs searches on the calling thread. A request goes to the worker with
- * the fewest requests in flight. A worker that dies fails the requests it held with an error and is
- * started again on the next request.
+ * is the default (SEARCH_THREADS), 0 runs searches on the calling thread. A worker answers one
+ * request at a time, in order; requests wait in one queue here and go to a worker with room. A
+ * worker that dies fails the requests it held with an error and is started again for the next.
  */
 import type { Worker } from "node:worker_threads";
 import { startTsWorker } from "../ts-worker.js";
@@ -23,6 +23,12 @@ import { PaperhoundError } from "../errors.js";
 
 /** What a search waiting on, or sent to, stopped threads fails with. */
 const STOPPED = "the search threads were stopped";
+
+/**
+ * Queries a worker holds at once: the one it answers and the next, already in its port so that it
+ * starts at once when the first is done (without waiting for this thread to hand it over).
+ */
+const QUERIES_PER_WORKER = 2;
 
 /** What chat commands ask of the search core; `PaperIndex` does it on the calling thread. */
 export interface PaperSearch {
@@ -181,6 +187,10 @@ export class SearchThreads implements PaperSearch {
   private starting: (Promise<SearchWorker> | undefined)[];
   private nextId = 1;
   private stopped = false;
+  /** Queries not yet handed to a worker, oldest first. */
+  private readonly waiting: { req: SearchRequest; resolve(value: unknown): void; reject(err: Error): void }[] = [];
+  /** Queries handed to each slot's worker and not answered yet. */
+  private readonly inFlight: number[];
 
   private constructor(
     private readonly setup: SearchWorkerSetup,
@@ -189,6 +199,7 @@ export class SearchThreads implements PaperSearch {
   ) {
     this.workers = new Array<SearchWorker | undefined>(count).fill(undefined);
     this.starting = new Array<Promise<SearchWorker> | undefined>(count).fill(undefined);
+    this.inFlight = new Array<number>(count).fill(0);
   }
 
   /** Starts every worker; resolves when all have opened the index (or rejects with the first failure). */
@@ -245,29 +256,49 @@ export class SearchThreads implements PaperSearch {
 
   async close(): Promise<void> {
     this.stopped = true;
+    for (const w of this.waiting.splice(0)) w.reject(new SearchThreadError(STOPPED));
     const all = await Promise.allSettled(this.workers.map((w, slot) => w ?? this.starting[slot]));
     await Promise.all(all.map((r) => (r.status === "fulfilled" && r.value ? r.value.stop() : undefined)));
     this.workers.fill(undefined);
   }
 
-  private async send(op: SearchOp, ref: string, opts?: QueryOptions, embed?: { texts: string[]; kind: EmbedKind }): Promise<unknown> {
-    if (this.stopped) throw new SearchThreadError(STOPPED);
-    const worker = await this.worker(this.leastBusySlot());
+  /**
+   * Queries wait here, in one queue for all workers, and go to a worker only when it holds fewer
+   * than QUERIES_PER_WORKER: a worker answers one at a time, so a query handed to a busy worker
+   * would wait behind its queue even when another worker is free.
+   */
+  private send(op: SearchOp, ref: string, opts?: QueryOptions, embed?: { texts: string[]; kind: EmbedKind }): Promise<unknown> {
+    if (this.stopped) return Promise.reject(new SearchThreadError(STOPPED));
     const req: SearchRequest = { id: this.nextId++, op, ref, ...embed };
     if (opts !== undefined) req.opts = opts;
-    return worker.request(req);
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ req, resolve, reject });
+      this.dispatch();
+    });
   }
 
-  /** The slot whose worker holds the fewest requests (a dead worker's slot counts as idle: it restarts). */
-  private leastBusySlot(): number {
-    let best = 0;
-    let bestLoad = Infinity;
-    this.workers.forEach((w, slot) => {
-      const load = w?.pending.size ?? 0;
-      if (load < bestLoad) {
-        best = slot;
-        bestLoad = load;
-      }
+  /** Hands waiting queries, oldest first, to workers with room (a dead worker's slot restarts it). */
+  private dispatch(): void {
+    while (this.waiting.length > 0) {
+      const slot = this.slotWithRoom();
+      if (slot === undefined) return;
+      const { req, resolve, reject } = this.waiting.shift()!;
+      this.inFlight[slot]!++;
+      this.worker(slot)
+        .then((w) => w.request(req))
+        .then(resolve, reject)
+        .finally(() => {
+          this.inFlight[slot]!--;
+          this.dispatch();
+        });
+    }
+  }
+
+  /** The slot holding the fewest queries, if it holds fewer than QUERIES_PER_WORKER. */
+  private slotWithRoom(): number | undefined {
+    let best: number | undefined;
+    this.inFlight.forEach((n, slot) => {
+      if (n < QUERIES_PER_WORKER && (best === undefined || n < this.inFlight[best]!)) best = slot;
     });
     return best;
   }

@@ -77,6 +77,32 @@ describe("search threads", () => {
     for (const [i, hits] of answers.entries()) expect(summary(hits)).toEqual(summary(answers[i % 5]!));
   });
 
+  it("answer one thread's requests one at a time, in the order they were sent", async () => {
+    const own = await SearchThreads.start(setup(), { count: 1, logger: quietLogger() });
+    try {
+      const done: string[] = [];
+      // A search waits for its query's embedding (onnxruntime answers after a setImmediate); a
+      // paper lookup needs none. Answered side by side, the lookup sent second would finish first.
+      const search = own.search("a query this worker has not embedded yet", { k: 3 }).then(() => done.push("search"));
+      const lookup = own.resolvePaper("2410.00001").then(() => done.push("lookup"));
+      await Promise.all([search, lookup]);
+      expect(done).toEqual(["search", "lookup"]);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it("fail the requests still waiting for a worker when closed", async () => {
+    const own = await SearchThreads.start(setup(), { count: 1, logger: quietLogger() });
+    // One worker holds two at a time: the other three wait in the queue on this thread.
+    const sent = Array.from({ length: 5 }, (_, i) => own.search(`waiting query ${i}`, { k: 3 }).catch((err: unknown) => err));
+    await own.close();
+    for (const outcome of await Promise.all(sent)) {
+      expect(outcome).toBeInstanceOf(SearchThreadError);
+      expect((outcome as Error).message).toMatch(/stopped/);
+    }
+  });
+
   it("fail the requests of a worker that dies, and start a new one for the next", async () => {
     const own = await SearchThreads.start(setup(), { count: 1, logger: quietLogger() });
     try {
