@@ -13,9 +13,10 @@
  * without a compiler, or on another architecture, it says why and the stock build is used.
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { hnswlibPackageDir, packageVersion, SIMD_BUILD, SIMD_BUILD_DIR, simdBuildInfo, type SimdBuildInfo } from "../src/search/vectors/hnswlib.js";
+import { pathToFileURL } from "node:url";
+import { hnswlibPackageDir, packageVersion, SIMD_BUILD, SIMD_BUILD_DIR, SIMD_BUILD_REVISION, simdBuildInfo, type SimdBuildInfo } from "../src/search/vectors/hnswlib.js";
 
 function say(message: string): void {
   process.stdout.write(`paperhound: ${message}\n`);
@@ -39,6 +40,30 @@ function nodeHeaders(): string[] {
   return existsSync(path.join(prefix, "include", "node", "node.h")) ? [`--nodedir=${prefix}`] : [];
 }
 
+/** Where the addPoints method (scripts/hnswlib-add-points.cc) goes in hnswlib-node's addon.cc. */
+const SPLICES = [
+  { after: "#include <cmath>\n", insert: "#include <atomic>\n#include <mutex>\n#include <system_error>\n#include <thread>\n" },
+  { after: '      InstanceMethod("addPoint", &HierarchicalNSW::addPoint),\n', insert: '      InstanceMethod("addPoints", &HierarchicalNSW::addPoints),\n' },
+  { before: "  Napi::Value markDelete(const Napi::CallbackInfo& info) {\n", insert: "" }, // the method itself: filled in below
+] as const;
+
+/**
+ * addon.cc with addPoints spliced into the HierarchicalNSW class, or undefined when an anchor is not
+ * found exactly once (another hnswlib-node version): the build is then made without it.
+ */
+export function withAddPoints(addon: string, method: string): string | undefined {
+  let out = addon;
+  for (const s of SPLICES) {
+    const anchor = "after" in s ? s.after : s.before;
+    const at = out.indexOf(anchor);
+    if (at < 0 || out.indexOf(anchor, at + 1) >= 0) return undefined;
+    const text = "after" in s ? s.insert : method;
+    const pos = "after" in s ? at + anchor.length : at;
+    out = out.slice(0, pos) + text + out.slice(pos);
+  }
+  return out;
+}
+
 function main(): number {
   const force = process.argv.includes("--force");
   if (process.platform !== "linux" || process.arch !== "x64") {
@@ -48,7 +73,8 @@ function main(): number {
   const pkgDir = hnswlibPackageDir();
   const version = packageVersion(pkgDir);
   const target = path.join(pkgDir, SIMD_BUILD_DIR);
-  if (!force && simdBuildInfo(target)?.hnswlibNode === version) return 0;
+  const made = simdBuildInfo(target);
+  if (!force && made?.hnswlibNode === version && made.revision === SIMD_BUILD_REVISION) return 0;
   const gyp = nodeGypScript();
   if (!gyp) {
     say(`node-gyp not found: vector search uses hnswlib-node's stock build (\`npm run build:vector-addon\` makes the ${SIMD_BUILD} one with npm's node-gyp)`);
@@ -59,6 +85,10 @@ function main(): number {
   try {
     cpSync(path.join(pkgDir, "binding.gyp"), path.join(work, "binding.gyp"));
     cpSync(path.join(pkgDir, "src"), path.join(work, "src"), { recursive: true });
+    const addonSource = path.join(work, "src", "addon.cc");
+    const spliced = withAddPoints(readFileSync(addonSource, "utf8"), readFileSync(new URL("./hnswlib-add-points.cc", import.meta.url), "utf8"));
+    if (spliced) writeFileSync(addonSource, spliced);
+    else say(`hnswlib-node ${version}'s addon.cc is not laid out as expected: its ${SIMD_BUILD} build inserts vectors on one thread`);
     const flags = `${process.env.CXXFLAGS ?? ""} -march=${SIMD_BUILD}`.trim();
     const run = spawnSync(process.execPath, [gyp, "rebuild", ...nodeHeaders()], { cwd: work, env: { ...process.env, CXXFLAGS: flags }, encoding: "utf8" });
     const built = path.join(work, "build", "Release", "addon.node");
@@ -70,7 +100,7 @@ function main(): number {
     // Written whole in a new directory, then renamed over the old one: a reader sees one build or the other.
     const staged = path.join(work, "staged");
     cpSync(built, path.join(staged, "addon.node"));
-    const info: SimdBuildInfo = { hnswlibNode: version, march: SIMD_BUILD, cxxflags: flags };
+    const info: SimdBuildInfo = { hnswlibNode: version, march: SIMD_BUILD, cxxflags: flags, revision: SIMD_BUILD_REVISION, addPoints: spliced !== undefined };
     writeFileSync(path.join(staged, "build.json"), `${JSON.stringify(info)}\n`);
     rmSync(target, { recursive: true, force: true });
     renameSync(staged, target);
@@ -81,4 +111,4 @@ function main(): number {
   }
 }
 
-process.exitCode = main();
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) process.exitCode = main();

@@ -113,7 +113,7 @@ export const SETTINGS = {
   }),
   embedThreads: setting({
     env: "EMBED_THREADS",
-    description: "CPU threads for inference",
+    description: "CPU threads for inference, and for an indexer's inserts into the HNSW graph",
     allowed: "a positive integer",
     default: () => os.availableParallelism(),
     schema: intIn(1, 4096),

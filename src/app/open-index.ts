@@ -163,8 +163,9 @@ export interface OpenIndex {
 }
 
 /** How a command that writes the index opens it: waiting INDEX_LOCK_WAIT_SECONDS for another writer, and saying so. */
-export function writerOpenOptions(ctx: AppContext, dir: string): { lockWaitMs: number; onLockWait: (holder: LockHolder | undefined) => void } {
+export function writerOpenOptions(ctx: AppContext, dir: string): { lockWaitMs: number; onLockWait: (holder: LockHolder | undefined) => void; graphThreads: number } {
   return {
+    graphThreads: ctx.config().embedThreads, // the graph's inserts get the cores the model gets
     lockWaitMs: ctx.config().indexLockWaitSeconds * 1000,
     onLockWait: (holder) =>
       ctx.stderr.write(

@@ -95,7 +95,7 @@ export const registerReindex: RegisterCommand = (program, ctx) => {
       // (4) Embed everything again.
       let index: PaperIndex;
       try {
-        index = await PaperIndex.open({ dir: loc.dir, embedder, writerLock: lock });
+        index = await PaperIndex.open({ dir: loc.dir, embedder, writerLock: lock, graphThreads: ctx.config().embedThreads });
         lock = undefined; // the index holds it now and releases it on close
       } catch (err) {
         throw explainIndexError(err, loc);

@@ -22,6 +22,7 @@
  * One writer: `add` calls on one PaperIndex run one after another (a second call waits for the
  * first); two processes must not index into the same directory at once.
  */
+import os from "node:os";
 import path from "node:path";
 import type { Embedder } from "../embed/types.js";
 import { passageTextsOf } from "./paper-passages.js";
@@ -141,6 +142,11 @@ export interface PaperIndexOptions {
    * the HNSW graph is read only if a search here needs it (stored vectors come from the vector file).
    */
   deferVectorGraph?: boolean;
+  /**
+   * Writable opens: threads that insert new vectors into the HNSW graph at once, where the hnswlib
+   * build can (VectorIndex.addMany); default every core. The CLI passes EMBED_THREADS.
+   */
+  graphThreads?: number;
   /** Writable opens: how long to wait for another process writing this index; default 0 (fail at once). */
   lockWaitMs?: number;
   /** Writable opens: called when another writer holds the index and the wait starts. */
@@ -229,6 +235,7 @@ export class PaperIndex {
   /** Passages embedded per paper, at most (per model: model-tuning.ts); the evaluation varies it. */
   maxPassages: number;
   readonly checkpointEvery: number;
+  private readonly graphThreads: number;
   /** Whether the interval was set (option or environment) rather than defaulted: then it never widens. */
   private readonly checkpointFixed: boolean;
   /** Opened for queries only: `refresh` follows what a writer (another process) commits. */
@@ -262,6 +269,7 @@ export class PaperIndex {
     ({ every: this.checkpointEvery, fixed: this.checkpointFixed } = checkpointSetting(opts.checkpointEvery));
     this.readonly = opts.readonly ?? false;
     this.deferVectorGraph = this.readonly && opts.deferVectorGraph === true;
+    this.graphThreads = opts.graphThreads ?? os.availableParallelism();
   }
 
   /** Opens (or creates) the index in `dir`; refuses an index built by another model. */
@@ -474,12 +482,13 @@ export class PaperIndex {
           if (r.truncated) report.truncatedPassages += 1;
         });
         const first = this.store.nextLabel(papers.length);
+        const labels = papers.map((_, i) => first + i);
+        added.push(...labels); // before the graph has them all: on an error, any of them may be in
+        // The index normalises: the mean's direction.
+        this.vectors.addMany(labels.map((label, i) => ({ label, vector: sums[i]! })), this.graphThreads);
         papers.forEach((p, i) => {
-          const label = first + i;
-          this.vectors.add(label, sums[i]!); // the index normalises: the mean's direction
-          added.push(label);
           const old = this.store.vectorLabelsOf(p.rowid).map((row) => row.label);
-          pending.push({ rowid: p.rowid, labels: [label], contentHash: p.contentHash, old });
+          pending.push({ rowid: p.rowid, labels: [labels[i]!], contentHash: p.contentHash, old });
         });
         report.embedded += papers.length;
         report.passages += texts.length;

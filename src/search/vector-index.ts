@@ -66,6 +66,10 @@ export type { VectorHit } from "./vectors/exact-search.js";
 
 const { HierarchicalNSW } = hnswlib.addon;
 type Hnsw = InstanceType<typeof HierarchicalNSW>;
+/** What the x86-64-v3 build adds to hnswlib-node's HierarchicalNSW (scripts/hnswlib-add-points.cc). */
+interface BatchInsert {
+  addPoints(points: Float32Array, labels: Uint32Array, threads: number): void;
+}
 
 /** Measurements behind these defaults: docs/vector-index-measurements.md. */
 
@@ -309,19 +313,55 @@ export class VectorIndex {
     // following this index by labels (advanceInPlace) could then hold a stale vector for it.
     if (!isNew) this.lineageValue = newLineage();
     this.hnsw.addPoint(Array.from(unit), label);
-    this.fileVectors?.offsets.delete(label); // the file holds its old vector
-    this.deleted.delete(label);
-    this.live.add(label);
-    if (this.exactStore) {
-      if (this.live.size >= this.exactBelow && !this.exactPinned) this.exactStore = undefined;
-      // hnswlib's own float32 copy, so exact scores are the same before and after a save/load.
-      else this.exactStore.set(label, Float32Array.from(this.hnsw.getPoint(label)));
+    this.added(label);
+  }
+
+  /**
+   * Adds or replaces many vectors, as `add` one after another would. Where the loaded hnswlib build
+   * has addPoints (the x86-64-v3 build: scripts/hnswlib-add-points.cc), they go into the graph on up
+   * to `threads` threads at once; every vector is checked before any is inserted.
+   */
+  addMany(items: Iterable<{ label: number; vector: Float32Array }>, threads = 1): void {
+    const list = Array.isArray(items) ? (items as { label: number; vector: Float32Array }[]) : [...items];
+    this.assertWritable();
+    const units = new Float32Array(list.length * this.dim);
+    const ids = new Uint32Array(list.length);
+    list.forEach((it, i) => {
+      checkLabel(it.label);
+      units.set(this.unitVector(it.vector, "vector"), i * this.dim);
+      ids[i] = it.label;
+    });
+    this.reserve(list);
+    const addPoints = (this.hnsw as Partial<BatchInsert>).addPoints;
+    // One at a time: a build without addPoints; below exact search (each vector is read back at once);
+    // a label twice (which vector would win would depend on the threads).
+    if (typeof addPoints !== "function" || this.exactStore || list.length < 2 || new Set(ids).size !== list.length) {
+      for (const it of list) this.add(it.label, it.vector);
+      return;
+    }
+    if (list.some((it) => this.live.has(it.label) || this.deleted.has(it.label))) this.lineageValue = newLineage(); // as in add
+    try {
+      addPoints.call(this.hnsw, units, ids, Math.max(1, Math.floor(threads)));
+    } catch (err) {
+      // Some went in before hnswlib failed: those are booked, so that remove() can take them out.
+      for (const it of list) if (this.graphHolds(it.label)) this.added(it.label);
+      throw err;
+    }
+    for (const it of list) this.added(it.label);
+  }
+
+  /** Whether hnswlib holds a vector under `label` (getPoint throws for a label it does not know). */
+  private graphHolds(label: number): boolean {
+    try {
+      this.hnsw.getPoint(label);
+      return true;
+    } catch {
+      return false;
     }
   }
 
-  addMany(items: Iterable<{ label: number; vector: Float32Array }>): void {
-    const list = Array.isArray(items) ? (items as { label: number; vector: Float32Array }[]) : [...items];
-    this.assertWritable();
+  /** Grows hnswlib's capacity once for the labels of `list` not in the index yet. */
+  private reserve(list: readonly { label: number }[]): void {
     let fresh = 0;
     for (const it of list) if (!this.live.has(it.label) && !this.deleted.has(it.label)) fresh++;
     const need = this.hnsw.getCurrentCount() + fresh;
@@ -330,7 +370,18 @@ export class VectorIndex {
       while (cap < need) cap = Math.max(MIN_CAPACITY, cap * 2);
       this.hnsw.resizeIndex(cap);
     }
-    for (const it of list) this.add(it.label, it.vector);
+  }
+
+  /** Bookkeeping after hnswlib holds `label`'s new vector. */
+  private added(label: number): void {
+    this.fileVectors?.offsets.delete(label); // the file holds its old vector
+    this.deleted.delete(label);
+    this.live.add(label);
+    if (this.exactStore) {
+      if (this.live.size >= this.exactBelow && !this.exactPinned) this.exactStore = undefined;
+      // hnswlib's own float32 copy, so exact scores are the same before and after a save/load.
+      else this.exactStore.set(label, Float32Array.from(this.hnsw.getPoint(label)));
+    }
   }
 
   /** Marks a label deleted. Unknown or already deleted labels are a no-op; returns whether it removed. */

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import stock from "hnswlib-node";
 import { afterAll, describe, expect, it } from "vitest";
-import { chooseHnswlib, hnswlib, missingX86_64V3, SIMD_BUILD, SIMD_BUILD_DIR } from "../../src/search/vectors/hnswlib.js";
+import { chooseHnswlib, hnswlib, hnswlibPackageDir, missingX86_64V3, SIMD_BUILD, SIMD_BUILD_DIR, SIMD_BUILD_REVISION } from "../../src/search/vectors/hnswlib.js";
+import { withAddPoints as withAddPointsSpliced } from "../../scripts/build-vector-addon.js";
 import { seededRandom } from "../../src/random.js";
 
 const V3_FLAGS = "fpu vme sse sse2 ssse3 fma sse4_1 sse4_2 movbe xsave avx f16c abm bmi1 avx2 bmi2";
@@ -122,5 +123,84 @@ describe("the x86-64-v3 build against the stock one", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("addPoints, compiled into the x86-64-v3 build: inserts on several threads", () => {
+  const dim = 64;
+  const n = 4000;
+  const rand = seededRandom(99);
+  const rows = new Float32Array(n * dim).map(() => rand() - 0.5);
+  const labels = Uint32Array.from({ length: n }, (_, i) => 10 * i + 7);
+  type WithAddPoints = { addPoints(points: Float32Array, labels: Uint32Array, threads: number): void };
+  const withAddPoints = (index: unknown) => index as WithAddPoints;
+
+  it("is in the x86-64-v3 build npm install made (build.json says so)", () => {
+    if (hnswlib.build !== SIMD_BUILD) return; // another machine: the stock build has no addPoints
+    expect(typeof withAddPoints(hnswlib.addon.HierarchicalNSW.prototype).addPoints).toBe("function");
+    const info = JSON.parse(readFileSync(path.join(hnswlibPackageDir(), SIMD_BUILD_DIR, "build.json"), "utf8")) as { revision?: number; addPoints?: boolean };
+    expect(info).toMatchObject({ revision: SIMD_BUILD_REVISION, addPoints: true });
+  });
+
+  it.runIf(hnswlib.build === SIMD_BUILD)("stores every vector under its label (normalised, as addPoint does) and finds the exact neighbours", () => {
+    const index = new hnswlib.addon.HierarchicalNSW("cosine", dim);
+    index.initIndex(n, 16, 100, 100, false);
+    for (let start = 0; start < n; start += 1000) withAddPoints(index).addPoints(rows.subarray(start * dim, (start + 1000) * dim), labels.subarray(start, start + 1000), 2);
+    expect(index.getCurrentCount()).toBe(n);
+    expect(new Set(index.getIdsList())).toEqual(new Set(labels));
+    const one = new hnswlib.addon.HierarchicalNSW("cosine", dim);
+    one.initIndex(1, 16, 100, 100, false);
+    one.addPoint(Array.from(rows.subarray(5 * dim, 6 * dim)), 1);
+    const stored = index.getPoint(labels[5]!);
+    one.getPoint(1).forEach((x, d) => expect(stored[d]).toBeCloseTo(x, 6));
+    index.setEf(200);
+    let found = 0;
+    for (let q = 0; q < 40; q++) {
+      const query = Array.from({ length: dim }, () => rand() - 0.5);
+      const norm = Math.hypot(...query);
+      const exact = Array.from({ length: n }, (_, i) => {
+        let dot = 0;
+        let sq = 0;
+        for (let d = 0; d < dim; d++) {
+          dot += rows[i * dim + d]! * query[d]!;
+          sq += rows[i * dim + d]! ** 2;
+        }
+        return { label: labels[i]!, cos: dot / Math.sqrt(sq) / norm };
+      })
+        .sort((a, b) => b.cos - a.cos)
+        .slice(0, 10)
+        .map((h) => h.label);
+      found += index.searchKnn(query, 10).neighbors.filter((l) => exact.includes(l)).length;
+    }
+    expect(found / 400).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it.runIf(hnswlib.build === SIMD_BUILD)("refuses wrong arguments, and reports hnswlib's own error (a full index) once the threads stopped", () => {
+    const index = withAddPoints(new hnswlib.addon.HierarchicalNSW("cosine", dim));
+    expect(() => index.addPoints(rows.subarray(0, dim), labels.subarray(0, 1), 2)).toThrow(/initIndex/);
+    (index as unknown as InstanceType<typeof stock.HierarchicalNSW>).initIndex(100, 16, 100, 100, false);
+    expect(() => index.addPoints(Array.from(rows.subarray(0, dim)) as unknown as Float32Array, labels.subarray(0, 1), 2)).toThrow(/Float32Array, labels: Uint32Array/);
+    expect(() => index.addPoints(rows.subarray(0, dim), Int32Array.from([1]) as unknown as Uint32Array, 2)).toThrow(/Uint32Array/);
+    expect(() => index.addPoints(rows.subarray(0, 2 * dim), labels.subarray(0, 1), 2)).toThrow(/expected 1 x 64, but got 128/);
+    expect(() => index.addPoints(rows.subarray(0, 300 * dim), labels.subarray(0, 300), 2)).toThrow(/Hnswlib Error: .*exceeds the specified limit/);
+  });
+});
+
+describe("the build script's splice of addPoints into hnswlib-node's addon.cc", () => {
+  const addon = readFileSync(path.join(hnswlibPackageDir(), "src", "addon.cc"), "utf8");
+
+  it("puts the includes, the method and its registration in the HierarchicalNSW class", () => {
+    const spliced = withAddPointsSpliced(addon, "  /* METHOD */\n");
+    expect(spliced).toBeDefined();
+    expect(spliced!.indexOf("#include <thread>")).toBeLessThan(spliced!.indexOf("class HierarchicalNSW"));
+    expect(spliced).toContain('InstanceMethod("addPoint", &HierarchicalNSW::addPoint),\n      InstanceMethod("addPoints", &HierarchicalNSW::addPoints),');
+    expect(spliced!.indexOf("/* METHOD */")).toBeGreaterThan(spliced!.indexOf("class HierarchicalNSW"));
+    expect(spliced).toContain("  /* METHOD */\n  Napi::Value markDelete(");
+  });
+
+  it("gives up (the build is made without it) when an anchor is missing or not unique", () => {
+    expect(withAddPointsSpliced(addon.replace("#include <cmath>\n", ""), "x")).toBeUndefined();
+    expect(withAddPointsSpliced(addon.replace("Napi::Value markDelete(", "Napi::Value markDeleted("), "x")).toBeUndefined();
+    expect(withAddPointsSpliced(`${addon}\n#include <cmath>\n`, "x")).toBeUndefined();
   });
 });

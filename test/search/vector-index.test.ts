@@ -248,6 +248,46 @@ describe("VectorIndex", () => {
     expect(hit / total).toBeGreaterThanOrEqual(0.98);
   });
 
+  it("addMany on two threads (where the hnswlib build has addPoints) keeps what one-by-one adds keep", () => {
+    const dim = 32;
+    const rand = rng(77);
+    const items = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ label: from + i, vector: Float32Array.from({ length: dim }, () => gaussian(rand)) }));
+    const first = items(0, 3000);
+    const again = items(100, 50); // labels already in: replaced, as add replaces them
+    const one = VectorIndex.create({ dim, fingerprint: fp(dim), exactBelow: 0 });
+    const two = VectorIndex.create({ dim, fingerprint: fp(dim), exactBelow: 0 });
+    for (const it of [...first, ...again]) one.add(it.label, it.vector);
+    two.addMany(first, 2);
+    two.remove(120); // a deleted label, then added again: live again
+    one.remove(120);
+    one.add(120, again[20]!.vector);
+    two.addMany(again, 2);
+    expect(two.size).toBe(one.size);
+    for (const label of [0, 99, 100, 120, 149, 2999]) {
+      expect(two.has(label)).toBe(true);
+      const a = one.vector(label)!;
+      two.vector(label)!.forEach((x, d) => expect(x).toBeCloseTo(a[d]!, 6));
+    }
+    let agree = 0;
+    for (let q = 0; q < 30; q++) {
+      const query = randomUnit(rand, dim);
+      const exact = new Set(labelsOf(one.search(query, 10, { exact: true })));
+      agree += labelsOf(two.search(query, 10)).filter((l) => exact.has(l)).length;
+    }
+    expect(agree / 300).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it("addMany checks every vector before inserting any", () => {
+    const index = VectorIndex.create({ dim: 4, fingerprint: fp(4), exactBelow: 0 });
+    const ok = (label: number) => ({ label, vector: Float32Array.from([1, label, 0, 1]) });
+    expect(() => index.addMany([ok(1), ok(2), { label: 3, vector: new Float32Array(4) }, ok(4)], 2)).toThrow(/all zeros/);
+    expect(() => index.addMany([ok(1), { label: -1, vector: ok(1).vector }], 2)).toThrow(/uint32/);
+    expect(index.size).toBe(0);
+    index.addMany([ok(1), ok(2), ok(1)], 2); // a label twice: the last one wins, as with add
+    expect(index.size).toBe(2);
+    index.vector(1)!.forEach((x, d) => expect(x).toBeCloseTo(ok(1).vector[d]! / Math.sqrt(3), 6));
+  });
+
   it("refuses modification while a save is in progress", async () => {
     const { index } = build(50, 8);
     const pending = index.save(tmpDir());

@@ -27,7 +27,17 @@ export interface SimdBuildInfo {
   hnswlibNode: string;
   march: string;
   cxxflags: string;
+  /** SIMD_BUILD_REVISION of the build script that made it (absent: before revisions were kept). */
+  revision?: number;
+  /** Whether addPoints (inserts on several threads) was compiled in. */
+  addPoints?: boolean;
 }
+
+/**
+ * What the build script adds to hnswlib-node's source; a build of another revision is made again
+ * by the next install. 2: addPoints (scripts/hnswlib-add-points.cc).
+ */
+export const SIMD_BUILD_REVISION = 2;
 
 /** Linux's /proc/cpuinfo names of x86-64-v3's features (lzcnt is reported as abm). */
 const X86_64_V3_FLAGS = ["avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"] as const;
