@@ -65,7 +65,7 @@ export const registerReindex: RegisterCommand = (program, ctx) => {
     let lock: WriterLock | undefined;
     try {
       // (1) Nothing is changed before this process is the index's only writer.
-      const { lockWaitMs, onLockWait } = writerOpenOptions(ctx, loc.dir);
+      const { lockWaitMs, onLockWait, graphThreads } = writerOpenOptions(ctx, loc.dir);
       try {
         lock = await WriterLock.acquire(loc.dir, { waitMs: lockWaitMs, onWait: onLockWait });
       } catch (err) {
@@ -95,7 +95,7 @@ export const registerReindex: RegisterCommand = (program, ctx) => {
       // (4) Embed everything again.
       let index: PaperIndex;
       try {
-        index = await PaperIndex.open({ dir: loc.dir, embedder, writerLock: lock, graphThreads: ctx.config().embedThreads });
+        index = await PaperIndex.open({ dir: loc.dir, embedder, writerLock: lock, graphThreads });
         lock = undefined; // the index holds it now and releases it on close
       } catch (err) {
         throw explainIndexError(err, loc);

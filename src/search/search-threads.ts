@@ -188,7 +188,7 @@ export class SearchThreads implements PaperSearch {
   private nextId = 1;
   private stopped = false;
   /** Queries not yet handed to a worker, oldest first. */
-  private readonly waiting: { req: SearchRequest; resolve(value: unknown): void; reject(err: Error): void }[] = [];
+  private readonly waiting: (Pending & { req: SearchRequest })[] = [];
   /** Queries handed to each slot's worker and not answered yet. */
   private readonly inFlight: number[];
 

@@ -304,7 +304,11 @@ export class VectorIndex {
   add(label: number, vector: Float32Array): void {
     this.assertWritable();
     checkLabel(label);
-    const unit = this.unitVector(vector, "vector");
+    this.insert(label, this.unitVector(vector, "vector"));
+  }
+
+  /** Puts a checked label's unit vector into the graph, one call of hnswlib's addPoint. */
+  private insert(label: number, unit: Float32Array): void {
     const isNew = !this.live.has(label) && !this.deleted.has(label);
     if (isNew && this.hnsw.getCurrentCount() >= this.hnsw.getMaxElements()) {
       this.hnsw.resizeIndex(Math.max(MIN_CAPACITY, this.hnsw.getMaxElements() * 2));
@@ -336,7 +340,7 @@ export class VectorIndex {
     // One at a time: a build without addPoints; below exact search (each vector is read back at once);
     // a label twice (which vector would win would depend on the threads).
     if (typeof addPoints !== "function" || this.exactStore || list.length < 2 || new Set(ids).size !== list.length) {
-      for (const it of list) this.add(it.label, it.vector);
+      ids.forEach((label, i) => this.insert(label, units.subarray(i * this.dim, (i + 1) * this.dim)));
       return;
     }
     if (list.some((it) => this.live.has(it.label) || this.deleted.has(it.label))) this.lineageValue = newLineage(); // as in add
