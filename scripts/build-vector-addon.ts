@@ -40,26 +40,89 @@ function nodeHeaders(): string[] {
   return existsSync(path.join(prefix, "include", "node", "node.h")) ? [`--nodedir=${prefix}`] : [];
 }
 
-/** Where the addPoints method (scripts/hnswlib-add-points.cc) goes in hnswlib-node's addon.cc. */
-const SPLICES = [
-  { after: "#include <cmath>\n", insert: "#include <atomic>\n#include <mutex>\n#include <system_error>\n#include <thread>\n" },
-  { after: '      InstanceMethod("addPoint", &HierarchicalNSW::addPoint),\n', insert: '      InstanceMethod("addPoints", &HierarchicalNSW::addPoints),\n' },
-  { before: "  Napi::Value markDelete(const Napi::CallbackInfo& info) {\n", insert: "" }, // the method itself: filled in below
-] as const;
+/** The HierarchicalNSW class of addon.cc; splices marked `inClass` go after its first line. */
+const CLASS_START = "class HierarchicalNSW : public Napi::ObjectWrap<HierarchicalNSW> {\n";
+
+/** Text put before or after an anchor, or in its place. */
+type Splice = { anchor: string; inClass?: true } & ({ before: string } | { after: string } | { replace: string });
+
+/** What paperhound adds to hnswlib-node's addon.cc (scripts/hnswlib-add-points.cc, scripts/hnswlib-float16.cc). */
+export interface AddonAdditions {
+  /** The addPoints method, for the HierarchicalNSW class. */
+  addPoints: string;
+  /** The "cosine-f16" space and its conversions, at namespace level. */
+  float16: string;
+}
+
+/** HierarchicalNSW's members that convert points for the "cosine-f16" space (float32 elsewhere). */
+const FLOAT16_MEMBERS = `  // paperhound: true for the "cosine-f16" space (scripts/hnswlib-float16.cc), whose points go in
+  // and come out as float32 like the others'.
+  bool half_ = false;
+  void* storedPoint(std::vector<float>& vec) {
+#ifdef PAPERHOUND_FLOAT16
+    if (half_) paperhoundToFloat16InPlace(vec);
+#endif
+    return reinterpret_cast<void*>(vec.data());
+  }
+  std::vector<float> storedPointOf(size_t label) {
+#ifdef PAPERHOUND_FLOAT16
+    if (half_) {
+      const std::vector<uint16_t> half = index_->getDataByLabel<uint16_t>(label);
+      std::vector<float> vec(half.size());
+      for (size_t i = 0; i < half.size(); i++) vec[i] = _cvtsh_ss(half[i]);
+      return vec;
+    }
+#endif
+    return index_->getDataByLabel<float>(label);
+  }
+`;
+
+/** The constructor's branch for "cosine-f16", before it rejects names it does not know. */
+const FLOAT16_CONSTRUCTOR = `#ifdef PAPERHOUND_FLOAT16
+    if (space_name == "cosine-f16") {
+      dim_ = info[1].As<Napi::Number>().Uint32Value();
+      try {
+        space_ = new PaperhoundFloat16Space(static_cast<size_t>(dim_));
+      } catch (const std::bad_alloc& err) {
+        Napi::Error::New(env, err.what()).ThrowAsJavaScriptException();
+        return;
+      }
+      normalize_ = true;
+      half_ = true;
+      return;
+    }
+#endif
+`;
+
+function splices(parts: AddonAdditions): Splice[] {
+  return [
+    { anchor: "#include <cmath>\n", after: "#include <atomic>\n#include <mutex>\n#include <system_error>\n#include <thread>\n" },
+    { anchor: CLASS_START, before: parts.float16 },
+    { anchor: "  bool normalize_;\n", inClass: true, after: FLOAT16_MEMBERS },
+    { anchor: '    if (space_name != "l2" && space_name != "ip" && space_name != "cosine") {\n', inClass: true, before: FLOAT16_CONSTRUCTOR },
+    { anchor: '      InstanceMethod("addPoint", &HierarchicalNSW::addPoint),\n', inClass: true, after: '      InstanceMethod("addPoints", &HierarchicalNSW::addPoints),\n' },
+    { anchor: "index_->addPoint(reinterpret_cast<void*>(vec.data()), ", inClass: true, replace: "index_->addPoint(storedPoint(vec), " },
+    { anchor: "index_->searchKnn(reinterpret_cast<void*>(vec.data()), ", inClass: true, replace: "index_->searchKnn(storedPoint(vec), " },
+    { anchor: "index_->getDataByLabel<float>(static_cast<size_t>(label))", inClass: true, replace: "storedPointOf(static_cast<size_t>(label))" },
+    { anchor: "  Napi::Value markDelete(const Napi::CallbackInfo& info) {\n", inClass: true, before: parts.addPoints },
+  ];
+}
 
 /**
- * addon.cc with addPoints spliced into the HierarchicalNSW class, or undefined when an anchor is not
- * found exactly once (another hnswlib-node version): the build is then made without it.
+ * addon.cc with paperhound's additions spliced in (addPoints, the "cosine-f16" space), or undefined
+ * when an anchor is not found exactly once where it is looked for (another hnswlib-node version):
+ * the build is then made without them.
  */
-export function withAddPoints(addon: string, method: string): string | undefined {
+export function withAdditions(addon: string, parts: AddonAdditions): string | undefined {
   let out = addon;
-  for (const s of SPLICES) {
-    const anchor = "after" in s ? s.after : s.before;
-    const at = out.indexOf(anchor);
-    if (at < 0 || out.indexOf(anchor, at + 1) >= 0) return undefined;
-    const text = "after" in s ? s.insert : method;
-    const pos = "after" in s ? at + anchor.length : at;
-    out = out.slice(0, pos) + text + out.slice(pos);
+  for (const s of splices(parts)) {
+    const from = s.inClass ? out.indexOf(CLASS_START) : 0;
+    if (from < 0) return undefined;
+    const at = out.indexOf(s.anchor, from);
+    if (at < 0 || out.indexOf(s.anchor, at + 1) >= 0) return undefined;
+    if ("replace" in s) out = out.slice(0, at) + s.replace + out.slice(at + s.anchor.length);
+    else if ("before" in s) out = out.slice(0, at) + s.before + out.slice(at);
+    else out = out.slice(0, at + s.anchor.length) + s.after + out.slice(at + s.anchor.length);
   }
   return out;
 }
@@ -86,9 +149,10 @@ function main(): number {
     cpSync(path.join(pkgDir, "binding.gyp"), path.join(work, "binding.gyp"));
     cpSync(path.join(pkgDir, "src"), path.join(work, "src"), { recursive: true });
     const addonSource = path.join(work, "src", "addon.cc");
-    const spliced = withAddPoints(readFileSync(addonSource, "utf8"), readFileSync(new URL("./hnswlib-add-points.cc", import.meta.url), "utf8"));
+    const read = (name: string): string => readFileSync(new URL(name, import.meta.url), "utf8");
+    const spliced = withAdditions(readFileSync(addonSource, "utf8"), { addPoints: read("./hnswlib-add-points.cc"), float16: read("./hnswlib-float16.cc") });
     if (spliced) writeFileSync(addonSource, spliced);
-    else say(`hnswlib-node ${version}'s addon.cc is not laid out as expected: its ${SIMD_BUILD} build inserts vectors on one thread`);
+    else say(`hnswlib-node ${version}'s addon.cc is not laid out as expected: its ${SIMD_BUILD} build inserts vectors on one thread and stores them as float32 only`);
     const flags = `${process.env.CXXFLAGS ?? ""} -march=${SIMD_BUILD}`.trim();
     const run = spawnSync(process.execPath, [gyp, "rebuild", ...nodeHeaders()], { cwd: work, env: { ...process.env, CXXFLAGS: flags }, encoding: "utf8" });
     const built = path.join(work, "build", "Release", "addon.node");
@@ -100,7 +164,7 @@ function main(): number {
     // Written whole in a new directory, then renamed over the old one: a reader sees one build or the other.
     const staged = path.join(work, "staged");
     cpSync(built, path.join(staged, "addon.node"));
-    const info: SimdBuildInfo = { hnswlibNode: version, march: SIMD_BUILD, cxxflags: flags, revision: SIMD_BUILD_REVISION, addPoints: spliced !== undefined };
+    const info: SimdBuildInfo = { hnswlibNode: version, march: SIMD_BUILD, cxxflags: flags, revision: SIMD_BUILD_REVISION, addPoints: spliced !== undefined, float16: spliced !== undefined };
     writeFileSync(path.join(staged, "build.json"), `${JSON.stringify(info)}\n`);
     rmSync(target, { recursive: true, force: true });
     renameSync(staged, target);

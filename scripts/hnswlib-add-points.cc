@@ -45,7 +45,7 @@
         std::copy(data + i * dim_, data + (i + 1) * dim_, vec.begin());
         if (normalize_) normalizePoint(vec);
         try {
-          index_->addPoint(reinterpret_cast<void*>(vec.data()), static_cast<hnswlib::labeltype>(ids[i]), false);
+          index_->addPoint(storedPoint(vec), static_cast<hnswlib::labeltype>(ids[i]), false);
         } catch (const std::exception& e) {
           std::lock_guard<std::mutex> guard(failed_lock);
           if (failed.empty()) failed = e.what();

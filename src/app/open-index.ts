@@ -18,7 +18,7 @@ import type { Embedder } from "../embed/types.js";
 import { createLogger, type Logger } from "../log.js";
 import { loadSampleCorpus } from "../papers/sources/daily-listing.js";
 import type { Paper } from "../papers/types.js";
-import { PaperIndex, STORE_FILE } from "../search/paper-index.js";
+import { PaperIndex, STORE_FILE, type PaperIndexOptions } from "../search/paper-index.js";
 import { checkStoreNotEmptied } from "../search/index-dir.js";
 import { PaperStore, StoreCorruptError, StoreSchemaError } from "../search/paper-store.js";
 import { IndexCorruptError, ModelMismatchError, savedFingerprint } from "../search/vector-index.js";
@@ -163,8 +163,17 @@ export interface OpenIndex {
 }
 
 /** How a command that writes the index opens it: waiting INDEX_LOCK_WAIT_SECONDS for another writer, and saying so. */
-export function writerOpenOptions(ctx: AppContext, dir: string): { lockWaitMs: number; onLockWait: (holder: LockHolder | undefined) => void; graphThreads: number } {
+export function writerOpenOptions(
+  ctx: AppContext,
+  dir: string,
+): Required<Pick<PaperIndexOptions, "lockWaitMs" | "onLockWait" | "graphThreads" | "onVectorsConverted">> {
   return {
+    onVectorsConverted: (c) =>
+      ctx.stderr.write(
+        `Converted the ${c.vectors} stored vectors of ${dir} from ${c.from} to ${c.to} once, in ${c.seconds.toFixed(1)} s (${
+          c.to === "float16" ? "they now take half the memory and disk" : "this build of hnswlib-node has no half floats"
+        }; the graph was kept, nothing was embedded again).\n`,
+      ),
     graphThreads: ctx.config().embedThreads, // the graph's inserts get the cores the model gets
     lockWaitMs: ctx.config().indexLockWaitSeconds * 1000,
     onLockWait: (holder) =>

@@ -31,7 +31,7 @@ import { isArxivId, parseArxivRef, RELATED_REF_HINT } from "../papers/arxiv-id.j
 import { PaperStore } from "./paper-store.js";
 import { checkStoreNotEmptied, STORE_FILE } from "./index-dir.js";
 import { hasFilters } from "./store/filters.js";
-import { IndexCorruptError, ModelMismatchError, POINTER_FILE, VectorIndex } from "./vector-index.js";
+import { DEFAULT_STORAGE, IndexCorruptError, ModelMismatchError, POINTER_FILE, VectorIndex, type VectorStorage } from "./vector-index.js";
 import { fuseScores } from "./fusion.js";
 import { BM25_FILE } from "./bm25-file.js";
 import { efSearchFor, tuningFor } from "./model-tuning.js";
@@ -147,6 +147,11 @@ export interface PaperIndexOptions {
    * build can (VectorIndex.addMany); default every core. The CLI passes EMBED_THREADS.
    */
   graphThreads?: number;
+  /**
+   * Writable opens: called after the vectors, found stored as float32 where this build can store
+   * half floats (an index from before them), were converted and saved as half floats (once).
+   */
+  onVectorsConverted?: (c: { from: VectorStorage; to: VectorStorage; vectors: number; seconds: number }) => void;
   /** Writable opens: how long to wait for another process writing this index; default 0 (fail at once). */
   lockWaitMs?: number;
   /** Writable opens: called when another writer holds the index and the wait starts. */
@@ -299,12 +304,15 @@ export class PaperIndex {
         if (opts.warm) store.fullTextIndex();
       };
       const efSearch = efSearchOf(fingerprint, store);
+      const loadStarted = performance.now();
       const loaded = await VectorIndex.load(dir, {
         expectFingerprint: fingerprint,
         whileReading: warm,
         vectorsFromFile: opts.readonly === true,
         deferGraph: opts.readonly === true && opts.deferVectorGraph === true,
         efSearch,
+        // A writer holds what new indexes store; readers hold what the file stores.
+        ...(opts.readonly ? {} : { storage: DEFAULT_STORAGE }),
       });
       if (!loaded) {
         // Vectors are saved before the store records them: a store that records some without a
@@ -317,6 +325,11 @@ export class PaperIndex {
       const index = new PaperIndex(store, vectors, opts.embedder, { ...opts, dir });
       index.writerLock = lock;
       if (!opts.readonly) index.reconcile();
+      if (!opts.readonly && loaded?.convertedFrom) {
+        // Saved at once, so the conversion is done once and readers get the compact file too.
+        await loaded.save(dir);
+        opts.onVectorsConverted?.({ from: loaded.convertedFrom, to: loaded.storage, vectors: loaded.size, seconds: (performance.now() - loadStarted) / 1000 });
+      }
       return index;
     } catch (err) {
       store.close();

@@ -13,9 +13,15 @@
  *  - A filter is passed to hnswlib's searchKnn; when it returns fewer than k results the search falls
  *    back to an exact scan over the allowed labels (cost O(allowed × dim)).
  *
- * Memory (RSS). hnswlib keeps, per element, dim×4 bytes of vector + (2M+1)×4 bytes of level-0 links
- * + an 8-byte label, plus upper-layer links for ~1/M of elements; at dim 512, M 16 that is ~2.2 KB,
- * so 400k vectors ≈ 0.9 GB native memory, and the same again in page cache while saving/loading.
+ * Storage. Vectors are held as half floats (`storage` "float16", hnswlib space "cosine-f16") where
+ * the hnswlib build has them (the x86-64-v3 one), else as float32: half floats keep recall and
+ * search quality (docs/benchmarks.md) at half the bytes, and a search reads half as much memory.
+ * A file records its space in the pointer; `load` reads either into either (LoadOptions.storage).
+ *
+ * Memory (RSS). hnswlib keeps, per element, dim×2 (float16) or dim×4 (float32) bytes of vector
+ * + (2M+1)×4 bytes of level-0 links + an 8-byte label, plus upper-layer links for ~1/M of elements;
+ * at dim 512, M 16 that is ~1.2 KB (float16) or ~2.2 KB, so 400k vectors ≈ 0.5 GB (0.9 GB) native
+ * memory, and the same again in page cache while saving/loading.
  * Deleted points keep their slot until a rebuild (`paperhound reindex`); see `deletedCount`.
  * The JS side holds two Sets of labels (~40 bytes per label: ~16 MB at 400k). The exact-search copy
  * (dim×4 bytes per vector) exists only below `EXACT_SEARCH_BELOW`, or after a forced exact search above
@@ -36,6 +42,7 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, openSync, readSync } from "node:fs";
 import { readFile, rename, stat, unlink } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import type { ModelFingerprint } from "./types.js";
 import { fsyncDir, fsyncFile, writeFileSynced } from "../atomic-write.js";
@@ -43,6 +50,7 @@ import { faultPoint } from "../fault-points.js";
 import { INDEX_ERRORS, type IndexErrorCode } from "../index-errors.js";
 import { ExactStore, guardFilter, TopK, type VectorHit } from "./vectors/exact-search.js";
 import {
+  convertIndexFile,
   fileCloser,
   generationFile,
   IndexCorruptError,
@@ -56,8 +64,10 @@ import {
   removeFiles,
   scanDir,
   type IndexPointer,
+  type VectorSpace,
 } from "./vectors/index-file.js";
-import { hnswlib } from "./vectors/hnswlib.js";
+import { decodeFloat16 } from "./vectors/float16.js";
+import { FLOAT16_SPACE, hnswlib } from "./vectors/hnswlib.js";
 import { PaperhoundError } from "../errors.js";
 import { makeDir } from "../make-dir.js";
 
@@ -115,9 +125,21 @@ export class VectorIndexError extends PaperhoundError {
   override readonly name = "VectorIndexError";
 }
 
+/**
+ * How the graph stores vectors: float32, or half floats (2 bytes a component: half the memory and
+ * disk, and about 28% less time per HNSW search at 140k papers; docs/benchmarks.md).
+ */
+export type VectorStorage = "float32" | "float16";
+const SPACE_OF: Record<VectorStorage, VectorSpace> = { float32: "cosine", float16: FLOAT16_SPACE };
+const STORAGE_OF: Record<VectorSpace, VectorStorage> = { cosine: "float32", "cosine-f16": "float16" };
+/** What a new index stores: half floats where this thread's hnswlib build has them (the x86-64-v3 one). */
+export const DEFAULT_STORAGE: VectorStorage = hnswlib.float16 ? "float16" : "float32";
+
 export interface VectorIndexOptions {
   dim: number;
   fingerprint: ModelFingerprint;
+  /** Default `DEFAULT_STORAGE`; "float16" needs the x86-64-v3 build. */
+  storage?: VectorStorage;
   M?: number;
   efConstruction?: number;
   efSearch?: number;
@@ -146,10 +168,17 @@ export interface LoadOptions {
   /**
    * With vectorsFromFile: read the HNSW graph from the file only when the first search needs it
    * (synchronously, then). For a process whose searches run elsewhere (the bot's main thread beside
-   * its search threads): stored vectors are read from the file, and the graph (~2.2 MB per 1,000
+   * its search threads): stored vectors are read from the file, and the graph (~1.2 MB per 1,000 with half floats
    * papers) is not held twice.
    */
   deferGraph?: boolean;
+  /**
+   * How to hold the vectors in memory; default as the file stores them. Another storage converts a
+   * copy of the file (in the temp directory, deleted after) before hnswlib reads it, which the
+   * graph does not need to be built again for (see `convertedFrom`). A file of half floats is read
+   * as float32 on a build without them.
+   */
+  storage?: VectorStorage;
 }
 
 export interface SearchOptions {
@@ -184,6 +213,7 @@ export interface SaveHooks {
 
 export class VectorIndex {
   readonly dim: number;
+  readonly storage: VectorStorage;
   readonly fingerprint: ModelFingerprint;
   readonly M: number;
   readonly efConstruction: number;
@@ -203,10 +233,13 @@ export class VectorIndex {
   private lineageValue = newLineage();
   private saving = false;
   /** Where each loaded vector sits in the loaded generation file (LoadOptions.vectorsFromFile). */
-  private fileVectors: { fd: number; offsets: Map<number, number> } | undefined;
+  private fileVectors: { fd: number; offsets: Map<number, number>; space: VectorSpace } | undefined;
+  /** What the file it was loaded from stores, when `load` converted it (LoadOptions.storage). */
+  convertedFrom: VectorStorage | undefined;
 
   private constructor(opts: Required<Omit<VectorIndexOptions, "capacity">>, hnsw: Hnsw | undefined) {
     this.dim = opts.dim;
+    this.storage = opts.storage;
     this.fingerprint = { ...opts.fingerprint };
     this.M = opts.M;
     this.efConstruction = opts.efConstruction;
@@ -219,7 +252,7 @@ export class VectorIndex {
   /** The graph, read now if it was deferred: through the open file (Linux), which a newer generation cannot have removed. */
   private get hnsw(): Hnsw {
     if (this.hnswValue) return this.hnswValue;
-    const hnsw = new HierarchicalNSW("cosine", this.dim);
+    const hnsw = newGraph(this.storage, this.dim);
     const viaFd = this.fileVectors && process.platform === "linux" ? `/proc/self/fd/${this.fileVectors.fd}` : undefined;
     try {
       hnsw.readIndexSync(viaFd && existsSync(viaFd) ? viaFd : this.graphSource!, false);
@@ -243,7 +276,7 @@ export class VectorIndex {
       throw new VectorIndexError(`dim ${opts.dim} does not match the model fingerprint's dim ${opts.fingerprint.dim}`);
     }
     const capacity = Math.max(MIN_CAPACITY, positiveInt(opts.capacity ?? 1024, "capacity"));
-    const hnsw = new HierarchicalNSW("cosine", o.dim);
+    const hnsw = newGraph(o.storage, o.dim);
     hnsw.initIndex(capacity, o.M, o.efConstruction, 100, false);
     const index = new VectorIndex(o, hnsw);
     if (o.exactBelow > 0) index.exactStore = new ExactStore(o.dim, Math.min(capacity, o.exactBelow));
@@ -285,9 +318,9 @@ export class VectorIndex {
     if (!this.live.has(label)) return undefined;
     const at = this.fileVectors?.offsets.get(label);
     if (at !== undefined) {
-      // The same float32 values hnswlib holds (it stores what the file holds), without its getPoint copy.
-      const v = new Float32Array(this.dim);
-      if (readSync(this.fileVectors!.fd, v, 0, v.byteLength, at) === v.byteLength) return v;
+      // The same values hnswlib holds (it stores what the file holds), without its getPoint copy.
+      const v = readStoredVector(this.fileVectors!.fd, at, this.fileVectors!.space, this.dim);
+      if (v) return v;
     }
     return Float32Array.from(this.hnsw.getPoint(label));
   }
@@ -514,7 +547,7 @@ export class VectorIndex {
       await fsyncFile(tmpIndex);
       await step("fsync-temp-index");
       // hnswlib does not check its stream for errors (a full disk gives a short file): walk it.
-      const info = await inspectIndexFile(tmpIndex, this.dim, this.M);
+      const info = await inspectIndexFile(tmpIndex, this.dim, this.M, SPACE_OF[this.storage]);
       if (info.live.length !== this.live.size || info.deleted.length !== this.deleted.size) {
         throw new Error(
           `written index ${tmpIndex} holds ${info.live.length} live and ${info.deleted.length} deleted vectors, expected ${this.live.size} and ${this.deleted.size}`,
@@ -533,7 +566,7 @@ export class VectorIndex {
         file,
         sha256: info.sha256,
         bytes: info.bytes,
-        space: "cosine",
+        space: SPACE_OF[this.storage],
         dim: this.dim,
         fingerprint: { ...this.fingerprint },
         M: this.M,
@@ -595,7 +628,10 @@ export class VectorIndex {
     const pointer = await readPointer(dir, opts.expectFingerprint);
     if (!pointer) return undefined;
     const file = await sizedGenerationFile(dir, pointer);
-    await checkIndexHeader(file, pointer.dim, pointer.M);
+    await checkIndexHeader(file, pointer.dim, pointer.M, pointer.space);
+    const stored = STORAGE_OF[pointer.space];
+    let storage = opts.storage ?? stored;
+    if (storage === "float16" && !hnswlib.float16) storage = "float32";
 
     // A deferred graph needs the file held open (vectorsFromFile), or it could vanish before it is read.
     let fd: number | undefined;
@@ -606,25 +642,31 @@ export class VectorIndex {
         // Replaced by a newer generation meanwhile: vector() asks hnswlib.
       }
     }
-    const defer = opts.deferGraph === true && fd !== undefined;
+    const convert = storage !== stored;
+    const defer = opts.deferGraph === true && fd !== undefined && !convert;
     // hnswlib reads the graph on a worker thread while this one checks the whole file (its header,
     // what hnswlib sizes memory by, is checked above): at a million papers 4 s and 3 s, one after
-    // the other before. A graph read from a file that fails the check is dropped unused.
-    const hnsw = defer ? undefined : new HierarchicalNSW("cosine", pointer.dim);
-    const reading = hnsw?.readIndex(file, false).then(
-      () => undefined,
-      (err: unknown) => err as Error,
-    );
+    // the other before. A graph read from a file that fails the check is dropped unused. A file to
+    // convert is checked first, then converted, then read.
+    const hnsw = defer ? undefined : newGraph(storage, pointer.dim);
+    const read = (from: string): Promise<Error | undefined> =>
+      hnsw!.readIndex(from, false).then(
+        () => undefined,
+        (err: unknown) => err as Error,
+      );
+    const reading = hnsw && !convert ? read(file) : undefined;
     let info: IndexFileInfo;
+    let readError: Error | undefined;
     try {
       info = await verifiedContents(dir, pointer, file);
+      if (convert) readError = await readConverted(file, pointer, SPACE_OF[storage], read);
       opts.whileReading?.();
     } catch (err) {
       await reading; // never leave hnswlib writing into an index nobody holds
       if (fd !== undefined) closeSync(fd);
       throw err;
     }
-    const readError = await reading;
+    readError ??= await reading;
     if (readError) {
       if (fd !== undefined) closeSync(fd);
       throw graphUnreadable(file, readError);
@@ -637,13 +679,15 @@ export class VectorIndex {
         efConstruction: pointer.efConstruction,
         efSearch: opts.efSearch,
         exactBelow: opts.exactBelow,
+        storage,
       }),
       hnsw,
     );
+    if (convert) index.convertedFrom = stored;
     for (const l of info.live) index.live.add(l);
     for (const l of info.deleted) index.deleted.add(l);
     if (fd !== undefined) {
-      index.fileVectors = { fd, offsets: info.vectorOffsets };
+      index.fileVectors = { fd, offsets: info.vectorOffsets, space: pointer.space };
       fileCloser.register(index, fd, index);
     }
     index.graphSource = file;
@@ -657,7 +701,7 @@ export class VectorIndex {
    * For an index loaded to answer queries (vectorsFromFile, graph in memory): moves it to the
    * generation `dir` holds now by adding the labels that generation added and deleting the ones it
    * deleted, instead of loading the whole file beside this one (which doubles the vectors' memory,
-   * 2.2 GB at a million papers, while it loads). Only when the new generation is of this index's
+   * 1.2 GB at a million papers with half floats, while it loads). Only when the new generation is of this index's
    * lineage (so every label both hold has the same vector), none of its new labels is one this index
    * holds deleted, they fit the graph's spare capacity (growing it would copy the graph, the same
    * doubling) and they are at most `maxAdded`. Returns false, having changed nothing, when any of
@@ -671,7 +715,7 @@ export class VectorIndex {
     if (!this.hnswValue || !this.fileVectors || this.saving) return false;
     const pointer = await readPointer(dir, opts.expectFingerprint);
     if (!pointer || pointer.lineage !== this.lineageValue || pointer.generation <= this.generationValue) return false;
-    if (pointer.dim !== this.dim || pointer.M !== this.M) return false;
+    if (pointer.dim !== this.dim || pointer.M !== this.M || pointer.space !== SPACE_OF[this.storage]) return false;
     const file = await sizedGenerationFile(dir, pointer);
     // Held open before its contents are checked: a newer save may delete the file, never change it.
     let fd: number;
@@ -692,11 +736,10 @@ export class VectorIndex {
       for (const label of this.live) if (!info.vectorOffsets.has(label)) gone.push(label);
       // Deleted papers leave the results first; then the new ones come in, a batch at a time.
       for (const label of gone) this.remove(label);
-      const vector = new Float32Array(this.dim);
       let turnStart = performance.now();
       for (const label of added) {
-        const at = info.vectorOffsets.get(label)!;
-        if (readSync(fd, vector, 0, vector.byteLength, at) !== vector.byteLength) throw new IndexCorruptError(file, `it ended inside the vector of label ${label}`);
+        const vector = readStoredVector(fd, info.vectorOffsets.get(label)!, pointer.space, this.dim);
+        if (!vector) throw new IndexCorruptError(file, `it ended inside the vector of label ${label}`);
         this.add(label, vector);
         if (performance.now() - turnStart >= ADVANCE_TURN_MS) {
           await new Promise<void>((resolve) => setImmediate(resolve));
@@ -705,7 +748,7 @@ export class VectorIndex {
       }
       // Stored vectors are read from the new file from now on; the old one is let go.
       this.close();
-      this.fileVectors = { fd, offsets: info.vectorOffsets };
+      this.fileVectors = { fd, offsets: info.vectorOffsets, space: pointer.space };
       fileCloser.register(this, fd, this);
       adopted = true;
       this.graphSource = file;
@@ -769,7 +812,7 @@ function generationMissing(dir: string, file: string): IndexCorruptError {
 /** The walk of a generation file (inspectIndexFile), checked against the pointer's sha256 and counts. */
 async function verifiedContents(dir: string, pointer: IndexPointer, file: string): Promise<IndexFileInfo> {
   const pointerPath = path.join(dir, POINTER_FILE);
-  const info = await inspectIndexFile(file, pointer.dim, pointer.M);
+  const info = await inspectIndexFile(file, pointer.dim, pointer.M, pointer.space);
   if (info.sha256 !== pointer.sha256) throw new IndexCorruptError(file, `its sha256 ${info.sha256} differs from ${pointer.sha256} recorded in ${pointerPath}`);
   if (info.live.length !== pointer.count || info.deleted.length !== pointer.deletedCount) {
     throw new IndexCorruptError(file, `it holds ${info.live.length} live and ${info.deleted.length} deleted vectors, ${pointerPath} records ${pointer.count} and ${pointer.deletedCount}`);
@@ -785,7 +828,13 @@ function newLineage(): string {
 // Helpers
 
 function resolveOptions(o: VectorIndexOptions): Required<Omit<VectorIndexOptions, "capacity">> {
+  const storage = o.storage ?? DEFAULT_STORAGE;
+  if (storage !== "float32" && storage !== "float16") throw new VectorIndexError(`storage must be "float32" or "float16", got ${JSON.stringify(storage)}`);
+  if (storage === "float16" && !hnswlib.float16) {
+    throw new VectorIndexError(`float16 storage needs the x86-64-v3 build of hnswlib-node; this thread uses the ${hnswlib.build} build (${hnswlib.reason ?? "without half floats"})`);
+  }
   return {
+    storage,
     dim: positiveInt(o.dim, "dim"),
     fingerprint: o.fingerprint,
     M: positiveInt(o.M ?? DEFAULT_M, "M"),
@@ -802,6 +851,36 @@ function positiveInt(x: number, what: string): number {
 function nonNegativeInt(x: number, what: string): number {
   if (!Number.isSafeInteger(x) || x < 0) throw new VectorIndexError(`${what} must be a non-negative integer, got ${x}`);
   return x;
+}
+
+/** An empty HNSW graph for unit vectors stored as `storage` says. */
+function newGraph(storage: VectorStorage, dim: number): Hnsw {
+  // hnswlib-node's typings know the stock spaces only.
+  return new HierarchicalNSW(SPACE_OF[storage] as "cosine", dim);
+}
+
+/** A stored vector read from an index file of `space` at `at`, as float32; undefined if the file ends first. */
+function readStoredVector(fd: number, at: number, space: VectorSpace, dim: number): Float32Array | undefined {
+  const v = new Float32Array(dim);
+  if (space === "cosine") return readSync(fd, v, 0, v.byteLength, at) === v.byteLength ? v : undefined;
+  const half = new Uint16Array(dim);
+  if (readSync(fd, half, 0, half.byteLength, at) !== half.byteLength) return undefined;
+  decodeFloat16(half, v);
+  return v;
+}
+
+/**
+ * Has `read` (hnswlib) read a copy of the (checked) index file `file` whose vectors are stored as
+ * `space` stores them: written to the temp directory, deleted once read. Returns read's error.
+ */
+async function readConverted(file: string, pointer: IndexPointer, space: VectorSpace, read: (from: string) => Promise<Error | undefined>): Promise<Error | undefined> {
+  const copy = path.join(os.tmpdir(), `paperhound-${path.basename(file)}-${process.pid}-${randomBytes(4).toString("hex")}`);
+  try {
+    await convertIndexFile(file, copy, pointer.dim, pointer.M, pointer.space, space);
+    return await read(copy);
+  } finally {
+    await unlink(copy).catch(() => undefined);
+  }
 }
 
 function graphUnreadable(file: string, err: Error): IndexCorruptError {

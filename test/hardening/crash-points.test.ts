@@ -22,6 +22,9 @@ import { DigestStore } from "../../src/digest/digest-store.js";
 import type { Embedder } from "../../src/embed/types.js";
 import { projectRoot } from "../../src/paths.js";
 import { PaperIndex } from "../../src/search/paper-index.js";
+import { POINTER_FILE, type IndexPointer } from "../../src/search/vector-index.js";
+import { hnswlib } from "../../src/search/vectors/hnswlib.js";
+import { convertIndexFile } from "../../src/search/vectors/index-file.js";
 import { PaperStore } from "../../src/search/paper-store.js";
 import { Database } from "../../src/search/store/sqlite.js";
 import { LoopbackServer, fixture, type Reply } from "../helpers/loopback-server.js";
@@ -32,7 +35,7 @@ const FIXTURE = path.join(projectRoot, "test", "fixtures", "cli-papers.jsonl");
 const DIGEST_CHILD = path.join(projectRoot, "test", "hardening", "digest-post-child.ts");
 const ALL = process.env.PAPERHOUND_CRASH_POINTS === "all";
 /** Kills per scenario unless PAPERHOUND_CRASH_POINTS=all; the sum keeps the file near 4 minutes on 2 cores. */
-const CAP = { indexNew: 8, indexUpdate: 6, reindex: 7, backup: 16, ingest: 6, digest: 8 };
+const CAP = { indexNew: 8, indexUpdate: 6, indexConvert: 5, reindex: 7, backup: 16, ingest: 6, digest: 8 };
 /** Points run side by side (each is a few child processes one after another). */
 const PARALLEL = 2;
 /** Unset fault variables explicitly: the runner's environment must not kill the checking commands. */
@@ -264,6 +267,35 @@ describe("SIGKILL at every write, fsync, rename and commit point", () => {
     writeFileSync(update, `${[...changed, rows[3], rows[4]].join("\n")}\n`);
     const sc = indexScenario("index", (base) => indexInto(path.join(base, "idx"), first), (idx) => ["index", update, "--index", idx], "attention");
     await crashAtEveryPoint("index-update", sc, CAP.indexUpdate, 1 / 3);
+    expect(sc.expected).toHaveLength(5);
+  });
+
+  it.runIf(hnswlib.float16)("index into an index of float32 vectors (converted to float16 once, then added to)", { timeout: 600_000 }, async () => {
+    const first = lines(FIXTURE, [0, 1, 2]);
+    const more = lines(FIXTURE, [3, 4]);
+    const sc = indexScenario(
+      "index",
+      async (base) => {
+        const idx = path.join(base, "idx");
+        await indexInto(idx, first);
+        // Its vector file as a version before half floats wrote it.
+        const pointerPath = path.join(idx, POINTER_FILE);
+        const p = JSON.parse(readFileSync(pointerPath, "utf8")) as IndexPointer;
+        const file = `vectors-${p.generation + 1}.hnsw`;
+        const { sha256, bytes } = await convertIndexFile(path.join(idx, p.file), path.join(idx, file), p.dim, p.M, p.space, "cosine");
+        writeFileSync(pointerPath, JSON.stringify({ ...p, generation: p.generation + 1, file, sha256, bytes, space: "cosine" }));
+        rmSync(path.join(idx, p.file));
+      },
+      (idx) => ["index", more, "--index", idx],
+      "attention",
+    );
+    const checkComplete = sc.afterRerun;
+    sc.afterRerun = async (work, rerun, killed, p) => {
+      await checkComplete(work, rerun, killed, p);
+      if (!p) expect(rerun.stderr).toMatch(/Converted the 3 stored vectors of .* from float32 to float16 once, in [\d.]+ s \(they now take half the memory and disk; the graph was kept, nothing was embedded again\)/);
+      expect((JSON.parse(readFileSync(path.join(work, "idx", POINTER_FILE), "utf8")) as IndexPointer).space).toBe("cosine-f16");
+    };
+    await crashAtEveryPoint("index-convert", sc, CAP.indexConvert, 1 / 3);
     expect(sc.expected).toHaveLength(5);
   });
 

@@ -4,7 +4,7 @@ import path from "node:path";
 import stock from "hnswlib-node";
 import { afterAll, describe, expect, it } from "vitest";
 import { chooseHnswlib, hnswlib, hnswlibPackageDir, missingX86_64V3, SIMD_BUILD, SIMD_BUILD_DIR, SIMD_BUILD_REVISION } from "../../src/search/vectors/hnswlib.js";
-import { withAddPoints as withAddPointsSpliced } from "../../scripts/build-vector-addon.js";
+import { withAdditions } from "../../scripts/build-vector-addon.js";
 import { seededRandom } from "../../src/random.js";
 
 const V3_FLAGS = "fpu vme sse sse2 ssse3 fma sse4_1 sse4_2 movbe xsave avx f16c abm bmi1 avx2 bmi2";
@@ -139,7 +139,8 @@ describe("addPoints, compiled into the x86-64-v3 build: inserts on several threa
     if (hnswlib.build !== SIMD_BUILD) return; // another machine: the stock build has no addPoints
     expect(typeof withAddPoints(hnswlib.addon.HierarchicalNSW.prototype).addPoints).toBe("function");
     const info = JSON.parse(readFileSync(path.join(hnswlibPackageDir(), SIMD_BUILD_DIR, "build.json"), "utf8")) as { revision?: number; addPoints?: boolean };
-    expect(info).toMatchObject({ revision: SIMD_BUILD_REVISION, addPoints: true });
+    expect(info).toMatchObject({ revision: SIMD_BUILD_REVISION, addPoints: true, float16: true });
+    expect(hnswlib.float16).toBe(true);
   });
 
   it.runIf(hnswlib.build === SIMD_BUILD)("stores every vector under its label (normalised, as addPoint does) and finds the exact neighbours", () => {
@@ -186,21 +187,33 @@ describe("addPoints, compiled into the x86-64-v3 build: inserts on several threa
   });
 });
 
-describe("the build script's splice of addPoints into hnswlib-node's addon.cc", () => {
+describe("the build script's splices into hnswlib-node's addon.cc (addPoints, the cosine-f16 space)", () => {
   const addon = readFileSync(path.join(hnswlibPackageDir(), "src", "addon.cc"), "utf8");
+  const parts = { addPoints: "  /* METHOD */\n", float16: "/* FLOAT16 */\n" };
 
-  it("puts the includes, the method and its registration in the HierarchicalNSW class", () => {
-    const spliced = withAddPointsSpliced(addon, "  /* METHOD */\n");
+  it("puts the includes, the space, the method and its registration where they belong, in the HierarchicalNSW class", () => {
+    const spliced = withAdditions(addon, parts);
     expect(spliced).toBeDefined();
-    expect(spliced!.indexOf("#include <thread>")).toBeLessThan(spliced!.indexOf("class HierarchicalNSW"));
+    const classAt = spliced!.indexOf("class HierarchicalNSW");
+    expect(spliced!.indexOf("#include <thread>")).toBeLessThan(classAt);
+    expect(spliced).toContain("/* FLOAT16 */\nclass HierarchicalNSW : public");
     expect(spliced).toContain('InstanceMethod("addPoint", &HierarchicalNSW::addPoint),\n      InstanceMethod("addPoints", &HierarchicalNSW::addPoints),');
-    expect(spliced!.indexOf("/* METHOD */")).toBeGreaterThan(spliced!.indexOf("class HierarchicalNSW"));
+    expect(spliced!.indexOf("/* METHOD */")).toBeGreaterThan(classAt);
     expect(spliced).toContain("  /* METHOD */\n  Napi::Value markDelete(");
+    // HierarchicalNSW's points pass through the conversion; BruteforceSearch's (before it) do not.
+    expect(spliced!.indexOf("bool half_ = false;")).toBeGreaterThan(classAt);
+    expect(spliced!.indexOf('if (space_name == "cosine-f16")')).toBeGreaterThan(classAt);
+    expect(spliced!.slice(classAt)).not.toContain("reinterpret_cast<void*>(vec.data()), ");
+    expect(spliced!.slice(0, classAt)).toContain("index_->addPoint(reinterpret_cast<void*>(vec.data()), ");
+    expect(spliced).toContain("index_->searchKnn(storedPoint(vec), ");
+    expect(spliced).toContain("storedPointOf(static_cast<size_t>(label))");
   });
 
-  it("gives up (the build is made without it) when an anchor is missing or not unique", () => {
-    expect(withAddPointsSpliced(addon.replace("#include <cmath>\n", ""), "x")).toBeUndefined();
-    expect(withAddPointsSpliced(addon.replace("Napi::Value markDelete(", "Napi::Value markDeleted("), "x")).toBeUndefined();
-    expect(withAddPointsSpliced(`${addon}\n#include <cmath>\n`, "x")).toBeUndefined();
+  it("gives up (the build is made without them) when an anchor is missing or not unique where it is looked for", () => {
+    expect(withAdditions(addon.replace("#include <cmath>\n", ""), parts)).toBeUndefined();
+    expect(withAdditions(addon.replace("Napi::Value markDelete(", "Napi::Value markDeleted("), parts)).toBeUndefined();
+    expect(withAdditions(`${addon}\n#include <cmath>\n`, parts)).toBeUndefined();
+    expect(withAdditions(addon.replace("class HierarchicalNSW : public", "class HNSW : public"), parts)).toBeUndefined();
+    expect(withAdditions(addon.replace("std::vector<float> vec = index_->getDataByLabel<float>", "auto vec = index_->getDataByLabel<double>"), parts)).toBeUndefined();
   });
 });

@@ -4,7 +4,7 @@
  * where the candidate lists must be truncated (filters, large k).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { loadEmbedder } from "../../src/embed/load.js";
@@ -26,7 +26,9 @@ import {
 } from "../../src/search/paper-index.js";
 import { passageTextsOf } from "../../src/search/paper-passages.js";
 import { PaperStore } from "../../src/search/paper-store.js";
-import { ModelMismatchError, VectorIndex } from "../../src/search/vector-index.js";
+import { ModelMismatchError, POINTER_FILE, VectorIndex, type IndexPointer } from "../../src/search/vector-index.js";
+import { hnswlib } from "../../src/search/vectors/hnswlib.js";
+import { convertIndexFile } from "../../src/search/vectors/index-file.js";
 import type { SearchFilters, SearchHit } from "../../src/search/types.js";
 import { synthPapers } from "../helpers/synth-papers.js";
 import { tuningFor } from "../../src/search/model-tuning.js";
@@ -536,6 +538,43 @@ describe("PaperIndex search breadth", () => {
     const lite = await PaperIndex.open({ dir: tempDir(), embedder });
     expect(lite.vectorIndex.efSearch).toBe(600);
     lite.close();
+  });
+});
+
+describe("PaperIndex vector storage", () => {
+  it.runIf(hnswlib.float16)("a writer converts an index of float32 vectors (from before half floats) to float16 once, saying so; readers read either", async () => {
+    const dir = tempDir();
+    const first = await PaperIndex.open({ dir, embedder });
+    await first.add(PAPERS);
+    first.close();
+    // The vector file as the previous version wrote it: float32.
+    const pointerPath = path.join(dir, POINTER_FILE);
+    const pointer = JSON.parse(readFileSync(pointerPath, "utf8")) as IndexPointer;
+    expect(pointer.space).toBe("cosine-f16");
+    const oldFile = `vectors-${pointer.generation + 1}.hnsw`;
+    const { sha256, bytes } = await convertIndexFile(path.join(dir, pointer.file), path.join(dir, oldFile), pointer.dim, pointer.M, "cosine-f16", "cosine");
+    writeFileSync(pointerPath, JSON.stringify({ ...pointer, generation: pointer.generation + 1, file: oldFile, sha256, bytes, space: "cosine" }));
+
+    const reader = await PaperIndex.open({ dir, embedder, readonly: true });
+    const expected = (await reader.search("surface code logical qubits")).map((h) => h.paper.id);
+    reader.close();
+    expect((JSON.parse(readFileSync(pointerPath, "utf8")) as IndexPointer).space).toBe("cosine"); // readers convert nothing on disk
+
+    const converted: unknown[] = [];
+    const writer = await PaperIndex.open({ dir, embedder, onVectorsConverted: (c) => converted.push(c) });
+    expect(converted).toEqual([{ from: "float32", to: "float16", vectors: PAPERS.length, seconds: expect.any(Number) }]);
+    expect((await writer.search("surface code logical qubits")).map((h) => h.paper.id)).toEqual(expected);
+    writer.close();
+    const saved = JSON.parse(readFileSync(pointerPath, "utf8")) as IndexPointer;
+    expect(saved).toMatchObject({ space: "cosine-f16", count: PAPERS.length });
+    expect(saved.generation).toBeGreaterThan(pointer.generation + 1);
+
+    const again = await PaperIndex.open({ dir, embedder, onVectorsConverted: (c) => converted.push(c) });
+    again.close();
+    expect(converted).toHaveLength(1); // once
+    const after = await PaperIndex.open({ dir, embedder, readonly: true });
+    expect((await after.search("surface code logical qubits")).map((h) => h.paper.id)).toEqual(expected);
+    after.close();
   });
 });
 

@@ -6,6 +6,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   DEFAULT_EF_SEARCH,
+  DEFAULT_STORAGE,
   IndexCorruptError,
   ModelMismatchError,
   POINTER_FILE,
@@ -14,7 +15,10 @@ import {
   VectorIndexError,
   type IndexPointer,
   type VectorHit,
+  type VectorStorage,
 } from "../../src/search/vector-index.js";
+import { hnswlib } from "../../src/search/vectors/hnswlib.js";
+import { convertIndexFile } from "../../src/search/vectors/index-file.js";
 import type { ModelFingerprint } from "../../src/search/types.js";
 
 const fp = (dim: number, modelId = "use-lite"): ModelFingerprint => ({ modelId, dim, checksum: `${modelId}-sha-${dim}`.padEnd(64, "0") });
@@ -67,33 +71,39 @@ function build(n: number, dim: number, seed = 1, opts: Partial<Parameters<typeof
 const sha = (file: string): string => createHash("sha256").update(readFileSync(file)).digest("hex");
 const labelsOf = (hits: VectorHit[]): number[] => hits.map((h) => h.label);
 
-describe.each([
-  ["exact", true],
-  ["hnsw", false],
-] as const)("VectorIndex basics (%s)", (_name, exact) => {
+/** Storages this build has: float16 with the x86-64-v3 build. */
+const STORAGES: VectorStorage[] = hnswlib.float16 ? ["float32", "float16"] : ["float32"];
+/** Decimal digits a stored value keeps: a half float's 11 significant bits are about 3. */
+const digitsOf = (storage: VectorStorage): number => (storage === "float16" ? 3 : 6);
+/** What `DEFAULT_STORAGE` keeps, for tests of other things than storage. */
+const STORED_DIGITS = digitsOf(DEFAULT_STORAGE);
+
+describe.each(STORAGES.flatMap((storage) => [["exact", true, storage] as const, ["hnsw", false, storage] as const]))("VectorIndex basics (%s, %s)", (_name, exact, storage) => {
+  const digits = digitsOf(storage);
   it("returns the nearest vectors best first with cosine scores", () => {
-    const { index, vectors, rand } = build(200, 16);
+    const { index, vectors, rand } = build(200, 16, 1, { storage });
+    expect(index.storage).toBe(storage);
     const q = randomUnit(rand, 16);
     const hits = index.search(q, 10, { exact });
     expect(hits).toHaveLength(10);
     for (let i = 1; i < hits.length; i++) expect(hits[i - 1]!.score).toBeGreaterThanOrEqual(hits[i]!.score);
-    for (const h of hits) expect(h.score).toBeCloseTo(cosine(q, vectors.get(h.label)!), 5);
+    for (const h of hits) expect(h.score).toBeCloseTo(cosine(q, vectors.get(h.label)!), Math.min(5, digits));
     const truth = [...vectors.entries()].map(([label, v]) => ({ label, s: cosine(q, v) })).sort((a, b) => b.s - a.s);
     expect(labelsOf(hits)).toEqual(truth.slice(0, 10).map((t) => t.label));
   });
 
   it("normalises vectors that are not unit length", () => {
-    const index = VectorIndex.create({ dim: 3, fingerprint: fp(3) });
+    const index = VectorIndex.create({ dim: 3, fingerprint: fp(3), storage });
     index.add(1, new Float32Array([3, 0, 0]));
     index.add(2, new Float32Array([1, 1, 0]));
     const hits = index.search(new Float32Array([10, 0, 0]), 5, { exact });
     expect(labelsOf(hits)).toEqual([1, 2]);
-    expect(hits[0]!.score).toBeCloseTo(1, 6);
-    expect(hits[1]!.score).toBeCloseTo(Math.SQRT1_2, 6);
+    expect(hits[0]!.score).toBeCloseTo(1, digits);
+    expect(hits[1]!.score).toBeCloseTo(Math.SQRT1_2, digits);
   });
 
   it("removes labels idempotently; unknown labels are a no-op; re-adding revives with the new vector", () => {
-    const index = VectorIndex.create({ dim: 3, fingerprint: fp(3) });
+    const index = VectorIndex.create({ dim: 3, fingerprint: fp(3), storage });
     index.add(1, new Float32Array([1, 0, 0]));
     index.add(2, new Float32Array([0, 1, 0]));
     index.add(3, new Float32Array([0, 0, 1]));
@@ -115,9 +125,9 @@ describe.each([
   });
 
   it("clamps k to the live size and returns [] for k <= 0 or an empty index", () => {
-    const empty = VectorIndex.create({ dim: 4, fingerprint: fp(4) });
+    const empty = VectorIndex.create({ dim: 4, fingerprint: fp(4), storage });
     expect(empty.search(new Float32Array([1, 0, 0, 0]), 5, { exact })).toEqual([]);
-    const { index, rand } = build(5, 4);
+    const { index, rand } = build(5, 4, 1, { storage });
     index.remove(1);
     const q = randomUnit(rand, 4);
     expect(index.search(q, 100, { exact })).toHaveLength(4);
@@ -126,7 +136,7 @@ describe.each([
   });
 
   it("applies a filter, falling back to an exact scan when the graph search comes back short", () => {
-    const { index, vectors, rand } = build(2000, 16, 7);
+    const { index, vectors, rand } = build(2000, 16, 7, { storage });
     const q = randomUnit(rand, 16);
     const even = index.search(q, 10, { exact, filter: (l) => l % 2 === 0 });
     expect(even).toHaveLength(10);
@@ -140,7 +150,7 @@ describe.each([
   });
 
   it("rethrows an error thrown by the filter instead of crashing the process", () => {
-    const { index, rand } = build(100, 8);
+    const { index, rand } = build(100, 8, 1, { storage });
     expect(() =>
       index.search(randomUnit(rand, 8), 5, {
         exact,
@@ -243,7 +253,7 @@ describe("VectorIndex", () => {
       total += t.size;
       for (const h of approx) if (t.has(h.label)) hit++;
       const exactScore = new Map(truth.map((h) => [h.label, h.score]));
-      for (const h of approx) if (exactScore.has(h.label)) expect(h.score).toBeCloseTo(exactScore.get(h.label)!, 5);
+      for (const h of approx) if (exactScore.has(h.label)) expect(h.score).toBeCloseTo(exactScore.get(h.label)!, Math.min(5, STORED_DIGITS));
     }
     expect(hit / total).toBeGreaterThanOrEqual(0.98);
   });
@@ -285,7 +295,7 @@ describe("VectorIndex", () => {
     expect(index.size).toBe(0);
     index.addMany([ok(1), ok(2), ok(1)], 2); // a label twice: the last one wins, as with add
     expect(index.size).toBe(2);
-    index.vector(1)!.forEach((x, d) => expect(x).toBeCloseTo(ok(1).vector[d]! / Math.sqrt(3), 6));
+    index.vector(1)!.forEach((x, d) => expect(x).toBeCloseTo(ok(1).vector[d]! / Math.sqrt(3), STORED_DIGITS));
   });
 
   it("refuses modification while a save is in progress", async () => {
@@ -554,6 +564,141 @@ describe("VectorIndex persistence", () => {
       expect(readdirSync(dir).sort()).toEqual(["papers.sqlite", "vectors-100.hnsw", POINTER_FILE]);
       expect((await VectorIndex.load(dir, { expectFingerprint: fp(8) }))!.size).toBe(101);
     });
+  });
+});
+
+describe("VectorIndex storage: vectors as half floats (float16) or float32", () => {
+  const loadOpts = { expectFingerprint: fp(24), exactBelow: 0 } as const;
+  const pointerOf = (dir: string): IndexPointer => JSON.parse(readFileSync(path.join(dir, POINTER_FILE), "utf8")) as IndexPointer;
+  const fileOf = (dir: string): string => path.join(dir, pointerOf(dir).file);
+  const convertTemps = (): string[] => readdirSync(os.tmpdir()).filter((n) => n.startsWith("paperhound-vectors-") && n.includes(`-${process.pid}-`));
+
+  it("stores what it is asked to, float16 only where the hnswlib build has it; says what else is wrong", () => {
+    expect(DEFAULT_STORAGE).toBe(hnswlib.float16 ? "float16" : "float32");
+    expect(VectorIndex.create({ dim: 4, fingerprint: fp(4) }).storage).toBe(DEFAULT_STORAGE);
+    expect(VectorIndex.create({ dim: 4, fingerprint: fp(4), storage: "float32" }).storage).toBe("float32");
+    expect(() => VectorIndex.create({ dim: 4, fingerprint: fp(4), storage: "int8" as VectorStorage })).toThrow(/storage must be "float32" or "float16", got "int8"/);
+    if (!hnswlib.float16) expect(() => VectorIndex.create({ dim: 4, fingerprint: fp(4), storage: "float16" })).toThrow(/float16 storage needs the x86-64-v3 build/);
+  });
+
+  it.runIf(hnswlib.float16)("a float16 file is half the vectors' bytes, says so in its pointer, and loads with the same vectors and answers", async () => {
+    const f32Dir = tmpDir();
+    const f16Dir = tmpDir();
+    const { index: wide, vectors, rand } = build(1200, 24, 41, { storage: "float32", exactBelow: 0 });
+    const { index: half } = build(1200, 24, 41, { storage: "float16", exactBelow: 0 });
+    await wide.save(f32Dir);
+    await half.save(f16Dir);
+    expect(pointerOf(f32Dir).space).toBe("cosine");
+    expect(pointerOf(f16Dir).space).toBe("cosine-f16");
+    expect(pointerOf(f32Dir).bytes - pointerOf(f16Dir).bytes).toBe(1200 * 24 * 2);
+    // Each component is the float32 one to within a half float's precision.
+    for (const label of [1, 4, 3598]) half.vector(label)!.forEach((x, d) => expect(Math.abs(x - vectors.get(label)![d]!)).toBeLessThanOrEqual(Math.abs(vectors.get(label)![d]!) * 2 ** -11 + 2 ** -25));
+    const loaded = (await VectorIndex.load(f16Dir, { ...loadOpts, vectorsFromFile: true }))!;
+    expect(loaded.storage).toBe("float16");
+    expect(loaded.convertedFrom).toBeUndefined();
+    // Read from the file (decoded in JS) exactly as hnswlib holds them (decoded by F16C).
+    for (const label of half.labels()) expect(loaded.vector(label)).toEqual(half.vector(label));
+    let agree = 0;
+    for (let i = 0; i < 20; i++) {
+      const q = randomUnit(rand, 24);
+      expect(labelsOf(loaded.search(q, 10))).toEqual(labelsOf(half.search(q, 10)));
+      const exact = new Set(labelsOf(wide.search(q, 10, { exact: true })));
+      agree += labelsOf(loaded.search(q, 10)).filter((l) => exact.has(l)).length;
+    }
+    expect(agree / 200).toBeGreaterThanOrEqual(0.95);
+    loaded.close();
+  });
+
+  it.runIf(hnswlib.float16)("converts a float32 file for memory as asked (the file is left as it is) and back; the graph is kept, not rebuilt", async () => {
+    const dir = tmpDir();
+    const { index: wide, rand } = build(1500, 24, 43, { storage: "float32", exactBelow: 0 });
+    await wide.save(dir);
+    const before = sha(fileOf(dir));
+    const half = (await VectorIndex.load(dir, { ...loadOpts, storage: "float16", vectorsFromFile: true }))!;
+    expect(half.storage).toBe("float16");
+    expect(half.convertedFrom).toBe("float32");
+    expect(sha(fileOf(dir))).toBe(before);
+    expect(convertTemps()).toEqual([]); // the converted copy is deleted once read
+    // vectorsFromFile reads the file as it is stored: float32 values.
+    expect(half.vector(4)).toEqual(wide.vector(4));
+    // The same graph: HNSW answers agree with the float32 index's and with exact search.
+    let same = 0;
+    for (let i = 0; i < 30; i++) {
+      const q = randomUnit(rand, 24);
+      const a = labelsOf(half.search(q, 10, { exact: false }));
+      const b = labelsOf(wide.search(q, 10, { exact: false }));
+      same += a.filter((l) => b.includes(l)).length;
+    }
+    expect(same / 300).toBeGreaterThanOrEqual(0.97);
+    // Saved, it is a float16 file; read back as float32 (what a build without half floats does).
+    const halfDir = tmpDir();
+    await half.save(halfDir);
+    expect(pointerOf(halfDir).space).toBe("cosine-f16");
+    const back = (await VectorIndex.load(halfDir, { ...loadOpts, storage: "float32" }))!;
+    expect(back.storage).toBe("float32");
+    expect(back.convertedFrom).toBe("float16");
+    const stored = (await VectorIndex.load(halfDir, loadOpts))!;
+    for (const label of [1, 4, 4498]) expect(back.vector(label)).toEqual(stored.vector(label)); // half floats widen exactly
+    for (let i = 0; i < 10; i++) {
+      const q = randomUnit(rand, 24);
+      expect(labelsOf(back.search(q, 10, { exact: true }))).toEqual(labelsOf(stored.search(q, 10, { exact: true })));
+    }
+    half.close();
+  });
+
+  it("a float16 file (made here by the JS converter) loads on any build: as float32 where the build has no half floats", async () => {
+    const dir = tmpDir();
+    const { index: wide, rand } = build(1500, 24, 49, { storage: "float32", exactBelow: 0 });
+    await wide.save(dir);
+    const p = pointerOf(dir);
+    const file = `vectors-${p.generation + 1}.hnsw`;
+    const { sha256, bytes } = await convertIndexFile(path.join(dir, p.file), path.join(dir, file), 24, p.M, "cosine", "cosine-f16");
+    expect(p.bytes - bytes).toBe(1500 * 24 * 2);
+    writeFileSync(path.join(dir, POINTER_FILE), JSON.stringify({ ...p, generation: p.generation + 1, file, sha256, bytes, space: "cosine-f16" }));
+    const loaded = (await VectorIndex.load(dir, { ...loadOpts, vectorsFromFile: true }))!;
+    expect(loaded.storage).toBe(hnswlib.float16 ? "float16" : "float32");
+    expect(loaded.convertedFrom).toBe(hnswlib.float16 ? undefined : "float16");
+    expect(convertTemps()).toEqual([]);
+    // vector() decodes the file's half floats: each within a half float's precision of the float32 one.
+    for (const label of [1, 4, 4498]) loaded.vector(label)!.forEach((x, d) => expect(x).toBeCloseTo(wide.vector(label)![d]!, 3));
+    let same = 0;
+    for (let i = 0; i < 30; i++) {
+      const q = randomUnit(rand, 24);
+      const a = labelsOf(loaded.search(q, 10, { exact: false }));
+      same += labelsOf(wide.search(q, 10, { exact: false })).filter((l) => a.includes(l)).length;
+    }
+    expect(same / 300).toBeGreaterThanOrEqual(0.97);
+    loaded.close();
+  });
+
+  it.runIf(hnswlib.float16)("a pointer whose space does not match its file is reported by name, and nothing is converted", async () => {
+    const dir = tmpDir();
+    await build(100, 24, 45, { storage: "float32" }).index.save(dir);
+    const pointerPath = path.join(dir, POINTER_FILE);
+    writeFileSync(pointerPath, JSON.stringify({ ...pointerOf(dir), space: "cosine-f16" }));
+    const err = await VectorIndex.load(dir, loadOpts).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IndexCorruptError);
+    expect((err as IndexCorruptError).file).toBe(fileOf(dir));
+    expect((err as Error).message).toMatch(/does not match dim 24 stored as float16/);
+    writeFileSync(pointerPath, JSON.stringify({ ...pointerOf(dir), space: "cosine-int4" }));
+    await expect(VectorIndex.load(dir, loadOpts)).rejects.toThrow(/unsupported space "cosine-int4"/);
+    expect(convertTemps()).toEqual([]);
+  });
+
+  it.runIf(hnswlib.float16)("a reader holding float32 vectors does not advance in place to a float16 generation: it loads it whole", async () => {
+    const dir = tmpDir();
+    const { index: writer, rand } = build(1500, 24, 47, { storage: "float32", exactBelow: 0 });
+    await writer.save(dir);
+    const reader = (await VectorIndex.load(dir, { ...loadOpts, vectorsFromFile: true }))!;
+    const migrated = (await VectorIndex.load(dir, { ...loadOpts, storage: "float16" }))!;
+    migrated.add(10_000, randomUnit(rand, 24));
+    await migrated.save(dir);
+    expect(await reader.advanceInPlace(dir, { ...loadOpts, vectorsFromFile: true, maxAdded: 100 })).toBe(false);
+    const whole = (await VectorIndex.load(dir, { ...loadOpts, vectorsFromFile: true }))!;
+    expect(whole.storage).toBe("float16");
+    expect(whole.has(10_000)).toBe(true);
+    reader.close();
+    whole.close();
   });
 });
 

@@ -31,13 +31,19 @@ export interface SimdBuildInfo {
   revision?: number;
   /** Whether addPoints (inserts on several threads) was compiled in. */
   addPoints?: boolean;
+  /** Whether the "cosine-f16" space (vectors stored as half floats) was compiled in. */
+  float16?: boolean;
 }
 
 /**
  * What the build script adds to hnswlib-node's source; a build of another revision is made again
- * by the next install. 2: addPoints (scripts/hnswlib-add-points.cc).
+ * by the next install. 2: addPoints (scripts/hnswlib-add-points.cc). 3: the "cosine-f16" space
+ * (scripts/hnswlib-float16.cc).
  */
-export const SIMD_BUILD_REVISION = 2;
+export const SIMD_BUILD_REVISION = 3;
+
+/** hnswlib's space for unit vectors stored as half floats: in the x86-64-v3 build only. */
+export const FLOAT16_SPACE = "cosine-f16";
 
 /** Linux's /proc/cpuinfo names of x86-64-v3's features (lzcnt is reported as abm). */
 const X86_64_V3_FLAGS = ["avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"] as const;
@@ -65,6 +71,8 @@ export interface HnswlibChoice {
   build: string;
   /** Why the stock build is used (absent when the x86-64-v3 one is). */
   reason?: string;
+  /** Whether this build has the FLOAT16_SPACE (asked of the addon itself). */
+  float16: boolean;
 }
 
 export interface ChooseOptions {
@@ -91,7 +99,7 @@ export function packageVersion(dir: string): string {
 }
 
 export function chooseHnswlib(opts: ChooseOptions = {}): HnswlibChoice {
-  const stockBecause = (reason: string): HnswlibChoice => ({ addon: stock, build: "stock", reason });
+  const stockBecause = (reason: string): HnswlibChoice => ({ addon: stock, build: "stock", reason, float16: false });
   const setting = (opts.setting ?? "").trim().toLowerCase();
   if (setting === "off") return stockBecause("VECTOR_SIMD=off");
   if (setting !== "" && setting !== "auto") return stockBecause(`VECTOR_SIMD=${opts.setting} is neither "auto" nor "off"`);
@@ -121,9 +129,19 @@ export function chooseHnswlib(opts: ChooseOptions = {}): HnswlibChoice {
   try {
     const addon = requireHere(file) as HnswlibAddon;
     if (typeof addon.HierarchicalNSW !== "function" || typeof addon.BruteforceSearch !== "function") return stockBecause(`${file} is not hnswlib-node's addon`);
-    return { addon, build: SIMD_BUILD };
+    return { addon, build: SIMD_BUILD, float16: hasSpace(addon, FLOAT16_SPACE) };
   } catch (err) {
     return stockBecause(`${file} does not load: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** Whether the addon's HierarchicalNSW accepts a space name (it throws for one it does not know). */
+function hasSpace(addon: HnswlibAddon, space: string): boolean {
+  try {
+    new addon.HierarchicalNSW(space as "cosine", 16);
+    return true;
+  } catch {
+    return false;
   }
 }
 

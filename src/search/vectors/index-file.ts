@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import { closeSync } from "node:fs";
 import { open, readdir, readFile, unlink, type FileHandle } from "node:fs/promises";
+import { decodeFloat16, encodeFloat16 } from "./float16.js";
 import path from "node:path";
 import { INDEX_ERRORS, type IndexErrorCode } from "../../index-errors.js";
 import type { ModelFingerprint } from "../types.js";
@@ -16,6 +17,18 @@ export const INDEX_FORMAT_VERSION = 1;
 export const POINTER_FILE = "vectors.json";
 /** Labels are uint32. */
 export const MAX_LABEL = 0xffff_ffff;
+
+/**
+ * hnswlib's space of a file: unit vectors compared by inner product, stored as float32 ("cosine")
+ * or as half floats ("cosine-f16", the x86-64-v3 build's; scripts/hnswlib-float16.cc). The graph
+ * (links, labels, deleted marks) is laid out the same in both; only each vector's bytes differ.
+ */
+export type VectorSpace = "cosine" | "cosine-f16";
+export const VECTOR_SPACES: readonly VectorSpace[] = ["cosine", "cosine-f16"];
+/** Bytes per stored vector component. */
+export const COMPONENT_BYTES: Record<VectorSpace, number> = { cosine: 4, "cosine-f16": 2 };
+/** How a space stores vectors, in words. */
+export const STORED_AS: Record<VectorSpace, string> = { cosine: "float32", "cosine-f16": "float16" };
 
 /** A file of the index is missing, truncated, or does not match its recorded hash. It is left as is. */
 export class IndexCorruptError extends PaperhoundError {
@@ -37,7 +50,8 @@ export interface IndexPointer {
   file: string;
   sha256: string;
   bytes: number;
-  space: "cosine";
+  /** Absent in no file: "cosine" in every file saved before half floats existed. */
+  space: VectorSpace;
   dim: number;
   fingerprint: ModelFingerprint;
   M: number;
@@ -114,7 +128,7 @@ export function parsePointer(text: string, file: string): IndexPointer {
   if (p.file !== generationFile(p.generation)) return bad(`it names file ${JSON.stringify(p.file)}, expected ${generationFile(p.generation)}`);
   if (typeof p.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(p.sha256)) return bad("bad sha256");
   if (!isUint(p.bytes)) return bad("bad byte size");
-  if (p.space !== "cosine") return bad(`unsupported space ${JSON.stringify(p.space)}`);
+  if (!VECTOR_SPACES.includes(p.space as VectorSpace)) return bad(`unsupported space ${JSON.stringify(p.space)}`);
   if (!isUint(p.dim) || p.dim < 1) return bad("bad dim");
   const f = p.fingerprint;
   if (typeof f !== "object" || f === null || typeof f.modelId !== "string" || typeof f.checksum !== "string" || !isUint(f.dim)) {
@@ -151,12 +165,12 @@ export const fileCloser = new FinalizationRegistry<number>((fd) => {
  * deleted mark, and requires the file to end exactly where the structure does. Never trusts header
  * values before checking them (a flipped byte there would make hnswlib allocate or read wildly).
  */
-export async function inspectIndexFile(file: string, dim: number, M: number): Promise<IndexFileInfo> {
+export async function inspectIndexFile(file: string, dim: number, M: number, space: VectorSpace): Promise<IndexFileInfo> {
   const corrupt = corrupter(file);
   const fh = await openIndexFile(file, corrupt);
   try {
     const r = new HashingReader(fh);
-    const { count, sizePerElement, labelOffset, offsetData, maxLevel, maxM, maxM0 } = parseHeader(await r.take(HEADER_BYTES, corrupt), dim, M, corrupt);
+    const { count, sizePerElement, labelOffset, offsetData, maxLevel, maxM, maxM0 } = parseHeader(await r.take(HEADER_BYTES, corrupt), dim, M, space, corrupt);
     const live: number[] = [];
     const deleted: number[] = [];
     const vectorOffsets = new Map<number, number>();
@@ -193,14 +207,14 @@ export async function inspectIndexFile(file: string, dim: number, M: number): Pr
  * Enough to hand the file to hnswlib (which checks its link lists against the file size itself
  * before allocating them) while `inspectIndexFile` checks the rest.
  */
-export async function checkIndexHeader(file: string, dim: number, M: number): Promise<void> {
+export async function checkIndexHeader(file: string, dim: number, M: number, space: VectorSpace): Promise<void> {
   const corrupt = corrupter(file);
   const fh = await openIndexFile(file, corrupt);
   try {
     const h = Buffer.alloc(HEADER_BYTES);
     const { bytesRead } = await fh.read(h, 0, HEADER_BYTES, 0);
     if (bytesRead < HEADER_BYTES) corrupt("it ends inside the header");
-    parseHeader(h, dim, M, corrupt);
+    parseHeader(h, dim, M, space, corrupt);
   } finally {
     await fh.close();
   }
@@ -221,8 +235,8 @@ async function openIndexFile(file: string, corrupt: (reason: string) => never): 
   }
 }
 
-/** The header's fields, each checked against dim and M and the others. */
-function parseHeader(h: Buffer, dim: number, M: number, corrupt: (reason: string) => never) {
+/** The header's fields, each checked against dim, M, the space and the others. */
+function parseHeader(h: Buffer, dim: number, M: number, space: VectorSpace, corrupt: (reason: string) => never) {
   const u64 = (off: number): number => {
     const v = h.readBigUInt64LE(off);
     return v > BigInt(Number.MAX_SAFE_INTEGER) ? corrupt(`header field at byte ${off} is out of range`) : Number(v);
@@ -241,12 +255,99 @@ function parseHeader(h: Buffer, dim: number, M: number, corrupt: (reason: string
   const efc = u64(88);
   const linksLevel0 = maxM0 * 4 + 4;
   if (offsetLevel0 !== 0 || fileM !== M || maxM !== M || maxM0 !== 2 * M) corrupt(`header says M=${fileM}, maxM=${maxM}, maxM0=${maxM0}; expected M=${M}`);
-  if (offsetData !== linksLevel0 || labelOffset !== linksLevel0 + dim * 4 || sizePerElement !== labelOffset + 8) {
-    corrupt(`header element layout does not match dim ${dim}`);
+  if (offsetData !== linksLevel0 || labelOffset !== linksLevel0 + dim * COMPONENT_BYTES[space] || sizePerElement !== labelOffset + 8) {
+    corrupt(`header element layout does not match dim ${dim} stored as ${STORED_AS[space]}`);
   }
   if (count > maxElements || count > MAX_LABEL || efc < 1) corrupt("header counts are inconsistent");
   if (count > 0 && (enterPoint >= count || maxLevel < 0 || maxLevel > 64)) corrupt("header entry point is invalid");
   return { count, sizePerElement, labelOffset, offsetData, maxLevel, maxM, maxM0 };
+}
+
+/**
+ * Writes `to`, a copy of the index file `from` (checked: dim, M, `fromSpace`) with every vector
+ * stored as `toSpace` stores them; the graph is copied unchanged, so no vector is inserted again.
+ * The copy is fsynced; its sha256 and size are returned. `to` must not exist.
+ */
+export async function convertIndexFile(from: string, to: string, dim: number, M: number, fromSpace: VectorSpace, toSpace: VectorSpace): Promise<{ sha256: string; bytes: number }> {
+  const corrupt = corrupter(from);
+  const src = await openIndexFile(from, corrupt);
+  let out: FileHandle | undefined;
+  try {
+    const r = new HashingReader(src);
+    const header = Buffer.from(await r.take(HEADER_BYTES, corrupt));
+    const { count, sizePerElement, labelOffset, offsetData } = parseHeader(header, dim, M, fromSpace, corrupt);
+    const newLabelOffset = offsetData + dim * COMPONENT_BYTES[toSpace];
+    header.writeBigUInt64LE(BigInt(newLabelOffset + 8), 24);
+    header.writeBigUInt64LE(BigInt(newLabelOffset), 32);
+    out = await open(to, "wx");
+    const w = new HashingWriter(out);
+    await w.write(header);
+    const f32 = new Float32Array(dim);
+    const f16 = new Uint16Array(dim);
+    const record = Buffer.alloc(newLabelOffset + 8);
+    for (let i = 0; i < count; i++) {
+      const rec = await r.take(sizePerElement, corrupt);
+      rec.copy(record, 0, 0, offsetData);
+      const vector = rec.subarray(offsetData, labelOffset);
+      if (fromSpace === toSpace) vector.copy(record, offsetData);
+      else if (toSpace === "cosine-f16") {
+        for (let d = 0; d < dim; d++) f32[d] = vector.readFloatLE(d * 4);
+        encodeFloat16(f32, f16);
+        for (let d = 0; d < dim; d++) record.writeUInt16LE(f16[d]!, offsetData + d * 2);
+      } else {
+        for (let d = 0; d < dim; d++) f16[d] = vector.readUInt16LE(d * 2);
+        decodeFloat16(f16, f32);
+        for (let d = 0; d < dim; d++) record.writeFloatLE(f32[d]!, offsetData + d * 4);
+      }
+      rec.copy(record, newLabelOffset, labelOffset, labelOffset + 8);
+      await w.write(record);
+    }
+    // The upper layers' link lists: copied as they are (hnswlib checks their sizes on read).
+    for (;;) {
+      const rest = await r.takeAvailable();
+      if (rest.length === 0) break;
+      await w.write(rest);
+    }
+    await w.flush();
+    await out.sync();
+    return { sha256: w.digest(), bytes: w.position };
+  } finally {
+    await src.close();
+    await out?.close();
+  }
+}
+
+/** Buffered sequential writer that hashes every byte it writes. */
+class HashingWriter {
+  private readonly buf = Buffer.allocUnsafe(CHUNK_BYTES);
+  private used = 0;
+  private readonly hash = createHash("sha256");
+  position = 0;
+
+  constructor(private readonly fh: FileHandle) {}
+
+  async write(bytes: Buffer): Promise<void> {
+    this.hash.update(bytes);
+    this.position += bytes.length;
+    if (this.used + bytes.length > this.buf.length) await this.flush();
+    if (bytes.length > this.buf.length) {
+      let off = 0;
+      while (off < bytes.length) off += (await this.fh.write(bytes, off, bytes.length - off)).bytesWritten;
+      return;
+    }
+    bytes.copy(this.buf, this.used);
+    this.used += bytes.length;
+  }
+
+  async flush(): Promise<void> {
+    let off = 0;
+    while (off < this.used) off += (await this.fh.write(this.buf, off, this.used - off)).bytesWritten;
+    this.used = 0;
+  }
+
+  digest(): string {
+    return this.hash.digest("hex");
+  }
 }
 
 /** hnswlib's header: 6 size_t, int maxlevel, uint32 entry point, 3 size_t, double mult, size_t efC. */
@@ -304,6 +405,15 @@ class HashingReader {
       this.position += s;
       n -= s;
     }
+  }
+
+  /** Whatever is buffered, or the next chunk of the file; empty at its end. */
+  async takeAvailable(): Promise<Buffer> {
+    if (this.end === this.start && (await this.fill()) === 0) return Buffer.alloc(0);
+    const out = this.buf.subarray(this.start, this.end);
+    this.position += out.length;
+    this.start = this.end;
+    return out;
   }
 
   async atEnd(): Promise<boolean> {
