@@ -144,7 +144,7 @@ export const SETTINGS = {
   vectorSimd: setting({
     env: "VECTOR_SIMD",
     // Read by the search core when it loads hnswlib (src/search/vectors/hnswlib.ts); checked here so a bad value stops the start.
-    description: "auto runs vector search on the AVX2 build of hnswlib that npm install makes, where the CPU has AVX2 and FMA; off keeps the stock build",
+    description: "auto runs vector search on the AVX2 build of hnswlib that npm install makes, where the CPU has AVX2 and FMA, and stores vectors as half floats; off keeps the stock build (float32)",
     allowed: "one of auto, off",
     default: () => "auto" as const,
     schema: oneOf(["auto", "off"] as const),

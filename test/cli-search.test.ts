@@ -18,6 +18,7 @@ import { ListingParseError } from "../src/papers/sources/daily-listing.js";
 import { projectRoot } from "../src/paths.js";
 import { PaperNotFoundError, SearchInputError } from "../src/search/paper-index.js";
 import { PaperStore, StoreCorruptError, StoreSchemaError } from "../src/search/paper-store.js";
+import { hnswlib } from "../src/search/vectors/hnswlib.js";
 import { IndexCorruptError, ModelMismatchError, VectorIndexError } from "../src/search/vector-index.js";
 import { WriterLock } from "../src/search/writer-lock.js";
 import { runNode, type Run } from "./helpers/run-cli.js";
@@ -336,12 +337,15 @@ describe("paperhound stats", () => {
     expect(s.bytes_on_disk).toBeGreaterThan(10_000);
     expect(["x86-64-v3", "stock"]).toContain(s.vector_search_build);
     expect(s.vector_search_build === "stock").toBe(typeof s.vector_search_build_reason === "string");
+    expect(s.vector_storage).toBe(hnswlib.float16 ? "float16" : "float32");
   });
 
   it("says which build of hnswlib searches the vectors, and why the stock one when VECTOR_SIMD=off", async () => {
     const off = await run(["stats", "--index", base], { VECTOR_SIMD: "off" });
     expect(off.code).toBe(0);
     expect(off.stdout).toMatch(/^vector search +hnswlib-node, stock build \(VECTOR_SIMD=off\)$/m);
+    // The file is what it is; the stock build reads half floats as float32.
+    expect(off.stdout).toMatch(new RegExp(`^vectors +12, stored as ${hnswlib.float16 ? "float16" : "float32"}$`, "m"));
     const bad = await run(["stats", "--index", base], { VECTOR_SIMD: "fast" });
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/VECTOR_SIMD/);

@@ -706,8 +706,22 @@ export class PaperIndex {
       });
   }
 
-  stats(): ReturnType<PaperStore["stats"]> & { vectors: number; deletedVectors: number; model: ModelFingerprint; generation: number } {
-    return { ...this.store.stats(), vectors: this.vectors.size, deletedVectors: this.vectors.deletedCount, model: this.fingerprint, generation: this.vectors.generation };
+  stats(): ReturnType<PaperStore["stats"]> & {
+    vectors: number;
+    deletedVectors: number;
+    model: ModelFingerprint;
+    generation: number;
+    /** What the vector file stores (what a new one would, before the first save). */
+    vectorStorage: VectorStorage;
+  } {
+    return {
+      ...this.store.stats(),
+      vectors: this.vectors.size,
+      deletedVectors: this.vectors.deletedCount,
+      model: this.fingerprint,
+      generation: this.vectors.generation,
+      vectorStorage: this.vectors.storedAs ?? this.vectors.storage,
+    };
   }
 }
 

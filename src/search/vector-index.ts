@@ -236,6 +236,8 @@ export class VectorIndex {
   private fileVectors: { fd: number; offsets: Map<number, number>; space: VectorSpace } | undefined;
   /** What the file it was loaded from stores, when `load` converted it (LoadOptions.storage). */
   convertedFrom: VectorStorage | undefined;
+  /** What the file it was last loaded from or saved to stores (undefined: neither yet). */
+  storedAs: VectorStorage | undefined;
 
   private constructor(opts: Required<Omit<VectorIndexOptions, "capacity">>, hnsw: Hnsw | undefined) {
     this.dim = opts.dim;
@@ -584,6 +586,7 @@ export class VectorIndex {
       temps.length = 0;
       await fsyncDir(dir);
       this.generationValue = generation;
+      this.storedAs = this.storage;
       await step("rename-pointer");
 
       // Committed: failing to delete garbage now is not a failed save (the next save retries).
@@ -684,6 +687,7 @@ export class VectorIndex {
       hnsw,
     );
     if (convert) index.convertedFrom = stored;
+    index.storedAs = stored;
     for (const l of info.live) index.live.add(l);
     for (const l of info.deleted) index.deleted.add(l);
     if (fd !== undefined) {
@@ -754,6 +758,7 @@ export class VectorIndex {
       this.graphSource = file;
       this.generationValue = pointer.generation;
       this.lineageValue = pointer.lineage!;
+      this.storedAs = STORAGE_OF[pointer.space];
       if (opts.efSearch !== undefined) this.efSearch = opts.efSearch;
       return true;
     } finally {
