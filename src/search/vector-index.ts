@@ -168,8 +168,8 @@ export interface LoadOptions {
   /**
    * With vectorsFromFile: read the HNSW graph from the file only when the first search needs it
    * (synchronously, then). For a process whose searches run elsewhere (the bot's main thread beside
-   * its search threads): stored vectors are read from the file, and the graph (~1.2 MB per 1,000 with half floats
-   * papers) is not held twice.
+   * its search threads): stored vectors are read from the file, and the graph (~1.2 MB per 1,000
+   * papers with half floats) is not held twice.
    */
   deferGraph?: boolean;
   /**
@@ -705,9 +705,9 @@ export class VectorIndex {
    * For an index loaded to answer queries (vectorsFromFile, graph in memory): moves it to the
    * generation `dir` holds now by adding the labels that generation added and deleting the ones it
    * deleted, instead of loading the whole file beside this one (which doubles the vectors' memory,
-   * 1.2 GB at a million papers with half floats, while it loads). Only when the new generation is of this index's
-   * lineage (so every label both hold has the same vector), none of its new labels is one this index
-   * holds deleted, they fit the graph's spare capacity (growing it would copy the graph, the same
+   * 1.2 GB at a million papers with half floats, while it loads). Only when the new generation is of
+   * this index's lineage (so every label both hold has the same vector) and storage, none of its new
+   * labels is one this index holds deleted, they fit the graph's spare capacity (growing it would copy the graph, the same
    * doubling) and they are at most `maxAdded`. Returns false, having changed nothing, when any of
    * that fails or there is no newer generation: the caller loads the whole file then. The inserts
    * run in batches with the event loop let through between them, so searches go on meanwhile
