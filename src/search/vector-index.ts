@@ -64,14 +64,17 @@ import {
   removeFiles,
   scanDir,
   type IndexPointer,
+  SPACE_OF,
+  STORAGE_OF,
   type VectorSpace,
+  type VectorStorage,
 } from "./vectors/index-file.js";
 import { decodeFloat16 } from "./vectors/float16.js";
-import { FLOAT16_SPACE, hnswlib } from "./vectors/hnswlib.js";
+import { hnswlib } from "./vectors/hnswlib.js";
 import { PaperhoundError } from "../errors.js";
 import { makeDir } from "../make-dir.js";
 
-export { IndexCorruptError, INDEX_FORMAT_VERSION, POINTER_FILE, type IndexPointer } from "./vectors/index-file.js";
+export { IndexCorruptError, INDEX_FORMAT_VERSION, POINTER_FILE, type IndexPointer, type VectorStorage } from "./vectors/index-file.js";
 export type { VectorHit } from "./vectors/exact-search.js";
 
 const { HierarchicalNSW } = hnswlib.addon;
@@ -126,13 +129,10 @@ export class VectorIndexError extends PaperhoundError {
 }
 
 /**
- * How the graph stores vectors: float32, or half floats (2 bytes a component: half the memory and
- * disk, and about 28% less time per HNSW search at 140k papers; docs/benchmarks.md).
+ * What a new index stores (`VectorStorage`): half floats where this thread's hnswlib build has them
+ * (the x86-64-v3 one), else float32. Half floats take half the memory and disk and about 28% less
+ * time per HNSW search at 140k papers (docs/benchmarks.md).
  */
-export type VectorStorage = "float32" | "float16";
-const SPACE_OF: Record<VectorStorage, VectorSpace> = { float32: "cosine", float16: FLOAT16_SPACE };
-const STORAGE_OF: Record<VectorSpace, VectorStorage> = { cosine: "float32", "cosine-f16": "float16" };
-/** What a new index stores: half floats where this thread's hnswlib build has them (the x86-64-v3 one). */
 export const DEFAULT_STORAGE: VectorStorage = hnswlib.float16 ? "float16" : "float32";
 
 export interface VectorIndexOptions {

@@ -6,8 +6,8 @@
 import { createHash } from "node:crypto";
 import { closeSync } from "node:fs";
 import { open, readdir, readFile, unlink, type FileHandle } from "node:fs/promises";
-import { decodeFloat16, encodeFloat16 } from "./float16.js";
 import path from "node:path";
+import { decodeFloat16, encodeFloat16 } from "./float16.js";
 import { INDEX_ERRORS, type IndexErrorCode } from "../../index-errors.js";
 import type { ModelFingerprint } from "../types.js";
 import { PaperhoundError } from "../../errors.js";
@@ -27,8 +27,10 @@ export type VectorSpace = "cosine" | "cosine-f16";
 export const VECTOR_SPACES: readonly VectorSpace[] = ["cosine", "cosine-f16"];
 /** Bytes per stored vector component. */
 export const COMPONENT_BYTES: Record<VectorSpace, number> = { cosine: 4, "cosine-f16": 2 };
-/** How a space stores vectors, in words. */
-export const STORED_AS: Record<VectorSpace, string> = { cosine: "float32", "cosine-f16": "float16" };
+/** How a space stores each vector component. */
+export type VectorStorage = "float32" | "float16";
+export const STORAGE_OF: Record<VectorSpace, VectorStorage> = { cosine: "float32", "cosine-f16": "float16" };
+export const SPACE_OF: Record<VectorStorage, VectorSpace> = { float32: "cosine", float16: "cosine-f16" };
 
 /** A file of the index is missing, truncated, or does not match its recorded hash. It is left as is. */
 export class IndexCorruptError extends PaperhoundError {
@@ -256,7 +258,7 @@ function parseHeader(h: Buffer, dim: number, M: number, space: VectorSpace, corr
   const linksLevel0 = maxM0 * 4 + 4;
   if (offsetLevel0 !== 0 || fileM !== M || maxM !== M || maxM0 !== 2 * M) corrupt(`header says M=${fileM}, maxM=${maxM}, maxM0=${maxM0}; expected M=${M}`);
   if (offsetData !== linksLevel0 || labelOffset !== linksLevel0 + dim * COMPONENT_BYTES[space] || sizePerElement !== labelOffset + 8) {
-    corrupt(`header element layout does not match dim ${dim} stored as ${STORED_AS[space]}`);
+    corrupt(`header element layout does not match dim ${dim} stored as ${STORAGE_OF[space]}`);
   }
   if (count > maxElements || count > MAX_LABEL || efc < 1) corrupt("header counts are inconsistent");
   if (count > 0 && (enterPoint >= count || maxLevel < 0 || maxLevel > 64)) corrupt("header entry point is invalid");
@@ -264,16 +266,18 @@ function parseHeader(h: Buffer, dim: number, M: number, space: VectorSpace, corr
 }
 
 /**
- * Writes `to`, a copy of the index file `from` (checked: dim, M, `fromSpace`) with every vector
+ * Writes `to`, a copy of the index file `from` (its header checked here against dim, M and
+ * `fromSpace`; the rest is the caller's to have checked, as `VectorIndex.load` does) with every vector
  * stored as `toSpace` stores them; the graph is copied unchanged, so no vector is inserted again.
- * The copy is fsynced; its sha256 and size are returned. `to` must not exist.
+ * Returns the copy's sha256 and size. `to` must not exist. Not fsynced: `VectorIndex.load` reads the
+ * copy once and deletes it (a save of what it read is what makes the conversion durable).
  */
 export async function convertIndexFile(from: string, to: string, dim: number, M: number, fromSpace: VectorSpace, toSpace: VectorSpace): Promise<{ sha256: string; bytes: number }> {
   const corrupt = corrupter(from);
   const src = await openIndexFile(from, corrupt);
   let out: FileHandle | undefined;
   try {
-    const r = new HashingReader(src);
+    const r = new HashingReader(src, false); // the source was checked against its hash already
     const header = Buffer.from(await r.take(HEADER_BYTES, corrupt));
     const { count, sizePerElement, labelOffset, offsetData } = parseHeader(header, dim, M, fromSpace, corrupt);
     const newLabelOffset = offsetData + dim * COMPONENT_BYTES[toSpace];
@@ -309,7 +313,6 @@ export async function convertIndexFile(from: string, to: string, dim: number, M:
       await w.write(rest);
     }
     await w.flush();
-    await out.sync();
     return { sha256: w.digest(), bytes: w.position };
   } finally {
     await src.close();
@@ -354,17 +357,22 @@ class HashingWriter {
 const HEADER_BYTES = 96;
 const CHUNK_BYTES = 4 << 20;
 
-/** Sequential reader that hashes every byte it reads. */
+/** Sequential reader that hashes every byte it reads (unless told not to). */
 class HashingReader {
   private buf = Buffer.allocUnsafe(CHUNK_BYTES);
   private start = 0;
   private end = 0;
-  private readonly hash = createHash("sha256");
+  private readonly hash;
   /** File offset of the next byte `take` would return. */
   position = 0;
   private filePos = 0;
 
-  constructor(private readonly fh: FileHandle) {}
+  constructor(
+    private readonly fh: FileHandle,
+    hashing = true,
+  ) {
+    this.hash = hashing ? createHash("sha256") : undefined;
+  }
 
   /** Reads more bytes; returns how many arrived (0 at end of file). */
   private async fill(): Promise<number> {
@@ -380,7 +388,7 @@ class HashingReader {
     }
     const { bytesRead } = await this.fh.read(this.buf, this.end, this.buf.length - this.end, this.filePos);
     if (bytesRead > 0) {
-      this.hash.update(this.buf.subarray(this.end, this.end + bytesRead));
+      this.hash?.update(this.buf.subarray(this.end, this.end + bytesRead));
       this.end += bytesRead;
       this.filePos += bytesRead;
     }
@@ -421,6 +429,7 @@ class HashingReader {
   }
 
   digest(): string {
+    if (!this.hash) throw new Error("this reader does not hash what it reads");
     return this.hash.digest("hex");
   }
 }
