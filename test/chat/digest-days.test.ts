@@ -119,7 +119,7 @@ describe("daily digests over twelve days", () => {
       { action: "subscribe", topics: "equivariant networks; 3D representation learning", time: "09:00", timezone: "Europe/Berlin" },
       { member: { user: { id: "200000000000000001", username: "lead", discriminator: "0", avatar: null, global_name: null }, roles: [], permissions: String(MANAGE_CHANNELS), joined_at: "2024-01-01T00:00:00.000Z", deaf: false, mute: false, flags: 0 } },
     );
-    await discord.waitForCall((c) => c.path.includes(`/${sub.token}`) && c.method === "PATCH" && c.status < 300);
+    await discord.waitForAnswer(sub.token);
     const ack = await postSigned(
       `http://127.0.0.1:${adapter.port}/slack/events`,
       slashCommandFields("/digest", 'subscribe --topics "equivariant networks; 3D representation learning" --time 08:30 --timezone America/New_York --quiet', slack.responseUrl("sub")),

@@ -6,9 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DiscordBot } from "../../src/chat/discord/bot.js";
-import { searchOnThisThread, type PaperSearch } from "../../src/search/search-threads.js";
 import { FakeDiscord, type RestCall } from "../helpers/fake-discord.js";
 import { buildTestIndex, quietLogger, type TestIndex } from "../commands/test-index.js";
+import { slowSearch } from "../helpers/slow-search.js";
 
 let t: TestIndex;
 
@@ -20,19 +20,13 @@ afterAll(async () => {
   await t?.close();
 });
 
-/** The real search, answered after `ms` (a slow search, to be caught in flight). */
-function slowSearch(ms: number): PaperSearch {
-  const real = searchOnThisThread(t.index);
-  const later = <T>(f: () => Promise<T>) => new Promise<T>((resolve, reject) => setTimeout(() => f().then(resolve, reject), ms));
-  return { search: (q, o) => later(() => real.search(q, o)), related: (r, o) => later(() => real.related(r, o)), resolvePaper: (r) => later(() => real.resolvePaper(r)) };
-}
-
 async function started(searchMs: number): Promise<{ fake: FakeDiscord; bot: DiscordBot; warnings: string[] }> {
   const fake = new FakeDiscord({ heartbeatInterval: 1000 });
   await fake.start();
   const warnings: string[] = [];
   const logger = { ...quietLogger(), warn: (msg: string) => void warnings.push(msg), child: () => logger } as ReturnType<typeof quietLogger>;
-  const bot = new DiscordBot({ ctx: { ...t.ctx, search: slowSearch(searchMs) }, logger, clientOptions: { rest: { api: fake.restUrl, retries: 1 } } });
+  // Deferred well before the search ends: these tests catch a command between its deferral and its answer.
+  const bot = new DiscordBot({ ctx: { ...t.ctx, search: slowSearch(t.index, searchMs) }, logger, deferAfterMs: 100, clientOptions: { rest: { api: fake.restUrl, retries: 1 } } });
   await bot.start("fake.token.value-1234567890");
   return { fake, bot, warnings };
 }

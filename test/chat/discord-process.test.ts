@@ -43,8 +43,8 @@ it("npm start with DISCORD_TOKEN: connects, answers /paper, stops on SIGTERM", a
   try {
     await fake.ready();
     const { token: itoken } = fake.slashCommand("paper", { query: "equivariant point cloud networks", count: 2 });
-    const edit = await fake.waitForCall((c) => c.method === "PATCH" && c.path.includes(`/${itoken}/`), 60_000);
-    const body = edit.body as { content: string; embeds: APIEmbed[]; allowed_mentions: unknown };
+    // The reply itself, or the edit of a deferred one while the search thread is still starting.
+    const body = (await fake.waitForAnswer(itoken, 60_000)).message as { content: string; embeds: APIEmbed[]; allowed_mentions: unknown };
     expect(body.content).toBe("Papers for “equivariant point cloud networks”");
     expect(body.embeds).toHaveLength(2);
     expect(body.allowed_mentions).toEqual({ parse: [] });
@@ -59,8 +59,8 @@ it("npm start with DISCORD_TOKEN: connects, answers /paper, stops on SIGTERM", a
       flags: 0,
     };
     const sub = fake.slashCommand("digest", { action: "subscribe", topics: "equivariant networks", time: "23:59" }, { member });
-    const subEdit = await fake.waitForCall((c) => c.method === "PATCH" && c.path.includes(`/${sub.token}/`), 60_000);
-    expect(JSON.stringify(subEdit.body)).toContain("Daily digest set up");
+    const subscribed = await fake.waitForAnswer(sub.token, 60_000);
+    expect(JSON.stringify(subscribed.message)).toContain("Daily digest set up");
     expect(existsSync(path.join(tmp, "index", "digest.sqlite"))).toBe(true);
   } finally {
     child.kill("SIGTERM");

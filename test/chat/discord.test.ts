@@ -33,7 +33,12 @@ afterAll(async () => {
 });
 
 const isCallback = (c: RestCall) => c.method === "POST" && c.path.endsWith("/callback");
-const isEdit = (c: RestCall) => c.method === "PATCH" && c.path.endsWith("/messages/@original");
+
+/** The message that answered the interaction, and every call made for it (a search answers at once: one reply). */
+async function answered(token: string): Promise<{ calls: RestCall[]; message: Body & { flags?: number } }> {
+  const { message } = await fake.waitForAnswer(token);
+  return { calls: fake.callsFor(token), message: message as Body & { flags?: number } };
+}
 
 /** Waits until the interaction's calls end with a call matching `last`, and returns them all. */
 async function finished(token: string, last: (c: RestCall) => boolean): Promise<RestCall[]> {
@@ -60,15 +65,12 @@ describe("slash commands through the real discord.js client", () => {
     expect(fake.identifies[0]).toMatchObject({ token: "fake.token.value-1234567890", intents: 1 });
   });
 
-  it("/paper: deferral first, then one edit of the original with embeds within limits", async () => {
+  it("/paper: the results are the reply itself (one callback, no deferral), embeds within limits", async () => {
     const { id, token } = fake.slashCommand("paper", { query: "sparse attention for long documents", count: 3 });
-    const calls = await finished(token, isEdit);
-    expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual([
-      `POST /interactions/${id}/${token}/callback`,
-      `PATCH /webhooks/${APP_ID}/${token}/messages/@original`,
-    ]);
-    expect(calls[0]!.body).toEqual({ type: 5, data: { flags: 0 } });
-    const edit = calls[1]!.body as Body;
+    const { calls, message: edit } = await answered(token);
+    expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual([`POST /interactions/${id}/${token}/callback`]);
+    expect(calls[0]!.body).toMatchObject({ type: 4 });
+    expect(edit.flags ?? 0).toBe(0);
     checkLimits(edit);
     expect(edit.content).toBe("Papers for “sparse attention for long documents”");
     expect(edit.embeds).toHaveLength(3);
@@ -80,27 +82,21 @@ describe("slash commands through the real discord.js client", () => {
     expect(select!.components[0]!.options!.map((o) => o.value)).toEqual(edit.embeds.map((e) => e.footer!.text));
   });
 
-  it("private:true: ephemeral deferral, and a Share button next to More", async () => {
+  it("private:true: an ephemeral reply, and a Share button next to More", async () => {
     const { token } = fake.slashCommand("paper", { query: "quantum error correction", count: 2, private: true });
-    const calls = await finished(token, isEdit);
-    expect(calls.map((c) => c.method)).toEqual(["POST", "PATCH"]);
-    expect(calls[0]!.body).toEqual({ type: 5, data: { flags: 64 } });
-    const edit = calls[1]!.body as Body;
+    const { calls, message: edit } = await answered(token);
+    expect(calls).toHaveLength(1);
+    expect(edit.flags).toBe(64);
     checkLimits(edit);
     expect(edit.embeds[0]!.title).toBe("1. Quantum Error Correction with Surface Codes");
     expect(edit.components[0]!.components.map((c) => c.label)).toEqual(["More", "Share"]);
   });
 
-  it("nothing found: the public deferral is deleted and the message goes to the caller only", async () => {
+  it("nothing found: answered to the caller only, at once (one ephemeral reply, nothing public first)", async () => {
     const { token } = fake.slashCommand("paper", { query: "transformers", since: "2026-01-01" });
-    const calls = await finished(token, (c) => c.method === "POST" && c.path.startsWith("/webhooks/"));
-    expect(calls.map((c) => `${c.method} ${c.path.replace(token, "T").replace(/\/interactions\/\d+/, "/interactions/I")}`)).toEqual([
-      "POST /interactions/I/T/callback",
-      `DELETE /webhooks/${APP_ID}/T/messages/@original`,
-      `POST /webhooks/${APP_ID}/T`,
-    ]);
-    expect(calls[0]!.body).toEqual({ type: 5, data: { flags: 0 } });
-    const follow = calls[2]!.body as Body & { flags: number };
+    const { calls, message: follow } = await answered(token);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.body).toMatchObject({ type: 4 });
     expect(follow.flags).toBe(64);
     expect(follow.allowed_mentions).toEqual({ parse: [] });
     expect(follow.embeds[0]!.title).toBe("Nothing found");
@@ -121,9 +117,9 @@ describe("slash commands through the real discord.js client", () => {
 
   it("/help is ephemeral and lists the commands in fields", async () => {
     const { token } = fake.slashCommand("help");
-    const calls = await finished(token, isEdit);
-    expect(calls[0]!.body).toEqual({ type: 5, data: { flags: 64 } });
-    const edit = calls[1]!.body as Body;
+    const { calls, message: edit } = await answered(token);
+    expect(calls).toHaveLength(1);
+    expect(edit.flags).toBe(64);
     checkLimits(edit);
     expect(edit.embeds[0]!.fields!.map((f) => f.name)).toEqual([
       "/paper query:<text> \\[count\\] \\[since\\] \\[until\\] \\[category\\] \\[author\\] \\[private\\]",
@@ -137,8 +133,7 @@ describe("slash commands through the real discord.js client", () => {
 
   it("untrusted paper text cannot ping, inject markdown or break the limits (10 results)", async () => {
     const { token } = fake.slashCommand("paper", { query: "@everyone ping safety for chat bots <@&1234567890123>", count: 10 });
-    const calls = await finished(token, isEdit);
-    const edit = calls[1]!.body as Body;
+    const { message: edit } = await answered(token);
     checkLimits(edit);
     expect(edit.embeds).toHaveLength(10);
     const text = JSON.stringify(edit);
@@ -160,21 +155,20 @@ describe("the channel library", () => {
     const store = DigestStore.open(t.dir);
     bot.ctx.digest = store;
     try {
-      const saved = await finished(fake.slashCommand("save", { paper: "2101.00001" }).token, isEdit);
-      expect(saved[0]!.body).toEqual({ type: 5, data: { flags: 64 } });
-      expect((saved[1]!.body as Body).embeds[0]).toMatchObject({ title: "Saved", description: expect.stringContaining("“Sparse Attention for Long Documents” (2101.00001) is in this channel's library (1 paper).") });
+      const saved = await answered(fake.slashCommand("save", { paper: "2101.00001" }).token);
+      expect(saved.message.flags).toBe(64);
+      expect(saved.message.embeds[0]).toMatchObject({ title: "Saved", description: expect.stringContaining("“Sparse Attention for Long Documents” (2101.00001) is in this channel's library (1 paper).") });
 
-      const listed = await finished(fake.slashCommand("library", {}).token, isEdit);
-      const list = listed[1]!.body as Body;
+      const list = (await answered(fake.slashCommand("library", {}).token)).message;
       checkLimits(list);
       expect(list.content).toBe("Library of this channel · 1 paper");
       expect(list.embeds[0]!.title).toBe("1. Sparse Attention for Long Documents");
       expect(list.embeds[0]!.description).toMatch(/^A\. Smith, B\. Jones et al\. · 2021-01-04 · cs\.CL · saved \d{4}-\d\d-\d\d by researcher\n/);
 
-      const exported = await finished(fake.slashCommand("library", { action: "export" }).token, isEdit);
-      const edit = exported[1]!;
+      const exported = await fake.waitForAnswer(fake.slashCommand("library", { action: "export" }).token);
+      const edit = exported.call;
       expect(edit.contentType).toMatch(/^multipart\/form-data/);
-      expect((edit.body as Body).content).toBe("1 paper of this channel's library as BibTeX: library.bib");
+      expect((exported.message as Body).content).toBe("1 paper of this channel's library as BibTeX: library.bib");
       expect(edit.files).toHaveLength(1);
       expect(edit.files![0]!.name).toBe("library.bib");
       expect(edit.files![0]!.text).toMatch(/^@misc\{Smith2021Sparse,\n(.|\n)*\teprint = \{2101\.00001\},\n\tarchivePrefix = \{arXiv\},\n\tprimaryClass = \{cs\.CL\},\n\}\n$/);
@@ -184,23 +178,24 @@ describe("the channel library", () => {
 
       // "Save to this channel's library…" under search results: a private answer, the paper saved.
       const asked = fake.slashCommand("paper", { query: "sparse attention for long videos", count: 2 });
-      const search = (await finished(asked.token, isEdit))[1]!.body as Body;
+      const search = (await answered(asked.token)).message;
       const menu = search.components.map((r) => r.components[0]!).find((c) => c.custom_id!.startsWith("ph:save:"))!;
       expect(menu).toMatchObject({ type: 3, placeholder: "Save to this channel's library…" });
       expect(menu.options!.map((o) => o.value)).toEqual(search.embeds.map((e) => e.footer!.text));
       const pick = fake.component(asked.token, menu.custom_id!, ["2101.00002"]);
-      const picked = await finished(pick.token, isEdit);
-      expect(picked[0]!.body).toEqual({ type: 5, data: { flags: 64 } });
-      expect((picked[1]!.body as Body).embeds[0]!.description).toContain("“Sparse Attention for Long Videos” (2101.00002) is in this channel's library (2 papers).");
+      const picked = await answered(pick.token);
+      expect(picked.calls).toHaveLength(1);
+      expect(picked.message.flags).toBe(64);
+      expect(picked.message.embeds[0]!.description).toContain("“Sparse Attention for Long Videos” (2101.00002) is in this channel's library (2 papers).");
       expect(store.library.count(`discord:${CHANNEL_ID}`)).toBe(2);
 
       // "BibTeX of…" under the same results: the entry, privately, in a code block.
       const cite = search.components.map((r) => r.components[0]!).find((c) => c.custom_id!.startsWith("ph:cite:"))!;
       expect(cite).toMatchObject({ type: 3, placeholder: "BibTeX of…" });
       const citing = fake.component(asked.token, cite.custom_id!, ["2101.00002"]);
-      const cited = await finished(citing.token, isEdit);
-      expect(cited[0]!.body).toEqual({ type: 5, data: { flags: 64 } });
-      const entry = (cited[1]!.body as Body).embeds[0]!;
+      const cited = await answered(citing.token);
+      expect(cited.message.flags).toBe(64);
+      const entry = cited.message.embeds[0]!;
       expect(entry.title).toBe("BibTeX");
       expect(entry.description).toMatch(/```\n@misc\{\w+2021Sparse,\n(.|\n)*\teprint = \{2101\.00002\},\n(.|\n)*\}\n```/);
       expect(store.library.count(`discord:${CHANNEL_ID}`)).toBe(2); // showing an entry saves nothing
@@ -225,10 +220,10 @@ describe("the channel library: import from an attachment", () => {
     try {
       const before = store.library.count(channel);
       const sent = fake.slashCommandWithFile("library", { action: "import" }, { option: "file", name: "refs.bib", content: Buffer.from(BIB) });
-      const calls = await finished(sent.token, isEdit);
-      expect(calls[0]!.body).toEqual({ type: 5, data: { flags: 64 } });
+      const { message } = await answered(sent.token);
+      expect(message.flags).toBe(64);
       expect(fake.calls.filter((c) => c.method === "GET" && c.path.startsWith("/attachments/"))).toHaveLength(1);
-      const answer = (calls.at(-1)!.body as Body).embeds[0]!;
+      const answer = message.embeds[0]!;
       expect(answer.title).toBe("Imported");
       expect(answer.description).toContain("“refs.bib” (BibTeX, 3 entries): matched 2 (arXiv id 1, DOI 0, title 1); added 2, already there 0, not found 1.");
       expect(answer.description).toContain("Not found: none “A Paper Nobody Indexed At All” (no paper of the index has this title)");
@@ -236,7 +231,7 @@ describe("the channel library: import from an attachment", () => {
       expect(store.library.entry(channel, "2309.33333")!.savedBy).toBe("researcher (import of refs.bib)");
       // The same file again: nothing added twice.
       const again = fake.slashCommandWithFile("library", { action: "import" }, { option: "file", name: "refs.bib", content: Buffer.from(BIB) });
-      expect(((await finished(again.token, isEdit)).at(-1)!.body as Body).embeds[0]!.description).toContain("added 0, already there 2, not found 1.");
+      expect((await answered(again.token)).message.embeds[0]!.description).toContain("added 0, already there 2, not found 1.");
       expect(store.library.count(channel)).toBe(before + 2);
     } finally {
       delete bot.ctx.digest;
@@ -248,7 +243,7 @@ describe("the channel library: import from an attachment", () => {
     const store = DigestStore.open(t.dir);
     bot.ctx.digest = store;
     const channel = `discord:${CHANNEL_ID}`;
-    const answer = async (r: { token: string }) => ((await finished(r.token, isEdit)).at(-1)!.body as Body).embeds[0]!;
+    const answer = async (r: { token: string }) => (await answered(r.token)).message.embeds[0]!;
     try {
       const before = store.library.count(channel);
       const downloads = () => fake.calls.filter((c) => c.method === "GET" && c.path.startsWith("/attachments/")).length;
@@ -295,15 +290,14 @@ describe("autocomplete", () => {
 });
 
 describe("buttons and the select menu", () => {
-  it("More edits the message in place with the next page", async () => {
+  it("More updates the message in place with the next page (one callback, type 7)", async () => {
     const first = fake.slashCommand("paper", { query: "representation learning", count: 2 });
-    const firstEdit = (await finished(first.token, isEdit))[1]!.body as Body;
+    const firstEdit = (await answered(first.token)).message;
     const more = firstEdit.components[0]!.components[0]!.custom_id!;
     const press = fake.component(first.token, more);
-    const calls = await finished(press.token, isEdit);
-    expect(calls.map((c) => c.method)).toEqual(["POST", "PATCH"]);
-    expect(calls[0]!.body).toEqual({ type: 6 });
-    const page2 = calls[1]!.body as Body;
+    const { calls, message: page2 } = await answered(press.token);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.body).toMatchObject({ type: 7 });
     checkLimits(page2);
     expect(page2.content).toBe("Papers for “representation learning” · page 2");
     expect(page2.embeds.map((e) => e.title!.split(".")[0])).toEqual(["3", "4"]);
@@ -312,20 +306,20 @@ describe("buttons and the select menu", () => {
 
   it("Related (select menu) runs /related on the chosen result", async () => {
     const first = fake.slashCommand("paper", { query: "sparse attention for long documents", count: 2 });
-    const firstEdit = (await finished(first.token, isEdit))[1]!.body as Body;
+    const firstEdit = (await answered(first.token)).message;
     const select = firstEdit.components[1]!.components[0]!;
     expect(select.type).toBe(3);
     const choose = fake.component(first.token, select.custom_id!, ["2101.00001"]);
-    const calls = await finished(choose.token, isEdit);
-    expect(calls[0]!.body).toEqual({ type: 5, data: { flags: 0 } });
-    const related = calls[1]!.body as Body;
+    const { calls, message: related } = await answered(choose.token);
+    expect(calls).toHaveLength(1);
+    expect(related.flags ?? 0).toBe(0);
     expect(related.content).toBe("Related to “Sparse Attention for Long Documents” (2101.00001)");
     expect(related.embeds.map((e) => e.footer!.text)).not.toContain("2101.00001");
   });
 
   it("Share posts private results to the channel", async () => {
     const first = fake.slashCommand("paper", { query: "dark matter halos", count: 1, private: true });
-    const firstEdit = (await finished(first.token, isEdit))[1]!.body as Body;
+    const firstEdit = (await answered(first.token)).message;
     const share = firstEdit.components[0]!.components.find((c) => c.label === "Share")!;
     const press = fake.component(first.token, share.custom_id!);
     const calls = await finished(press.token, isCallback);
@@ -340,7 +334,7 @@ describe("buttons and the select menu", () => {
 
   it("a button whose results are gone says so, ephemeral", async () => {
     const first = fake.slashCommand("paper", { query: "dark matter", count: 1 });
-    await finished(first.token, isEdit);
+    await answered(first.token);
     const press = fake.component(first.token, "ph:more:unknown-token");
     const [call] = await finished(press.token, isCallback);
     const body = call!.body as { type: number; data: Body & { flags: number } };
@@ -351,14 +345,13 @@ describe("buttons and the select menu", () => {
 });
 
 describe("failures", () => {
-  it("a REST 429 with retry_after: the bot waits and the edit succeeds", async () => {
-    fake.failNext({ match: (m, p) => m === "PATCH" && p.endsWith("/messages/@original"), status: 429, retryAfter: 0.5 });
+  it("a REST 429 with retry_after: the bot waits and the reply succeeds", async () => {
+    fake.failNext({ match: (m, p) => m === "POST" && p.endsWith("/callback"), status: 429, retryAfter: 0.5 });
     const { token } = fake.slashCommand("paper", { query: "graph neural networks molecules", count: 1 });
-    const calls = await finished(token, isEdit);
-    const edits = calls.filter(isEdit);
-    expect(edits.map((c) => c.status)).toEqual([429, 200]);
-    expect(edits[1]!.at - edits[0]!.at).toBeGreaterThanOrEqual(450);
-    expect((edits[1]!.body as Body).embeds[0]!.footer!.text).toBe("2203.01234");
+    const { calls, message } = await answered(token);
+    expect(calls.map((c) => c.status)).toEqual([429, 204]);
+    expect(calls[1]!.at - calls[0]!.at).toBeGreaterThanOrEqual(450);
+    expect(message.embeds[0]!.footer!.text).toBe("2203.01234");
   });
 
   it("a search that throws: the caller gets an ephemeral error, the error is logged, the bot keeps answering", async () => {
@@ -369,9 +362,8 @@ describe("failures", () => {
     bot.ctx.index = broken;
     try {
       const { token } = fake.slashCommand("paper", { query: "sparse attention" });
-      const calls = await finished(token, (c) => c.method === "POST" && c.path.startsWith("/webhooks/"));
-      expect(calls.map((c) => c.method)).toEqual(["POST", "DELETE", "POST"]);
-      const follow = calls[2]!.body as Body & { flags: number };
+      const { calls, message: follow } = await answered(token);
+      expect(calls).toHaveLength(1);
       expect(follow.flags).toBe(64);
       expect(follow.embeds[0]!.description).toContain("Something went wrong while running this command");
       const failed = logs.flatMap((l) => l.split("\n").filter(Boolean)).map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.msg === "command failed");
@@ -380,21 +372,20 @@ describe("failures", () => {
       bot.ctx.index = index;
     }
     const again = fake.slashCommand("paper", { query: "sparse attention", count: 1 });
-    const calls = await finished(again.token, isEdit);
-    expect((calls[1]!.body as Body).embeds).toHaveLength(1);
+    expect((await answered(again.token)).message.embeds).toHaveLength(1);
   });
 
   it("the gateway closes with a resumable code: the bot resumes and answers what was sent meanwhile", async () => {
     const before = fake.identifies.length;
     fake.closeGateway(4000);
     const { token } = fake.slashCommand("paper", { query: "quantum error correction", count: 1 }); // sent while disconnected
-    const calls = await finished(token, isEdit);
+    const { message } = await answered(token);
     expect(fake.resumes).toHaveLength(1);
     expect(fake.resumes[0]).toMatchObject({ token: "fake.token.value-1234567890", session_id: "fake-session-1" });
     expect(fake.identifies.length).toBe(before);
-    expect((calls[1]!.body as Body).embeds[0]!.footer!.text).toBe("2309.33333");
+    expect(message.embeds[0]!.footer!.text).toBe("2309.33333");
     const next = fake.slashCommand("help");
-    await finished(next.token, isEdit);
+    await answered(next.token);
   });
 
   it("heartbeats are sent on time", async () => {

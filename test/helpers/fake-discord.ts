@@ -9,13 +9,21 @@
  * `interaction` builds a full INTERACTION_CREATE (slash command, autocomplete, button, select).
  *
  * REST: every request is recorded (method, decoded path, query, JSON body, time). Interaction
- * callbacks answer 204 with no content type; webhook message routes answer message objects (kept
+ * callbacks answer 204 with no content type (a second one for the same interaction 400, code 40060,
+ * as Discord does); webhook message routes answer message objects (kept
  * per interaction token, so a button press can carry the message it was pressed on). `failNext`
  * makes the next matching request fail (e.g. 429 with retry_after).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
+
+/** A call that answers the interaction with this token with a message (see waitForAnswer). */
+export function isAnswer(c: RestCall, token: string): boolean {
+  if (c.method === "POST" && c.path.endsWith(`/${token}/callback`)) return [4, 7].includes((c.body as { type?: number } | undefined)?.type ?? 0);
+  if (c.method === "PATCH") return c.path.endsWith(`/${token}/messages/@original`);
+  return c.method === "POST" && c.path.startsWith("/webhooks/") && c.path.endsWith(`/${token}`);
+}
 
 export interface RestCall {
   method: string;
@@ -71,6 +79,8 @@ export class FakeDiscord {
   private sessionId = "fake-session-1";
   private failures: Failure[] = [];
   private messages = new Map<string, Json>();
+  /** Interaction ids that got their initial response (a second one is refused with 40060). */
+  private readonly acknowledged = new Set<string>();
   /** Files users attached to commands, served as Discord's CDN serves them (GET /attachments/<id>/<name>). */
   private readonly attachments = new Map<string, Buffer>();
   private waiters: { pred: (c: RestCall) => boolean; resolve: (c: RestCall) => void }[] = [];
@@ -310,6 +320,16 @@ export class FakeDiscord {
   }
 
   /** Resolves with the first recorded or future call matching `pred`. */
+  /**
+   * The message that answered an interaction: its reply or update (callback type 4 or 7), the edit
+   * of its deferred reply, or a follow-up; `message` is the message's own fields, whichever the route.
+   */
+  async waitForAnswer(token: string, timeoutMs = 20_000): Promise<{ call: RestCall; message: Json }> {
+    const call = await this.waitForCall((c) => c.status < 300 && isAnswer(c, token), timeoutMs);
+    const body = (call.body ?? {}) as Json;
+    return { call, message: (call.path.endsWith("/callback") ? body.data : body) as Json };
+  }
+
   waitForCall(pred: (c: RestCall) => boolean, timeoutMs = 20_000): Promise<RestCall> {
     const done = this.calls.find(pred);
     if (done) return Promise.resolve(done);
@@ -413,6 +433,9 @@ export class FakeDiscord {
     if (method === "GET" && path === "/applications/@me") return [200, { id: APP_ID, name: "paperhound", flags: 0, bot_public: true }];
     if ((m = /^\/interactions\/(\d+)\/([^/]+)\/callback$/.exec(path)) && method === "POST") {
       const token = m[2]!;
+      // As Discord: an interaction takes one initial response (a reply, a deferral or an update).
+      if (this.acknowledged.has(m[1]!)) return [400, { message: "Interaction has already been acknowledged.", code: 40060 }];
+      this.acknowledged.add(m[1]!);
       const type = body.type as number;
       const data = (body.data ?? {}) as Json;
       if (type === 4) this.messages.set(token, this.message(data, token)); // reply with a message

@@ -3,9 +3,11 @@
  * views into messages. Transport and rendering only: what a command means lives in commands/.
  *
  *  - Slash commands: options are checked first (a bad value gets an ephemeral error at once), then
- *    the reply is deferred (Discord's 3-second limit) before the search runs, and the deferred
- *    reply is edited with the results. Errors and "nothing found" are ephemeral: when the deferral
- *    was public, it is deleted and the message is sent as an ephemeral follow-up.
+ *    the command runs. An answer ready within `deferAfterMs` (a search takes milliseconds) is the
+ *    reply itself: one message, one REST call. A slower one is deferred at that moment (Discord
+ *    allows 3 seconds for the first response) and the deferred reply is edited with the answer.
+ *    Errors and "nothing found" are ephemeral: replied so at once, or, after a public deferral,
+ *    the deferral is deleted and the message is sent as an ephemeral follow-up.
  *  - Autocomplete (/related's paper): answered from the store's title lookup, at most 25 choices.
  *  - Buttons and the select menu: More (next page, edited in place), Related (a select menu of the
  *    results: /related on the chosen one), Share (private results posted to the channel).
@@ -48,7 +50,20 @@ export interface DiscordBotOptions {
   /** Extra discord.js client options (tests point `rest.api` at a fake Discord). */
   clientOptions?: Partial<ClientOptions>;
   results?: ResultsStore;
+  /**
+   * How long an answer may take before the reply is deferred (default DEFER_AFTER_MS); 0 defers
+   * before the command runs.
+   */
+  deferAfterMs?: number;
 }
+
+/**
+ * A command's answer ready within this is sent as the reply itself; a slower one is deferred then.
+ * Discord wants the first response within 3 s of the interaction, network both ways included; a
+ * search answers in milliseconds, so deferring first cost a second REST call (and a "thinking…"
+ * message) on nearly every command: bench:discord, docs/discord.md "Load".
+ */
+export const DEFER_AFTER_MS = 1000;
 
 type Repliable = ChatInputCommandInteraction | ButtonInteraction | StringSelectMenuInteraction;
 
@@ -80,9 +95,11 @@ export class DiscordBot {
   /** Interactions being answered: stop() lets them finish (bounded) before it disconnects. */
   private readonly inFlight = new Set<Promise<void>>();
   private stopping = false;
+  private readonly deferAfterMs: number;
 
   constructor(opts: DiscordBotOptions) {
     this.ctx = opts.ctx;
+    this.deferAfterMs = opts.deferAfterMs ?? DEFER_AFTER_MS;
     this.logger = opts.logger.child({ adapter: "discord" });
     this.results = opts.results ?? new ResultsStore();
     this.client = new Client({
@@ -185,12 +202,39 @@ export class DiscordBot {
       await i.reply(replyOptions(renderDiscord(errorView(err.message, "Type /help to see the options.")), true));
       return;
     }
-    await i.deferReply(ephemeral ? { flags: MessageFlags.Ephemeral } : {});
     // A file attached to the command (an import): read only when the command asks, size-limited.
     const fileOption = cmd.options.find((o) => o.type === "attachment");
     const file = fileOption ? i.options.getAttachment(fileOption.name) : null;
     const attachment: CommandAttachment | undefined = file ? { name: file.name, size: file.size, read: (maxBytes) => downloadLimited(file.url, maxBytes) } : undefined;
-    await this.deliver(i, await runCommand(cmd.name, raw, { ...this.commandCtx(i), ...(attachment ? { attachment } : {}) }), ephemeral);
+    await this.answer(i, () => runCommand(cmd.name, raw, { ...this.commandCtx(i), ...(attachment ? { attachment } : {}) }), ephemeral);
+  }
+
+  /**
+   * Replies with the view `run` makes: as the reply itself when it is ready within deferAfterMs,
+   * else through a reply deferred then (public or private as `ephemeral` says) and edited.
+   */
+  private async answer(i: Repliable, run: () => Promise<View>, ephemeral: boolean): Promise<void> {
+    const outcome = await this.readySoon(run, () => i.deferReply(ephemeral ? { flags: MessageFlags.Ephemeral } : {}));
+    if (outcome.deferred) return this.deliver(i, await outcome.work, ephemeral);
+    const view = outcome.ready;
+    await i.reply(replyOptions(renderDiscord(view, view.kind === "results" ? this.results.put(view) : undefined), ephemeral || view.ephemeral));
+  }
+
+  /**
+   * Starts `run`; its view if it settles within deferAfterMs (a failure is thrown), else calls
+   * `defer` and hands back the work still going (0: defers before starting it).
+   */
+  private async readySoon(run: () => Promise<View>, defer: () => Promise<unknown>): Promise<{ deferred: false; ready: View } | { deferred: true; work: Promise<View> }> {
+    if (this.deferAfterMs <= 0) {
+      await defer();
+      return { deferred: true, work: run() };
+    }
+    const work = run();
+    if (await settleWithin([work], this.deferAfterMs)) return { deferred: false, ready: await work };
+    // Handled here: a failure while the deferral is being sent is thrown by the await below.
+    work.catch(() => undefined);
+    await defer();
+    return { deferred: true, work };
   }
 
   /** The context of a command or button: its channel ("discord:<id>"), manageable with Manage Channels, and who asked. */
@@ -225,10 +269,17 @@ export class DiscordBot {
     if (i.customId.startsWith(CUSTOM_ID.more)) {
       const view = this.stored(i, CUSTOM_ID.more);
       if (!view?.next) return this.expired(i);
-      await i.deferUpdate();
-      const next = await runCommand(view.next.command, view.next.options as RawOptions, this.commandCtx(i));
-      if (next.kind === "results") await i.editReply(editOptions(renderDiscord(next, this.results.put(next))));
-      else await i.followUp(replyOptions(renderDiscord(next), true));
+      const { command, options } = view.next;
+      // The next page replaces this message (an update); anything else goes to the caller alone.
+      const next = await this.readySoon(() => runCommand(command, options as RawOptions, this.commandCtx(i)), () => i.deferUpdate());
+      if (!next.deferred) {
+        if (next.ready.kind === "results") await i.update(editOptions(renderDiscord(next.ready, this.results.put(next.ready))));
+        else await i.reply(replyOptions(renderDiscord(next.ready), true));
+        return;
+      }
+      const later = await next.work;
+      if (later.kind === "results") await i.editReply(editOptions(renderDiscord(later, this.results.put(later))));
+      else await i.followUp(replyOptions(renderDiscord(later), true));
       return;
     }
     if (i.customId.startsWith(CUSTOM_ID.share)) {
@@ -246,8 +297,7 @@ export class DiscordBot {
     if (vote) return this.onVote(i, vote);
     if (i.customId.startsWith(CUSTOM_ID.save)) {
       // Save under a digest paper: the paper id is in the button itself.
-      await i.deferReply({ flags: MessageFlags.Ephemeral });
-      await this.deliver(i, await runCommand("save", { paper: i.customId.slice(CUSTOM_ID.save.length) }, this.commandCtx(i)), true);
+      await this.answer(i, () => runCommand("save", { paper: i.customId.slice(CUSTOM_ID.save.length) }, this.commandCtx(i)), true);
       return;
     }
     await i.reply(replyOptions(renderDiscord(staleButtonView()), true));
@@ -264,10 +314,8 @@ export class DiscordBot {
       // The papers' ids are in the menu itself: no stored results needed.
       const paper = i.values[0];
       if (!paper) return this.expired(i);
-      await i.deferReply({ flags: MessageFlags.Ephemeral });
       const { command, options } = PAPER_MENUS[i.customId.startsWith(CUSTOM_ID.save) ? "save" : "cite"].call(paper);
-      const view = await runCommand(command, options, this.commandCtx(i));
-      await this.deliver(i, view, true);
+      await this.answer(i, () => runCommand(command, options, this.commandCtx(i)), true);
       return;
     }
     if (!i.customId.startsWith(CUSTOM_ID.related)) {
@@ -277,9 +325,7 @@ export class DiscordBot {
     const view = this.stored(i, CUSTOM_ID.related);
     const paper = i.values[0];
     if (!view || !paper) return this.expired(i);
-    await i.deferReply(view.ephemeral ? { flags: MessageFlags.Ephemeral } : {});
-    const related = await runCommand("related", { paper, count: view.pageSize, private: view.ephemeral }, this.ctx);
-    await this.deliver(i, related, view.ephemeral);
+    await this.answer(i, () => runCommand("related", { paper, count: view.pageSize, private: view.ephemeral }, this.ctx), view.ephemeral);
   }
 }
 

@@ -9,7 +9,7 @@ import { startSlackAdapter, type SlackAdapter } from "../../../src/chat/slack/ad
 import { loadConfig } from "../../../src/config.js";
 import { createLogger } from "../../../src/log.js";
 import { buildTestIndex, type TestIndex } from "../../commands/test-index.js";
-import { FakeDiscord, type RestCall } from "../../helpers/fake-discord.js";
+import { FakeDiscord } from "../../helpers/fake-discord.js";
 import { BOT_TOKEN, FakeSlack, SIGNING_SECRET, postSigned, slashCommandFields } from "../../helpers/fake-slack.js";
 
 let t: TestIndex;
@@ -47,9 +47,7 @@ describe("Discord and Slack together", () => {
     const { token } = discordFake.slashCommand("paper", { query: "sparse attention for long documents", count: 3 });
     const ack = await postSigned(url, slashCommandFields("/paper", "sparse attention for long documents --count 3", slackFake.responseUrl("both")));
     expect(ack.status).toBe(200);
-    const isEdit = (c: RestCall) => c.method === "PATCH" && c.path.endsWith("/messages/@original") && c.path.includes(`/${token}/`);
-    await discordFake.waitForCall((c) => isEdit(c) && c.status < 300);
-    const edit = discordFake.callsFor(token).find(isEdit)!.body as { embeds: { footer: { text: string } }[] };
+    const edit = (await discordFake.waitForAnswer(token)).message as { embeds: { footer: { text: string } }[] };
     const slackMsg = (await slackFake.waitFor(() => slackFake.responsesTo("both")[0])).body as { blocks: { type: string; accessory?: { value: string } }[] };
     const slackIds = slackMsg.blocks.filter((b) => b.type === "section").map((b) => (JSON.parse(b.accessory!.value) as { p: string }).p);
     expect(slackIds).toHaveLength(3);
