@@ -1,12 +1,13 @@
 /**
  * BM25 over title and abstract, in memory: postings (term → papers) built from the per-paper term
- * data the store keeps (text-analysis.ts), scored term by term into an accumulator. An index is
- * also brought up to date with changed papers (`withChanges`, no term data decoded but the changed
- * papers'), and saved to and read from a file (bm25-file.ts). Papers added after all others (an
- * indexer's usual commit) go into a small second block of postings, the tail, searched with the
- * main one: the main postings (0.7 GB at a million papers) are shared with the index before, not
- * copied, so a bot's refresh does not hold them twice. The tail is folded in once it grows to
- * 1/TAIL_FOLD of the main postings; a replaced paper folds it too and merges (linear in the postings).
+ * data the store keeps (text-analysis.ts), scored term by term into an accumulator (rarest first,
+ * with top-k pruning: see search). An index is also brought up to date with changed papers
+ * (`withChanges`, no term data decoded but the changed papers'), and saved to and read from a file
+ * (bm25-file.ts). Papers added after all others (an indexer's usual commit) go into a small second
+ * block of postings, the tail, searched with the main one: the main postings (0.7 GB at a million
+ * papers) are shared with the index before, not copied, so a bot's refresh does not hold them
+ * twice. The tail is folded in once it grows to 1/TAIL_FOLD of the main postings; a replaced paper
+ * folds it too and merges (linear in the postings).
  *
  * Why not SQLite FTS5's bm25(): it scores every paper matching any query term and counts each term's
  * papers by walking its whole posting list, per query, through a callback per row. At 140k arXiv
@@ -61,6 +62,12 @@ export interface Bm25Parts {
 }
 
 const IDF_FLOOR = 1e-6;
+/** A pruning bound is raised by this before it is compared (float32 sums round; see search). */
+const PRUNE_MARGIN = 1 + 1e-4;
+/** The k-th best score pruning compares with is taken over the first KTH_SAMPLE · k papers touched. */
+const KTH_SAMPLE = 16;
+/** Candidates are looked up in a term's postings by galloping when they are under 1/GALLOP_BELOW of them. */
+const GALLOP_BELOW = 4;
 /** The tail is folded into the main postings once it holds more than 1/TAIL_FOLD as many. */
 const TAIL_FOLD = 8;
 
@@ -92,6 +99,10 @@ export class Bm25Index {
    */
   private readonly acc: Float32Array;
   private readonly touched: Int32Array;
+  /** Searches that stopped walking whole posting lists (top-k pruning; tests and benchmarks). */
+  prunedSearches = 0;
+  /** Scratch of kthLargest (grown as needed). */
+  private kthScratch = new Float32Array(0);
 
   private readonly b: number;
   private readonly avgLength: number;
@@ -388,19 +399,86 @@ export class Bm25Index {
   /**
    * The `k` best papers for the terms (higher score = better; ties by rowid), only papers `accept`
    * lets through when given. Papers matching no term are never returned.
+   *
+   * Top-k pruning (MaxScore, term at a time): terms are scored rarest first (highest weight), and
+   * once the terms left could add less than the k-th best score so far, no paper they alone match
+   * can enter the k best. From then on only the papers that still can (their score so far plus
+   * what the terms left could add reaches that k-th score) are looked up in the remaining postings,
+   * by galloping search, instead of walking every posting of the common words. The result is the
+   * exhaustive one (`prune` false: every posting scored, for tests and benchmarks); with `accept`
+   * every posting is scored too (the bound would have to be over accepted papers only).
    */
-  search(terms: readonly QueryTerm[], k: number, accept?: (rowid: number) => boolean): Bm25Hit[] {
+  search(terms: readonly QueryTerm[], k: number, accept?: (rowid: number) => boolean, prune = true): Bm25Hit[] {
     const limit = Math.floor(k);
     if (!(limit > 0) || this.docCount === 0) return [];
     const { acc, touched } = this;
     const k1plus1 = this.k1 + 1;
-    let nTouched = 0;
+    const scored: { id: number; w: number }[] = [];
+    let canPrune = prune && !accept;
     for (const term of terms) {
       const idf = this.idf(term.id);
       if (idf === 0) continue;
       const w = idf * (term.weight ?? 1) * k1plus1;
-      nTouched = this.accumulate(this.main, term.id, w, nTouched);
-      if (this.tail !== NO_POSTINGS) nTouched = this.accumulate(this.tail, term.id, w, nTouched);
+      // A weight of 0 or below breaks the bound (what is left could lower a score).
+      if (!(w > 0)) canPrune = false;
+      scored.push({ id: term.id, w });
+    }
+    // Rarest first, pruned or not: the same order of float32 additions gives the same scores.
+    scored.sort((a, b) => b.w - a.w || a.id - b.id);
+    // left[j]: the most the terms after j can add to any paper (each adds w · tf / (tf + norm) < w).
+    const left = new Float64Array(scored.length + 1);
+    for (let j = scored.length - 1; j >= 0; j--) left[j] = left[j + 1]! + scored[j]!.w;
+    let postingsLeft = 0;
+    for (const { id } of scored) postingsLeft += this.documentFrequency(id);
+    let nTouched = 0;
+    // Once pruning starts: how many papers can still enter the k best (at the front of `touched`),
+    // and whether they are in ascending slots (sorted only when few enough to gallop to).
+    let candidates = -1;
+    let ascending = false;
+    // What the k-th best score so far could be: the last one measured plus all that the terms
+    // scored since could add (only decides when to measure; pruning uses what was measured).
+    let kthGuess = 0;
+    // When to try (passes are reads at random, and a /related query of 25 similar terms rarely
+    // prunes): once what is left weighs under half of what was scored, and after a pass that could
+    // not prune, once what is left has halved again.
+    let tryBelow = Infinity;
+    for (let j = 0; j < scored.length; j++) {
+      const { id, w } = scored[j]!;
+      postingsLeft -= this.documentFrequency(id);
+      if (candidates >= 0) {
+        this.accumulateInto(this.main, id, w, candidates, ascending);
+        if (this.tail !== NO_POSTINGS) this.accumulateInto(this.tail, id, w, candidates, ascending);
+        continue;
+      }
+      nTouched = this.accumulate(this.main, id, w, nTouched);
+      if (this.tail !== NO_POSTINGS) nTouched = this.accumulate(this.tail, id, w, nTouched);
+      kthGuess += w;
+      // A pass over the scores is worth it only when what is left could be beaten (not while it
+      // weighs as much as the k-th score may be) and walking it would cost well more than the pass.
+      // Margins of 1e-4 cover float32 rounding of the sums (about 1e-7 per addition).
+      const rest = left[j + 1]!;
+      if (!canPrune || rest === 0 || rest * PRUNE_MARGIN >= kthGuess || rest > tryBelow || 2 * rest > left[0]! - rest || nTouched < limit || postingsLeft < 2 * nTouched) continue;
+      // The k-th best of the first papers touched (those of the rarest terms, the likely best) is
+      // a lower bound of the k-th best of all, at a fraction of the pass.
+      const sample = Math.min(nTouched, KTH_SAMPLE * limit);
+      if (this.kthScratch.length < sample) this.kthScratch = new Float32Array(sample);
+      const kth = kthLargest(acc, touched, sample, limit, this.kthScratch);
+      kthGuess = kth;
+      if (rest * PRUNE_MARGIN >= kth) {
+        tryBelow = rest / 2;
+        continue;
+      }
+      let kept = 0;
+      for (let i = 0; i < nTouched; i++) {
+        const slot = touched[i]!;
+        if ((acc[slot]! + rest) * PRUNE_MARGIN >= kth) touched[kept++] = slot;
+        else acc[slot] = 0;
+      }
+      // Sorting tens of thousands of candidates costs more than walking the postings left.
+      ascending = kept * GALLOP_BELOW <= postingsLeft / (scored.length - j - 1);
+      if (ascending) touched.subarray(0, kept).sort();
+      candidates = nTouched = kept;
+      this.prunedSearches++;
     }
     const heap = new TopK(limit);
     // Once the heap is full, a paper scoring below its worst cannot enter: its row id (a read at
@@ -419,6 +497,83 @@ export class Bm25Index {
     }
     return heap.sorted();
   }
+
+  /**
+   * Adds one term's BM25 part to the first `count` papers of `touched` (ascending slots) that have
+   * a posting for it in `block`: each found by galloping forward from the last one found, or, when
+   * they are not far fewer than the postings or not in ascending order, by walking the postings
+   * (only papers scored so far, acc ≠ 0, are candidates: the others were zeroed or never touched).
+   */
+  private accumulateInto(block: PostingBlock, t: number, w: number, count: number, ascending: boolean): void {
+    if (!(t >= 0 && t + 1 < block.start.length)) return;
+    const { acc, touched, lengthNorm } = this;
+    const { slot: postingSlot, tf: postingTf } = block;
+    const end = block.start[t + 1]!;
+    let p = block.start[t]!;
+    if (!ascending || count * GALLOP_BELOW > end - p) {
+      for (; p < end; p++) {
+        const slot = postingSlot[p]!;
+        const tf = postingTf[p]!;
+        if (acc[slot] !== 0 && tf !== 0) acc[slot]! += (w * tf) / (tf + lengthNorm[slot]!);
+      }
+      return;
+    }
+    for (let c = 0; c < count && p < end; c++) {
+      const slot = touched[c]!;
+      if (postingSlot[p]! < slot) {
+        // Gallop: postingSlot[p] < slot ≤ postingSlot[hi] (or hi = end), then binary search between.
+        let step = 1;
+        let hi = p + 1;
+        while (hi < end && postingSlot[hi]! < slot) {
+          p = hi;
+          step *= 2;
+          hi = p + step;
+        }
+        let lo = p + 1;
+        if (hi > end) hi = end;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (postingSlot[mid]! < slot) lo = mid + 1;
+          else hi = mid;
+        }
+        p = lo;
+      }
+      if (p < end && postingSlot[p] === slot) {
+        const tf = postingTf[p++]!;
+        if (tf !== 0) acc[slot]! += (w * tf) / (tf + lengthNorm[slot]!);
+      }
+    }
+  }
+}
+
+/**
+ * The k-th largest of the scores of the first n papers of `slots` (k ≤ n): copied into `scratch`,
+ * then selected in place (Hoare's quickselect; linear on average).
+ */
+function kthLargest(scores: Float32Array, slots: Int32Array, n: number, k: number, scratch: Float32Array): number {
+  for (let i = 0; i < n; i++) scratch[i] = scores[slots[i]!]!;
+  // The element that would sit at `want` if sorted descending.
+  const want = k - 1;
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const pivot = scratch[(lo + hi) >>> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (scratch[i]! > pivot) i++;
+      while (scratch[j]! < pivot) j--;
+      if (i <= j) {
+        const v = scratch[i]!;
+        scratch[i++] = scratch[j]!;
+        scratch[j--] = v;
+      }
+    }
+    if (want <= j) hi = j;
+    else if (want >= i) lo = i;
+    else return scratch[want]!;
+  }
+  return scratch[want]!;
 }
 
 /** Papers with postings for term t in the block. */

@@ -66,7 +66,7 @@ export const RELATED_TERMS = 25;
 export const RELATED_MAX_DOC_SHARE = 0.15;
 export const RELATED_DOC_SHARE_FROM = 1_000;
 
-function relatedMaxDocShare(papers: number): number {
+export function relatedMaxDocShare(papers: number): number {
   return papers >= RELATED_DOC_SHARE_FROM ? RELATED_MAX_DOC_SHARE : 1;
 }
 

@@ -138,6 +138,46 @@ describe("Bm25Index", () => {
     expect(build(docs, { titleWeight: 0 }).search("transformers").map((h) => h.rowid)).toEqual([20]);
   });
 
+  it("top-k pruning returns exactly what scoring every posting returns, with or without a tail, any k", () => {
+    // Zipf-like words: a few in most papers (long posting lists to skip), most rare.
+    const rand = seededRandom(11);
+    const vocab = Array.from({ length: 400 }, (_, i) => `w${i}x`);
+    const word = () => vocab[Math.min(vocab.length - 1, Math.floor(1 / (rand() + 0.0025)) - 1)]!;
+    const text = (n: number) => Array.from({ length: n }, word).join(" ");
+    const docs = Array.from({ length: 3000 }, () => ({ title: text(3 + Math.floor(rand() * 6)), abstract: text(20 + Math.floor(rand() * 80)) }));
+    const dict = dictionary();
+    const documents = docs.map((d, i) => ({ rowid: i + 1, data: encodeTermData(paperTermData(d.title, d.abstract, dict.idOf)) }));
+    const whole = Bm25Index.build(documents);
+    // The same papers with the last 300 added later: their postings sit in the tail.
+    const withTail = Bm25Index.build(documents.slice(0, 2700)).withChanges(documents.slice(2700));
+    expect(withTail.tailPostingCount).toBeGreaterThan(0);
+    const termsOf = (q: string) => queryTerms(q, 64).filter((t) => dict.ids.has(t)).map((t) => ({ id: dict.ids.get(t)! }));
+    let compared = 0;
+    for (const index of [whole, withTail]) {
+      for (let q = 0; q < 150; q++) {
+        const terms = termsOf(text(2 + Math.floor(rand() * (q % 3 === 0 ? 25 : 6))));
+        const weighted = q % 5 === 0 ? terms.map((t, i) => ({ ...t, weight: 0.5 + (i % 3) })) : terms;
+        for (const k of [1, 10, 100]) {
+          const exhaustive = index.search(weighted, k, undefined, false);
+          expect(index.search(weighted, k), `query ${q}, k ${k}`).toEqual(exhaustive);
+          compared += exhaustive.length;
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(10_000);
+    // Pruning did happen (else this compared the exhaustive path with itself).
+    expect(whole.prunedSearches).toBeGreaterThan(50);
+    expect(withTail.prunedSearches).toBeGreaterThan(50);
+    // Both indexes give the same scores too: a tail changes where postings sit, not what they score.
+    const terms = termsOf("w0x w1x w2x w40x w90x");
+    expect(withTail.search(terms, 50)).toEqual(whole.search(terms, 50));
+    // A weight of 0 cannot be bounded from above in the same way: every posting is scored, same result.
+    const zeroed = [...termsOf("w0x w1x w3x"), { ...termsOf("w7x")[0]!, weight: 0 }];
+    const before = whole.prunedSearches;
+    expect(whole.search(zeroed, 10)).toEqual(whole.search(zeroed, 10, undefined, false));
+    expect(whole.prunedSearches).toBe(before);
+  });
+
   it("an empty index answers nothing; repeated queries give the same answer (scratch space is reset)", () => {
     expect(Bm25Index.build([]).search([{ id: 1 }], 5)).toEqual([]);
     const { search } = build(DOCS);
