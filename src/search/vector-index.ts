@@ -41,7 +41,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, openSync, readSync } from "node:fs";
-import { readFile, rename, stat, unlink } from "node:fs/promises";
+import { readdir, readFile, rename, stat, unlink } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { ModelFingerprint } from "./types.js";
@@ -879,12 +879,47 @@ function readStoredVector(fd: number, at: number, space: VectorSpace, dim: numbe
  * `space` stores them: written to the temp directory, deleted once read. Returns read's error.
  */
 async function readConverted(file: string, pointer: IndexPointer, space: VectorSpace, read: (from: string) => Promise<Error | undefined>): Promise<Error | undefined> {
+  await removeStaleCopies(os.tmpdir());
   const copy = path.join(os.tmpdir(), `paperhound-${path.basename(file)}-${process.pid}-${randomBytes(4).toString("hex")}`);
   try {
     await convertIndexFile(file, copy, pointer.dim, pointer.M, pointer.space, space);
     return await read(copy);
   } finally {
     await unlink(copy).catch(() => undefined);
+  }
+}
+
+/** A copy readConverted makes: paperhound-vectors-<generation>.hnsw-<pid>-<8 hex digits>. */
+const CONVERTED_COPY = /^paperhound-vectors-\d+\.hnsw-(\d+)-[0-9a-f]{8}$/;
+/** A copy whose process is gone is removed once it is this old (a process in another PID namespace sharing the directory may look gone). */
+const STALE_COPY_MS = 10 * 60_000;
+
+/**
+ * Deletes the copies readConverted left in `dir` when its process was killed before deleting them
+ * (SIGKILL, power cut): their process no longer runs and they are older than STALE_COPY_MS. A copy
+ * is as large as the vector file (about 1 GB at a million papers).
+ */
+export async function removeStaleCopies(dir: string, now = Date.now()): Promise<string[]> {
+  const removed: string[] = [];
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = Number(CONVERTED_COPY.exec(name)?.[1]);
+    if (!pid || pid === process.pid || processRuns(pid)) continue;
+    const file = path.join(dir, name);
+    const info = await stat(file).catch(() => undefined);
+    if (!info?.isFile() || now - info.mtimeMs < STALE_COPY_MS) continue;
+    if (await unlink(file).then(() => true, () => false)) removed.push(file);
+  }
+  return removed;
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it runs, as another user.
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

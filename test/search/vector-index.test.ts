@@ -1,5 +1,6 @@
-import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { seededRandom as rng } from "../../src/random.js";
 import path from "node:path";
@@ -11,6 +12,7 @@ import {
   ModelMismatchError,
   POINTER_FILE,
   SAVE_STEPS,
+  removeStaleCopies,
   VectorIndex,
   VectorIndexError,
   type IndexPointer,
@@ -644,6 +646,35 @@ describe("VectorIndex storage: vectors as half floats (float16) or float32", () 
       expect(labelsOf(back.search(q, 10, { exact: true }))).toEqual(labelsOf(stored.search(q, 10, { exact: true })));
     }
     half.close();
+  });
+
+  it("copies left in the temp directory by a killed conversion are removed by the next one: process gone, older than 10 minutes", async () => {
+    const gone = spawnSync(process.execPath, ["-e", ""]).pid!; // exited: no process has this pid now
+    const old = Date.now() / 1000 - 3600;
+    const make = (dir: string, name: string, mtime = old) => {
+      writeFileSync(path.join(dir, name), "x");
+      utimesSync(path.join(dir, name), mtime, mtime);
+      return name;
+    };
+    const dir = tmpDir();
+    const stale = make(dir, `paperhound-vectors-7.hnsw-${gone}-0badc0de`);
+    const live = make(dir, `paperhound-vectors-7.hnsw-${process.pid}-0badc0de`); // ours, being read
+    const young = make(dir, `paperhound-vectors-8.hnsw-${gone}-00c0ffee`, Date.now() / 1000); // may be another namespace's
+    const other = make(dir, `paperhound-vectors-7.hnsw-${gone}-notours`);
+    expect(await removeStaleCopies(dir)).toEqual([path.join(dir, stale)]);
+    expect(readdirSync(dir).sort()).toEqual([live, other, young].sort());
+    // A load that converts sweeps the system temp directory first.
+    const leftover = make(os.tmpdir(), `paperhound-vectors-3.hnsw-${gone}-${randomBytes(4).toString("hex")}`);
+    const halfDir = tmpDir();
+    await build(50, 24, 51, { storage: "float32" }).index.save(halfDir);
+    const p = pointerOf(halfDir);
+    const file = `vectors-${p.generation + 1}.hnsw`;
+    const { sha256, bytes } = await convertIndexFile(path.join(halfDir, p.file), path.join(halfDir, file), 24, p.M, "cosine", "cosine-f16");
+    writeFileSync(path.join(halfDir, POINTER_FILE), JSON.stringify({ ...p, generation: p.generation + 1, file, sha256, bytes, space: "cosine-f16" }));
+    const back = (await VectorIndex.load(halfDir, { ...loadOpts, storage: "float32" }))!;
+    expect(back.convertedFrom).toBe("float16");
+    expect(readdirSync(os.tmpdir())).not.toContain(leftover);
+    back.close();
   });
 
   it("a float16 file (made here by the JS converter) loads on any build: as float32 where the build has no half floats", async () => {
