@@ -23,6 +23,7 @@ import { PaperhoundError } from "../errors.js";
 import { faultPoint } from "../fault-points.js";
 import { sha256OfFile } from "../file-hash.js";
 import { makeDir } from "../make-dir.js";
+import { processAlive } from "../process-alive.js";
 
 /**
  * A new, empty directory beside `to` to build it in, named `.<name>.partial-<pid>-XXXXXX`: created
@@ -41,15 +42,6 @@ async function freshWorkDir(to: string): Promise<string> {
   // mkdtemp makes it owner-only (0700); the finished directory gets the usual mode, as mkdir would give.
   await chmod(dir, 0o777 & ~process.umask());
   return dir;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM"; // alive, another user's
-  }
 }
 
 /** The digest's state file (src/digest/digest-store.ts), copied along when present. */

@@ -73,6 +73,7 @@ import { decodeFloat16 } from "./vectors/float16.js";
 import { hnswlib } from "./vectors/hnswlib.js";
 import { PaperhoundError } from "../errors.js";
 import { makeDir } from "../make-dir.js";
+import { processAlive } from "../process-alive.js";
 
 export { IndexCorruptError, INDEX_FORMAT_VERSION, POINTER_FILE, type IndexPointer, type VectorStorage } from "./vectors/index-file.js";
 export type { VectorHit } from "./vectors/exact-search.js";
@@ -904,23 +905,13 @@ export async function removeStaleCopies(dir: string, now = Date.now()): Promise<
   const names = await readdir(dir).catch(() => [] as string[]);
   for (const name of names) {
     const pid = Number(CONVERTED_COPY.exec(name)?.[1]);
-    if (!pid || pid === process.pid || processRuns(pid)) continue;
+    if (!pid || pid === process.pid || processAlive(pid)) continue;
     const file = path.join(dir, name);
     const info = await stat(file).catch(() => undefined);
     if (!info?.isFile() || now - info.mtimeMs < STALE_COPY_MS) continue;
     if (await unlink(file).then(() => true, () => false)) removed.push(file);
   }
   return removed;
-}
-
-function processRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it runs, as another user.
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 function graphUnreadable(file: string, err: Error): IndexCorruptError {
