@@ -4,7 +4,7 @@ import path from "node:path";
 import stock from "hnswlib-node";
 import { afterAll, describe, expect, it } from "vitest";
 import { chooseHnswlib, hnswlib, hnswlibPackageDir, missingX86_64V3, SIMD_BUILD, SIMD_BUILD_DIR, SIMD_BUILD_REVISION } from "../../src/search/vectors/hnswlib.js";
-import { withAdditions } from "../../scripts/build-vector-addon.js";
+import { withAdditions, withHugePages } from "../../scripts/build-vector-addon.js";
 import { seededRandom } from "../../src/random.js";
 
 const V3_FLAGS = "fpu vme sse sse2 ssse3 fma sse4_1 sse4_2 movbe xsave avx f16c abm bmi1 avx2 bmi2";
@@ -139,7 +139,7 @@ describe("addPoints, compiled into the x86-64-v3 build: inserts on several threa
     if (hnswlib.build !== SIMD_BUILD) return; // another machine: the stock build has no addPoints
     expect(typeof withAddPoints(hnswlib.addon.HierarchicalNSW.prototype).addPoints).toBe("function");
     const info = JSON.parse(readFileSync(path.join(hnswlibPackageDir(), SIMD_BUILD_DIR, "build.json"), "utf8")) as { revision?: number; addPoints?: boolean };
-    expect(info).toMatchObject({ revision: SIMD_BUILD_REVISION, addPoints: true, float16: true });
+    expect(info).toMatchObject({ revision: SIMD_BUILD_REVISION, addPoints: true, float16: true, hugePages: true });
     expect(hnswlib.float16).toBe(true);
   });
 
@@ -217,3 +217,41 @@ describe("the build script's splices into hnswlib-node's addon.cc (addPoints, th
     expect(withAdditions(addon.replace("std::vector<float> vec = index_->getDataByLabel<float>", "auto vec = index_->getDataByLabel<double>"), parts)).toBeUndefined();
   });
 });
+
+describe("huge pages for hnswlib's base layer (the x86-64-v3 build)", () => {
+  const hnswalg = readFileSync(path.join(hnswlibPackageDir(), "src", "hnswlib", "hnswalg.h"), "utf8");
+  /** Linux's transparent huge pages: given on request in "madvise" mode (and always in "always"). */
+  const thp = (() => {
+    try {
+      return /\[(always|madvise)\]/.exec(readFileSync("/sys/kernel/mm/transparent_hugepage/enabled", "utf8"))?.[1];
+    } catch {
+      return undefined;
+    }
+  })();
+  const anonHugeKb = () => Number(/AnonHugePages:\s+(\d+) kB/.exec(readFileSync("/proc/self/smaps_rollup", "utf8"))?.[1] ?? 0);
+
+  it("asks for them right after each allocation of the base layer (new, loaded, resized), and gives up on another layout", () => {
+    const spliced = withHugePages(hnswalg)!;
+    expect(spliced).toBeDefined();
+    expect(spliced.indexOf("inline void paperhoundHugePages(")).toBeLessThan(spliced.indexOf("namespace hnswlib {"));
+    expect(spliced).toContain("malloc(max_elements_ * size_data_per_element_);\n        paperhoundHugePages(data_level0_memory_, max_elements_ * size_data_per_element_);");
+    expect(spliced).toContain("malloc(max_elements * size_data_per_element_);\n        paperhoundHugePages(data_level0_memory_, max_elements * size_data_per_element_);");
+    expect(spliced).toContain("data_level0_memory_ = data_level0_memory_new;\n        paperhoundHugePages(data_level0_memory_, new_max_elements * size_data_per_element_);");
+    expect(spliced.match(/paperhoundHugePages\(data_level0_memory_/g)).toHaveLength(3);
+    expect(withHugePages(hnswalg.replace("data_level0_memory_ = data_level0_memory_new;", "data_level0_memory_ = grown;"))).toBeUndefined();
+    expect(withHugePages(`${hnswalg}\nnamespace hnswlib {\n}\n`)).toBeUndefined();
+  });
+
+  it.runIf(hnswlib.build === SIMD_BUILD && thp !== undefined)("an index's vectors land in 2 MB pages where the kernel gives them on request", () => {
+    const dim = 512;
+    const n = 3000; // 6.5 MB of base layer: whole 2 MB pages inside it whatever its alignment
+    const rand = seededRandom(5);
+    const before = anonHugeKb();
+    const index = new hnswlib.addon.HierarchicalNSW("cosine", dim);
+    index.initIndex(n, 16, 200, 100, false);
+    for (let i = 0; i < n; i++) index.addPoint(Array.from({ length: dim }, () => rand() - 0.5), i);
+    expect(anonHugeKb() - before).toBeGreaterThanOrEqual(2048);
+    expect(index.getCurrentCount()).toBe(n);
+  });
+});
+

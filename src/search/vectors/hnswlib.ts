@@ -33,14 +33,16 @@ export interface SimdBuildInfo {
   addPoints?: boolean;
   /** Whether the "cosine-f16" space (vectors stored as half floats) was compiled in. */
   float16?: boolean;
+  /** Whether hnswlib asks for huge pages for its base layer (scripts/build-vector-addon.ts, HUGE_PAGES). */
+  hugePages?: boolean;
 }
 
 /**
  * What the build script adds to hnswlib-node's source; a build of another revision is made again
  * by the next install. 2: addPoints (scripts/hnswlib-add-points.cc). 3: the "cosine-f16" space
- * (scripts/hnswlib-float16.cc).
+ * (scripts/hnswlib-float16.cc). 4: huge pages for hnswlib's base layer.
  */
-export const SIMD_BUILD_REVISION = 3;
+export const SIMD_BUILD_REVISION = 4;
 
 /** hnswlib's space for unit vectors stored as half floats: in the x86-64-v3 build only. */
 export const FLOAT16_SPACE = "cosine-f16";
