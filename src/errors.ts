@@ -42,7 +42,7 @@ export const ERROR_CATALOGUE = {
   vector_file_unusable: { means: "a vector file is missing, truncated or differs from its recorded hash", action: "run `paperhound reindex --yes`, or restore the index from a backup", exit: EXIT.error },
   store_corrupt: { means: "the paper store is damaged or not a paperhound database", action: "restore it from a backup, or rebuild it with `paperhound index`", exit: EXIT.error },
   index_unusable: { means: "the index cannot be used as it is (one of the three above, worded for the index opened)", action: "what the message says", exit: EXIT.error },
-  store_schema: { means: "the paper store was written by a newer paperhound", action: "upgrade paperhound, or restore an older backup", exit: EXIT.error },
+  store_schema: { means: "the paper store was written by a newer paperhound, or holds nothing yet (an indexer is creating it)", action: "upgrade paperhound, or restore an older backup; for a store being created, wait for the indexer's first commit", exit: EXIT.error },
   term_data: { means: "a paper's stored word counts are damaged", action: "restore the index from a backup, or rebuild it with `paperhound index`", exit: EXIT.error },
   vector_index: { means: "the vector index was used wrongly (a bug, or a dimension that does not fit the model)", action: "report it with LOG_LEVEL=debug output", exit: EXIT.error },
   index_locked: { means: "another process is writing the index", action: "wait for it (INDEX_LOCK_WAIT_SECONDS) or run the command again later", exit: EXIT.error },

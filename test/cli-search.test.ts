@@ -146,7 +146,7 @@ describe("paperhound index", () => {
     expect(shown).toHaveLength(20);
     expect(r.stderr).toContain("... and 13 more record errors (33 in all");
     expect(r.stdout).toMatch(/read 4, added 4, .*errors 33,/);
-    expect(dry.code).toBe(0);
+    expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toContain("read 1, new 1, known 0");
   });
 

@@ -143,6 +143,7 @@ export function paperCount(storeFile: string): number {
   try {
     store = PaperStore.open(storeFile, { readonly: true });
   } catch (err) {
+    if (err instanceof StoreSchemaError && err.empty) return 0; // an indexer is creating it
     if (!(err instanceof StoreSchemaError && err.migratableFrom !== undefined)) throw err;
     // A store from an older paperhound: migrate it once (a write), then carry on read-only.
     PaperStore.open(storeFile).close();

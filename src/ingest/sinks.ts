@@ -8,7 +8,7 @@ import { explainIndexError, openEmbedder, paperCount, storeFileOf, writerOpenOpt
 import type { Embedder } from "../embed/types.js";
 import type { Paper } from "../papers/types.js";
 import { bm25NotSavedNote, PaperIndex, type IndexReport } from "../search/paper-index.js";
-import { PaperStore } from "../search/paper-store.js";
+import { PaperStore, StoreSchemaError } from "../search/paper-store.js";
 import { upsertPreview } from "../search/store/rows.js";
 
 /** What one page did to the index. */
@@ -71,7 +71,8 @@ export function openDrySink(loc: IndexLocation): Sink {
   try {
     if (existsSync(storeFile)) store = PaperStore.open(storeFile, { readonly: true });
   } catch (err) {
-    throw explainIndexError(err, loc);
+    // A store being created by an indexer this moment holds nothing yet: every paper is new.
+    if (!(err instanceof StoreSchemaError && err.empty)) throw explainIndexError(err, loc);
   }
   // The same merge as a real run (a record repaired from invalid UTF-8 leaves a better stored text unchanged).
   const outcomeOf = store ? store.previewUpserts() : upsertPreview(() => undefined);

@@ -275,6 +275,10 @@ export class PaperStore {
     }
     this.schemaVersion = version;
     if (this.readonly && version >= OLDEST_READABLE_SCHEMA) return;
+    if (this.readonly && tables.size === 0) {
+      // Nothing to migrate: the writer that created the file has not committed its schema yet.
+      throw new StoreSchemaError(this.file, `Paper store ${this.file} has no papers yet: an indexer may be creating it now. Try again when it has committed some.`, undefined, true);
+    }
     if (this.readonly) {
       throw new StoreSchemaError(
         this.file,

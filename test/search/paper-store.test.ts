@@ -8,6 +8,8 @@ import { queryTerms } from "../../src/search/text-analysis.js";
 import { MAX_QUERY_TERMS, PaperStore, SCHEMA_VERSION, StoreCorruptError, StoreSchemaError } from "../../src/search/paper-store.js";
 import { contentHash } from "../../src/search/store/rows.js";
 import { titleKey, trigramDice } from "../../src/search/store/titles.js";
+import { paperCount, storeFileOf } from "../../src/app/open-index.js";
+import { openDrySink } from "../../src/ingest/sinks.js";
 
 const require = createRequire(import.meta.url);
 // Raw access to the file, to break it on purpose.
@@ -723,6 +725,31 @@ describe("stats and integrity", () => {
     expect(() => PaperStore.open(other)).toThrow(/not a paperhound paper store/);
     expect(() => PaperStore.open(path.join(dir, "missing.db"), { readonly: true })).toThrow(/does not exist/);
     expect(fs.existsSync(path.join(dir, "missing.db"))).toBe(false);
+  });
+
+  it("a store an indexer is creating right now (no tables committed yet): read-only opens say so; a dry run sees every paper as new; its count is 0", async () => {
+    const indexDir = path.join(dir, "creating");
+    fs.mkdirSync(indexDir);
+    const file = storeFileOf(indexDir);
+    const raw = new RawDatabase(file);
+    raw.exec("PRAGMA journal_mode = WAL"); // what the writer does first: the file has a header, no tables
+    try {
+      let caught: unknown;
+      try {
+        PaperStore.open(file, { readonly: true });
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toBeInstanceOf(StoreSchemaError);
+      expect(caught).toMatchObject({ empty: true, migratableFrom: undefined, message: expect.stringMatching(/has no papers yet: an indexer may be creating it now/) });
+      const sink = openDrySink({ dir: indexDir, userGiven: true, sampleIfEmpty: false, indexArg: ` --index ${indexDir}` });
+      expect(await sink.add([paper("a"), paper("b")])).toEqual({ added: 2, updated: 0, unchanged: 0, embedded: 2 });
+      await sink.close();
+      expect(paperCount(file)).toBe(0);
+      expect(fs.readdirSync(indexDir).filter((f) => !f.startsWith("papers.sqlite"))).toEqual([]); // nothing written beside it
+    } finally {
+      raw.close();
+    }
   });
 
   it("opens in WAL mode with foreign keys on; creates parent folders", () => {

@@ -25,6 +25,8 @@ export class StoreSchemaError extends PaperhoundError {
     message: string,
     /** Set when the store is an older paperhound schema that opening it read-write migrates. */
     readonly migratableFrom?: number,
+    /** Set when the file holds no tables yet: a store an indexer is creating right now, or an empty file. */
+    readonly empty = false,
   ) {
     super(message);
   }
