@@ -708,13 +708,13 @@ export class VectorIndex {
    * deleted, instead of loading the whole file beside this one (which doubles the vectors' memory,
    * 1.2 GB at a million papers with half floats, while it loads). Only when the new generation is of
    * this index's lineage (so every label both hold has the same vector) and storage, none of its new
-   * labels is one this index holds deleted, they fit the graph's spare capacity (growing it would copy the graph, the same
-   * doubling) and they are at most `maxAdded`. Returns false, having changed nothing, when any of
-   * that fails or there is no newer generation: the caller loads the whole file then. The inserts
-   * run in batches with the event loop let through between them, so searches go on meanwhile
-   * (those that run in between see some of the new papers, none of the deleted). Errors as `load`;
-   * one midway (a read of the new file failing) leaves the papers added so far, and the next call
-   * adds the rest.
+   * labels is one this index holds deleted, they fit the graph's spare capacity (growing it would
+   * copy the graph, the same doubling) and they are at most `maxAdded`. Returns false, having
+   * changed nothing, when any of that fails or there is no newer generation: the caller loads the
+   * whole file then. The inserts run in batches with the event loop let through between them, so
+   * searches go on meanwhile (those that run in between see some of the new papers, none of the
+   * deleted). Errors as `load`; one midway (a read of the new file failing) leaves the papers added
+   * so far, and the next call adds the rest.
    */
   async advanceInPlace(dir: string, opts: LoadOptions & { maxAdded: number }): Promise<boolean> {
     if (!this.hnswValue || !this.fileVectors || this.saving) return false;
