@@ -46,10 +46,12 @@ const CLASS_START = "class HierarchicalNSW : public Napi::ObjectWrap<Hierarchica
 /** Text put before or after an anchor, or in its place. */
 type Splice = { anchor: string; inClass?: true } & ({ before: string } | { after: string } | { replace: string });
 
-/** What paperhound adds to hnswlib-node's addon.cc (scripts/hnswlib-add-points.cc, scripts/hnswlib-float16.cc). */
+/** What paperhound adds to hnswlib-node's addon.cc (scripts/hnswlib-add-points.cc, scripts/hnswlib-float16.cc, scripts/hnswlib-search-async.cc). */
 export interface AddonAdditions {
   /** The addPoints method, for the HierarchicalNSW class. */
   addPoints: string;
+  /** The searchKnnAsync method (and its worker), for the HierarchicalNSW class. */
+  searchAsync: string;
   /** The "cosine-f16" space and its conversions, at namespace level. */
   float16: string;
 }
@@ -100,16 +102,16 @@ function splices(parts: AddonAdditions): Splice[] {
     { anchor: CLASS_START, before: parts.float16 },
     { anchor: "  bool normalize_;\n", inClass: true, after: FLOAT16_MEMBERS },
     { anchor: '    if (space_name != "l2" && space_name != "ip" && space_name != "cosine") {\n', inClass: true, before: FLOAT16_CONSTRUCTOR },
-    { anchor: '      InstanceMethod("addPoint", &HierarchicalNSW::addPoint),\n', inClass: true, after: '      InstanceMethod("addPoints", &HierarchicalNSW::addPoints),\n' },
+    { anchor: '      InstanceMethod("addPoint", &HierarchicalNSW::addPoint),\n', inClass: true, after: '      InstanceMethod("addPoints", &HierarchicalNSW::addPoints),\n      InstanceMethod("searchKnnAsync", &HierarchicalNSW::searchKnnAsync),\n' },
     { anchor: "index_->addPoint(reinterpret_cast<void*>(vec.data()), ", inClass: true, replace: "index_->addPoint(storedPoint(vec), " },
     { anchor: "index_->searchKnn(reinterpret_cast<void*>(vec.data()), ", inClass: true, replace: "index_->searchKnn(storedPoint(vec), " },
     { anchor: "index_->getDataByLabel<float>(static_cast<size_t>(label))", inClass: true, replace: "storedPointOf(static_cast<size_t>(label))" },
-    { anchor: "  Napi::Value markDelete(const Napi::CallbackInfo& info) {\n", inClass: true, before: parts.addPoints },
+    { anchor: "  Napi::Value markDelete(const Napi::CallbackInfo& info) {\n", inClass: true, before: parts.addPoints + parts.searchAsync },
   ];
 }
 
 /**
- * addon.cc with paperhound's additions spliced in (addPoints, the "cosine-f16" space), or undefined
+ * addon.cc with paperhound's additions spliced in (addPoints, searchKnnAsync, the "cosine-f16" space), or undefined
  * when an anchor is not found exactly once where it is looked for (another hnswlib-node version):
  * the build is then made without them.
  */
@@ -200,9 +202,13 @@ function main(): number {
     cpSync(path.join(pkgDir, "src"), path.join(work, "src"), { recursive: true });
     const addonSource = path.join(work, "src", "addon.cc");
     const read = (name: string): string => readFileSync(new URL(name, import.meta.url), "utf8");
-    const additions = withAdditions(readFileSync(addonSource, "utf8"), { addPoints: read("./hnswlib-add-points.cc"), float16: read("./hnswlib-float16.cc") });
+    const additions = withAdditions(readFileSync(addonSource, "utf8"), {
+      addPoints: read("./hnswlib-add-points.cc"),
+      searchAsync: read("./hnswlib-search-async.cc"),
+      float16: read("./hnswlib-float16.cc"),
+    });
     if (additions) writeFileSync(addonSource, additions);
-    else say(`hnswlib-node ${version}'s addon.cc is not laid out as expected: its ${SIMD_BUILD} build inserts vectors on one thread and stores them as float32 only`);
+    else say(`hnswlib-node ${version}'s addon.cc is not laid out as expected: its ${SIMD_BUILD} build inserts vectors on one thread, searches on the calling thread and stores vectors as float32 only`);
     const hnswalgSource = path.join(work, "src", "hnswlib", "hnswalg.h");
     const hugePages = withHugePages(readFileSync(hnswalgSource, "utf8"));
     if (hugePages) writeFileSync(hnswalgSource, hugePages);
@@ -218,7 +224,7 @@ function main(): number {
     // Written whole in a new directory, then renamed over the old one: a reader sees one build or the other.
     const staged = path.join(work, "staged");
     cpSync(built, path.join(staged, "addon.node"));
-    const info: SimdBuildInfo = { hnswlibNode: version, march: SIMD_BUILD, cxxflags: flags, revision: SIMD_BUILD_REVISION, addPoints: additions !== undefined, float16: additions !== undefined, hugePages: hugePages !== undefined };
+    const info: SimdBuildInfo = { hnswlibNode: version, march: SIMD_BUILD, cxxflags: flags, revision: SIMD_BUILD_REVISION, addPoints: additions !== undefined, searchAsync: additions !== undefined, float16: additions !== undefined, hugePages: hugePages !== undefined };
     writeFileSync(path.join(staged, "build.json"), `${JSON.stringify(info)}\n`);
     rmSync(target, { recursive: true, force: true });
     renameSync(staged, target);

@@ -118,6 +118,13 @@ export interface QueryOptions {
   denseWeight?: number;
   /** Which retrievers to use; the evaluation compares them. */
   mode?: "hybrid" | "dense" | "bm25";
+  /**
+   * Run the dense search on one of libuv's threads while BM25 runs on this one, where the vector
+   * index can (VectorIndex.searchAsync); default true. Same results either way. A search thread with
+   * queries waiting says false: overlapping costs a little more CPU, which then matters more than
+   * this query's latency (docs/benchmarks.md).
+   */
+  overlap?: boolean;
 }
 
 export interface RelatedResult {
@@ -152,6 +159,8 @@ export interface PaperIndexOptions {
    * half floats (an index from before them), were converted and saved as half floats (once).
    */
   onVectorsConverted?: (c: { from: VectorStorage; to: VectorStorage; vectors: number; seconds: number }) => void;
+  /** Vectors below which dense search is exact instead of by the graph; default EXACT_SEARCH_BELOW (tests use 0 to reach the graph with a few papers). */
+  exactSearchBelow?: number;
   /** Writable opens: how long to wait for another process writing this index; default 0 (fail at once). */
   lockWaitMs?: number;
   /** Writable opens: called when another writer holds the index and the wait starts. */
@@ -311,6 +320,7 @@ export class PaperIndex {
         vectorsFromFile: opts.readonly === true,
         deferGraph: opts.readonly === true && opts.deferVectorGraph === true,
         efSearch,
+        ...(opts.exactSearchBelow !== undefined ? { exactBelow: opts.exactSearchBelow } : {}),
         // A writer holds what new indexes store; readers hold what the file stores.
         ...(opts.readonly ? {} : { storage: DEFAULT_STORAGE }),
       });
@@ -321,7 +331,7 @@ export class PaperIndex {
         if (recorded > 0) throw new IndexCorruptError(path.join(dir, POINTER_FILE), `it is missing, but the paper store records vectors for ${recorded} papers`);
         warm();
       }
-      const vectors = loaded ?? VectorIndex.create({ dim: fingerprint.dim, fingerprint, efSearch });
+      const vectors = loaded ?? VectorIndex.create({ dim: fingerprint.dim, fingerprint, efSearch, ...(opts.exactSearchBelow !== undefined ? { exactBelow: opts.exactSearchBelow } : {}) });
       const index = new PaperIndex(store, vectors, opts.embedder, { ...opts, dir });
       index.writerLock = lock;
       if (!opts.readonly) index.reconcile();
@@ -381,7 +391,7 @@ export class PaperIndex {
         const onDisk = await VectorIndex.committedGeneration(this.dir);
         if (onDisk === undefined || onDisk === this.vectors.generation) return textChanged;
         let loaded: VectorIndex | undefined;
-        const loadOptions = { expectFingerprint: this.fingerprint, efSearch: efSearchOf(this.fingerprint, this.store), vectorsFromFile: true, deferGraph: this.deferVectorGraph };
+        const loadOptions = { expectFingerprint: this.fingerprint, efSearch: efSearchOf(this.fingerprint, this.store), vectorsFromFile: true, deferGraph: this.deferVectorGraph, exactBelow: this.vectors.exactBelow };
         try {
           const maxAdded = Math.max(ADVANCE_MIN_PAPERS, Math.ceil(this.vectors.size * ADVANCE_SHARE));
           if (await this.vectors.advanceInPlace(this.dir, { ...loadOptions, maxAdded })) return true;
@@ -526,13 +536,12 @@ export class PaperIndex {
     const text = checkQuery(query);
     const mode = opts.mode ?? "hybrid";
     const want = Math.max(CANDIDATES, k);
-    const bm25 = mode === "dense" ? new Map<number, number>() : this.bm25Candidates(text, want, opts.filters);
-    let dense = new Map<number, number>();
-    if (mode !== "bm25") {
-      const qvec = await this.queryVector(text);
-      dense = this.denseCandidates([qvec], opts.filters, new Set(), want, k);
-      if (mode === "hybrid") this.fillDenseScores(dense, [qvec], bm25.keys());
-    }
+    const qvec = mode === "bm25" ? undefined : await this.queryVector(text);
+    // The dense search runs on another thread where the vector index can (VectorIndex.searchAsync) while BM25 runs here.
+    const denseSearch = qvec ? this.denseCandidates([qvec], opts.filters, new Set(), want, k, opts.overlap !== false) : undefined;
+    const bm25 = mode === "dense" ? new Map<number, number>() : settleOnThrow(denseSearch, () => this.bm25Candidates(text, want, opts.filters));
+    const dense = denseSearch ? await denseSearch : new Map<number, number>();
+    if (qvec && mode === "hybrid") this.fillDenseScores(dense, [qvec], bm25.keys());
     return this.rank(dense, bm25, k, mode, opts.denseWeight);
   }
 
@@ -571,14 +580,16 @@ export class PaperIndex {
       qvecs.push(...(await this.embedder.embed(passageTextsOf(paper, this.embedder, this.maxPassages), "passage")));
     }
     const want = Math.max(CANDIDATES, k);
+    // As in search: the dense search on another thread where it can, BM25 here meanwhile.
+    const denseSearch = mode === "bm25" ? undefined : this.denseCandidates(qvecs, opts.filters, exclude, want, k, opts.overlap !== false);
     // One more BM25 candidate than wanted: the paper itself is usually among them.
     const bm25 =
       mode === "dense"
         ? new Map<number, number>()
-        : new Map(this.store.bm25SearchTerms(this.store.describingTerms(paper.rowid, RELATED_TERMS, relatedMaxDocShare(this.store.fullTextIndex().docCount)), want + 1, opts.filters).map((s) => [s.rowid, s.score]));
+        : settleOnThrow(denseSearch, () => new Map(this.store.bm25SearchTerms(this.store.describingTerms(paper.rowid, RELATED_TERMS, relatedMaxDocShare(this.store.fullTextIndex().docCount)), want + 1, opts.filters).map((s) => [s.rowid, s.score])));
     bm25.delete(paper.rowid);
-    if (mode !== "bm25") {
-      dense = this.denseCandidates(qvecs, opts.filters, exclude, want, k);
+    if (denseSearch) {
+      dense = await denseSearch;
       if (mode === "hybrid") this.fillDenseScores(dense, qvecs, bm25.keys());
     }
     return { paper, hits: this.rank(dense, bm25, k, mode, opts.denseWeight) };
@@ -631,21 +642,23 @@ export class PaperIndex {
    * the search is run again restricted to the passages of papers that pass, so dense results under a
    * filter are the nearest allowed papers, not whatever allowed papers happened to be near the top.
    */
-  private denseCandidates(
+  private async denseCandidates(
     qvecs: Float32Array[],
     filters: SearchFilters | undefined,
     exclude: ReadonlySet<number>,
     want: number,
     atLeast: number,
-  ): Map<number, number> {
+    overlap: boolean,
+  ): Promise<Map<number, number>> {
     // One vector per paper since schema 2; an index built earlier has up to 3 per paper: over-fetch
     // then, so `want` distinct papers usually remain.
     const perPaper = this.vectors.size > this.store.paperCountHint() ? 4 : 1;
     const kPassages = Math.min(this.vectors.size, want * perPaper);
-    const collect = (filter?: (label: number) => boolean): Map<number, number> => {
+    const collect = async (filter?: (label: number) => boolean): Promise<Map<number, number>> => {
       const best = new Map<number, number>();
       for (const q of qvecs) {
-        const hits = this.vectors.search(q, kPassages, filter ? { filter } : {});
+        const opts = filter ? { filter } : {};
+        const hits = overlap ? await this.vectors.searchAsync(q, kPassages, opts) : this.vectors.search(q, kPassages, opts);
         const owners = this.store.labelsToPapers(hits.map((h) => h.label));
         for (const h of hits) {
           const rowid = owners.get(h.label);
@@ -655,7 +668,7 @@ export class PaperIndex {
       }
       return best;
     };
-    const best = collect();
+    const best = await collect();
     if (!hasFilters(filters)) return best;
     const passing = this.store.filterRowids([...best.keys()], filters);
     for (const rowid of [...best.keys()]) if (!passing.has(rowid)) best.delete(rowid);
@@ -745,4 +758,14 @@ export function checkQuery(query: unknown): string {
   if (!text) throw new SearchInputError("the query is empty: type a few words about the papers you want");
   if (!/[\p{L}\p{N}]/u.test(text)) throw new SearchInputError("the query has no letters or digits to search for");
   return text.length > 2000 ? text.slice(0, 2000) : text;
+}
+
+/** `work()`; when it throws, `pending` (started before it) settles unobserved rather than as an unhandled rejection. */
+function settleOnThrow<T>(pending: Promise<unknown> | undefined, work: () => T): T {
+  try {
+    return work();
+  } catch (err) {
+    pending?.catch(() => undefined);
+    throw err;
+  }
 }

@@ -283,6 +283,8 @@ export class SearchThreads implements PaperSearch {
       const slot = this.slotWithRoom();
       if (slot === undefined) return;
       const { req, resolve, reject } = this.waiting.shift()!;
+      // Queries still waiting: the threads are the bottleneck, so this one spends no CPU on overlapping (QueryOptions.overlap).
+      if (this.waiting.length > 0 && (req.op === "search" || req.op === "related")) req.opts = { ...req.opts, overlap: false };
       this.inFlight[slot]!++;
       this.worker(slot)
         .then((w) => w.request(req))

@@ -49,18 +49,24 @@ async function main(): Promise<void> {
   // (bench:discord at 140k, 20 in flight, alternating: p99 138-146 -> 106-124 ms). A refresh
   // mostly waits on the disk and must not hold queries up, so it runs beside the queue.
   let queue: Promise<void> = Promise.resolve();
+  let queued = 0;
   port.on("message", (req: SearchRequest) => {
-    if (req.op === "refresh") void answer(index, req);
-    else queue = queue.then(() => answer(index, req));
+    if (req.op === "refresh") void answer(index, req, true);
+    else {
+      queued++;
+      // With other queries waiting (here, or in SearchThreads' queue, which then says overlap: false),
+      // this thread's CPU time is what limits them all: no overlapping (QueryOptions.overlap) then.
+      queue = queue.then(() => answer(index, req, --queued === 0 && req.opts?.overlap !== false));
+    }
   });
   post({ type: "ready", embedder: { device: embedder.device, batchSize: embedder.batchSize } });
 }
 
-async function answer(index: PaperIndex, req: SearchRequest): Promise<void> {
+async function answer(index: PaperIndex, req: SearchRequest, overlap: boolean): Promise<void> {
   try {
     let value: unknown;
-    if (req.op === "search") value = await index.search(req.ref, req.opts);
-    else if (req.op === "related") value = await index.related(req.ref, req.opts);
+    if (req.op === "search") value = await index.search(req.ref, { ...req.opts, overlap });
+    else if (req.op === "related") value = await index.related(req.ref, { ...req.opts, overlap });
     else if (req.op === "resolvePaper") value = index.resolvePaper(req.ref);
     else if (req.op === "embed") value = await index.embedder.embedDetailed(req.texts ?? [], req.kind!); // SearchThreads.embedDetailed sends both
     else {

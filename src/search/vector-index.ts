@@ -84,6 +84,10 @@ type Hnsw = InstanceType<typeof HierarchicalNSW>;
 interface BatchInsert {
   addPoints(points: Float32Array, labels: Uint32Array, threads: number): void;
 }
+/** The same build's search on one of libuv's threads (scripts/hnswlib-search-async.cc), nearest first. */
+interface AsyncSearch {
+  searchKnnAsync(query: Float32Array, k: number): Promise<{ distances: Float32Array; neighbors: Uint32Array }>;
+}
 
 /** Measurements behind these defaults: docs/vector-index-measurements.md. */
 
@@ -233,6 +237,11 @@ export class VectorIndex {
   /** See IndexPointer.lineage: a new one whenever a label already held gets a vector again. */
   private lineageValue = newLineage();
   private saving = false;
+  /** Searches running on libuv's threads (searchAsync): the graph must not change until they are done. */
+  private searchesOut = 0;
+  private searchesDoneWaiters: (() => void)[] = [];
+  /** Changes waiting in betweenSearches: searchAsync runs here meanwhile, so that they are not held off for ever. */
+  private changesWaiting = 0;
   /** Where each loaded vector sits in the loaded generation file (LoadOptions.vectorsFromFile). */
   private fileVectors: { fd: number; offsets: Map<number, number>; space: VectorSpace } | undefined;
   /** What the file it was loaded from stores, when `load` converted it (LoadOptions.storage). */
@@ -305,6 +314,7 @@ export class VectorIndex {
     return this.efSearchValue;
   }
   set efSearch(ef: number) {
+    this.assertNoSearchesOut("efSearch changed");
     this.efSearchValue = positiveInt(ef, "efSearch");
     this.hnswValue?.setEf(this.efSearchValue);
   }
@@ -345,6 +355,7 @@ export class VectorIndex {
 
   /** Puts a checked label's unit vector into the graph, one call of hnswlib's addPoint. */
   private insert(label: number, unit: Float32Array): void {
+    this.assertNoSearchesOut("a vector added");
     const isNew = !this.live.has(label) && !this.deleted.has(label);
     if (isNew && this.hnsw.getCurrentCount() >= this.hnsw.getMaxElements()) {
       this.hnsw.resizeIndex(Math.max(MIN_CAPACITY, this.hnsw.getMaxElements() * 2));
@@ -371,6 +382,7 @@ export class VectorIndex {
       units.set(this.unitVector(it.vector, "vector"), i * this.dim);
       ids[i] = it.label;
     });
+    this.assertNoSearchesOut("vectors added");
     this.reserve(list);
     const addPoints = (this.hnsw as Partial<BatchInsert>).addPoints;
     // One at a time: a build without addPoints; below exact search (each vector is read back at once);
@@ -428,6 +440,7 @@ export class VectorIndex {
   remove(label: number): boolean {
     this.assertWritable();
     if (!this.live.has(label)) return false;
+    this.assertNoSearchesOut("a vector removed");
     this.hnsw.markDelete(label);
     this.fileVectors?.offsets.delete(label);
     this.live.delete(label);
@@ -462,6 +475,53 @@ export class VectorIndex {
     }
     guard?.rethrow();
     return hits;
+  }
+
+  /**
+   * `search`, with the HNSW part on one of libuv's threads where the build has searchKnnAsync (the
+   * x86-64-v3 build), so that this thread can work meanwhile (a search's BM25 half: both ran on the
+   * search thread one after the other, and that thread was the bot's bottleneck). Filtered and exact
+   * searches, and other builds, run here as `search` does. Same results as `search`.
+   */
+  async searchAsync(vector: Float32Array, k: number, opts: SearchOptions = {}): Promise<VectorHit[]> {
+    const exact = opts.exact ?? this.live.size < this.exactBelow;
+    if (!hnswlib.searchAsync || opts.filter || exact || this.changesWaiting > 0) return this.search(vector, k, opts);
+    const q = this.unitVector(vector, "query vector");
+    if (!Number.isFinite(k)) throw new VectorIndexError(`k must be a finite number, got ${k}`);
+    const kk = Math.min(Math.floor(k), this.live.size);
+    if (kk <= 0) return [];
+    const hnsw = this.hnsw as Hnsw & AsyncSearch;
+    this.searchesOut++;
+    let res: Awaited<ReturnType<AsyncSearch["searchKnnAsync"]>>;
+    try {
+      res = await hnsw.searchKnnAsync(q, kk);
+    } finally {
+      if (--this.searchesOut === 0) for (const wake of this.searchesDoneWaiters.splice(0)) wake();
+    }
+    const hits: VectorHit[] = Array.from(res.neighbors, (label, i) => ({ label, score: 1 - res.distances[i]! }));
+    return hits.length < kk ? this.fallbackExact(q, kk, hits) : hits;
+  }
+
+  /**
+   * Runs `change` (add, remove, efSearch: synchronous) once no searchAsync is running on another
+   * thread, in the same turn as it finds none. Searches asked meanwhile run on this thread instead,
+   * so a steady stream of them cannot hold the change off.
+   */
+  async betweenSearches<T>(change: () => T): Promise<T> {
+    this.changesWaiting++;
+    try {
+      while (this.searchesOut > 0) await new Promise<void>((resolve) => this.searchesDoneWaiters.push(resolve));
+      return change();
+    } finally {
+      this.changesWaiting--;
+    }
+  }
+
+  /** hnswlib's graph may not change under a search running on another thread (betweenSearches). */
+  private assertNoSearchesOut(what: string): void {
+    if (this.searchesOut > 0) {
+      throw new VectorIndexError(`${what} while ${this.searchesOut} search(es) run on other threads: change it through betweenSearches()`);
+    }
   }
 
   /** Filtered (or deletion-starved) HNSW search came back short: scan the allowed labels exactly. */
@@ -739,17 +799,25 @@ export class VectorIndex {
       if (added.length > opts.maxAdded || hnsw.getCurrentCount() + added.length > hnsw.getMaxElements()) return false;
       const gone: number[] = [];
       for (const label of this.live) if (!info.vectorOffsets.has(label)) gone.push(label);
-      // Deleted papers leave the results first; then the new ones come in, a batch at a time.
-      for (const label of gone) this.remove(label);
-      let turnStart = performance.now();
-      for (const label of added) {
-        const vector = readStoredVector(fd, info.vectorOffsets.get(label)!, pointer.space, this.dim);
-        if (!vector) throw new IndexCorruptError(file, `it ended inside the vector of label ${label}`);
-        this.add(label, vector);
-        if (performance.now() - turnStart >= ADVANCE_TURN_MS) {
-          await new Promise<void>((resolve) => setImmediate(resolve));
-          turnStart = performance.now();
-        }
+      // Deleted papers leave the results first; then the new ones come in, a batch at a time, each
+      // between searches running on other threads (they read the graph).
+      await this.betweenSearches(() => {
+        for (const label of gone) this.remove(label);
+      });
+      let next = 0;
+      while (next < added.length) {
+        next = await this.betweenSearches(() => {
+          const turnStart = performance.now();
+          let i = next;
+          while (i < added.length && performance.now() - turnStart < ADVANCE_TURN_MS) {
+            const label = added[i++]!;
+            const vector = readStoredVector(fd, info.vectorOffsets.get(label)!, pointer.space, this.dim);
+            if (!vector) throw new IndexCorruptError(file, `it ended inside the vector of label ${label}`);
+            this.add(label, vector);
+          }
+          return i;
+        });
+        if (next < added.length) await new Promise<void>((resolve) => setImmediate(resolve));
       }
       // Stored vectors are read from the new file from now on; the old one is let go.
       this.close();
@@ -760,7 +828,8 @@ export class VectorIndex {
       this.generationValue = pointer.generation;
       this.lineageValue = pointer.lineage!;
       this.storedAs = STORAGE_OF[pointer.space];
-      if (opts.efSearch !== undefined) this.efSearch = opts.efSearch;
+      const ef = opts.efSearch;
+      if (ef !== undefined && ef !== this.efSearchValue) await this.betweenSearches(() => (this.efSearch = ef));
       return true;
     } finally {
       if (!adopted) closeSync(fd);

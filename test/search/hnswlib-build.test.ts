@@ -1,6 +1,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import stock from "hnswlib-node";
 import { afterAll, describe, expect, it } from "vitest";
 import { chooseHnswlib, hnswlib, hnswlibPackageDir, missingX86_64V3, SIMD_BUILD, SIMD_BUILD_DIR, SIMD_BUILD_REVISION } from "../../src/search/vectors/hnswlib.js";
@@ -139,8 +141,9 @@ describe("addPoints, compiled into the x86-64-v3 build: inserts on several threa
     if (hnswlib.build !== SIMD_BUILD) return; // another machine: the stock build has no addPoints
     expect(typeof withAddPoints(hnswlib.addon.HierarchicalNSW.prototype).addPoints).toBe("function");
     const info = JSON.parse(readFileSync(path.join(hnswlibPackageDir(), SIMD_BUILD_DIR, "build.json"), "utf8")) as { revision?: number; addPoints?: boolean };
-    expect(info).toMatchObject({ revision: SIMD_BUILD_REVISION, addPoints: true, float16: true, hugePages: true });
+    expect(info).toMatchObject({ revision: SIMD_BUILD_REVISION, addPoints: true, searchAsync: true, float16: true, hugePages: true });
     expect(hnswlib.float16).toBe(true);
+    expect(hnswlib.searchAsync).toBe(true);
   });
 
   it.runIf(hnswlib.build === SIMD_BUILD)("stores every vector under its label (normalised, as addPoint does) and finds the exact neighbours", () => {
@@ -187,9 +190,56 @@ describe("addPoints, compiled into the x86-64-v3 build: inserts on several threa
   });
 });
 
-describe("the build script's splices into hnswlib-node's addon.cc (addPoints, the cosine-f16 space)", () => {
+describe("searchKnnAsync, compiled into the x86-64-v3 build: a search on one of libuv's threads", () => {
+  const dim = 32;
+  const n = 3000;
+  const rand = seededRandom(7);
+  const rows = Array.from({ length: n }, () => Array.from({ length: dim }, () => rand() - 0.5));
+  type WithAsync = { searchKnnAsync(query: Float32Array, k: number): Promise<{ distances: Float32Array; neighbors: Uint32Array }> };
+  const graph = (space: string) => {
+    const index = new hnswlib.addon.HierarchicalNSW(space as "cosine", dim);
+    index.initIndex(n, 16, 100, 100, false);
+    rows.forEach((row, i) => index.addPoint(row, 3 * i + 1));
+    index.setEf(64);
+    return index;
+  };
+
+  it.runIf(hnswlib.build === SIMD_BUILD).each(["cosine", "cosine-f16"])("finds what searchKnn finds, nearest first, in the %s space, many at once", async (space) => {
+    const index = graph(space);
+    const queries = Array.from({ length: 30 }, () => Float32Array.from({ length: dim }, () => rand() - 0.5));
+    // All queued before any settles: they run side by side on the pool's threads.
+    const answers = await Promise.all(queries.map((q) => (index as unknown as WithAsync).searchKnnAsync(q, 10)));
+    answers.forEach((got, i) => {
+      const want = index.searchKnn(Array.from(queries[i]!), 10);
+      expect(got.neighbors).toBeInstanceOf(Uint32Array);
+      expect(Array.from(got.neighbors)).toEqual(want.neighbors);
+      Array.from(got.distances).forEach((d, j) => expect(d).toBeCloseTo(want.distances[j]!, 6));
+      expect([...got.distances].every((d, j, all) => j === 0 || all[j - 1]! <= d)).toBe(true);
+    });
+  });
+
+  it.runIf(hnswlib.build === SIMD_BUILD)("refuses wrong arguments at once, with the sync search's messages", () => {
+    const empty = new hnswlib.addon.HierarchicalNSW("cosine", dim) as unknown as WithAsync;
+    expect(() => empty.searchKnnAsync(new Float32Array(dim), 1)).toThrow(/initIndex/);
+    const index = graph("cosine") as unknown as WithAsync;
+    expect(() => index.searchKnnAsync(Array.from(new Float32Array(dim)) as unknown as Float32Array, 1)).toThrow(/searchKnnAsync\(query: Float32Array, k: number\)/);
+    expect(() => index.searchKnnAsync(new Float32Array(dim - 1), 1)).toThrow(/expected 32, but got 31/);
+    expect(() => index.searchKnnAsync(new Float32Array(dim), 0)).toThrow(/k-nearest neighbors/);
+    expect(() => index.searchKnnAsync(new Float32Array(dim), n + 1)).toThrow(/k-nearest neighbors/);
+  });
+
+  it.runIf(hnswlib.build === SIMD_BUILD)("keeps its graph alive while searching, though nothing else holds it", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const pending = (graph("cosine") as unknown as WithAsync).searchKnnAsync(Float32Array.from(rows[5]!), 3);
+    gc(); // would free the graph under the running search if the promise did not hold it
+    expect((await pending).neighbors[0]).toBe(16);
+  });
+});
+
+describe("the build script's splices into hnswlib-node's addon.cc (addPoints, searchKnnAsync, the cosine-f16 space)", () => {
   const addon = readFileSync(path.join(hnswlibPackageDir(), "src", "addon.cc"), "utf8");
-  const parts = { addPoints: "  /* METHOD */\n", float16: "/* FLOAT16 */\n" };
+  const parts = { addPoints: "  /* METHOD */\n", searchAsync: "  /* ASYNC */\n", float16: "/* FLOAT16 */\n" };
 
   it("puts the includes, the space, the method and its registration where they belong, in the HierarchicalNSW class", () => {
     const spliced = withAdditions(addon, parts);
@@ -197,9 +247,11 @@ describe("the build script's splices into hnswlib-node's addon.cc (addPoints, th
     const classAt = spliced!.indexOf("class HierarchicalNSW");
     expect(spliced!.indexOf("#include <thread>")).toBeLessThan(classAt);
     expect(spliced).toContain("/* FLOAT16 */\nclass HierarchicalNSW : public");
-    expect(spliced).toContain('InstanceMethod("addPoint", &HierarchicalNSW::addPoint),\n      InstanceMethod("addPoints", &HierarchicalNSW::addPoints),');
+    expect(spliced).toContain(
+      'InstanceMethod("addPoint", &HierarchicalNSW::addPoint),\n      InstanceMethod("addPoints", &HierarchicalNSW::addPoints),\n      InstanceMethod("searchKnnAsync", &HierarchicalNSW::searchKnnAsync),',
+    );
     expect(spliced!.indexOf("/* METHOD */")).toBeGreaterThan(classAt);
-    expect(spliced).toContain("  /* METHOD */\n  Napi::Value markDelete(");
+    expect(spliced).toContain("  /* METHOD */\n  /* ASYNC */\n  Napi::Value markDelete(");
     // HierarchicalNSW's points pass through the conversion; BruteforceSearch's (before it) do not.
     expect(spliced!.indexOf("bool half_ = false;")).toBeGreaterThan(classAt);
     expect(spliced!.indexOf('if (space_name == "cosine-f16")')).toBeGreaterThan(classAt);

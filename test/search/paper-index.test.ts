@@ -698,13 +698,40 @@ describe("PaperIndex on a few hundred papers (truncated candidate lists)", () =>
   const synth = synthPapers(400, 11).map((r) => paperFromRecord(r));
   let index: PaperIndex;
 
+  let dir: string;
+
   beforeAll(async () => {
-    index = await PaperIndex.open({ dir: tempDir(), embedder });
+    dir = tempDir();
+    index = await PaperIndex.open({ dir, embedder });
     await index.add([...PAPERS, ...synth]);
     // More passages than the dense search's first fetch (4 × 100), so filters and large k matter.
     expect(index.stats().vectors).toBeGreaterThan(4 * 100);
   }, 120_000);
   afterAll(() => index?.close());
+
+  it("the dense search overlapping BM25 (on another thread, where the build can) finds what it finds after BM25: by the graph, with filters, any k", async () => {
+    const reader = await PaperIndex.open({ dir, embedder, readonly: true, exactSearchBelow: 0 });
+    try {
+      const cases: [string, QueryOptions][] = [
+        ["graph neural networks for molecules", {}],
+        ["robots learn to grasp", { k: 50 }],
+        ["machine learning", { k: MAX_K }],
+        ["language models", { mode: "dense" }],
+        ["language models", { filters: { author: synth[5]!.authors[0]! } }],
+      ];
+      for (const [query, opts] of cases) {
+        const overlapped = await reader.search(query, opts);
+        expect(overlapped.length).toBeGreaterThan(0);
+        expect(await reader.search(query, { ...opts, overlap: false })).toEqual(overlapped);
+      }
+      for (const ref of ["2401.00001", synth[3]!.id]) expect(await reader.related(ref, { k: 20 })).toEqual(await reader.related(ref, { k: 20, overlap: false }));
+      // Side by side, as a bot's main thread asks them.
+      const together = await Promise.all(cases.map(([query, opts]) => reader.search(query, opts)));
+      for (const [i, [query, opts]] of cases.entries()) expect(together[i]).toEqual(await reader.search(query, { ...opts, overlap: false }));
+    } finally {
+      reader.close();
+    }
+  });
 
   it("k beyond the corpus returns every paper; k = 500 returns 500", async () => {
     const total = PAPERS.length + synth.length;

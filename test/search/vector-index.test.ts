@@ -300,6 +300,38 @@ describe("VectorIndex", () => {
     index.vector(1)!.forEach((x, d) => expect(x).toBeCloseTo(ok(1).vector[d]! / Math.sqrt(3), STORED_DIGITS));
   });
 
+  it.each(STORAGES)("searchAsync (%s) gives what search gives: by the graph on another thread where the build can, else as search does", async (storage) => {
+    const { index, rand } = build(600, 16, 5, { storage, exactBelow: 0 });
+    const queries = Array.from({ length: 25 }, () => randomUnit(rand, 16));
+    const together = await Promise.all(queries.map((q) => index.searchAsync(q, 10)));
+    together.forEach((hits, i) => expect(hits).toEqual(index.search(queries[i]!, 10)));
+    const odd = (label: number) => label % 2 === 1;
+    expect(await index.searchAsync(queries[0]!, 10, { filter: odd })).toEqual(index.search(queries[0]!, 10, { filter: odd }));
+    expect(await index.searchAsync(queries[0]!, 10, { exact: true })).toEqual(index.search(queries[0]!, 10, { exact: true }));
+    expect(await index.searchAsync(queries[0]!, 5000)).toHaveLength(600);
+    expect(await index.searchAsync(queries[0]!, 0)).toEqual([]);
+    await expect(index.searchAsync(new Float32Array(3), 1)).rejects.toThrow(VectorIndexError);
+  });
+
+  it.runIf(hnswlib.searchAsync)("does not let the graph change under a search running on another thread: changes wait in betweenSearches", async () => {
+    const { index, rand } = build(300, 8, 6, { exactBelow: 0 });
+    const running = [index.searchAsync(randomUnit(rand, 8), 5), index.searchAsync(randomUnit(rand, 8), 5)];
+    expect(() => index.add(5000, randomUnit(rand, 8))).toThrow(/a vector added while 2 search\(es\) run on other threads: change it through betweenSearches\(\)/);
+    expect(() => index.addMany([{ label: 5001, vector: randomUnit(rand, 8) }, { label: 5002, vector: randomUnit(rand, 8) }])).toThrow(VectorIndexError);
+    expect(() => index.remove(1)).toThrow(/a vector removed while/);
+    expect(() => (index.efSearch = 40)).toThrow(/efSearch changed while/);
+    const change = index.betweenSearches(() => {
+      index.add(5000, randomUnit(rand, 8));
+      return index.remove(1);
+    });
+    // Asked while the change waits: answered on this thread, so it does not hold the change off.
+    const meanwhile = index.searchAsync(randomUnit(rand, 8), 5);
+    expect(await change).toBe(true);
+    expect(await Promise.all([...running, meanwhile])).toHaveLength(3);
+    expect(index.has(5000)).toBe(true);
+    index.add(5003, randomUnit(rand, 8)); // nothing running: changes go through at once
+  });
+
   it("refuses modification while a save is in progress", async () => {
     const { index } = build(50, 8);
     const pending = index.save(tmpDir());
@@ -784,6 +816,33 @@ describe("VectorIndex.advanceInPlace (a reader follows the writer's new generati
     expect(reader.has(30_000)).toBe(true);
     reader.close();
     fresh.close();
+  });
+
+  it("goes on while searches run on other threads (searchAsync): each batch of changes waits until none is running", async () => {
+    const { dir, writer, reader, rand } = await writerAndReader();
+    const added = Array.from({ length: 300 }, (_, i) => 40_000 + i);
+    for (const label of added) writer.add(label, randomUnit(rand, 24));
+    writer.remove(7);
+    await writer.save(dir);
+    let advancing = true;
+    let answered = 0;
+    // Two searchers, each starting its next search as soon as the last one answered (as search threads do), for as long as the reader advances.
+    const keepSearching = async () => {
+      while (advancing) {
+        expect(await reader.searchAsync(randomUnit(rand, 24), 10)).toHaveLength(10);
+        answered++;
+        await new Promise<void>((resolve) => setImmediate(resolve)); // (a search answered here, while a change waits, settles without leaving the turn)
+      }
+    };
+    const searching = [keepSearching(), keepSearching()];
+    expect(await reader.advanceInPlace(dir, { ...loadOpts, maxAdded: 1000, efSearch: 77 })).toBe(true);
+    advancing = false;
+    await Promise.all(searching);
+    expect(answered).toBeGreaterThan(2);
+    expect(reader.efSearch).toBe(77);
+    expect(reader.has(7)).toBe(false);
+    for (const label of added) expect(reader.search(writer.vector(label)!, 1, { exact: false })[0]!.label).toBe(label);
+    reader.close();
   });
 
   it("declines, changing nothing, where the labels cannot be trusted or the new papers do not fit; a whole load then works", async () => {

@@ -31,6 +31,8 @@ export interface SimdBuildInfo {
   revision?: number;
   /** Whether addPoints (inserts on several threads) was compiled in. */
   addPoints?: boolean;
+  /** Whether searchKnnAsync (a search on one of libuv's threads) was compiled in. */
+  searchAsync?: boolean;
   /** Whether the "cosine-f16" space (vectors stored as half floats) was compiled in. */
   float16?: boolean;
   /** Whether hnswlib asks for huge pages for its base layer (scripts/build-vector-addon.ts, HUGE_PAGES). */
@@ -40,9 +42,10 @@ export interface SimdBuildInfo {
 /**
  * What the build script adds to hnswlib-node's source; a build of another revision is made again
  * by the next install. 2: addPoints (scripts/hnswlib-add-points.cc). 3: the "cosine-f16" space
- * (scripts/hnswlib-float16.cc). 4: huge pages for hnswlib's base layer.
+ * (scripts/hnswlib-float16.cc). 4: huge pages for hnswlib's base layer. 5: searchKnnAsync
+ * (scripts/hnswlib-search-async.cc).
  */
-export const SIMD_BUILD_REVISION = 4;
+export const SIMD_BUILD_REVISION = 5;
 
 /** hnswlib's space for unit vectors stored as half floats: in the x86-64-v3 build only. */
 export const FLOAT16_SPACE = "cosine-f16";
@@ -75,6 +78,8 @@ export interface HnswlibChoice {
   reason?: string;
   /** Whether this build has the FLOAT16_SPACE (asked of the addon itself). */
   float16: boolean;
+  /** Whether this build's graphs search on libuv's threads too (searchKnnAsync, asked of the addon itself). */
+  searchAsync: boolean;
 }
 
 export interface ChooseOptions {
@@ -101,7 +106,7 @@ export function packageVersion(dir: string): string {
 }
 
 export function chooseHnswlib(opts: ChooseOptions = {}): HnswlibChoice {
-  const stockBecause = (reason: string): HnswlibChoice => ({ addon: stock, build: "stock", reason, float16: false });
+  const stockBecause = (reason: string): HnswlibChoice => ({ addon: stock, build: "stock", reason, float16: false, searchAsync: false });
   const setting = (opts.setting ?? "").trim().toLowerCase();
   if (setting === "off") return stockBecause("VECTOR_SIMD=off");
   if (setting !== "" && setting !== "auto") return stockBecause(`VECTOR_SIMD=${opts.setting} is neither "auto" nor "off"`);
@@ -131,7 +136,7 @@ export function chooseHnswlib(opts: ChooseOptions = {}): HnswlibChoice {
   try {
     const addon = requireHere(file) as HnswlibAddon;
     if (typeof addon.HierarchicalNSW !== "function" || typeof addon.BruteforceSearch !== "function") return stockBecause(`${file} is not hnswlib-node's addon`);
-    return { addon, build: SIMD_BUILD, float16: hasSpace(addon, FLOAT16_SPACE) };
+    return { addon, build: SIMD_BUILD, float16: hasSpace(addon, FLOAT16_SPACE), searchAsync: typeof (addon.HierarchicalNSW.prototype as Partial<Record<"searchKnnAsync", unknown>>).searchKnnAsync === "function" };
   } catch (err) {
     return stockBecause(`${file} does not load: ${err instanceof Error ? err.message : String(err)}`);
   }
