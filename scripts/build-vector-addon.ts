@@ -46,12 +46,12 @@ const CLASS_START = "class HierarchicalNSW : public Napi::ObjectWrap<Hierarchica
 /** Text put before or after an anchor, or in its place. */
 type Splice = { anchor: string; inClass?: true } & ({ before: string } | { after: string } | { replace: string });
 
-/** What paperhound adds to hnswlib-node's addon.cc (scripts/hnswlib-add-points.cc, scripts/hnswlib-float16.cc, scripts/hnswlib-search-async.cc). */
+/** What paperhound adds to hnswlib-node's addon.cc (scripts/hnswlib-add-points.cc, scripts/hnswlib-float16.cc, scripts/hnswlib-search.cc). */
 export interface AddonAdditions {
   /** The addPoints method, for the HierarchicalNSW class. */
   addPoints: string;
-  /** The searchKnnAsync method (and its worker), for the HierarchicalNSW class. */
-  searchAsync: string;
+  /** The searchKnnAsync (and its worker) and similarities methods, for the HierarchicalNSW class. */
+  search: string;
   /** The "cosine-f16" space and its conversions, at namespace level. */
   float16: string;
 }
@@ -98,20 +98,20 @@ const FLOAT16_CONSTRUCTOR = `#ifdef PAPERHOUND_FLOAT16
 
 function splices(parts: AddonAdditions): Splice[] {
   return [
-    { anchor: "#include <cmath>\n", after: "#include <atomic>\n#include <mutex>\n#include <system_error>\n#include <thread>\n" },
+    { anchor: "#include <cmath>\n", after: "#include <atomic>\n#include <limits>\n#include <mutex>\n#include <system_error>\n#include <thread>\n" },
     { anchor: CLASS_START, before: parts.float16 },
     { anchor: "  bool normalize_;\n", inClass: true, after: FLOAT16_MEMBERS },
     { anchor: '    if (space_name != "l2" && space_name != "ip" && space_name != "cosine") {\n', inClass: true, before: FLOAT16_CONSTRUCTOR },
-    { anchor: '      InstanceMethod("addPoint", &HierarchicalNSW::addPoint),\n', inClass: true, after: '      InstanceMethod("addPoints", &HierarchicalNSW::addPoints),\n      InstanceMethod("searchKnnAsync", &HierarchicalNSW::searchKnnAsync),\n' },
+    { anchor: '      InstanceMethod("addPoint", &HierarchicalNSW::addPoint),\n', inClass: true, after: '      InstanceMethod("addPoints", &HierarchicalNSW::addPoints),\n      InstanceMethod("searchKnnAsync", &HierarchicalNSW::searchKnnAsync),\n      InstanceMethod("similarities", &HierarchicalNSW::similarities),\n' },
     { anchor: "index_->addPoint(reinterpret_cast<void*>(vec.data()), ", inClass: true, replace: "index_->addPoint(storedPoint(vec), " },
     { anchor: "index_->searchKnn(reinterpret_cast<void*>(vec.data()), ", inClass: true, replace: "index_->searchKnn(storedPoint(vec), " },
     { anchor: "index_->getDataByLabel<float>(static_cast<size_t>(label))", inClass: true, replace: "storedPointOf(static_cast<size_t>(label))" },
-    { anchor: "  Napi::Value markDelete(const Napi::CallbackInfo& info) {\n", inClass: true, before: parts.addPoints + parts.searchAsync },
+    { anchor: "  Napi::Value markDelete(const Napi::CallbackInfo& info) {\n", inClass: true, before: parts.addPoints + parts.search },
   ];
 }
 
 /**
- * addon.cc with paperhound's additions spliced in (addPoints, searchKnnAsync, the "cosine-f16" space), or undefined
+ * addon.cc with paperhound's additions spliced in (addPoints, searchKnnAsync, similarities, the "cosine-f16" space), or undefined
  * when an anchor is not found exactly once where it is looked for (another hnswlib-node version):
  * the build is then made without them.
  */
@@ -204,7 +204,7 @@ function main(): number {
     const read = (name: string): string => readFileSync(new URL(name, import.meta.url), "utf8");
     const additions = withAdditions(readFileSync(addonSource, "utf8"), {
       addPoints: read("./hnswlib-add-points.cc"),
-      searchAsync: read("./hnswlib-search-async.cc"),
+      search: read("./hnswlib-search.cc"),
       float16: read("./hnswlib-float16.cc"),
     });
     if (additions) writeFileSync(addonSource, additions);
@@ -224,7 +224,7 @@ function main(): number {
     // Written whole in a new directory, then renamed over the old one: a reader sees one build or the other.
     const staged = path.join(work, "staged");
     cpSync(built, path.join(staged, "addon.node"));
-    const info: SimdBuildInfo = { hnswlibNode: version, march: SIMD_BUILD, cxxflags: flags, revision: SIMD_BUILD_REVISION, addPoints: additions !== undefined, searchAsync: additions !== undefined, float16: additions !== undefined, hugePages: hugePages !== undefined };
+    const info: SimdBuildInfo = { hnswlibNode: version, march: SIMD_BUILD, cxxflags: flags, revision: SIMD_BUILD_REVISION, addPoints: additions !== undefined, searchAsync: additions !== undefined, similarities: additions !== undefined, float16: additions !== undefined, hugePages: hugePages !== undefined };
     writeFileSync(path.join(staged, "build.json"), `${JSON.stringify(info)}\n`);
     rmSync(target, { recursive: true, force: true });
     renameSync(staged, target);

@@ -692,16 +692,23 @@ export class PaperIndex {
       if (budget-- <= 0) break;
       if (!dense.has(rowid)) wanted.push(rowid);
     }
-    // One store query for all their labels (a query per paper cost ~0.5 ms a search at 140k papers).
-    const labels = this.store.labelsOfPapers(wanted);
+    // One store query for all their labels (a query per paper cost ~0.5 ms a search at 140k papers),
+    // and one call per query vector for all their scores.
+    const labelsOf = this.store.labelsOfPapers(wanted);
+    const labels: number[] = [];
+    const owners: number[] = [];
     for (const rowid of wanted) {
-      let best = -Infinity;
-      for (const label of labels.get(rowid) ?? []) {
-        const v = this.vectors.vector(label);
-        if (!v) continue;
-        for (const q of qvecs) best = Math.max(best, dot(q, v));
+      for (const label of labelsOf.get(rowid) ?? []) {
+        labels.push(label);
+        owners.push(rowid);
       }
-      if (best > -Infinity) dense.set(rowid, best);
+    }
+    if (labels.length === 0) return;
+    for (const q of qvecs) {
+      this.vectors.similarities(q, labels).forEach((score, i) => {
+        const rowid = owners[i]!;
+        if (!Number.isNaN(score) && score > (dense.get(rowid) ?? -Infinity)) dense.set(rowid, score);
+      });
     }
   }
 
@@ -736,12 +743,6 @@ export class PaperIndex {
       vectorStorage: this.vectors.storedAs ?? this.vectors.storage,
     };
   }
-}
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
 }
 
 export function checkK(k: unknown): number {

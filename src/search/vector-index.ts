@@ -84,9 +84,12 @@ type Hnsw = InstanceType<typeof HierarchicalNSW>;
 interface BatchInsert {
   addPoints(points: Float32Array, labels: Uint32Array, threads: number): void;
 }
-/** The same build's search on one of libuv's threads (scripts/hnswlib-search-async.cc), nearest first. */
+/** The same build's search on one of libuv's threads, nearest first, and scores of given labels (scripts/hnswlib-search.cc). */
 interface AsyncSearch {
   searchKnnAsync(query: Float32Array, k: number): Promise<{ distances: Float32Array; neighbors: Uint32Array }>;
+}
+interface LabelScores {
+  similarities(query: Float32Array, labels: Uint32Array): Float32Array;
 }
 
 /** Measurements behind these defaults: docs/vector-index-measurements.md. */
@@ -522,6 +525,24 @@ export class VectorIndex {
     if (this.searchesOut > 0) {
       throw new VectorIndexError(`${what} while ${this.searchesOut} search(es) run on other threads: change it through betweenSearches()`);
     }
+  }
+
+  /**
+   * Cosine similarity of `query` to each label's vector, NaN where none is live: the scores a search
+   * gives them. One native call where the build has it and the graph is in memory (the x86-64-v3
+   * build: scripts/hnswlib-search.cc); else from `vector()` (a file read per label for a reader).
+   */
+  similarities(query: Float32Array, labels: readonly number[]): Float32Array {
+    const q = this.unitVector(query, "query vector");
+    const graph = this.hnswValue as (Hnsw & Partial<LabelScores>) | undefined;
+    if (graph?.similarities && !this.exactStore) return graph.similarities(q, Uint32Array.from(labels));
+    return Float32Array.from(labels, (label) => {
+      const v = this.live.has(label) ? this.vector(label) : undefined;
+      if (!v) return Number.NaN;
+      let s = 0;
+      for (let i = 0; i < v.length; i++) s += v[i]! * q[i]!;
+      return s;
+    });
   }
 
   /** Filtered (or deletion-starved) HNSW search came back short: scan the allowed labels exactly. */

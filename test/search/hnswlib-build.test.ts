@@ -141,7 +141,7 @@ describe("addPoints, compiled into the x86-64-v3 build: inserts on several threa
     if (hnswlib.build !== SIMD_BUILD) return; // another machine: the stock build has no addPoints
     expect(typeof withAddPoints(hnswlib.addon.HierarchicalNSW.prototype).addPoints).toBe("function");
     const info = JSON.parse(readFileSync(path.join(hnswlibPackageDir(), SIMD_BUILD_DIR, "build.json"), "utf8")) as { revision?: number; addPoints?: boolean };
-    expect(info).toMatchObject({ revision: SIMD_BUILD_REVISION, addPoints: true, searchAsync: true, float16: true, hugePages: true });
+    expect(info).toMatchObject({ revision: SIMD_BUILD_REVISION, addPoints: true, searchAsync: true, similarities: true, float16: true, hugePages: true });
     expect(hnswlib.float16).toBe(true);
     expect(hnswlib.searchAsync).toBe(true);
   });
@@ -228,6 +228,20 @@ describe("searchKnnAsync, compiled into the x86-64-v3 build: a search on one of 
     expect(() => index.searchKnnAsync(new Float32Array(dim), n + 1)).toThrow(/k-nearest neighbors/);
   });
 
+  it.runIf(hnswlib.build === SIMD_BUILD).each(["cosine", "cosine-f16"])("similarities (%s): the scores searchKnn gives the labels asked for, NaN for unknown and deleted ones", (space) => {
+    type WithScores = { similarities(query: Float32Array, labels: Uint32Array): Float32Array };
+    const index = graph(space);
+    index.markDelete(3 * 7 + 1);
+    const query = Float32Array.from({ length: dim }, () => rand() - 0.5);
+    const near = index.searchKnn(Array.from(query), 20);
+    const scores = (index as unknown as WithScores).similarities(query, Uint32Array.from([...near.neighbors, 3 * 7 + 1, 2]));
+    near.neighbors.forEach((_, i) => expect(scores[i]).toBeCloseTo(1 - near.distances[i]!, 6));
+    expect(scores.slice(20).every(Number.isNaN)).toBe(true);
+    expect((index as unknown as WithScores).similarities(query, new Uint32Array(0))).toHaveLength(0);
+    expect(() => (index as unknown as WithScores).similarities(query, Int32Array.from([1]) as unknown as Uint32Array)).toThrow(/similarities\(query: Float32Array, labels: Uint32Array\)/);
+    expect(() => (index as unknown as WithScores).similarities(new Float32Array(dim + 1), Uint32Array.from([1]))).toThrow(/expected 32, but got 33/);
+  });
+
   it.runIf(hnswlib.build === SIMD_BUILD)("keeps its graph alive while searching, though nothing else holds it", async () => {
     setFlagsFromString("--expose-gc");
     const gc = runInNewContext("gc") as () => void;
@@ -239,7 +253,7 @@ describe("searchKnnAsync, compiled into the x86-64-v3 build: a search on one of 
 
 describe("the build script's splices into hnswlib-node's addon.cc (addPoints, searchKnnAsync, the cosine-f16 space)", () => {
   const addon = readFileSync(path.join(hnswlibPackageDir(), "src", "addon.cc"), "utf8");
-  const parts = { addPoints: "  /* METHOD */\n", searchAsync: "  /* ASYNC */\n", float16: "/* FLOAT16 */\n" };
+  const parts = { addPoints: "  /* METHOD */\n", search: "  /* ASYNC */\n", float16: "/* FLOAT16 */\n" };
 
   it("puts the includes, the space, the method and its registration where they belong, in the HierarchicalNSW class", () => {
     const spliced = withAdditions(addon, parts);
@@ -248,7 +262,7 @@ describe("the build script's splices into hnswlib-node's addon.cc (addPoints, se
     expect(spliced!.indexOf("#include <thread>")).toBeLessThan(classAt);
     expect(spliced).toContain("/* FLOAT16 */\nclass HierarchicalNSW : public");
     expect(spliced).toContain(
-      'InstanceMethod("addPoint", &HierarchicalNSW::addPoint),\n      InstanceMethod("addPoints", &HierarchicalNSW::addPoints),\n      InstanceMethod("searchKnnAsync", &HierarchicalNSW::searchKnnAsync),',
+      'InstanceMethod("addPoint", &HierarchicalNSW::addPoint),\n      InstanceMethod("addPoints", &HierarchicalNSW::addPoints),\n      InstanceMethod("searchKnnAsync", &HierarchicalNSW::searchKnnAsync),\n      InstanceMethod("similarities", &HierarchicalNSW::similarities),',
     );
     expect(spliced!.indexOf("/* METHOD */")).toBeGreaterThan(classAt);
     expect(spliced).toContain("  /* METHOD */\n  /* ASYNC */\n  Napi::Value markDelete(");

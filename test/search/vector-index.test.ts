@@ -313,6 +313,24 @@ describe("VectorIndex", () => {
     await expect(index.searchAsync(new Float32Array(3), 1)).rejects.toThrow(VectorIndexError);
   });
 
+  it.each(STORAGES)("similarities (%s): each label's cosine to the query, NaN where none is live; natively from the graph or from the stored vectors alike", (storage) => {
+    const { index: graphScored, vectors, rand } = build(300, 16, 8, { storage, exactBelow: 0 });
+    const { index: exactScored } = build(300, 16, 8, { storage });
+    for (const index of [graphScored, exactScored]) index.remove(4);
+    const q = randomUnit(rand, 16);
+    const labels = [1, 7, 4, 898, 99_999, 10];
+    for (const index of [graphScored, exactScored]) {
+      const scores = index.similarities(q, labels);
+      expect(scores).toHaveLength(labels.length);
+      labels.forEach((label, i) => {
+        if (label === 4 || !vectors.has(label)) expect(scores[i]).toBeNaN();
+        else expect(scores[i]).toBeCloseTo(cosine(q, vectors.get(label)!), Math.min(5, digitsOf(storage) - 1));
+      });
+    }
+    // What a search scores a label is what similarities gives it.
+    for (const hit of graphScored.search(q, 10)) expect(graphScored.similarities(q, [hit.label])[0]).toBeCloseTo(hit.score, 6);
+  });
+
   it.runIf(hnswlib.searchAsync)("does not let the graph change under a search running on another thread: changes wait in betweenSearches", async () => {
     const { index, rand } = build(300, 8, 6, { exactBelow: 0 });
     const running = [index.searchAsync(randomUnit(rand, 8), 5), index.searchAsync(randomUnit(rand, 8), 5)];

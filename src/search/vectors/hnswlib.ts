@@ -33,6 +33,8 @@ export interface SimdBuildInfo {
   addPoints?: boolean;
   /** Whether searchKnnAsync (a search on one of libuv's threads) was compiled in. */
   searchAsync?: boolean;
+  /** Whether similarities (scores of given labels, without a search) was compiled in. */
+  similarities?: boolean;
   /** Whether the "cosine-f16" space (vectors stored as half floats) was compiled in. */
   float16?: boolean;
   /** Whether hnswlib asks for huge pages for its base layer (scripts/build-vector-addon.ts, HUGE_PAGES). */
@@ -43,9 +45,9 @@ export interface SimdBuildInfo {
  * What the build script adds to hnswlib-node's source; a build of another revision is made again
  * by the next install. 2: addPoints (scripts/hnswlib-add-points.cc). 3: the "cosine-f16" space
  * (scripts/hnswlib-float16.cc). 4: huge pages for hnswlib's base layer. 5: searchKnnAsync
- * (scripts/hnswlib-search-async.cc).
+ * (scripts/hnswlib-search.cc). 6: similarities (the same file).
  */
-export const SIMD_BUILD_REVISION = 5;
+export const SIMD_BUILD_REVISION = 6;
 
 /** hnswlib's space for unit vectors stored as half floats: in the x86-64-v3 build only. */
 export const FLOAT16_SPACE = "cosine-f16";

@@ -58,6 +58,21 @@
     std::vector<uint32_t> neighbors_;
   };
 
+  // A query for this graph: the index initialised and the query of its dimension; else throws (false).
+  bool queryFits(Napi::Env env, const Napi::Float32Array& query) {
+    if (index_ == nullptr) {
+      Napi::Error::New(env, "Search index has not been initialized, call `initIndex` in advance.").ThrowAsJavaScriptException();
+      return false;
+    }
+    if (query.ElementLength() != dim_) {
+      Napi::Error::New(env, "Invalid the given array length (expected " + std::to_string(dim_) + ", but got " +
+                              std::to_string(query.ElementLength()) + ").")
+        .ThrowAsJavaScriptException();
+      return false;
+    }
+    return true;
+  }
+
   Napi::Value searchKnnAsync(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() != 2 || !info[0].IsTypedArray() || !info[1].IsNumber() ||
@@ -65,17 +80,8 @@
       Napi::TypeError::New(env, "Expected searchKnnAsync(query: Float32Array, k: number).").ThrowAsJavaScriptException();
       return env.Null();
     }
-    if (index_ == nullptr) {
-      Napi::Error::New(env, "Search index has not been initialized, call `initIndex` in advance.").ThrowAsJavaScriptException();
-      return env.Null();
-    }
     Napi::Float32Array query = info[0].As<Napi::Float32Array>();
-    if (query.ElementLength() != dim_) {
-      Napi::Error::New(env, "Invalid the given array length (expected " + std::to_string(dim_) + ", but got " +
-                              std::to_string(query.ElementLength()) + ").")
-        .ThrowAsJavaScriptException();
-      return env.Null();
-    }
+    if (!queryFits(env, query)) return env.Null();
     const double k = info[1].As<Napi::Number>().DoubleValue();
     if (!(k >= 1) || k > static_cast<double>(index_->max_elements_)) {
       Napi::Error::New(env, "Invalid the number of k-nearest neighbors (from 1 to `maxElements`: " +
@@ -90,5 +96,42 @@
     Napi::Promise promise = worker->Promise();
     worker->Queue();
     return promise;
+  }
+
+  // paperhound: similarities(query: Float32Array, labels: Uint32Array) → Float32Array: 1 − distance
+  // from the query to each label's stored vector, NaN for a label not in the graph or deleted; what
+  // searchKnn would score them, without searching. One call for the few dozen candidates only BM25
+  // found (a search's dense-score fill), instead of reading and converting each vector in JS.
+  Napi::Value similarities(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 2 || !info[0].IsTypedArray() || !info[1].IsTypedArray() ||
+        info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+        info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
+      Napi::TypeError::New(env, "Expected similarities(query: Float32Array, labels: Uint32Array).").ThrowAsJavaScriptException();
+      return env.Null();
+    }
+    Napi::Float32Array query = info[0].As<Napi::Float32Array>();
+    if (!queryFits(env, query)) return env.Null();
+    Napi::Uint32Array labels = info[1].As<Napi::Uint32Array>();
+    std::vector<float> vec(query.Data(), query.Data() + dim_);
+    if (normalize_) normalizePoint(vec);
+    const void* q = storedPoint(vec);
+    const size_t n = labels.ElementLength();
+    Napi::Float32Array out = Napi::Float32Array::New(env, n);
+    for (size_t i = 0; i < n; i++) {
+      hnswlib::tableint id;
+      {
+        std::unique_lock<std::mutex> lock(index_->label_lookup_lock);
+        auto found = index_->label_lookup_.find(static_cast<hnswlib::labeltype>(labels[i]));
+        if (found == index_->label_lookup_.end()) {
+          out[i] = std::numeric_limits<float>::quiet_NaN();
+          continue;
+        }
+        id = found->second;
+      }
+      out[i] = index_->isMarkedDeleted(id) ? std::numeric_limits<float>::quiet_NaN()
+                                           : 1.0f - index_->fstdistfunc_(q, index_->getDataByInternalId(id), index_->dist_func_param_);
+    }
+    return out;
   }
 
