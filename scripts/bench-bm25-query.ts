@@ -21,17 +21,18 @@ import { CANDIDATES, RELATED_TERMS, relatedMaxDocShare } from "../src/search/pap
 import { MAX_QUERY_TERMS, PaperStore } from "../src/search/paper-store.js";
 import { queryTerms } from "../src/search/text-analysis.js";
 import { seededRandom } from "../src/random.js";
+import { positiveInt } from "./bench-cli.js";
 import { pickPaperRefs, titleSpan } from "./chat-load.js";
 
 const USAGE = "usage: npm run bench:bm25-query -- --index DIR [--queries 1500] [--rounds 4]";
 const { values } = parseArgs({ options: { index: { type: "string" }, queries: { type: "string" }, rounds: { type: "string" } }, strict: true });
 const count = (raw: string | undefined, flag: string, fallback: number): number => {
-  const n = raw === undefined ? fallback : Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1) {
-    console.error(`${flag} must be a positive whole number, got ${JSON.stringify(raw)}\n${USAGE}`);
+  try {
+    return positiveInt(raw, flag, fallback)!;
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
     process.exit(2);
   }
-  return n;
 };
 if (!values.index) {
   console.error(`--index is required: a directory built by paperhound index\n${USAGE}`);

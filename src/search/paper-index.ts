@@ -313,6 +313,7 @@ export class PaperIndex {
         if (opts.warm) store.fullTextIndex();
       };
       const efSearch = efSearchOf(fingerprint, store);
+      const exactBelow = opts.exactSearchBelow !== undefined ? { exactBelow: opts.exactSearchBelow } : {};
       const loadStarted = performance.now();
       const loaded = await VectorIndex.load(dir, {
         expectFingerprint: fingerprint,
@@ -320,7 +321,7 @@ export class PaperIndex {
         vectorsFromFile: opts.readonly === true,
         deferGraph: opts.readonly === true && opts.deferVectorGraph === true,
         efSearch,
-        ...(opts.exactSearchBelow !== undefined ? { exactBelow: opts.exactSearchBelow } : {}),
+        ...exactBelow,
         // A writer holds what new indexes store; readers hold what the file stores.
         ...(opts.readonly ? {} : { storage: DEFAULT_STORAGE }),
       });
@@ -331,7 +332,7 @@ export class PaperIndex {
         if (recorded > 0) throw new IndexCorruptError(path.join(dir, POINTER_FILE), `it is missing, but the paper store records vectors for ${recorded} papers`);
         warm();
       }
-      const vectors = loaded ?? VectorIndex.create({ dim: fingerprint.dim, fingerprint, efSearch, ...(opts.exactSearchBelow !== undefined ? { exactBelow: opts.exactSearchBelow } : {}) });
+      const vectors = loaded ?? VectorIndex.create({ dim: fingerprint.dim, fingerprint, efSearch, ...exactBelow });
       const index = new PaperIndex(store, vectors, opts.embedder, { ...opts, dir });
       index.writerLock = lock;
       if (!opts.readonly) index.reconcile();

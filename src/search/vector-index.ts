@@ -463,8 +463,7 @@ export class VectorIndex {
   /** The k nearest live vectors by cosine similarity, best first. */
   search(vector: Float32Array, k: number, opts: SearchOptions = {}): VectorHit[] {
     const q = this.unitVector(vector, "query vector");
-    if (!Number.isFinite(k)) throw new VectorIndexError(`k must be a finite number, got ${k}`);
-    const kk = Math.min(Math.floor(k), this.live.size);
+    const kk = this.neighboursToFind(k);
     if (kk <= 0) return [];
     const guard = guardFilter(opts.filter);
     const exact = opts.exact ?? this.live.size < this.exactBelow;
@@ -490,8 +489,7 @@ export class VectorIndex {
     const exact = opts.exact ?? this.live.size < this.exactBelow;
     if (!hnswlib.searchAsync || opts.filter || exact || this.changesWaiting > 0) return this.search(vector, k, opts);
     const q = this.unitVector(vector, "query vector");
-    if (!Number.isFinite(k)) throw new VectorIndexError(`k must be a finite number, got ${k}`);
-    const kk = Math.min(Math.floor(k), this.live.size);
+    const kk = this.neighboursToFind(k);
     if (kk <= 0) return [];
     const hnsw = this.hnsw as Hnsw & AsyncSearch;
     this.searchesOut++;
@@ -538,11 +536,14 @@ export class VectorIndex {
     if (graph?.similarities && !this.exactStore) return graph.similarities(q, Uint32Array.from(labels));
     return Float32Array.from(labels, (label) => {
       const v = this.live.has(label) ? this.vector(label) : undefined;
-      if (!v) return Number.NaN;
-      let s = 0;
-      for (let i = 0; i < v.length; i++) s += v[i]! * q[i]!;
-      return s;
+      return v ? dot(v, q) : Number.NaN;
     });
+  }
+
+  /** How many neighbours a search for k finds: k, whole, at most the live vectors (≤ 0: none). */
+  private neighboursToFind(k: number): number {
+    if (!Number.isFinite(k)) throw new VectorIndexError(`k must be a finite number, got ${k}`);
+    return Math.min(Math.floor(k), this.live.size);
   }
 
   /** Filtered (or deletion-starved) HNSW search came back short: scan the allowed labels exactly. */
@@ -552,12 +553,7 @@ export class VectorIndex {
     for (const label of this.live) if (!allow || allow(label)) allowed.push(label);
     if (hnswHits.length >= allowed.length) return hnswHits;
     const top = new TopK(k);
-    for (const label of allowed) {
-      const p = this.hnsw.getPoint(label);
-      let s = 0;
-      for (let i = 0; i < p.length; i++) s += p[i]! * q[i]!;
-      top.push(label, s);
-    }
+    for (const label of allowed) top.push(label, dot(this.hnsw.getPoint(label), q));
     return top.result();
   }
 
@@ -1002,6 +998,12 @@ export async function removeStaleCopies(dir: string, now = Date.now()): Promise<
     if (await unlink(file).then(() => true, () => false)) removed.push(file);
   }
   return removed;
+}
+
+function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
 }
 
 function graphUnreadable(file: string, err: Error): IndexCorruptError {
