@@ -526,17 +526,13 @@ export class PaperStore {
     });
   }
 
-  /** The vector labels of several papers at once (one query), by paper rowid. */
+  /** The vector labels of several papers at once (from the in-memory label cache), by paper rowid; papers without any are absent. */
   labelsOfPapers(paperRowids: readonly number[]): Map<number, number[]> {
+    const cache = this.labelCache();
     const out = new Map<number, number[]>();
-    if (paperRowids.length === 0) return out;
-    const rows = this.stmt("SELECT paper_rowid, label FROM passages WHERE paper_rowid IN (SELECT value FROM json_each(?)) ORDER BY paper_rowid, ord")
-      .raw()
-      .all(JSON.stringify(paperRowids)) as [number, number][];
-    for (const [rowid, label] of rows) {
-      const list = out.get(rowid);
-      if (list) list.push(label);
-      else out.set(rowid, [label]);
+    for (const rowid of paperRowids) {
+      const labels = cache.labelsOf(rowid);
+      if (labels.length > 0) out.set(rowid, labels);
     }
     return out;
   }

@@ -294,14 +294,17 @@ describe("passages and labels", () => {
     ]);
     expect(s.labelsToPapers([0, 1, 2, 99])).toEqual(new Map([[0, ra], [1, ra], [2, rb]]));
     expect(s.paperForLabel(2)).toBe(rb);
+    expect(s.labelsOfPapers([rb, ra, 999])).toEqual(new Map([[rb, [2]], [ra, [0, 1]]]));
     expect(s.needingEmbedding()).toEqual([]);
 
     // Re-embedding replaces the old labels and returns them.
     expect(s.setVectorLabels(ra, [10, 11, 12], 2, s.get("a")!.contentHash)).toEqual([0, 1]);
     expect(s.paperForLabel(0)).toBeUndefined();
     expect(s.paperForLabel(12)).toBe(ra);
+    expect(s.labelsOfPapers([ra])).toEqual(new Map([[ra, [10, 11, 12]]]));
     expect(s.removeVectorLabels(rb)).toEqual([2]);
     expect(s.paperForLabel(2)).toBeUndefined();
+    expect(s.labelsOfPapers([ra, rb])).toEqual(new Map([[ra, [10, 11, 12]]]));
     expect(s.get("b")!.embeddedHash).toBeUndefined();
     expect(s.needingEmbedding().map((p) => p.id)).toEqual(["b"]);
     // nextLabel never hands out a label at or below one in use.
@@ -344,6 +347,7 @@ describe("passages and labels", () => {
     other.setVectorLabels(rowids[1]!, [2], 8, "h");
     // s loaded its cache before; data_version tells it to reload.
     expect(s.paperForLabel(2)).toBe(rowids[1]);
+    expect(s.labelsOfPapers([rowids[0]!, rowids[1]!])).toEqual(new Map([[rowids[0]!, [l, l + 1]], [rowids[1]!, [2]]]));
     s.setMeta("settings", undefined);
     expect(other.getMeta("settings")).toBeUndefined();
   });
