@@ -34,7 +34,8 @@ export async function openChatRuntime(cli: AppContext, opts: IndexOption = {}): 
     try {
       threads = await SearchThreads.start(
         { dir: open.index.dir, embedder: { ...embedderSettings(config), modelsDir: config.modelsDir } },
-        { count: config.searchThreads, logger },
+        // The threads answer with ranked hits; this thread reads their papers (RankedHit).
+        { count: config.searchThreads, logger, papersOf: (rowids) => open.index.store.getMany(rowids) },
       );
     } catch (err) {
       await open.close();

@@ -32,7 +32,7 @@ import { PaperStore } from "./paper-store.js";
 import { checkStoreNotEmptied, STORE_FILE } from "./index-dir.js";
 import { hasFilters } from "./store/filters.js";
 import { DEFAULT_STORAGE, IndexCorruptError, ModelMismatchError, POINTER_FILE, VectorIndex, type VectorStorage } from "./vector-index.js";
-import { fuseScores } from "./fusion.js";
+import { fuseScores, type FusedScore } from "./fusion.js";
 import { BM25_FILE } from "./bm25-file.js";
 import { efSearchFor, tuningFor } from "./model-tuning.js";
 import { WriterLock, type LockHolder } from "./writer-lock.js";
@@ -130,6 +130,33 @@ export interface QueryOptions {
 export interface RelatedResult {
   paper: StoredPaper;
   hits: SearchHit[];
+}
+
+/**
+ * A hit before its paper is read from the store. A search thread answers with these, and the
+ * thread that asked reads the papers (SearchThreads): that takes the reading and the copying of
+ * the papers between threads off the search thread, which is the bot's bottleneck under load.
+ */
+export type RankedHit = FusedScore;
+
+export interface RankedRelated {
+  paper: StoredPaper;
+  hits: RankedHit[];
+}
+
+/** Ranked hits with their papers (`papersOf` reads them, by rowid); a hit whose paper is gone is dropped. */
+export function hitsWithPapers(ranked: readonly RankedHit[], papersOf: (rowids: number[]) => StoredPaper[]): SearchHit[] {
+  const papers = new Map(papersOf(ranked.map((r) => r.rowid)).map((p) => [p.rowid, p]));
+  const hits: SearchHit[] = [];
+  for (const r of ranked) {
+    const paper = papers.get(r.rowid);
+    if (!paper) continue;
+    const hit: SearchHit = { paper, score: r.score };
+    if (r.dense !== undefined) hit.dense = r.dense;
+    if (r.bm25 !== undefined) hit.bm25 = r.bm25;
+    hits.push(hit);
+  }
+  return hits;
 }
 
 export interface PaperIndexOptions {
@@ -533,6 +560,11 @@ export class PaperIndex {
 
   /** Free-text search: dense and BM25 candidates fused into one ranking. */
   async search(query: string, opts: QueryOptions = {}): Promise<SearchHit[]> {
+    return this.hitsOf(await this.searchRanked(query, opts));
+  }
+
+  /** `search`'s ranking, without reading the papers (`hitsOf` does). */
+  async searchRanked(query: string, opts: QueryOptions = {}): Promise<RankedHit[]> {
     const k = checkK(opts.k ?? 10);
     const text = checkQuery(query);
     const mode = opts.mode ?? "hybrid";
@@ -543,7 +575,7 @@ export class PaperIndex {
     const bm25 = mode === "dense" ? new Map<number, number>() : settleOnThrow(denseSearch, () => this.bm25Candidates(text, want, opts.filters));
     const dense = denseSearch ? await denseSearch : new Map<number, number>();
     if (qvec && mode === "hybrid") this.fillDenseScores(dense, [qvec], bm25.keys());
-    return this.rank(dense, bm25, k, mode, opts.denseWeight);
+    return fuseScores(dense, bm25, this.fusionWeight(mode, opts.denseWeight)).slice(0, k);
   }
 
   /** A query's vector, from the recent queries' cache when it was asked lately (read-only: it is shared). */
@@ -567,6 +599,12 @@ export class PaperIndex {
 
   /** Papers nearest to a stored paper, found by arXiv id, URL, canonical id or title. */
   async related(ref: string, opts: QueryOptions = {}): Promise<RelatedResult> {
+    const { paper, hits } = await this.relatedRanked(ref, opts);
+    return { paper, hits: this.hitsOf(hits) };
+  }
+
+  /** `related`'s ranking, without reading the papers of the hits (`hitsOf` does). */
+  async relatedRanked(ref: string, opts: QueryOptions = {}): Promise<RankedRelated> {
     const k = checkK(opts.k ?? 10);
     const paper = this.resolvePaper(ref);
     const mode = opts.mode ?? "hybrid";
@@ -593,7 +631,7 @@ export class PaperIndex {
       dense = await denseSearch;
       if (mode === "hybrid") this.fillDenseScores(dense, qvecs, bm25.keys());
     }
-    return { paper, hits: this.rank(dense, bm25, k, mode, opts.denseWeight) };
+    return { paper, hits: fuseScores(dense, bm25, this.fusionWeight(mode, opts.denseWeight)).slice(0, k) };
   }
 
   /** A stored paper's unit vector (the mean of its vectors when an older index holds several). */
@@ -713,18 +751,13 @@ export class PaperIndex {
     }
   }
 
-  private rank(dense: Map<number, number>, bm25: Map<number, number>, k: number, mode: QueryOptions["mode"], weight?: number): SearchHit[] {
-    const w = mode === "dense" ? 1 : mode === "bm25" ? 0 : (weight ?? this.denseWeight);
-    const fused = fuseScores(dense, bm25, w).slice(0, k);
-    const papers = new Map(this.store.getMany(fused.map((f) => f.rowid)).map((p) => [p.rowid, p]));
-    return fused
-      .filter((f) => papers.has(f.rowid))
-      .map((f) => {
-        const hit: SearchHit = { paper: papers.get(f.rowid)!, score: f.score };
-        if (f.dense !== undefined) hit.dense = f.dense;
-        if (f.bm25 !== undefined) hit.bm25 = f.bm25;
-        return hit;
-      });
+  private fusionWeight(mode: QueryOptions["mode"], weight?: number): number {
+    return mode === "dense" ? 1 : mode === "bm25" ? 0 : (weight ?? this.denseWeight);
+  }
+
+  /** Ranked hits with their papers, read from this index's store. */
+  hitsOf(ranked: readonly RankedHit[]): SearchHit[] {
+    return hitsWithPapers(ranked, (rowids) => this.store.getMany(rowids));
   }
 
   stats(): ReturnType<PaperStore["stats"]> & {

@@ -7,7 +7,9 @@
  * Each worker opens the index read-only with its own embedder, so each holds a copy of the HNSW
  * graph and the BM25 index in memory; the bot's main thread, whose searches run here, holds neither
  * unless something there needs them (PaperIndex's deferVectorGraph; a digest builds BM25), and no
- * model: what it embeds goes to a worker (ThreadEmbedder, below). One worker
+ * model: what it embeds goes to a worker (ThreadEmbedder, below). Given the main thread's store
+ * (`papersOf`), a worker answers with ranked row ids and the papers are read here: under load the
+ * worker is the bottleneck and this thread has CPU to spare (RankedHit). One worker
  * is the default (SEARCH_THREADS), 0 runs searches on the calling thread. A worker answers one
  * request at a time, in order; requests wait in one queue here and go to a worker with room. A
  * worker that dies fails the requests it held with an error and is started again for the next.
@@ -17,7 +19,16 @@ import { startTsWorker } from "../ts-worker.js";
 import type { PrecisionSetting } from "../embed/precision.js";
 import type { Device, EmbedKind, EmbedResult, Embedder } from "../embed/types.js";
 import type { LogFields, Logger, LogLevel } from "../log.js";
-import { PaperNotFoundError, SearchInputError, type PaperIndex, type QueryOptions, type RelatedResult } from "./paper-index.js";
+import {
+  hitsWithPapers,
+  PaperNotFoundError,
+  SearchInputError,
+  type PaperIndex,
+  type QueryOptions,
+  type RankedHit,
+  type RankedRelated,
+  type RelatedResult,
+} from "./paper-index.js";
 import type { SearchHit, StoredPaper } from "./types.js";
 import { PaperhoundError } from "../errors.js";
 
@@ -60,6 +71,8 @@ export interface SearchRequest {
   op: SearchOp;
   ref: string;
   opts?: QueryOptions;
+  /** "search", "related": answer with ranked hits (RankedHit); the asking thread reads their papers. */
+  ranked?: boolean;
   /** "embed": the texts and their kind. */
   texts?: string[];
   kind?: EmbedKind;
@@ -196,16 +209,21 @@ export class SearchThreads implements PaperSearch {
     private readonly setup: SearchWorkerSetup,
     private readonly logger: Logger,
     count: number,
+    private readonly papersOf?: (rowids: number[]) => StoredPaper[],
   ) {
     this.workers = new Array<SearchWorker | undefined>(count).fill(undefined);
     this.starting = new Array<Promise<SearchWorker> | undefined>(count).fill(undefined);
     this.inFlight = new Array<number>(count).fill(0);
   }
 
-  /** Starts every worker; resolves when all have opened the index (or rejects with the first failure). */
-  static async start(setup: SearchWorkerSetup, opts: { count: number; logger: Logger }): Promise<SearchThreads> {
+  /**
+   * Starts every worker; resolves when all have opened the index (or rejects with the first failure).
+   * `papersOf` (the calling thread's store): the workers answer with ranked hits and their papers are
+   * read here, so a worker neither reads nor copies them (RankedHit). Without it, workers send papers.
+   */
+  static async start(setup: SearchWorkerSetup, opts: { count: number; logger: Logger; papersOf?: (rowids: number[]) => StoredPaper[] }): Promise<SearchThreads> {
     if (!Number.isInteger(opts.count) || opts.count < 1) throw new RangeError(`SearchThreads needs at least one thread, got ${opts.count}`);
-    const threads = new SearchThreads(setup, opts.logger, opts.count);
+    const threads = new SearchThreads(setup, opts.logger, opts.count, opts.papersOf);
     try {
       await Promise.all(threads.workers.map((_, slot) => threads.worker(slot)));
     } catch (err) {
@@ -219,12 +237,17 @@ export class SearchThreads implements PaperSearch {
     return this.workers.length;
   }
 
-  search(query: string, opts?: QueryOptions): Promise<SearchHit[]> {
-    return this.send("search", query, opts) as Promise<SearchHit[]>;
+  async search(query: string, opts?: QueryOptions): Promise<SearchHit[]> {
+    const papersOf = this.papersOf;
+    if (!papersOf) return (await this.send("search", query, opts)) as SearchHit[];
+    return hitsWithPapers((await this.send("search", query, opts, { ranked: true })) as RankedHit[], papersOf);
   }
 
-  related(ref: string, opts?: QueryOptions): Promise<RelatedResult> {
-    return this.send("related", ref, opts) as Promise<RelatedResult>;
+  async related(ref: string, opts?: QueryOptions): Promise<RelatedResult> {
+    const papersOf = this.papersOf;
+    if (!papersOf) return (await this.send("related", ref, opts)) as RelatedResult;
+    const { paper, hits } = (await this.send("related", ref, opts, { ranked: true })) as RankedRelated;
+    return { paper, hits: hitsWithPapers(hits, papersOf) };
   }
 
   resolvePaper(ref: string): Promise<StoredPaper> {
@@ -267,9 +290,9 @@ export class SearchThreads implements PaperSearch {
    * than QUERIES_PER_WORKER: a worker answers one at a time, so a query handed to a busy worker
    * would wait behind its queue even when another worker is free.
    */
-  private send(op: SearchOp, ref: string, opts?: QueryOptions, embed?: { texts: string[]; kind: EmbedKind }): Promise<unknown> {
+  private send(op: SearchOp, ref: string, opts?: QueryOptions, extra?: Pick<SearchRequest, "texts" | "kind" | "ranked">): Promise<unknown> {
     if (this.stopped) return Promise.reject(new SearchThreadError(STOPPED));
-    const req: SearchRequest = { id: this.nextId++, op, ref, ...embed };
+    const req: SearchRequest = { id: this.nextId++, op, ref, ...extra };
     if (opts !== undefined) req.opts = opts;
     return new Promise((resolve, reject) => {
       this.waiting.push({ req, resolve, reject });

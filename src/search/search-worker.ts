@@ -65,8 +65,9 @@ async function main(): Promise<void> {
 async function answer(index: PaperIndex, req: SearchRequest, overlap: boolean): Promise<void> {
   try {
     let value: unknown;
-    if (req.op === "search") value = await index.search(req.ref, { ...req.opts, overlap });
-    else if (req.op === "related") value = await index.related(req.ref, { ...req.opts, overlap });
+    const opts = { ...req.opts, overlap };
+    if (req.op === "search") value = req.ranked ? await index.searchRanked(req.ref, opts) : await index.search(req.ref, opts);
+    else if (req.op === "related") value = req.ranked ? await index.relatedRanked(req.ref, opts) : await index.related(req.ref, opts);
     else if (req.op === "resolvePaper") value = index.resolvePaper(req.ref);
     else if (req.op === "embed") value = await index.embedder.embedDetailed(req.texts ?? [], req.kind!); // SearchThreads.embedDetailed sends both
     else {

@@ -118,6 +118,46 @@ describe("search threads", () => {
     await expect(own.search("anything")).rejects.toThrow(/stopped/);
   });
 
+  it("with papersOf, answer with ranked hits and read their papers on the asking thread: the same hits", async () => {
+    const asked: number[][] = [];
+    const papersOf = (rowids: number[]) => {
+      asked.push(rowids);
+      return t.index.store.getMany(rowids);
+    };
+    const own = await SearchThreads.start(setup(), { count: 1, logger: quietLogger(), papersOf });
+    try {
+      for (const query of ["sparse attention for long documents", "equivariant networks"]) {
+        const here = await t.index.search(query, { k: 6 });
+        expect(await own.search(query, { k: 6 })).toEqual(here);
+        expect(asked.at(-1)).toEqual(here.map((h) => h.paper.rowid));
+      }
+      const related = await t.index.related("2410.00001", { k: 5 });
+      expect(await own.related("2410.00001", { k: 5 })).toEqual(related);
+      expect(asked.at(-1)).toEqual(related.hits.map((h) => h.paper.rowid));
+      // The worker's ranking is what PaperIndex ranks before reading papers.
+      const ranked = await t.index.searchRanked("equivariant networks", { k: 6 });
+      expect(ranked.map((r) => r.rowid)).toEqual((await t.index.search("equivariant networks", { k: 6 })).map((h) => h.paper.rowid));
+      expect(ranked[0]).not.toHaveProperty("paper");
+    } finally {
+      await own.close();
+    }
+  });
+
+  it("drop a ranked hit whose paper the asking thread no longer finds, keeping the order of the rest", async () => {
+    const here = await t.index.search("sparse attention", { k: 5 });
+    const gone = here[1]!.paper.rowid;
+    const own = await SearchThreads.start(setup(), {
+      count: 1,
+      logger: quietLogger(),
+      papersOf: (rowids) => t.index.store.getMany(rowids.filter((r) => r !== gone)).reverse(),
+    });
+    try {
+      expect(await own.search("sparse attention", { k: 5 })).toEqual(here.filter((h) => h.paper.rowid !== gone));
+    } finally {
+      await own.close();
+    }
+  });
+
   it("refuse to start when a worker cannot open the index, naming why", async () => {
     const bad = { dir: t.dir, embedder: { ...setup().embedder, model: "/nonexistent/model-dir" } };
     await expect(SearchThreads.start(bad, { count: 1, logger: quietLogger() })).rejects.toThrow(/nonexistent\/model-dir/);
