@@ -68,7 +68,7 @@ async function worker(): Promise<void> {
     else sent = fake.slashCommand("paper", { query: titleSpan(p.title, rand), count: 5 });
     try {
       // The first response (the reply itself, or a deferral), then the message that answers.
-      const first = await fake.waitForCall((c) => c.method === "POST" && c.path.endsWith(`/${sent.token}/callback`), 30_000);
+      const first = await fake.waitForTokenCall(sent.token, (c) => c.method === "POST" && c.path.endsWith("/callback"), 30_000);
       const final = await fake.waitForAnswer(sent.token, 30_000);
       const message = final.message as { embeds?: { title?: string }[] };
       if (timed) {

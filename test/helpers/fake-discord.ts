@@ -25,6 +25,11 @@ export function isAnswer(c: RestCall, token: string): boolean {
   return c.method === "POST" && c.path.startsWith("/webhooks/") && c.path.endsWith(`/${token}`);
 }
 
+/** The interaction token of a callback or webhook route (/interactions/ID/TOKEN/callback, /webhooks/APP/TOKEN[/...]). */
+function tokenOfPath(path: string): string | undefined {
+  return /^\/interactions\/[^/]+\/([^/]+)\/callback$/.exec(path)?.[1] ?? /^\/webhooks\/[^/]+\/([^/]+)(?:\/|$)/.exec(path)?.[1];
+}
+
 export interface RestCall {
   method: string;
   /** Path after /api/v10, %-decoded: /interactions/1/tok/callback, /webhooks/app/tok/messages/@original */
@@ -65,6 +70,8 @@ const user = (id: string, name: string, bot = false) => ({ id, username: name, d
 
 export class FakeDiscord {
   readonly calls: RestCall[] = [];
+  /** The same calls by the interaction token in their path (callback and webhook routes). */
+  private readonly callsByToken = new Map<string, RestCall[]>();
   /** Heartbeats received: connection number (1, 2, ...) and time (performance.now()). */
   readonly heartbeats: { conn: number; at: number }[] = [];
   private connections = 0;
@@ -319,19 +326,19 @@ export class FakeDiscord {
     return this.calls.filter((c) => c.path.includes(`/${token}/`) || c.path.endsWith(`/${token}`));
   }
 
-  /** Resolves with the first recorded or future call matching `pred`. */
   /**
    * The message that answered an interaction: its reply or update (callback type 4 or 7), the edit
    * of its deferred reply, or a follow-up; `message` is the message's own fields, whichever the route.
    */
   async waitForAnswer(token: string, timeoutMs = 20_000): Promise<{ call: RestCall; message: Json }> {
-    const call = await this.waitForCall((c) => c.status < 300 && isAnswer(c, token), timeoutMs);
+    const call = await this.waitForTokenCall(token, (c) => c.status < 300 && isAnswer(c, token), timeoutMs);
     const body = (call.body ?? {}) as Json;
     return { call, message: (call.path.endsWith("/callback") ? body.data : body) as Json };
   }
 
-  waitForCall(pred: (c: RestCall) => boolean, timeoutMs = 20_000): Promise<RestCall> {
-    const done = this.calls.find(pred);
+  /** Resolves with the first recorded (unless `lookBack` is false) or future call matching `pred`. */
+  waitForCall(pred: (c: RestCall) => boolean, timeoutMs = 20_000, lookBack = true): Promise<RestCall> {
+    const done = lookBack ? this.calls.find(pred) : undefined;
     if (done) return Promise.resolve(done);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no matching REST call within ${timeoutMs} ms; calls: ${JSON.stringify(this.calls.map((c) => `${c.method} ${c.path}`))}`)), timeoutMs);
@@ -345,8 +352,24 @@ export class FakeDiscord {
     });
   }
 
+  /**
+   * `waitForCall` among the calls for one interaction token: what is already recorded is looked up
+   * by token rather than scanned (a load of thousands of interactions scanned every call before).
+   */
+  waitForTokenCall(token: string, pred: (c: RestCall) => boolean, timeoutMs = 20_000): Promise<RestCall> {
+    const done = this.callsByToken.get(token)?.find(pred);
+    if (done) return Promise.resolve(done);
+    return this.waitForCall((c) => tokenOfPath(c.path) === token && pred(c), timeoutMs, false);
+  }
+
   private record(c: RestCall): void {
     this.calls.push(c);
+    const token = tokenOfPath(c.path);
+    if (token !== undefined) {
+      const list = this.callsByToken.get(token);
+      if (list) list.push(c);
+      else this.callsByToken.set(token, [c]);
+    }
     for (const w of [...this.waiters]) {
       if (w.pred(c)) {
         this.waiters.splice(this.waiters.indexOf(w), 1);

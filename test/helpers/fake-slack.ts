@@ -83,6 +83,8 @@ export interface SignedResponse {
 export class FakeSlack {
   readonly apiCalls: ApiCall[] = [];
   readonly responses: ResponseCall[] = [];
+  /** The same responses by response_url id: `responsesTo` runs at every request for every waiter, so it must not scan them all. */
+  private readonly responsesById = new Map<string, ResponseCall[]>();
   /** File bytes posted to an upload URL that files.getUploadURLExternal handed out (as text). */
   readonly uploads: { fileId: string; body: string }[] = [];
   /** Files users shared in channels (newest last), listed by files.list and served at url_private_download. */
@@ -148,7 +150,7 @@ export class FakeSlack {
   }
 
   responsesTo(id: string): ResponseCall[] {
-    return this.responses.filter((r) => r.id === id);
+    return [...(this.responsesById.get(id) ?? [])];
   }
 
   /** Resolves when `check()` returns a value (checked at every recorded request), or fails after `timeoutMs`. */
@@ -246,7 +248,11 @@ export class FakeSlack {
     } else if (url.pathname.startsWith("/response/")) {
       const id = url.pathname.slice("/response/".length);
       reply = this.responseScripts.get(id)?.shift() ?? { body: "ok" };
-      this.responses.push({ id, body: parseBody(raw, "application/json"), at: Date.now(), status: reply.status ?? 200 });
+      const response: ResponseCall = { id, body: parseBody(raw, "application/json"), at: Date.now(), status: reply.status ?? 200 };
+      this.responses.push(response);
+      const forId = this.responsesById.get(id);
+      if (forId) forId.push(response);
+      else this.responsesById.set(id, [response]);
     } else {
       reply = { status: 404, body: "not found" };
     }
