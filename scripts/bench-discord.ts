@@ -1,5 +1,5 @@
 /**
- * npm run bench:discord -- [--index DIR] [--n 200] [--concurrency 20] [--heartbeat 1000] [--related 0.2]
+ * npm run bench:discord -- [--index DIR] [--n 200] [--concurrency 20] [--heartbeat 1000] [--related 0.2] [--warmup 300]
  *
  * The Discord adapter under load: the real discord.js client, connected to the fake Discord of the
  * tests (test/helpers/fake-discord.ts) on 127.0.0.1, receives N slash commands with C in flight
@@ -128,7 +128,7 @@ async function main(): Promise<void> {
     ["index load", `${(loadMs / 1000).toFixed(1)} s`],
     ["search threads (SEARCH_THREADS)", searchThreads === 0 ? "0 (searches on the main thread)" : String(searchThreads)],
     ["vector search (VECTOR_SIMD)", `hnswlib-node ${hnswlib.build} build`],
-    ["interactions", `${interactionMs.length} of ${N} (${C} in flight, ${Math.round(RELATED * 100)}% /related)`],
+    ["interactions", `${interactionMs.length} of ${N} (${C} in flight, ${Math.round(RELATED * 100)}% /related; ${args.warmup} before them, not timed)`],
     ["interaction → answer p50 / p95 / p99 / max", `${f(percentile(interactionMs, 50))} / ${f(percentile(interactionMs, 95))} / ${f(percentile(interactionMs, 99))} / ${f(percentile(interactionMs, 100))} ms`],
     ["interaction → first response p50 / p99 / max", `${f(percentile(deferMs, 50))} / ${f(percentile(deferMs, 99))} / ${f(percentile(deferMs, 100))} ms`],
     ["answered through a deferral", `${r.deferred} of ${interactionMs.length}`],
@@ -146,6 +146,7 @@ async function main(): Promise<void> {
       papers,
       n: N,
       concurrency: C,
+      warmup: args.warmup,
       search_threads: searchThreads,
       related_share: RELATED,
       p50_ms: percentile(interactionMs, 50),

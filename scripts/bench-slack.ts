@@ -1,5 +1,5 @@
 /**
- * npm run bench:slack -- [--index DIR] [--n 200] [--concurrency 20] [--related 0.2]
+ * npm run bench:slack -- [--index DIR] [--n 200] [--concurrency 20] [--related 0.2] [--warmup 300]
  *
  * The Slack adapter under load: the real bolt App in HTTP mode on 127.0.0.1 receives N signed slash
  * commands with C in flight (/paper with 3-6 words of a random stored title; a share of /related
@@ -103,7 +103,7 @@ async function main(): Promise<void> {
 
   const row = (name: string, xs: number[]) => `${name.padEnd(22)} ${percentile(xs, 50).toFixed(1).padStart(8)} ${percentile(xs, 95).toFixed(1).padStart(8)} ${percentile(xs, 99).toFixed(1).padStart(8)} ms`;
   process.stdout.write(
-    `${papers} papers; ${N} slash commands, ${C} in flight, ${(N / (wallMs / 1000)).toFixed(0)}/s, errors ${errors}; search threads ${searchThreads}\n`,
+    `${papers} papers; ${N} slash commands (${args.warmup} before them, not timed), ${C} in flight, ${(N / (wallMs / 1000)).toFixed(0)}/s, errors ${errors}; search threads ${searchThreads}\n`,
   );
   process.stdout.write(`${"".padEnd(22)} ${"p50".padStart(8)} ${"p95".padStart(8)} ${"p99".padStart(8)}\n`);
   process.stdout.write(`${row("request → ack", ackMs)}\n${row("request → respond()", resultMs)}\n`);
@@ -115,6 +115,7 @@ async function main(): Promise<void> {
       papers,
       n: N,
       concurrency: C,
+      warmup: args.warmup,
       search_threads: searchThreads,
       ackP50: percentile(ackMs, 50),
       ackP99: percentile(ackMs, 99),
