@@ -269,8 +269,8 @@ export class PaperIndex {
   denseWeight: number;
   /**
    * BM25-only candidates that get an exact dense score before fusion (in BM25 rank order); the rest
-   * get the dense floor. Per model (model-tuning.ts). Each scored candidate costs a read of its stored
-   * vector (a positioned file read for indexes opened for queries, an hnswlib getPoint of ~40 µs otherwise).
+   * get the dense floor. Per model (model-tuning.ts). All are scored in one native call where the
+   * graph is in memory (VectorIndex.similarities), else each costs a read of its stored vector.
    */
   denseFillTop: number;
   /** Passages embedded per paper, at most (per model: model-tuning.ts); the evaluation varies it. */
@@ -575,7 +575,7 @@ export class PaperIndex {
     const bm25 = mode === "dense" ? new Map<number, number>() : settleOnThrow(denseSearch, () => this.bm25Candidates(text, want, opts.filters));
     const dense = denseSearch ? await denseSearch : new Map<number, number>();
     if (qvec && mode === "hybrid") this.fillDenseScores(dense, [qvec], bm25.keys());
-    return fuseScores(dense, bm25, this.fusionWeight(mode, opts.denseWeight)).slice(0, k);
+    return this.rank(dense, bm25, k, mode, opts.denseWeight);
   }
 
   /** A query's vector, from the recent queries' cache when it was asked lately (read-only: it is shared). */
@@ -631,7 +631,7 @@ export class PaperIndex {
       dense = await denseSearch;
       if (mode === "hybrid") this.fillDenseScores(dense, qvecs, bm25.keys());
     }
-    return { paper, hits: fuseScores(dense, bm25, this.fusionWeight(mode, opts.denseWeight)).slice(0, k) };
+    return { paper, hits: this.rank(dense, bm25, k, mode, opts.denseWeight) };
   }
 
   /** A stored paper's unit vector (the mean of its vectors when an older index holds several). */
@@ -731,8 +731,8 @@ export class PaperIndex {
       if (budget-- <= 0) break;
       if (!dense.has(rowid)) wanted.push(rowid);
     }
-    // One store query for all their labels (a query per paper cost ~0.5 ms a search at 140k papers),
-    // and one call per query vector for all their scores.
+    // Their labels from the store's in-memory label cache (a SQL query for them cost ~0.1 ms a search
+    // at 140k papers), and one call per query vector for all their scores.
     const labelsOf = this.store.labelsOfPapers(wanted);
     const labels: number[] = [];
     const owners: number[] = [];
@@ -751,8 +751,10 @@ export class PaperIndex {
     }
   }
 
-  private fusionWeight(mode: QueryOptions["mode"], weight?: number): number {
-    return mode === "dense" ? 1 : mode === "bm25" ? 0 : (weight ?? this.denseWeight);
+  /** The k best of the fused candidates (their papers not read: `hitsOf`). */
+  private rank(dense: Map<number, number>, bm25: Map<number, number>, k: number, mode: QueryOptions["mode"], weight?: number): RankedHit[] {
+    const w = mode === "dense" ? 1 : mode === "bm25" ? 0 : (weight ?? this.denseWeight);
+    return fuseScores(dense, bm25, w).slice(0, k);
   }
 
   /** Ranked hits with their papers, read from this index's store. */

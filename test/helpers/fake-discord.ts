@@ -25,9 +25,9 @@ export function isAnswer(c: RestCall, token: string): boolean {
   return c.method === "POST" && c.path.startsWith("/webhooks/") && c.path.endsWith(`/${token}`);
 }
 
-/** The interaction token of a callback or webhook route (/interactions/ID/TOKEN/callback, /webhooks/APP/TOKEN[/...]). */
+/** The interaction token of an interaction or webhook route (/interactions/ID/TOKEN/callback, /webhooks/APP/TOKEN[/...]). */
 function tokenOfPath(path: string): string | undefined {
-  return /^\/interactions\/[^/]+\/([^/]+)\/callback$/.exec(path)?.[1] ?? /^\/webhooks\/[^/]+\/([^/]+)(?:\/|$)/.exec(path)?.[1];
+  return /^\/(?:interactions|webhooks)\/[^/]+\/([^/]+)(?:\/|$)/.exec(path)?.[1];
 }
 
 export interface RestCall {
@@ -70,7 +70,7 @@ const user = (id: string, name: string, bot = false) => ({ id, username: name, d
 
 export class FakeDiscord {
   readonly calls: RestCall[] = [];
-  /** The same calls by the interaction token in their path (callback and webhook routes). */
+  /** The same calls by the interaction token in their path (interaction and webhook routes). */
   private readonly callsByToken = new Map<string, RestCall[]>();
   /** Heartbeats received: connection number (1, 2, ...) and time (performance.now()). */
   readonly heartbeats: { conn: number; at: number }[] = [];
@@ -323,7 +323,7 @@ export class FakeDiscord {
 
   /** Calls made for one interaction token (its callback and its webhook routes), in order. */
   callsFor(token: string): RestCall[] {
-    return this.calls.filter((c) => c.path.includes(`/${token}/`) || c.path.endsWith(`/${token}`));
+    return [...(this.callsByToken.get(token) ?? [])];
   }
 
   /**
