@@ -89,12 +89,26 @@ class PaperPieces:
         if slot >= 0:
             query = self._ids(*self.titles[paper])
             return query[:Q_MAX], self._pack([], sentences, D_MAX), paper
-        eligible = [j for j in sentences if self.sentence_query[j]]
-        pick = eligible[int(rng.integers(len(eligible)))]
+        pick = self._query_sentence(paper, rng)
+        return self._ids(int(self.sentence_starts[pick]), int(self.sentence_lens[pick]))[:Q_MAX], self._ict_doc(paper, pick), paper
+
+    def _query_sentence(self, paper: int, rng: np.random.Generator) -> int:
+        eligible = [j for j in range(int(self.first_sentence[paper]), int(self.first_sentence[paper + 1])) if self.sentence_query[j]]
+        return eligible[int(rng.integers(len(eligible)))] if eligible else -1
+
+    def _ict_doc(self, paper: int, pick: int) -> np.ndarray:
+        """"Title. " and the abstract's sentences but `pick` (-1: all), packed into the window."""
         prefix = self._ids(*self.prefixes[paper])
-        rest = [j for j in sentences if j != pick]
-        doc = self._pack([prefix], rest, max(16, D_MAX - len(prefix)))
-        return self._ids(int(self.sentence_starts[pick]), int(self.sentence_lens[pick]))[:Q_MAX], doc, paper
+        rest = [j for j in range(int(self.first_sentence[paper]), int(self.first_sentence[paper + 1])) if j != pick]
+        return self._pack([prefix], rest, max(16, D_MAX - len(prefix)))
+
+    def document(self, paper: int, like_slot: int, rng: np.random.Generator) -> np.ndarray:
+        """A document of `paper` shaped as the documents of `like_slot`'s kind: the first passage
+        without the title (a title slot), or "Title. " and the rest with one query sentence taken
+        out (an ICT slot), so a negative differs from the positive in content, not in form."""
+        if like_slot >= 0:
+            return self._pack([], list(range(int(self.first_sentence[paper]), int(self.first_sentence[paper + 1]))), D_MAX)
+        return self._ict_doc(paper, self._query_sentence(paper, rng))
 
 
 class StepBatches(torch.utils.data.IterableDataset):
@@ -125,16 +139,43 @@ class StepBatches(torch.utils.data.IterableDataset):
 
 
 class PaperBatches(StepBatches):
-    """Query and document ids and masks, and the paper of each pair, drawn from the papers."""
+    """Query and document ids and masks, and the paper of each pair, drawn from the papers; with
+    `negatives` (rows of paper indices, best first, -1 for none: negatives-train.bin) also one hard
+    negative document per pair and its paper, drawn from each row past its first `skip` (the
+    closest are the likeliest to be relevant after all)."""
 
-    def __init__(self, pieces: PaperPieces, batch: int, seed: int, start: int, end: int) -> None:
+    def __init__(self, pieces: PaperPieces, batch: int, seed: int, start: int, end: int,
+                 negatives: np.ndarray | None = None, skip: int = 0) -> None:
         super().__init__(len(pieces.slots), batch, seed, start, end)
         self.pieces = pieces
+        if negatives is not None:
+            if negatives.ndim != 2 or len(negatives) != len(pieces):
+                raise ValueError(f"hard negatives: {len(negatives)} rows for {len(pieces)} papers (prepare the data again)")
+            if not 0 <= skip < negatives.shape[1]:
+                raise ValueError(f"negative skip must be from 0 to {negatives.shape[1] - 1}, got {skip}")
+        self.negatives, self.skip = negatives, skip
+
+    def negative_of(self, paper: int, rng: np.random.Generator) -> int:
+        """One of the paper's hard negatives, or a random other paper where it has none."""
+        row = self.negatives[paper, self.skip:]
+        row = row[row >= 0]
+        if len(row):
+            return int(row[int(rng.integers(len(row)))])
+        other = int(rng.integers(len(self.pieces) - 1))
+        return other + (other >= paper)
 
     def batch_at(self, step: int) -> tuple[torch.Tensor, ...]:
         items, epoch, at = self.items_at(step)
         rng = np.random.default_rng([self.seed, epoch, at])
-        pairs = [self.pieces.pair(int(s), rng) for s in self.pieces.slots[items]]
+        slots = self.pieces.slots[items]
+        pairs = [self.pieces.pair(int(s), rng) for s in slots]
         q, qm = pad_batch([p[0] for p in pairs])
         d, dm = pad_batch([p[1] for p in pairs])
-        return q, qm, d, dm, torch.tensor([p[2] for p in pairs])
+        out = (q, qm, d, dm, torch.tensor([p[2] for p in pairs]))
+        if self.negatives is None:
+            return out
+        # Their own generator: the positive pairs stay what they are without negatives.
+        neg_rng = np.random.default_rng([self.seed, epoch, at, 1])
+        papers = [self.negative_of(p[2], neg_rng) for p in pairs]
+        n, nm = pad_batch([self.pieces.document(j, int(s), neg_rng) for j, s in zip(papers, slots)])
+        return (*out, n, nm, torch.tensor(papers))

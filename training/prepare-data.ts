@@ -5,6 +5,7 @@
  * Writes into --out:
  *   pairs-train.bin   int16 records (see RECORD_INTS in pairs.ts): training pairs of 98% of the papers
  *   papers-train.bin  the same papers as tokenised pieces (see encodePaper), for pairs drawn afresh each pass
+ *   negatives-train.bin  int32, NEGATIVES_PER_PAPER per training paper (same order): hard negatives (negatives.ts)
  *   dev-ict.bin       one inverse-cloze pair per dev paper (2%, never trained on), for quick checks
  *   arxiv-dev-ict/    BEIR layout: a sentence of a dev abstract → its paper (the sentence removed)
  *   arxiv-dev-related/ BEIR layout: a dev paper → the dev papers sharing a (rare) author, via /related
@@ -35,9 +36,12 @@ import {
   type CleanPaper,
   type PairKind,
 } from "./pairs.js";
+import { mineNegatives, type NegativePaper } from "./negatives.js";
 
 /** An author in more dev papers than this is probably a common name, not a shared research line. */
 const RARE_AUTHOR_MAX_PAPERS = 5;
+/** Hard negatives kept per training paper; train.py draws from them (and may skip the closest). */
+const NEGATIVES_PER_PAPER = 10;
 
 class RecordWriter {
   private buf = new Int16Array(RECORD_INTS * 4096);
@@ -96,6 +100,7 @@ async function main(): Promise<void> {
 
   const train = new RecordWriter();
   const papers: Int16Array[] = [];
+  const trainText: NegativePaper[] = [];
   const dev: CleanPaper[] = [];
   let lines = 0;
   let badJson = 0;
@@ -122,12 +127,18 @@ async function main(): Promise<void> {
     }
     for (const pair of pairsOf(paper, seed, count)) train.add(pair.kind, tokenizer.encode(pair.query), tokenizer.encode(pair.doc));
     papers.push(encodePaper(paper, tokenizer));
+    trainText.push({ title: paper.title, abstract: paper.abstract });
   }
   progress.finish();
   train.write(path.join(out, "pairs-train.bin"));
   const paperValues = new Int16Array(papers.reduce((n, p) => n + p.length, 0));
   papers.reduce((at, p) => (paperValues.set(p, at), at + p.length), 0);
   writeFileAtomic(path.join(out, "papers-train.bin"), Buffer.from(paperValues.buffer, paperValues.byteOffset, paperValues.byteLength));
+  const mining = createProgress({ label: "hard negatives", total: trainText.length, unit: "papers" });
+  const negatives = mineNegatives(trainText, NEGATIVES_PER_PAPER, (done) => mining.update(done));
+  mining.finish();
+  writeFileAtomic(path.join(out, "negatives-train.bin"), Buffer.from(negatives.buffer, negatives.byteOffset, negatives.byteLength));
+  const negativesFound = negatives.reduce((n, x) => n + (x >= 0 ? 1 : 0), 0);
 
   // Dev: one ICT query per paper; the corpus holds each paper without its query sentence.
   const devIct = new RecordWriter();
@@ -166,7 +177,8 @@ async function main(): Promise<void> {
 
   // Parity reference: the current default model's embeddings of varied texts.
   const texts = JSON.parse(readFileSync(path.join(projectRoot, "training", "reference-texts.json"), "utf8")) as string[];
-  const embedder = await OnnxEmbedder.load(modelDir, { modelId: "use-lite", device: "cpu" });
+  // float32: the parity check compares the PyTorch network with these at cosine ≥ 0.9999, which int8 does not reach.
+  const embedder = await OnnxEmbedder.load(modelDir, { modelId: "use-lite", device: "cpu", precision: "float32" });
   const vectors = await embedder.embed(texts, "passage");
   await embedder.dispose();
   writeFileAtomic(
@@ -183,6 +195,7 @@ async function main(): Promise<void> {
     skipped: Object.fromEntries(cleaner.skipped),
     abstractsCut: cleaner.cut,
     train: { pairs: train.count, kinds: train.kinds, papers: papers.length, paperValues: paperValues.length },
+    negatives: { perPaper: NEGATIVES_PER_PAPER, found: negativesFound },
     dev: { papers: dev.length, ictQueries: ictQueries.length, relatedQueries: relQueries.length, relatedQrels: relQrels.length },
     recordInts: RECORD_INTS,
   };

@@ -3,6 +3,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -12,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from check_parity import MIN_COSINE, parity  # noqa: E402
 from model import NPM_WEIGHTS, TFJS_NAMES, UseLite, pad_batch, read_tfjs_weights  # noqa: E402
 from paper_pairs import PaperBatches, PaperPieces  # noqa: E402
-from train import D_MAX, Q_MAX, RECORD, read_weight_dir  # noqa: E402
+from train import D_MAX, Q_MAX, RECORD, contrastive_loss, read_weight_dir  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = HERE / "data" / "reference.json"
@@ -120,6 +122,56 @@ class PaperPairsTest(unittest.TestCase):
                 PaperPieces.read(Path(tmp) / "cut.bin")
 
 
+class HardNegativesTest(unittest.TestCase):
+    def test_negatives_leave_the_pairs_as_they_were_and_come_from_the_row_past_skip(self) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            synthetic_papers(Path(tmp), 20)
+            pieces = PaperPieces.read(Path(tmp) / "papers-train.bin")
+            # Paper i's negatives: i+1 .. i+4 (mod 20), and paper 7 has none.
+            rows = np.array([[(i + k) % 20 for k in range(1, 5)] for i in range(20)], dtype=np.int32)
+            rows[7] = -1
+            plain = PaperBatches(pieces, 8, seed=1, start=0, end=5)
+            hard = PaperBatches(pieces, 8, seed=1, start=0, end=5, negatives=rows, skip=2)
+            for step in range(5):
+                a, b = plain.batch_at(step), hard.batch_at(step)
+                self.assertEqual(len(b), 8)
+                for x, y in zip(a, b[:5]):
+                    self.assertTrue(torch.equal(x, y))
+                for own, neg in zip(b[4].tolist(), b[7].tolist()):
+                    self.assertNotEqual(own, neg)
+                    if own != 7:
+                        self.assertIn(neg, rows[own, 2:].tolist())
+            # A negative is shaped like its pair's document: a title slot's has no title prefix.
+            doc = pieces.document(3, 0, np.random.default_rng(0))
+            self.assertEqual(len(doc), 4 * 11)
+            ict = pieces.document(3, -1, np.random.default_rng(0))
+            self.assertEqual(len(ict), 5 + 3 * 11)
+            with self.assertRaises(ValueError):
+                PaperBatches(pieces, 8, seed=1, start=0, end=5, negatives=rows[:10])
+
+    def test_loss_with_negatives(self) -> None:
+        torch.manual_seed(0)
+        model = pretrained()
+        q, qm = pad_batch([[11, 12, 13], [40, 41], [70, 71, 72, 73]])
+        d, dm = pad_batch([[11, 12, 14, 15], [40, 42, 43], [70, 71, 90]])
+        owner = torch.tensor([0, 1, 2])
+        no_grad = torch.no_grad()
+        with no_grad:
+            plain = contrastive_loss(model, contextlib.nullcontext(), 0.05, q, qm, d, dm, owner)
+            # A negative that is a copy of another pair's document makes every query's task harder.
+            n, nm = pad_batch([[40, 42, 43], [70, 71, 90], [11, 12, 14, 15]])
+            harder = contrastive_loss(model, contextlib.nullcontext(), 0.05, q, qm, d, dm, owner, n, nm, torch.tensor([1, 2, 0]))
+            self.assertGreater(float(harder), float(plain))
+            # A negative of the query's own paper is not counted against it: with the positives
+            # again as negatives, each query meets the other papers' documents twice, its own once.
+            own = contrastive_loss(model, contextlib.nullcontext(), 0.05, q, qm, d, dm, owner, d, dm, owner)
+            pair = (model(q, qm) @ model(d, dm).T) / 0.05
+            labels = torch.arange(3)
+            hard = pair.masked_fill(torch.eye(3, dtype=torch.bool), float("-inf"))
+            expected = (F.cross_entropy(torch.cat([pair, hard], dim=1), labels) + F.cross_entropy(pair.T, labels)) / 2
+            self.assertAlmostEqual(float(own), float(expected), places=5)
+
+
 class TrainingRunTest(unittest.TestCase):
     def run_train(self, run: Path, data: Path, *extra: str) -> list[dict]:
         cmd = [sys.executable, str(HERE / "train.py"), "--run-dir", str(run), "--data", str(data), "--batch", "8",
@@ -128,22 +180,25 @@ class TrainingRunTest(unittest.TestCase):
         return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
     def test_a_run_in_two_parts_ends_where_one_run_ends(self) -> None:
-        for kind in ("pairs", "papers"):
-            with self.subTest(kind):
-                self.two_parts(kind)
+        for kind, extra in (("pairs", ()), ("papers", ()), ("papers", ("--hard-negatives",))):
+            with self.subTest(kind, extra=extra):
+                self.two_parts(kind, *extra)
 
-    def two_parts(self, kind: str) -> None:
+    def two_parts(self, kind: str, *extra: str) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             data = Path(tmp) / "data"
             data.mkdir()
             synthetic_data(data, 64)
             synthetic_papers(data, 40)
-            whole = self.run_train(Path(tmp) / "whole", data, "--data-kind", kind)
+            np.array([[(i + k) % 40 for k in range(1, 6)] for i in range(40)], dtype="<i4").tofile(data / "negatives-train.bin")
+            (data / "manifest.json").write_text(json.dumps({"negatives": {"perPaper": 5}}))
+            kind_args = ("--data-kind", kind, *extra)
+            whole = self.run_train(Path(tmp) / "whole", data, *kind_args)
             self.assertEqual(whole[-1]["event"], "finished")
-            first = self.run_train(Path(tmp) / "parts", data, "--data-kind", kind, "--part-steps", "3")
+            first = self.run_train(Path(tmp) / "parts", data, *kind_args, "--part-steps", "3")
             self.assertEqual(first[-1]["event"], "stopped")
             self.assertEqual(first[-1]["step"], 3)
-            second = self.run_train(Path(tmp) / "parts", data, "--data-kind", kind)
+            second = self.run_train(Path(tmp) / "parts", data, *kind_args)
             self.assertEqual(second[0]["event"], "resumed")
             self.assertEqual(second[-1]["event"], "finished")
             a = torch.load(Path(tmp) / "whole" / "last.pt")["model"]

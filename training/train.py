@@ -3,7 +3,8 @@
   /usr/bin/python3 training/train.py --run-dir RUN [--data training/data] [--pairs N] [--hours H]
 
 InfoNCE with in-batch negatives, both directions (query -> documents of the batch, document ->
-queries of the batch), temperature fixed. AdamW with linear warm-up and linear decay over the
+queries of the batch), temperature fixed; with --hard-negatives each query also meets one document
+of a paper our BM25 ranks high for its paper's title (negatives-train.bin). AdamW with linear warm-up and linear decay over the
 planned number of pairs. The run is planned in parts: it stops by itself after --hours (or on
 SIGINT/SIGTERM) with a checkpoint, and the same command resumes it exactly where it stopped
 (order of pairs, optimiser and random state). Progress lines carry loss and pairs/s; every
@@ -116,6 +117,27 @@ class RecordBatches(StepBatches):
         return (*batch_tensors(self.records[items], torch.device("cpu"), self.max_query, self.max_doc), torch.from_numpy(items))
 
 
+def contrastive_loss(model: UseLite, autocast, temperature: float, q: torch.Tensor, qm: torch.Tensor, d: torch.Tensor,
+                     dm: torch.Tensor, owner: torch.Tensor, n: torch.Tensor | None = None, nm: torch.Tensor | None = None,
+                     n_owner: torch.Tensor | None = None) -> torch.Tensor:
+    """InfoNCE both ways: each query against the batch's documents (and the hard negatives, when
+    given), each document against the batch's queries. A document of the query's own paper is
+    never counted as its negative."""
+    with autocast:
+        qv, dv = model(q, qm), model(d, dm)
+        nv = model(n, nm) if n is not None else None
+    qv, dv = qv.float(), dv.float()
+    eye = torch.eye(len(owner), dtype=torch.bool, device=owner.device)
+    # Two pairs of one paper in a batch are not each other's negatives.
+    pair_logits = ((qv @ dv.T) / temperature).masked_fill((owner[:, None] == owner[None, :]) & ~eye, float("-inf"))
+    labels = torch.arange(len(owner), device=owner.device)
+    doc_loss = F.cross_entropy(pair_logits.T, labels)
+    if nv is None:
+        return (F.cross_entropy(pair_logits, labels) + doc_loss) / 2
+    hard_logits = ((qv @ nv.float().T) / temperature).masked_fill(owner[:, None] == n_owner[None, :], float("-inf"))
+    return (F.cross_entropy(torch.cat([pair_logits, hard_logits], dim=1), labels) + doc_loss) / 2
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run-dir", required=True, help="checkpoints and the log go here; an existing run resumes")
@@ -135,6 +157,10 @@ def main() -> int:
     ap.add_argument("--max-doc-tokens", type=int, default=D_MAX, help="train on documents cut to this many tokens")
     ap.add_argument("--max-query-tokens", type=int, default=Q_MAX)
     ap.add_argument("--kinds", default="title,ict", help="pair kinds to use (title, ict; fixed pairs only)")
+    ap.add_argument("--hard-negatives", action="store_true",
+                    help="add one BM25-mined hard negative document per pair (negatives-train.bin; papers data only)")
+    ap.add_argument("--negative-skip", type=int, default=2,
+                    help="draw hard negatives past this many of each paper's closest (likeliest false negatives)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--hours", type=float, default=0, help="stop (with a checkpoint) after this long; 0 = no limit")
     ap.add_argument("--part-steps", type=int, default=0, help="stop (with a checkpoint) after this many steps of this part; 0 = no limit")
@@ -166,7 +192,16 @@ def main() -> int:
             papers_file = data / "papers-train.bin.xz"
         pieces = PaperPieces.read(papers_file)
         slots = len(pieces.slots)
+        negatives = None
+        if args.hard_negatives:
+            manifest = json.loads((data / "manifest.json").read_text())
+            per_paper = int(manifest.get("negatives", {}).get("perPaper", 0))
+            if not per_paper or not (data / "negatives-train.bin").exists():
+                raise SystemExit(f"train: --hard-negatives needs {data / 'negatives-train.bin'}: run npm run train:prepare again")
+            negatives = np.fromfile(data / "negatives-train.bin", dtype="<i4").reshape(-1, per_paper)
     else:
+        if args.hard_negatives:
+            raise SystemExit("train: --hard-negatives needs --data-kind papers")
         records = load_records(data / "pairs-train.bin")
         kinds = {"title": 0, "ict": 1}
         records = records[np.isin(records[:, 0], [kinds[k] for k in args.kinds.split(",")])]
@@ -223,7 +258,7 @@ def main() -> int:
 
     endless = 10**12
     if args.data_kind == "papers":
-        source = PaperBatches(pieces, args.batch, args.seed, step, endless)
+        source = PaperBatches(pieces, args.batch, args.seed, step, endless, negatives, args.negative_skip)
     else:
         source = RecordBatches(records, args.batch, args.seed, step, endless, args.max_query_tokens, args.max_doc_tokens)
     loader = torch.utils.data.DataLoader(source, batch_size=None, num_workers=args.workers, **({"prefetch_factor": 4} if args.workers else {}))
@@ -240,15 +275,8 @@ def main() -> int:
             break
         if args.part_steps and step - part_start_step >= args.part_steps:
             break
-        q, qm, d, dm, owner = (t.to(device, non_blocking=True) for t in next(batches))
-        with autocast:
-            qv, dv = model(q, qm), model(d, dm)
-        logits = (qv.float() @ dv.float().T) / args.temperature
-        # Two pairs of one paper in a batch are not each other's negatives.
-        same = (owner[:, None] == owner[None, :]) & ~torch.eye(len(owner), dtype=torch.bool, device=device)
-        logits = logits.masked_fill(same, float("-inf"))
-        labels = torch.arange(len(owner), device=device)
-        loss = (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
+        q, qm, d, dm, owner, *hard = (t.to(device, non_blocking=True) for t in next(batches))
+        loss = contrastive_loss(model, autocast, args.temperature, q, qm, d, dm, owner, *hard)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
