@@ -1,5 +1,6 @@
 /** The `paperhound` command, run as a child process exactly as users run it. */
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -193,6 +194,51 @@ describeBuilder("paperhound build-model", () => {
       const again = await run(["build-model", "--model", "paperhound-sci-1", "--out", out, "--if-missing", "--quiet"]);
       expect(again).toEqual({ code: 0, stdout: "", stderr: "" });
       expect(statSync(onnx).mtimeMs).toBe(before);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
+describeBuilder("paperhound build-model --weights (a trained candidate)", () => {
+  it("builds the candidate's weights as the network, which EMBED_MODEL=<out> then embeds with", { timeout: 60_000 }, async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), "paperhound-candidate-"));
+    try {
+      // A candidate as training/export.py writes one: another model id, one weight changed (its signs flipped).
+      const weights = path.join(tmp, "weights");
+      mkdirSync(weights);
+      const shipped = path.join(projectRoot, "weights", "paperhound-sci-1");
+      const manifest = JSON.parse(readFileSync(path.join(shipped, "weights.json"), "utf8")) as { model: string; sha256: string; weights: { shape: number[]; offset: number }[] };
+      const bin = readFileSync(path.join(shipped, "weights.bin"));
+      const first = manifest.weights[0]!;
+      const count = first.shape.reduce((a, b) => a * b, 1);
+      for (let i = 0; i < count; i++) bin[first.offset + 2 * i + 1]! ^= 0x80; // little-endian float16: the sign bit
+      writeFileSync(path.join(weights, "weights.bin"), bin);
+      writeFileSync(path.join(weights, "weights.json"), JSON.stringify({ ...manifest, model: "paperhound-sci-2", sha256: createHash("sha256").update(bin).digest("hex") }));
+
+      const out = path.join(tmp, "candidate", "paperhound-sci-1");
+      const built = await run(["build-model", "--model", "paperhound-sci-1", "--weights", weights, "--out", out]);
+      expect(built.code, built.stderr).toBe(0);
+      expect(JSON.parse(readFileSync(path.join(out, "paperhound-build.json"), "utf8")).source).toMatch(/^candidate .*weights\.bin sha256:[0-9a-f]{64}$/);
+      const vectorOf = async (model: string[]): Promise<number[]> => {
+        const r = await run(["embed", "--json", ...model, "graph neural networks for molecules"]);
+        expect(r.code, r.stderr).toBe(0);
+        return (JSON.parse(r.stdout) as { vector: number[] }).vector;
+      };
+      const [candidate, shippedVector] = [await vectorOf(["--model", out]), await vectorOf([])];
+      expect(candidate).toHaveLength(512);
+      const cosine = candidate.reduce((sum, x, i) => sum + x * shippedVector[i]!, 0);
+      expect(cosine).toBeLessThan(0.999);
+
+      // The folder must be named after the network (its tokenizer and tuning are found by that name).
+      const misnamed = await run(["build-model", "--model", "paperhound-sci-1", "--weights", weights, "--out", path.join(tmp, "elsewhere")]);
+      expect(misnamed.code).toBe(1);
+      expect(misnamed.stderr).toContain("must be a folder named paperhound-sci-1");
+      const noOut = await run(["build-model", "--model", "paperhound-sci-1", "--weights", weights]);
+      expect(noOut.stderr).toContain("--weights needs --model");
+      const missing = await run(["build-model", "--model", "paperhound-sci-1", "--weights", path.join(tmp, "nothing"), "--out", path.join(tmp, "b", "paperhound-sci-1")]);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain(`${path.join(tmp, "nothing", "weights.json")} is missing`);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }

@@ -180,10 +180,16 @@ function halfTable(): Float32Array {
  * float16 values, checked against the manifest's size and sha256, every weight present with its
  * shape and finite. Errors name the file and say what to do.
  */
-export async function readShippedWeights(dir: string, id: string): Promise<{ weights: NetworkWeights; sha256: string }> {
+export async function readShippedWeights(
+  dir: string,
+  id: string,
+  opts: { anyModel?: boolean } = {},
+): Promise<{ weights: NetworkWeights; sha256: string; model: string }> {
   const manifestFile = path.join(dir, "weights.json");
   const binFile = path.join(dir, "weights.bin");
-  const fix = `restore it from the repository (git checkout -- ${path.relative(projectRoot, dir) || dir}), or set EMBED_MODEL=use-lite`;
+  const fix = opts.anyModel
+    ? "export it again (training/export.py)"
+    : `restore it from the repository (git checkout -- ${path.relative(projectRoot, dir) || dir}), or set EMBED_MODEL=use-lite`;
   let manifest: { model?: unknown; format?: unknown; dtype?: unknown; bytes?: unknown; sha256?: unknown; weights?: { name: string; shape: number[]; offset: number }[] };
   try {
     manifest = JSON.parse(await fs.readFile(manifestFile, "utf8")) as typeof manifest;
@@ -191,8 +197,9 @@ export async function readShippedWeights(dir: string, id: string): Promise<{ wei
     const why = (err as NodeJS.ErrnoException).code === "ENOENT" ? "is missing" : `is not readable JSON (${(err as Error).message})`;
     throw new ModelWeightsError(`model ${id}: weight manifest ${manifestFile} ${why}; ${fix}`);
   }
-  if (manifest.model !== id || manifest.format !== 1 || manifest.dtype !== "float16" || !Array.isArray(manifest.weights)) {
-    throw new ModelWeightsError(`model ${id}: ${manifestFile} is not a format-1 float16 manifest of ${id}; ${fix}`);
+  const modelOk = opts.anyModel ? typeof manifest.model === "string" && manifest.model.length > 0 : manifest.model === id;
+  if (!modelOk || manifest.format !== 1 || manifest.dtype !== "float16" || !Array.isArray(manifest.weights)) {
+    throw new ModelWeightsError(`model ${id}: ${manifestFile} is not a format-1 float16 manifest of ${opts.anyModel ? "a model" : id}; ${fix}`);
   }
   let bytes: Buffer;
   try {
@@ -229,7 +236,7 @@ export async function readShippedWeights(dir: string, id: string): Promise<{ wei
     if (!data.every(Number.isFinite)) throw new ModelWeightsError(`model ${id}: weight ${name} in ${binFile} is not finite; ${fix}`);
     weights.set(name, data);
   }
-  return { weights, sha256 };
+  return { weights, sha256, model: manifest.model as string };
 }
 
 /**
@@ -391,8 +398,21 @@ export function quantizeColumns(kernel: Float32Array, inDim: number, outDim: num
   return { values, scales };
 }
 
-/** What a built-in model is built from: its network weights and a fingerprint of their source. */
-async function networkOf(id: BuiltinModelId): Promise<{ weights: NetworkWeights; source: string; docString: string }> {
+/**
+ * What a built-in model is built from: its network weights and a fingerprint of their source.
+ * `candidateWeights`: a weight folder that training/export.py wrote (any model id), built as the
+ * same network in place of the shipped weights, to evaluate a trained candidate.
+ */
+async function networkOf(id: BuiltinModelId, candidateWeights?: string): Promise<{ weights: NetworkWeights; source: string; docString: string }> {
+  if (candidateWeights !== undefined) {
+    const dir = path.resolve(candidateWeights);
+    const { weights, sha256, model } = await readShippedWeights(dir, id, { anyModel: true });
+    return {
+      weights,
+      source: `candidate ${dir}/weights.bin sha256:${sha256}`,
+      docString: `${model} (a candidate, built as ${id}): Universal Sentence Encoder lite fine-tuned by paperhound (training/)`,
+    };
+  }
   if (id === "use-lite") {
     return {
       weights: networkWeightsFromTfjs(await readTfjsWeights(path.join(sourcePackageDir(), "dist"))),
@@ -421,13 +441,19 @@ function expectedSource(id: BuiltinModelId): string | undefined {
 
 /**
  * Builds the model directory of built-in model `id` at `outDir` atomically: files go to a sibling
- * temp dir that is renamed into place. Both models share the package's tokenizer.
+ * temp dir that is renamed into place. Both models share the package's tokenizer. With
+ * `candidateWeights` (see networkOf) the directory is a candidate: its spec and tuning are `id`'s
+ * when its folder is named `id`, but it is never taken for a build of the shipped weights.
  */
-export async function buildBuiltinModel(id: BuiltinModelId, outDir: string = builtinModelDir(id)): Promise<{ dir: string; ms: number }> {
+export async function buildBuiltinModel(
+  id: BuiltinModelId,
+  outDir: string = builtinModelDir(id),
+  opts: { candidateWeights?: string } = {},
+): Promise<{ dir: string; ms: number }> {
   const started = Date.now();
   const distDir = path.join(sourcePackageDir(), "dist");
   const [network, vocab] = await Promise.all([
-    networkOf(id),
+    networkOf(id, opts.candidateWeights),
     fs.readFile(path.join(distDir, "vocab.json"), "utf8").then((t) => JSON.parse(t) as [string, number | null][]),
   ]);
   const onnxBytes = buildOnnxGraph(network.weights, network.docString);
