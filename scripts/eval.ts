@@ -84,6 +84,8 @@ async function main(): Promise<void> {
       queries: queries.length,
       corpus: ds.corpus.length,
       model: embedder.modelId,
+      // A candidate built with `build-model --weights` carries its network's id: the setting says which one ran.
+      embed_model: config.embedModel,
       dense_weight: weight ?? index.denseWeight,
       dense_fill_top: index.denseFillTop,
       passages: report.passages,
@@ -92,7 +94,7 @@ async function main(): Promise<void> {
       dense: meanMetrics(perMode.dense),
       hybrid: meanMetrics(perMode.hybrid),
     };
-    console.log(`dataset ${result.dataset} (${result.split}): ${result.queries} queries, ${result.corpus} papers, ${result.passages} passages, model ${result.model}, dense weight ${result.dense_weight}`);
+    console.log(`dataset ${result.dataset} (${result.split}): ${result.queries} queries, ${result.corpus} papers, ${result.passages} passages, model ${result.model}${result.embed_model !== result.model ? ` (EMBED_MODEL=${result.embed_model})` : ""}, dense weight ${result.dense_weight}`);
     console.log("mode     nDCG@10  nDCG@20  R@100    MAP");
     for (const mode of MODES) {
       const m = result[mode];
