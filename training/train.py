@@ -4,10 +4,10 @@
 
 InfoNCE with in-batch negatives, both directions (query -> documents of the batch, document ->
 queries of the batch), temperature fixed; with --hard-negatives each query also meets one document
-of a paper our BM25 ranks high for its paper's title (negatives-train.bin). AdamW with linear warm-up and linear decay over the
-planned number of pairs. The run is planned in parts: it stops by itself after --hours (or on
-SIGINT/SIGTERM) with a checkpoint, and the same command resumes it exactly where it stopped
-(order of pairs, optimiser and random state). Progress lines carry loss and pairs/s; every
+of a paper our BM25 ranks high for its paper's title (negatives-train.bin). AdamW with linear
+warm-up and linear decay over the planned number of pairs. The run is planned in parts: it stops
+by itself after --hours (or on SIGINT/SIGTERM) with a checkpoint, and the same command resumes it
+exactly where it stopped (order of pairs, optimiser and random state). Progress lines carry loss and pairs/s; every
 --eval-every steps the dev set (held-out papers, inverse-cloze queries) is scored.
 Device: CUDA when available, else CPU with every core.
 """
@@ -194,7 +194,8 @@ def main() -> int:
         slots = len(pieces.slots)
         negatives = None
         if args.hard_negatives:
-            manifest = json.loads((data / "manifest.json").read_text())
+            manifest_file = data / "manifest.json"
+            manifest = json.loads(manifest_file.read_text()) if manifest_file.exists() else {}
             per_paper = int(manifest.get("negatives", {}).get("perPaper", 0))
             if not per_paper or not (data / "negatives-train.bin").exists():
                 raise SystemExit(f"train: --hard-negatives needs {data / 'negatives-train.bin'}: run npm run train:prepare again")

@@ -178,7 +178,8 @@ function halfTable(): Float32Array {
 /**
  * Reads a shipped weight folder (weights.json + weights.bin, written by training/export.py):
  * float16 values, checked against the manifest's size and sha256, every weight present with its
- * shape and finite. Errors name the file and say what to do.
+ * shape and finite. Errors name the file and say what to do. `anyModel`: a trained candidate's
+ * folder, whose manifest may name any model (it is built as `id`'s network).
  */
 export async function readShippedWeights(
   dir: string,
