@@ -11,7 +11,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadConfig, embedderSettings } from "../src/config.js";
 import { loadEmbedder } from "../src/embed/load.js";
-import { loadBeir, type BeirQuery } from "../src/eval/beir.js";
+import { BEIR_ID_PREFIX, beirPapers, loadBeir, type BeirQuery } from "../src/eval/beir.js";
 import { meanMetrics, scoreQuery, type QueryMetrics } from "../src/eval/metrics.js";
 import { createLogger } from "../src/log.js";
 import { projectRoot } from "../src/paths.js";
@@ -19,7 +19,6 @@ import { createProgress } from "../src/progress.js";
 import { PaperIndex, type QueryOptions } from "../src/search/paper-index.js";
 
 const MODES = ["bm25", "dense", "hybrid"] as const;
-const ID_PREFIX = "beir:";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -59,10 +58,7 @@ async function main(): Promise<void> {
   try {
     const started = performance.now();
     const progress = createProgress({ label: "indexing", total: ds.corpus.length, unit: "papers" });
-    const report = await index.add(
-      ds.corpus.map((d) => ({ id: ID_PREFIX + d.id, title: d.title, abstract: d.text, authors: [], categories: [], links: {}, source: "beir" })),
-      (p) => p.phase === "embed" && progress.update(p.done),
-    );
+    const report = await index.add(beirPapers(ds.corpus), (p) => p.phase === "embed" && progress.update(p.done));
     progress.finish();
     const indexSeconds = (performance.now() - started) / 1000;
 
@@ -109,8 +105,8 @@ async function main(): Promise<void> {
 }
 
 async function run(index: PaperIndex, q: BeirQuery, opts: QueryOptions): Promise<string[]> {
-  const hits = q.paperId ? (await index.related(ID_PREFIX + q.paperId, opts)).hits : await index.search(q.text, opts);
-  return hits.map((h) => h.paper.id.slice(ID_PREFIX.length));
+  const hits = q.paperId ? (await index.related(BEIR_ID_PREFIX + q.paperId, opts)).hits : await index.search(q.text, opts);
+  return hits.map((h) => h.paper.id.slice(BEIR_ID_PREFIX.length));
 }
 
 main().catch((err: unknown) => {

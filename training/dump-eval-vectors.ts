@@ -13,13 +13,11 @@ import readline from "node:readline";
 import { createGunzip } from "node:zlib";
 import { embedderSettings, loadConfig } from "../src/config.js";
 import { loadEmbedder } from "../src/embed/load.js";
-import { loadBeir } from "../src/eval/beir.js";
+import { BEIR_ID_PREFIX, beirPapers, loadBeir } from "../src/eval/beir.js";
 import { createLogger } from "../src/log.js";
 import { projectRoot } from "../src/paths.js";
 import { PaperIndex } from "../src/search/paper-index.js";
 import { isDevPaper } from "./pairs.js";
-
-const ID_PREFIX = "beir:";
 
 function rows(vectors: Float32Array[]): Buffer {
   const dim = vectors[0]?.length ?? 0;
@@ -58,12 +56,12 @@ async function main(): Promise<void> {
     const dir = mkdtempSync(path.join(os.tmpdir(), "paperhound-dump-"));
     const index = await PaperIndex.open({ dir, embedder });
     try {
-      await index.add(ds.corpus.map((d) => ({ id: ID_PREFIX + d.id, title: d.title, abstract: d.text, authors: [], categories: [], links: {}, source: "beir" })));
+      await index.add(beirPapers(ds.corpus));
       const ids: string[] = [];
       const corpus: Float32Array[] = [];
       const slotOf = new Map<number, number>();
       for (const d of ds.corpus) {
-        const p = index.store.get(ID_PREFIX + d.id)!;
+        const p = index.store.get(BEIR_ID_PREFIX + d.id)!;
         slotOf.set(p.rowid, ids.length);
         ids.push(d.id);
         corpus.push(index.paperVector(p.rowid)!);
@@ -75,11 +73,11 @@ async function main(): Promise<void> {
       const self: number[] = [];
       for (const q of queries) {
         if (related) {
-          const p = index.store.get(ID_PREFIX + q.paperId)!;
+          const p = index.store.get(BEIR_ID_PREFIX + q.paperId)!;
           vectors.push(index.paperVector(p.rowid)!);
           self.push(slotOf.get(p.rowid)!);
         } else vectors.push((await embedder.embed([q.text], "query"))[0]!);
-        const ranked = related ? (await index.relatedRanked(ID_PREFIX + q.paperId, { k: 100, mode: "bm25" })).hits : await index.searchRanked(q.text, { k: 100, mode: "bm25" });
+        const ranked = related ? (await index.relatedRanked(BEIR_ID_PREFIX + q.paperId, { k: 100, mode: "bm25" })).hits : await index.searchRanked(q.text, { k: 100, mode: "bm25" });
         bm25.push(ranked.filter((h) => h.bm25 !== undefined).map((h) => [slotOf.get(h.rowid)!, h.bm25!]));
       }
       writeFileSync(`${out}.corpus.f32`, rows(corpus));

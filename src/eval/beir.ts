@@ -8,6 +8,7 @@ import readline from "node:readline";
 import path from "node:path";
 import type { Qrels } from "./metrics.js";
 import { PaperhoundError } from "../errors.js";
+import type { Paper } from "../papers/types.js";
 
 export interface BeirDoc {
   id: string;
@@ -20,6 +21,14 @@ export interface BeirQuery {
   text: string;
   /** When set, the query is run through the /related path with this corpus paper. */
   paperId?: string;
+}
+
+/** Prefix of a corpus document's id as a paper in the index (so it is never taken for an arXiv id). */
+export const BEIR_ID_PREFIX = "beir:";
+
+/** The corpus as papers to index; a paper's id is `BEIR_ID_PREFIX` + the document's id. */
+export function beirPapers(corpus: readonly BeirDoc[]): Paper[] {
+  return corpus.map((d) => ({ id: BEIR_ID_PREFIX + d.id, title: d.title, abstract: d.text, authors: [], categories: [], links: {}, source: "beir" }));
 }
 
 export interface BeirDataset {
