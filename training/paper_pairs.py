@@ -82,32 +82,33 @@ class PaperPieces:
             used += length
         return np.concatenate(parts)[:D_MAX] if parts else np.zeros(0, dtype=np.int16)
 
+    def _sentences(self, paper: int) -> range:
+        return range(int(self.first_sentence[paper]), int(self.first_sentence[paper + 1]))
+
     def pair(self, slot: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
         """(query ids, document ids, paper index) of one slot."""
         paper = int(slot) if slot >= 0 else -1 - int(slot)
-        sentences = list(range(int(self.first_sentence[paper]), int(self.first_sentence[paper + 1])))
         if slot >= 0:
-            query = self._ids(*self.titles[paper])
-            return query[:Q_MAX], self._pack([], sentences, D_MAX), paper
+            return self._ids(*self.titles[paper])[:Q_MAX], self.document(paper, slot, rng), paper
         pick = self._query_sentence(paper, rng)
         return self._ids(int(self.sentence_starts[pick]), int(self.sentence_lens[pick]))[:Q_MAX], self._ict_doc(paper, pick), paper
 
     def _query_sentence(self, paper: int, rng: np.random.Generator) -> int:
-        eligible = [j for j in range(int(self.first_sentence[paper]), int(self.first_sentence[paper + 1])) if self.sentence_query[j]]
+        eligible = [j for j in self._sentences(paper) if self.sentence_query[j]]
         return eligible[int(rng.integers(len(eligible)))] if eligible else -1
 
     def _ict_doc(self, paper: int, pick: int) -> np.ndarray:
         """"Title. " and the abstract's sentences but `pick` (-1: all), packed into the window."""
         prefix = self._ids(*self.prefixes[paper])
-        rest = [j for j in range(int(self.first_sentence[paper]), int(self.first_sentence[paper + 1])) if j != pick]
+        rest = [j for j in self._sentences(paper) if j != pick]
         return self._pack([prefix], rest, max(16, D_MAX - len(prefix)))
 
     def document(self, paper: int, like_slot: int, rng: np.random.Generator) -> np.ndarray:
         """A document of `paper` shaped as the documents of `like_slot`'s kind: the first passage
-        without the title (a title slot), or "Title. " and the rest with one query sentence taken
-        out (an ICT slot), so a negative differs from the positive in content, not in form."""
+        without the title (a title slot; no draw), or "Title. " and the rest with one query sentence
+        taken out (an ICT slot), so a negative differs from the positive in content, not in form."""
         if like_slot >= 0:
-            return self._pack([], list(range(int(self.first_sentence[paper]), int(self.first_sentence[paper + 1]))), D_MAX)
+            return self._pack([], list(self._sentences(paper)), D_MAX)
         return self._ict_doc(paper, self._query_sentence(paper, rng))
 
 
